@@ -1,0 +1,16 @@
+import { Command } from 'commander';
+
+declare const P2PSP_VERSION: string;
+
+/** The package version: injected by the bundle build, read from package.json under tests. */
+export const version: string = typeof P2PSP_VERSION === 'string' ? P2PSP_VERSION : '0.0.0-dev';
+
+/** The `p2psp` command tree. Each role adds its subcommand here. */
+export function buildProgram(): Command {
+  const program = new Command('p2psp')
+    .description('Peer-to-peer live streaming (P2PSP): one program for every role')
+    .version(version, '-V, --version', 'print the version and exit')
+    .showHelpAfterError('(run p2psp --help for the list of commands and options)')
+    .showSuggestionAfterError(true);
+  return program;
+}

@@ -1,0 +1,208 @@
+import type { Endpoint } from './endpoint.js';
+
+/**
+ * The protocol version carried by every message. A decoder refuses other versions with
+ * the typed error `bad-version`, so old and new nodes fail clearly instead of misreading.
+ */
+export const PROTOCOL_VERSION = 1;
+
+/**
+ * Member ids are assigned by the source, never reused within a source's life, 32 bits.
+ * 0 means "no member" (for example a datagram from a node that has not joined).
+ */
+export type MemberId = number;
+export const NO_MEMBER: MemberId = 0;
+
+/** The role a node asks for when it joins. */
+export type RequestedRole = 'peer' | 'monitor' | 'liberated';
+
+/** Role flags of a cluster member, as the source lists them. */
+export interface MemberFlags {
+  readonly monitor: boolean;
+  /** Fed by the cluster, contributes nothing, never complained about (seed 000). */
+  readonly external: boolean;
+  /** Not fed by the source, only by peers; serves the stream to another source (seed 000). */
+  readonly liberated: boolean;
+}
+
+/** A member as the source announces it to joiners. */
+export interface MemberInfo {
+  readonly memberId: MemberId;
+  /** The endpoint the source sees for the member's UDP socket. */
+  readonly endpoint: Endpoint;
+  /** The member's own (private) endpoint, for peers behind the same public IP (EMS). */
+  readonly privateEndpoint: Endpoint | null;
+  readonly flags: MemberFlags;
+}
+
+/** NAT classification (RFC 5780 behaviours folded into the classic names). */
+export type NatType =
+  | 'unknown'
+  | 'open'
+  | 'full-cone'
+  | 'restricted-cone'
+  | 'port-restricted-cone'
+  | 'symmetric-preserving'
+  | 'symmetric-sequential'
+  | 'symmetric-random'
+  | 'udp-blocked';
+
+export interface NatReport {
+  readonly type: NatType;
+  /** Port allocation step for sequential symmetric NATs, else 0. */
+  readonly portStep: number;
+  /** The public endpoint STUN reported, when known. */
+  readonly mappedEndpoint: Endpoint | null;
+}
+
+export type RefusedReason =
+  | 'cluster-full'
+  | 'bad-version'
+  | 'bad-credential'
+  | 'not-accepting'
+  | 'redirect'
+  | 'banned';
+
+export type GoodbyeReason = 'leaving' | 'expelled' | 'stream-end' | 'timeout';
+
+// ---------------------------------------------------------------------------
+// TCP join exchange: length-prefixed frames on the connection to the source.
+
+export interface JoinRequest {
+  readonly type: 'join-request';
+  readonly role: RequestedRole;
+  /** The joiner's UDP socket as it sees it itself (for EMS), or null. */
+  readonly privateEndpoint: Endpoint | null;
+  readonly nat: NatReport;
+  /** Monitor credential; empty when none. */
+  readonly credential: Uint8Array;
+}
+
+export interface JoinAccept {
+  readonly type: 'join-accept';
+  readonly memberId: MemberId;
+  /** The joiner's endpoint as the source sees it (TCP remote address, UDP port when known). */
+  readonly observedEndpoint: Endpoint;
+  /** Payload bytes per chunk. */
+  readonly chunkSize: number;
+  /** Buffer size B in chunks. */
+  readonly bufferSize: number;
+  readonly monitorCount: number;
+  /** Interval between source chunks in microseconds, for paced relaying (rule 3). */
+  readonly chunkIntervalMicros: number;
+  /** The next chunk number the source will send: where the joiner's buffer starts. */
+  readonly nextChunkNumber: number;
+  /** MIME type of the stream, e.g. `audio/ogg`. */
+  readonly mediaType: string;
+  /** Bytes a late joiner's player needs before any chunk (Ogg header pages, WebM init). */
+  readonly header: Uint8Array;
+  readonly members: readonly MemberInfo[];
+}
+
+export interface JoinRefused {
+  readonly type: 'join-refused';
+  readonly reason: RefusedReason;
+  /** Where to go instead, for `redirect`. */
+  readonly redirect: Endpoint | null;
+  readonly message: string;
+}
+
+export type FrameMessage = JoinRequest | JoinAccept | JoinRefused;
+
+// ---------------------------------------------------------------------------
+// UDP datagrams.
+
+export interface ChunkFlags {
+  /** Sent to an external peer for onboarding: relay it once, it is not yours (seed 000). */
+  readonly nonExclusive: boolean;
+  /** A resend by the source after every monitor lost it (LRS). */
+  readonly recovered: boolean;
+}
+
+export interface Chunk {
+  readonly type: 'chunk';
+  /** 32-bit chunk number, compared with serial arithmetic (RFC 1982). */
+  readonly chunkNumber: number;
+  /** The member the source gave this chunk to (the one that relays it). */
+  readonly origin: MemberId;
+  readonly flags: ChunkFlags;
+  /** Zero-copy view into the datagram when decoded. */
+  readonly payload: Uint8Array;
+  /** Optional signature (CIS); empty when unsigned. */
+  readonly signature: Uint8Array;
+}
+
+export interface Hello {
+  readonly type: 'hello';
+  /** The sender's member id (NO_MEMBER before it has one). */
+  readonly memberId: MemberId;
+  /** Echoed by the hello-ack, so punching can match answers to attempts. */
+  readonly nonce: number;
+}
+
+export interface HelloAck {
+  readonly type: 'hello-ack';
+  readonly memberId: MemberId;
+  readonly nonce: number;
+}
+
+export interface Goodbye {
+  readonly type: 'goodbye';
+  /** The member that leaves (or is removed, when the source sends it about someone else). */
+  readonly memberId: MemberId;
+  readonly reason: GoodbyeReason;
+}
+
+/** Monitor -> source: chunk x was missing when it had to be played (rule 8). */
+export interface LostChunk {
+  readonly type: 'lost-chunk';
+  readonly memberId: MemberId;
+  readonly chunkNumber: number;
+}
+
+export interface PeerListRequest {
+  readonly type: 'peer-list-request';
+  readonly memberId: MemberId;
+}
+
+/** One page of the member list; lists longer than a datagram are paged. */
+export interface PeerListReply {
+  readonly type: 'peer-list-reply';
+  readonly offset: number;
+  readonly total: number;
+  readonly members: readonly MemberInfo[];
+}
+
+/** Tells members that an endpoint belongs to an external peer (seed 000). */
+export interface ExternalPeerNotice {
+  readonly type: 'external-peer';
+  readonly memberId: MemberId;
+  readonly endpoint: Endpoint;
+}
+
+/** Periodic counters a member reports (for monitors and the dashboard). */
+export interface StatsReport {
+  readonly type: 'stats-report';
+  readonly memberId: MemberId;
+  readonly chunksReceived: number;
+  readonly chunksLost: number;
+  readonly chunksPlayed: number;
+  readonly chunksSent: number;
+  readonly bufferFill: number;
+  readonly players: number;
+  readonly neighbours: number;
+}
+
+export type DatagramMessage =
+  | Chunk
+  | Hello
+  | HelloAck
+  | Goodbye
+  | LostChunk
+  | PeerListRequest
+  | PeerListReply
+  | ExternalPeerNotice
+  | StatsReport;
+
+export type Message = FrameMessage | DatagramMessage;
+export type MessageType = Message['type'];

@@ -1,0 +1,91 @@
+import type { Endpoint } from './endpoint.js';
+
+/**
+ * The contract between a protocol core and whatever drives it (the Node runtime with real
+ * sockets, or the deterministic simulator). Modelled on quinn-proto: the core owns no
+ * socket, timer, clock or randomness; the driver feeds it inputs with the current time and
+ * drains its outputs. Given the same inputs at the same instants, a core makes the same
+ * outputs: that is what makes simulated runs reproducible.
+ */
+
+/** Milliseconds on the driver's monotonic clock (virtual in the simulator). */
+export type Instant = number;
+
+/**
+ * Identifies one TCP connection of a core. Connections the core opens (`connect`) get
+ * ids the core picks, all negative; connections the driver accepts get positive ids
+ * the driver picks. So a core that both listens and connects never sees a clash.
+ */
+export type ConnectionId = number;
+
+export type CoreInput =
+  /** A UDP datagram arrived on the core's socket. */
+  | { readonly type: 'datagram'; readonly from: Endpoint; readonly bytes: Uint8Array }
+  /** A TCP connection is up: accepted by the driver, or one the core asked to `connect`. */
+  | {
+      readonly type: 'connection-open';
+      readonly connection: ConnectionId;
+      readonly remote: Endpoint;
+    }
+  /** Bytes arrived on a connection (unframed: cores frame with `FrameDecoder`). */
+  | {
+      readonly type: 'connection-data';
+      readonly connection: ConnectionId;
+      readonly bytes: Uint8Array;
+    }
+  /** The connection is gone (closed by the remote, reset, or failed to connect). */
+  | {
+      readonly type: 'connection-closed';
+      readonly connection: ConnectionId;
+      readonly reason: string;
+    }
+  /** Stream bytes from the ingest (source only), in order. */
+  | { readonly type: 'ingest-data'; readonly bytes: Uint8Array }
+  /** The ingest has ended for good (end of file without --loop, stdin closed). */
+  | { readonly type: 'ingest-end'; readonly reason: string }
+  /** The operator asked the node to stop (SIGINT/SIGTERM): leave politely. */
+  | { readonly type: 'stop' };
+
+export type CoreOutput =
+  | { readonly type: 'send-datagram'; readonly to: Endpoint; readonly bytes: Uint8Array }
+  | { readonly type: 'connect'; readonly connection: ConnectionId; readonly to: Endpoint }
+  | { readonly type: 'write'; readonly connection: ConnectionId; readonly bytes: Uint8Array }
+  | { readonly type: 'close'; readonly connection: ConnectionId; readonly reason: string }
+  /** The stream header (and its media type) players need first: on join, and if it changes. */
+  | { readonly type: 'stream-header'; readonly mediaType: string; readonly header: Uint8Array }
+  /**
+   * The next chunk in play-out order. `payload` is null when the chunk was missing at its
+   * play time: it is skipped and counted lost, the output never stalls (DBS rule 5).
+   */
+  | { readonly type: 'play'; readonly chunkNumber: number; readonly payload: Uint8Array | null }
+  /** Something worth a log line or a metric. */
+  | { readonly type: 'event'; readonly event: CoreEvent }
+  /** The core has finished (goodbyes sent): the driver may close everything and exit. */
+  | { readonly type: 'stopped'; readonly reason: string };
+
+/** Event names are noun-verb (`peer-join`, `chunk-lost`, `datagram-drop`). */
+export interface CoreEvent {
+  readonly name: string;
+  readonly level: 'debug' | 'info' | 'warn' | 'error';
+  readonly fields: Readonly<Record<string, string | number | boolean | null>>;
+}
+
+export interface SansIoCore {
+  /** Feed one input that happened at `now`. */
+  handle(input: CoreInput, now: Instant): void;
+  /** Called by the driver once `now` has reached `pollTimeout()`. */
+  handleTimeout(now: Instant): void;
+  /** The earliest instant the core wants `handleTimeout`, or undefined for none. */
+  pollTimeout(): Instant | undefined;
+  /** The next output, or undefined when drained. Drivers drain after every call above. */
+  pollOutput(): CoreOutput | undefined;
+}
+
+/**
+ * Seeded randomness for cores (no Math.random inside a core). The driver passes one in;
+ * the simulator seeds it from the run's seed.
+ */
+export interface Random {
+  /** A float in [0, 1). */
+  next(): number;
+}
