@@ -2,10 +2,10 @@ import { Command } from 'commander';
 
 declare const P2PSP_VERSION: string;
 
-/** The package version: injected by the bundle build, read from package.json under tests. */
+/** The package version: injected by the bundle build; a dev marker when run from source. */
 export const version: string = typeof P2PSP_VERSION === 'string' ? P2PSP_VERSION : '0.0.0-dev';
 
-/** The `p2psp` command tree. Each role adds its subcommand here. */
+/** The `p2psp` command tree. Each role registers its subcommand from src/commands/. */
 export function buildProgram(): Command {
   const program = new Command('p2psp')
     .description('Peer-to-peer live streaming (P2PSP): one program for every role')
