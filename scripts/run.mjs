@@ -11,8 +11,11 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const pinned = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).packageManager; // pnpm@X
 
+// No telemetry from turbo: this may run on machines whose network reaches only registries.
+const env = { ...process.env, TURBO_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1' };
+
 function run(command, args, options = {}) {
-  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', ...options });
+  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', env, ...options });
   if (result.error) throw result.error;
   return result.status ?? 1;
 }
@@ -30,7 +33,7 @@ function bootstrap() {
     }
   }
   const status = run('pnpm', ['install', '--frozen-lockfile', '--prefer-offline'], {
-    env: { ...process.env, CI: 'true' }, // no interactive prompts
+    env: { ...env, CI: 'true' }, // no interactive prompts
   });
   if (status !== 0) process.exit(status);
 }
