@@ -1,0 +1,464 @@
+import dgram from 'node:dgram';
+import net, { isIPv6 } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type {
+  ConnectionId,
+  CoreEvent,
+  CoreInput,
+  CoreOutput,
+  Endpoint,
+  Instant,
+  SansIoCore,
+} from '@p2psp/wire';
+import { formatEndpoint } from '@p2psp/wire';
+
+/** The subset of a pino logger the host uses (so this package does not depend on pino). */
+export interface HostLogger {
+  debug(fields: object, message: string): void;
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+}
+
+/** Where the host's sockets ended up, passed to the core factory before the core exists. */
+export interface HostBinding {
+  /** The bound UDP socket (the real port when 0 was asked). */
+  readonly udp: Endpoint;
+  /** The listening TCP server, when one was asked for. */
+  readonly tcp: Endpoint | null;
+}
+
+export interface NodeHostOptions<Core extends SansIoCore> {
+  /** Builds the core once the sockets are bound (a peer announces its own UDP endpoint). */
+  readonly createCore: (binding: HostBinding) => Core;
+  /** UDP bind address and port; port 0 picks a free one. IPv6 literals open a udp6 socket. */
+  readonly udp: Endpoint;
+  /** Listen for TCP connections (the source's join port); connections get ids 1, 2, 3, ... */
+  readonly tcp?: Endpoint;
+  /** Bytes queued on one TCP connection before the host gives up on it (default 4 MiB). */
+  readonly maxQueuedWriteBytes?: number;
+  readonly logger?: HostLogger;
+  /** Monotonic milliseconds; defaults to performance.now(). */
+  readonly clock?: () => Instant;
+  readonly onStreamHeader?: (mediaType: string, header: Uint8Array) => void;
+  readonly onPlay?: (chunkNumber: number, payload: Uint8Array | null) => void;
+  readonly onEvent?: (event: CoreEvent) => void;
+  readonly onStopped?: (reason: string) => void;
+}
+
+/** What the host counts; socket trouble is counted and logged, never thrown. */
+export interface HostCounters {
+  datagramsReceived: number;
+  datagramBytesReceived: number;
+  datagramsSent: number;
+  datagramBytesSent: number;
+  datagramSendErrors: number;
+  connectionsAccepted: number;
+  connectionsOpened: number;
+  connectionErrors: number;
+  connectionsDroppedBackpressure: number;
+  tcpBytesReceived: number;
+  tcpBytesSent: number;
+  socketErrors: number;
+}
+
+export interface NodeHost<Core extends SansIoCore> {
+  readonly core: Core;
+  readonly binding: HostBinding;
+  readonly counters: Readonly<HostCounters>;
+  /** Feed an input from outside the sockets (ingest data, ingest end). */
+  handle(input: CoreInput): void;
+  /** Asks the core to stop (`stop` input), waits for its `stopped` (or the grace period), closes. */
+  stop(gracePeriodMs?: number): Promise<void>;
+  /** Closes every socket at once, without telling the core. */
+  close(): Promise<void>;
+  /** True once the core said `stopped` or the host was closed. */
+  readonly closed: boolean;
+}
+
+const DEFAULT_MAX_QUEUED_WRITE_BYTES = 4 * 1024 * 1024;
+
+const silentLogger: HostLogger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+};
+
+function errorCode(error: unknown): string {
+  if (error && typeof error === 'object' && 'code' in error) return String(error.code);
+  return error instanceof Error ? error.message : String(error);
+}
+
+function bindUdp(socket: dgram.Socket, endpoint: Endpoint): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error) => reject(error);
+    socket.once('error', onError);
+    socket.bind(endpoint.port, endpoint.address, () => {
+      socket.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+function listenTcp(server: net.Server, endpoint: Endpoint): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error) => reject(error);
+    server.once('error', onError);
+    server.listen({ port: endpoint.port, host: endpoint.address, exclusive: true }, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+/** Node's `::ffff:1.2.3.4` form for IPv4 peers on a dual-stack socket, back to `1.2.3.4`. */
+function plainAddress(address: string): string {
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}
+
+/**
+ * Runs one sans-IO core on real sockets: a UDP socket, an optional TCP listener, the TCP
+ * connections the core asks for, and one timer armed at `core.pollTimeout()` on a
+ * monotonic clock. After every input the host drains `pollOutput()` and performs each
+ * output. Every socket error is counted and logged; none is thrown (rule 3: a node never
+ * crashes on network input).
+ */
+export async function startNodeHost<Core extends SansIoCore>(
+  options: NodeHostOptions<Core>,
+): Promise<NodeHost<Core>> {
+  const logger = options.logger ?? silentLogger;
+  const clock = options.clock ?? (() => performance.now());
+  const maxQueued = options.maxQueuedWriteBytes ?? DEFAULT_MAX_QUEUED_WRITE_BYTES;
+  const counters: HostCounters = {
+    datagramsReceived: 0,
+    datagramBytesReceived: 0,
+    datagramsSent: 0,
+    datagramBytesSent: 0,
+    datagramSendErrors: 0,
+    connectionsAccepted: 0,
+    connectionsOpened: 0,
+    connectionErrors: 0,
+    connectionsDroppedBackpressure: 0,
+    tcpBytesReceived: 0,
+    tcpBytesSent: 0,
+    socketErrors: 0,
+  };
+
+  const udp = dgram.createSocket({
+    type: isIPv6(options.udp.address) ? 'udp6' : 'udp4',
+    // Chunks arrive in bursts (rule 3); a larger receive buffer avoids kernel drops.
+    recvBufferSize: 4 * 1024 * 1024,
+  });
+  await bindUdp(udp, options.udp);
+  let server: net.Server | null = null;
+  if (options.tcp) {
+    server = net.createServer();
+    try {
+      await listenTcp(server, options.tcp);
+    } catch (error) {
+      udp.close();
+      throw error;
+    }
+  }
+  const udpAddress = udp.address();
+  const tcpAddress = server?.address();
+  const binding: HostBinding = {
+    udp: { address: udpAddress.address, port: udpAddress.port },
+    tcp:
+      tcpAddress && typeof tcpAddress === 'object'
+        ? { address: tcpAddress.address, port: tcpAddress.port }
+        : null,
+  };
+
+  let core: Core;
+  try {
+    core = options.createCore(binding);
+  } catch (error) {
+    udp.close();
+    server?.close();
+    throw error;
+  }
+
+  const connections = new Map<ConnectionId, net.Socket>();
+  let nextAcceptedId = 1;
+  let timer: NodeJS.Timeout | null = null;
+  let timerDeadline: Instant | undefined;
+  let closed = false;
+  let draining = false;
+  let inFlightDatagrams = 0;
+  const pending: CoreInput[] = [];
+  let stoppedResolve: (() => void) | null = null;
+  const stoppedPromise = new Promise<void>((resolve) => {
+    stoppedResolve = resolve;
+  });
+
+  const perform = (output: CoreOutput): void => {
+    switch (output.type) {
+      case 'send-datagram': {
+        if (closed) return;
+        const { to, bytes } = output;
+        try {
+          udp.send(bytes, to.port, to.address, (error) => {
+            inFlightDatagrams -= 1;
+            if (error) {
+              counters.datagramSendErrors += 1;
+              logger.debug(
+                { to: formatEndpoint(to), code: errorCode(error) },
+                'datagram-send-fail',
+              );
+            }
+          });
+          inFlightDatagrams += 1;
+          counters.datagramsSent += 1;
+          counters.datagramBytesSent += bytes.byteLength;
+        } catch (error) {
+          // A bad address from the core (or a closed socket): count, never crash.
+          counters.datagramSendErrors += 1;
+          logger.warn({ to: formatEndpoint(to), code: errorCode(error) }, 'datagram-send-fail');
+        }
+        return;
+      }
+      case 'connect':
+        openConnection(output.connection, output.to);
+        return;
+      case 'write': {
+        const socket = connections.get(output.connection);
+        if (!socket || socket.destroyed) return;
+        if (socket.writableLength + output.bytes.byteLength > maxQueued) {
+          // Backpressure: the remote does not read. Rather than buffer without bound,
+          // give the connection up and tell the core, as if the remote had closed it.
+          counters.connectionsDroppedBackpressure += 1;
+          logger.warn(
+            { connection: output.connection, queued: socket.writableLength },
+            'connection-drop-backpressure',
+          );
+          socket.destroy();
+          return;
+        }
+        counters.tcpBytesSent += output.bytes.byteLength;
+        socket.write(output.bytes);
+        return;
+      }
+      case 'close': {
+        const socket = connections.get(output.connection);
+        if (!socket) return;
+        connections.delete(output.connection);
+        // The core closed it: no `connection-closed` goes back for it. Flush, then end.
+        socket.end();
+        setTimeout(() => socket.destroy(), 2_000).unref();
+        return;
+      }
+      case 'stream-header':
+        options.onStreamHeader?.(output.mediaType, output.header);
+        return;
+      case 'play':
+        options.onPlay?.(output.chunkNumber, output.payload);
+        return;
+      case 'event':
+        options.onEvent?.(output.event);
+        return;
+      case 'stopped':
+        logger.info({ reason: output.reason }, 'core-stop');
+        options.onStopped?.(output.reason);
+        stoppedResolve?.();
+        return;
+    }
+  };
+
+  const drain = (): void => {
+    let output = core.pollOutput();
+    while (output !== undefined) {
+      try {
+        perform(output);
+      } catch (error) {
+        // A callback of the embedder threw: log it, keep the node running.
+        logger.error({ code: errorCode(error), output: output.type }, 'output-fail');
+      }
+      output = core.pollOutput();
+    }
+  };
+
+  const armTimer = (): void => {
+    if (closed) return;
+    const deadline = core.pollTimeout();
+    if (deadline === timerDeadline && timer !== null) return;
+    if (timer !== null) clearTimeout(timer);
+    timer = null;
+    timerDeadline = deadline;
+    if (deadline === undefined) return;
+    const delay = Math.max(0, deadline - clock());
+    timer = setTimeout(onTimer, Math.ceil(delay));
+  };
+
+  const run = (work: () => void): void => {
+    if (draining) {
+      work();
+      return;
+    }
+    draining = true;
+    try {
+      work();
+      drain();
+      while (pending.length > 0) {
+        const input = pending.shift()!;
+        core.handle(input, clock());
+        drain();
+      }
+    } finally {
+      draining = false;
+    }
+    armTimer();
+  };
+
+  function onTimer(): void {
+    timer = null;
+    timerDeadline = undefined;
+    if (closed) return;
+    run(() => {
+      const now = clock();
+      const deadline = core.pollTimeout();
+      // setTimeout may fire a little early on some platforms: only fire when due.
+      if (deadline !== undefined && deadline <= now) core.handleTimeout(now);
+    });
+  }
+
+  const feed = (input: CoreInput): void => {
+    if (closed) return;
+    if (draining) {
+      pending.push(input);
+      return;
+    }
+    run(() => core.handle(input, clock()));
+  };
+
+  const attach = (id: ConnectionId, socket: net.Socket): void => {
+    connections.set(id, socket);
+    socket.setNoDelay(true);
+    let reported = false;
+    const report = (reason: string) => {
+      if (reported) return;
+      reported = true;
+      // Only tell the core about connections it still owns (not ones it closed itself).
+      if (connections.get(id) === socket) {
+        connections.delete(id);
+        feed({ type: 'connection-closed', connection: id, reason });
+      }
+    };
+    socket.on('data', (bytes: Buffer) => {
+      counters.tcpBytesReceived += bytes.byteLength;
+      feed({ type: 'connection-data', connection: id, bytes });
+    });
+    socket.on('error', (error) => {
+      counters.connectionErrors += 1;
+      logger.debug({ connection: id, code: errorCode(error) }, 'connection-error');
+      report(errorCode(error));
+    });
+    socket.on('close', () => report('closed'));
+    socket.on('end', () => {
+      // Half-close from the remote: finish ours too, the join exchange is done.
+      socket.end();
+    });
+  };
+
+  function openConnection(id: ConnectionId, to: Endpoint): void {
+    if (closed) return;
+    const socket = net.connect({ host: to.address, port: to.port });
+    counters.connectionsOpened += 1;
+    attach(id, socket);
+    socket.once('connect', () => {
+      feed({ type: 'connection-open', connection: id, remote: to });
+    });
+  }
+
+  udp.on('message', (bytes, remote) => {
+    counters.datagramsReceived += 1;
+    counters.datagramBytesReceived += bytes.byteLength;
+    feed({
+      type: 'datagram',
+      from: { address: plainAddress(remote.address), port: remote.port },
+      bytes,
+    });
+  });
+  udp.on('error', (error) => {
+    // ICMP port unreachable and the like surface here on some systems: count and go on.
+    counters.socketErrors += 1;
+    logger.warn({ code: errorCode(error) }, 'udp-socket-error');
+  });
+
+  server?.on('connection', (socket) => {
+    if (closed) {
+      socket.destroy();
+      return;
+    }
+    const id = nextAcceptedId++;
+    counters.connectionsAccepted += 1;
+    attach(id, socket);
+    feed({
+      type: 'connection-open',
+      connection: id,
+      remote: {
+        address: plainAddress(socket.remoteAddress ?? ''),
+        port: socket.remotePort ?? 0,
+      },
+    });
+  });
+  server?.on('error', (error) => {
+    counters.socketErrors += 1;
+    logger.warn({ code: errorCode(error) }, 'tcp-server-error');
+  });
+
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    if (timer !== null) clearTimeout(timer);
+    timer = null;
+    for (const socket of connections.values()) socket.destroy();
+    connections.clear();
+    await Promise.all([
+      new Promise<void>((resolve) => {
+        try {
+          udp.close(() => resolve());
+        } catch {
+          resolve();
+        }
+      }),
+      new Promise<void>((resolve) => {
+        if (!server) return resolve();
+        server.close(() => resolve());
+      }),
+    ]);
+    stoppedResolve?.();
+  };
+
+  // Arm the first timer and flush whatever the core queued in its constructor.
+  run(() => {});
+
+  return {
+    core,
+    binding,
+    counters,
+    handle: feed,
+    get closed() {
+      return closed;
+    },
+    async stop(gracePeriodMs = 2_000): Promise<void> {
+      if (closed) return;
+      feed({ type: 'stop' });
+      let graceTimer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        stoppedPromise,
+        new Promise<void>((resolve) => {
+          graceTimer = setTimeout(resolve, gracePeriodMs);
+        }),
+      ]);
+      clearTimeout(graceTimer);
+      // Let the goodbye datagrams leave the socket before closing it (bounded wait).
+      for (let tries = 0; inFlightDatagrams > 0 && tries < 50; tries += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      await close();
+    },
+    close,
+  };
+}
