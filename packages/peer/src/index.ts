@@ -1,1 +1,10 @@
-export {};
+export { PeerConfigError, type PeerErrorCode } from './core/errors.js';
+export { PEER_DEFAULTS, type PeerConfig } from './core/peer-config.js';
+export { PeerCore } from './core/peer-core.js';
+export {
+  type NeighbourView,
+  PEER_DROP_REASONS,
+  type PeerDropReason,
+  type PeerState,
+  type PeerStats,
+} from './core/peer-types.js';

@@ -1,1 +1,14 @@
-export {};
+export { SourceConfigError, type SourceErrorCode } from './core/errors.js';
+export {
+  MIN_CHUNK_SIZE,
+  SOURCE_DEFAULTS,
+  type SourceConfig,
+  type StreamHeaderSplitter,
+} from './core/source-config.js';
+export { SourceCore } from './core/source-core.js';
+export {
+  SOURCE_DROP_REASONS,
+  type SourceDropReason,
+  type SourceMemberView,
+  type SourceStats,
+} from './core/source-types.js';

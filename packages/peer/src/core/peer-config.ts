@@ -1,0 +1,167 @@
+import type { Endpoint, NatReport, Random } from '@p2psp/wire';
+import { PeerConfigError } from './errors.js';
+
+export interface PeerConfig {
+  /**
+   * The source's endpoint: TCP for the join, and the same address and port over UDP for
+   * hello, chunks and goodbye. An IP literal (the runtime resolves names).
+   */
+  readonly source: Endpoint;
+  /** Seeded randomness for hello nonces (cores never call Math.random). */
+  readonly random: Random;
+  /** `monitor` asks for the monitor role (rule 8); needs `credential` if the source set one. */
+  readonly role?: 'peer' | 'monitor';
+  /** Monitor credential; empty by default. */
+  readonly credential?: Uint8Array;
+  /** The local UDP socket's own address, told to the source for EMS. Default null. */
+  readonly privateEndpoint?: Endpoint | null;
+  /** NAT classification from @p2psp/nat. Default `unknown`. */
+  readonly nat?: NatReport;
+  /** Debt above which a neighbour is dropped (rule 7; P2PSP used 32). Default 32. */
+  readonly debtThreshold?: number;
+  /**
+   * Chunks between the newest chunk received and the chunk played (the play-out delay).
+   * Default B/2 (B from the join accept). Must be below B.
+   */
+  readonly playoutDelayChunks?: number;
+  /** From connect to join accept. Default 5,000 ms. */
+  readonly joinTimeoutMillis?: number;
+  /** Period of hello retries (to the source until hello-ack, and to members). Default 200 ms. */
+  readonly helloRetryMillis?: number;
+  /** Hellos sent to the source before giving up with P2PSP_ERR_HELLO_TIMEOUT. Default 25. */
+  readonly helloAttempts?: number;
+  /** Largest TCP frame accepted from the source (the join accept with header and list). Default 1 MiB. */
+  readonly maxFrameBytes?: number;
+  /**
+   * Relays of one source chunk are spread over the expected time to the next source chunk,
+   * but over at most this many chunk intervals, so they reach everyone well before play
+   * time (rule 3). Default: a quarter of B.
+   */
+  readonly relaySpreadChunks?: number;
+  /**
+   * After the source's goodbye (stream end), how long to keep receiving relays still in
+   * flight before the buffer is played out and the peer stops. Default 4 chunk intervals,
+   * at least 50 ms.
+   */
+  readonly drainMillis?: number;
+  /** Neighbours above which chunks from unknown endpoints teach no more (rule 4 safety). Default 4,096. */
+  readonly maxNeighbours?: number;
+}
+
+export interface ResolvedPeerConfig {
+  readonly source: Endpoint;
+  readonly random: Random;
+  readonly role: 'peer' | 'monitor';
+  readonly credential: Uint8Array;
+  readonly privateEndpoint: Endpoint | null;
+  readonly nat: NatReport;
+  readonly debtThreshold: number;
+  readonly playoutDelayChunks: number | null;
+  readonly joinTimeoutMillis: number;
+  readonly helloRetryMillis: number;
+  readonly helloAttempts: number;
+  readonly maxFrameBytes: number;
+  readonly relaySpreadChunks: number | null;
+  readonly drainMillis: number | null;
+  readonly maxNeighbours: number;
+}
+
+export const PEER_DEFAULTS = {
+  role: 'peer',
+  debtThreshold: 32,
+  joinTimeoutMillis: 5000,
+  helloRetryMillis: 200,
+  helloAttempts: 25,
+  maxFrameBytes: 1024 * 1024,
+  maxNeighbours: 4096,
+} as const;
+
+function integerIn(option: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new PeerConfigError(
+      option,
+      `${option} must be an integer from ${min} to ${max}, got ${value}; omit it for the default`,
+    );
+  }
+  return value;
+}
+
+/** Checks every option when the core is built, naming the option and the fix. */
+export function resolvePeerConfig(config: PeerConfig): ResolvedPeerConfig {
+  const source = config.source;
+  if (
+    typeof source?.address !== 'string' ||
+    source.address.length === 0 ||
+    !Number.isInteger(source.port) ||
+    source.port < 1 ||
+    source.port > 65535
+  ) {
+    throw new PeerConfigError(
+      'source',
+      `source must be an IP address and a port from 1 to 65535, got ${JSON.stringify(source)}; e.g. { address: '127.0.0.1', port: 4552 }`,
+    );
+  }
+  if (typeof config.random?.next !== 'function') {
+    throw new PeerConfigError(
+      'random',
+      'random is required: pass createRandom(seed) from @p2psp/wire',
+    );
+  }
+  const role = config.role ?? PEER_DEFAULTS.role;
+  if (role !== 'peer' && role !== 'monitor') {
+    throw new PeerConfigError('role', `role must be 'peer' or 'monitor', got ${String(role)}`);
+  }
+  const optionalInteger = (option: string, value: number | undefined, min: number, max: number) =>
+    value === undefined ? null : integerIn(option, value, min, max);
+  const drainMillis = config.drainMillis;
+  if (drainMillis !== undefined && !(Number.isFinite(drainMillis) && drainMillis >= 0)) {
+    throw new PeerConfigError('drainMillis', `drainMillis must be >= 0, got ${drainMillis}`);
+  }
+  return {
+    source: { address: source.address, port: source.port },
+    random: config.random,
+    role,
+    credential: config.credential ?? new Uint8Array(0),
+    privateEndpoint: config.privateEndpoint ?? null,
+    nat: config.nat ?? { type: 'unknown', portStep: 0, mappedEndpoint: null },
+    debtThreshold: integerIn(
+      'debtThreshold',
+      config.debtThreshold ?? PEER_DEFAULTS.debtThreshold,
+      1,
+      1_000_000,
+    ),
+    playoutDelayChunks: optionalInteger('playoutDelayChunks', config.playoutDelayChunks, 1, 65535),
+    joinTimeoutMillis: integerIn(
+      'joinTimeoutMillis',
+      config.joinTimeoutMillis ?? PEER_DEFAULTS.joinTimeoutMillis,
+      1,
+      3_600_000,
+    ),
+    helloRetryMillis: integerIn(
+      'helloRetryMillis',
+      config.helloRetryMillis ?? PEER_DEFAULTS.helloRetryMillis,
+      1,
+      60_000,
+    ),
+    helloAttempts: integerIn(
+      'helloAttempts',
+      config.helloAttempts ?? PEER_DEFAULTS.helloAttempts,
+      1,
+      10_000,
+    ),
+    maxFrameBytes: integerIn(
+      'maxFrameBytes',
+      config.maxFrameBytes ?? PEER_DEFAULTS.maxFrameBytes,
+      1024,
+      64 * 1024 * 1024,
+    ),
+    relaySpreadChunks: optionalInteger('relaySpreadChunks', config.relaySpreadChunks, 1, 65535),
+    drainMillis: drainMillis ?? null,
+    maxNeighbours: integerIn(
+      'maxNeighbours',
+      config.maxNeighbours ?? PEER_DEFAULTS.maxNeighbours,
+      1,
+      1_000_000,
+    ),
+  };
+}

@@ -1,0 +1,73 @@
+import type { Endpoint, MemberId } from '@p2psp/wire';
+
+/** Why the peer dropped a datagram (each reason counted in `PeerStats`). */
+export type PeerDropReason =
+  /** Did not decode (truncated, bad version, unknown type...). */
+  | 'malformed'
+  /** From an endpoint that is neither the source nor a member, and not a hello or chunk. */
+  | 'non-member'
+  /** A message type the peer does not take from that sender. */
+  | 'unexpected'
+  /** A chunk outside the buffer window: older than the play position or B or more ahead. */
+  | 'out-of-window'
+  /** A chunk whose payload is larger than the announced chunk size. */
+  | 'oversized-chunk'
+  /** A chunk from an unknown endpoint whose origin is us, nobody, or a member elsewhere. */
+  | 'bad-origin'
+  /** Arrived before the join completed or after the peer stopped. */
+  | 'not-joined';
+
+export const PEER_DROP_REASONS: readonly PeerDropReason[] = [
+  'malformed',
+  'non-member',
+  'unexpected',
+  'out-of-window',
+  'oversized-chunk',
+  'bad-origin',
+  'not-joined',
+];
+
+/** The peer's life: connecting and joining over TCP, then streaming over UDP. */
+export type PeerState = 'connecting' | 'joining' | 'streaming' | 'draining' | 'stopped';
+
+/** A neighbour (another member of the cluster) as this peer sees it. */
+export interface NeighbourView {
+  readonly memberId: MemberId;
+  readonly endpoint: Endpoint;
+  /** Chunks sent to it minus chunks received from it (rule 7). */
+  readonly debt: number;
+  /** It answered our hello, or sent us something. */
+  readonly reachable: boolean;
+}
+
+/** Counters for logs, metrics and the simulator; a snapshot, cheap to take. */
+export interface PeerStats {
+  readonly state: PeerState;
+  readonly memberId: MemberId;
+  /** Chunks received from the source (each relayed to all neighbours, rule 2). */
+  readonly chunksFromSource: number;
+  /** Chunks received from other members. */
+  readonly chunksFromPeers: number;
+  /** Chunks received again (already buffered). */
+  readonly chunksDuplicated: number;
+  /** Relays sent (one chunk to one neighbour). */
+  readonly chunksRelayed: number;
+  /** Relays sent in a burst because the next source chunk came first (rule 3). */
+  readonly chunksBurst: number;
+  /** Chunks played with a payload. */
+  readonly chunksPlayed: number;
+  /** Chunks missing at their play time (played as null). */
+  readonly chunksLost: number;
+  readonly bytesPlayed: number;
+  /** Every UDP byte sent. */
+  readonly datagramBytesSent: number;
+  readonly datagramsDropped: Readonly<Record<PeerDropReason, number>>;
+  readonly neighbours: number;
+  /** Neighbours dropped for debt above the threshold (rule 7). */
+  readonly neighboursDropped: number;
+  /** Chunks buffered and not yet played. */
+  readonly bufferFill: number;
+  /** The chunk number played next, or null before play-out starts. */
+  readonly playChunkNumber: number | null;
+  readonly chunkIntervalMillis: number;
+}

@@ -1,0 +1,264 @@
+import type { ServerResponse } from 'node:http';
+
+/**
+ * Finds where a player that joins mid-stream may start decoding: fed the played bytes in
+ * order, returns the offset in `bytes` of the first sync point (Ogg page, MP3 frame, WebM
+ * cluster), or -1 when `bytes` holds none yet.
+ */
+export interface SyncPointFinder {
+  push(bytes: Uint8Array): number;
+}
+
+export interface PlayerFanOutOptions {
+  /** A new finder for each player waiting for its first sync point; null = chunk boundaries. */
+  readonly createSyncPointFinder?: (mediaType: string) => SyncPointFinder | null;
+  /** A player with more than this many bytes unsent is too slow and dropped (default 1 MiB). */
+  readonly maxQueuedBytes?: number;
+  /** A player whose socket has not drained for this long is dropped (default 10 s). */
+  readonly stallTimeoutMs?: number;
+  /** Monotonic milliseconds. */
+  readonly clock?: () => number;
+  readonly onPlayerDrop?: (player: PlayerInfo, reason: PlayerDropReason) => void;
+}
+
+export type PlayerDropReason = 'slow' | 'stalled' | 'gone' | 'stream-end';
+
+export interface PlayerInfo {
+  readonly id: number;
+  readonly remote: string;
+  /** Stream bytes written to this player (header included). */
+  readonly bytesWritten: number;
+  /** The chunk number the player's data started at, or null while it waits for a sync point. */
+  readonly firstChunkNumber: number | null;
+}
+
+interface Player {
+  readonly id: number;
+  readonly remote: string;
+  readonly response: ServerResponse;
+  bytesWritten: number;
+  headerSent: boolean;
+  /** Waiting for the first sync point; null once live. */
+  finder: SyncPointFinder | null;
+  waitingForSync: boolean;
+  firstChunkNumber: number | null;
+  /** When the socket last had nothing queued (or the player arrived). */
+  lastDrainedAt: number;
+}
+
+export interface FanOutCounters {
+  playersServed: number;
+  playersDroppedSlow: number;
+  playersDroppedStalled: number;
+  playersGone: number;
+  chunksWritten: number;
+}
+
+const DEFAULT_MAX_QUEUED_BYTES = 1024 * 1024;
+const DEFAULT_STALL_TIMEOUT_MS = 10_000;
+
+/**
+ * Writes the played stream to every connected HTTP player, like an Icecast mount: the
+ * stream header first, then data from the next sync point, as one endless response. One
+ * player's trouble never touches the others: a slow or vanished player is dropped alone.
+ */
+export class PlayerFanOut {
+  readonly counters: FanOutCounters = {
+    playersServed: 0,
+    playersDroppedSlow: 0,
+    playersDroppedStalled: 0,
+    playersGone: 0,
+    chunksWritten: 0,
+  };
+  private readonly players = new Map<number, Player>();
+  private nextId = 1;
+  private mediaType: string | null = null;
+  private header: Uint8Array = new Uint8Array(0);
+  private ended = false;
+  private readonly maxQueuedBytes: number;
+  private readonly stallTimeoutMs: number;
+  private readonly clock: () => number;
+
+  constructor(private readonly options: PlayerFanOutOptions = {}) {
+    this.maxQueuedBytes = options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
+    this.stallTimeoutMs = options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
+    this.clock = options.clock ?? (() => performance.now());
+  }
+
+  get playerCount(): number {
+    return this.players.size;
+  }
+
+  get streamMediaType(): string | null {
+    return this.mediaType;
+  }
+
+  listPlayers(): PlayerInfo[] {
+    return [...this.players.values()].map((player) => ({
+      id: player.id,
+      remote: player.remote,
+      bytesWritten: player.bytesWritten,
+      firstChunkNumber: player.firstChunkNumber,
+    }));
+  }
+
+  /** The stream header arrived (on join) or changed: players waiting for it start now. */
+  setStreamHeader(mediaType: string, header: Uint8Array): void {
+    const changed =
+      this.mediaType !== null &&
+      (this.mediaType !== mediaType || !Buffer.from(this.header).equals(Buffer.from(header)));
+    this.mediaType = mediaType;
+    this.header = header;
+    for (const player of this.players.values()) {
+      if (!player.headerSent) {
+        this.sendHead(player);
+      } else if (changed) {
+        // A new header means a new logical stream (e.g. a new Ogg chain link): players
+        // start over from it at the next sync point. TODO(media): chained Ogg could be
+        // passed straight through instead.
+        this.write(player, header);
+        this.resync(player);
+      }
+    }
+  }
+
+  /** Serves a player: the response must not have been written to yet. */
+  addPlayer(response: ServerResponse, remote: string): number {
+    const id = this.nextId++;
+    const player: Player = {
+      id,
+      remote,
+      response,
+      bytesWritten: 0,
+      headerSent: false,
+      finder: null,
+      waitingForSync: true,
+      firstChunkNumber: null,
+      lastDrainedAt: this.clock(),
+    };
+    this.players.set(id, player);
+    this.counters.playersServed += 1;
+    response.on('close', () => {
+      if (this.players.delete(id)) {
+        this.counters.playersGone += 1;
+        this.options.onPlayerDrop?.(this.info(player), 'gone');
+      }
+    });
+    response.on('drain', () => {
+      player.lastDrainedAt = this.clock();
+    });
+    if (this.ended) {
+      this.finish(player);
+      return id;
+    }
+    if (this.mediaType !== null) this.sendHead(player);
+    return id;
+  }
+
+  /** The next chunk in play order (lost chunks are skipped: they never reach here). */
+  play(chunkNumber: number, payload: Uint8Array): void {
+    const now = this.clock();
+    for (const player of [...this.players.values()]) {
+      if (!player.headerSent) continue;
+      let bytes = payload;
+      if (player.waitingForSync) {
+        const offset = player.finder ? player.finder.push(payload) : 0;
+        if (offset < 0) continue;
+        bytes = payload.subarray(offset);
+        player.waitingForSync = false;
+        player.finder = null;
+        player.firstChunkNumber = chunkNumber;
+      }
+      if (!this.checkHealth(player, now)) continue;
+      this.write(player, bytes);
+    }
+    this.counters.chunksWritten += 1;
+  }
+
+  /** The stream is over: end every response (players see a clean end of stream). */
+  end(): void {
+    this.ended = true;
+    for (const player of [...this.players.values()]) this.finish(player);
+  }
+
+  /** Drops every player at once (shutdown). */
+  closeAll(): void {
+    this.ended = true;
+    for (const player of [...this.players.values()]) {
+      this.players.delete(player.id);
+      player.response.destroy();
+    }
+  }
+
+  private info(player: Player): PlayerInfo {
+    return {
+      id: player.id,
+      remote: player.remote,
+      bytesWritten: player.bytesWritten,
+      firstChunkNumber: player.firstChunkNumber,
+    };
+  }
+
+  private sendHead(player: Player): void {
+    if (player.response.headersSent) return;
+    player.response.writeHead(200, {
+      'Content-Type': this.mediaType ?? 'application/octet-stream',
+      // A live stream: never cached, no length (like an Icecast mount).
+      'Cache-Control': 'no-cache, no-store',
+      'Access-Control-Allow-Origin': '*',
+      Connection: 'close',
+    });
+    player.response.flushHeaders();
+    player.headerSent = true;
+    if (this.header.byteLength > 0) this.write(player, this.header);
+    this.resync(player);
+  }
+
+  private resync(player: Player): void {
+    player.waitingForSync = true;
+    player.finder = this.options.createSyncPointFinder?.(this.mediaType ?? '') ?? null;
+  }
+
+  /** Drops a player whose socket does not keep up (rule: one slow player never stalls others). */
+  private checkHealth(player: Player, now: number): boolean {
+    const queued = player.response.writableLength;
+    if (queued === 0) {
+      player.lastDrainedAt = now;
+      return true;
+    }
+    if (queued > this.maxQueuedBytes) {
+      this.drop(player, 'slow');
+      return false;
+    }
+    if (now - player.lastDrainedAt > this.stallTimeoutMs) {
+      this.drop(player, 'stalled');
+      return false;
+    }
+    return true;
+  }
+
+  private drop(player: Player, reason: 'slow' | 'stalled'): void {
+    this.players.delete(player.id);
+    if (reason === 'slow') this.counters.playersDroppedSlow += 1;
+    else this.counters.playersDroppedStalled += 1;
+    this.options.onPlayerDrop?.(this.info(player), reason);
+    player.response.destroy();
+  }
+
+  private write(player: Player, bytes: Uint8Array): void {
+    if (bytes.byteLength === 0) return;
+    player.bytesWritten += bytes.byteLength;
+    player.response.write(bytes);
+  }
+
+  private finish(player: Player): void {
+    this.players.delete(player.id);
+    this.options.onPlayerDrop?.(this.info(player), 'stream-end');
+    if (!player.response.headersSent) {
+      player.response.writeHead(410, { 'Content-Type': 'text/plain' });
+      player.response.end('The stream has ended.\n');
+      return;
+    }
+    player.response.end();
+  }
+}

@@ -1,0 +1,178 @@
+import type { Random } from '@p2psp/wire';
+import { SourceConfigError } from './errors.js';
+
+/**
+ * The largest chunk payload that fits one 1,500-byte Ethernet MTU datagram.
+ * TODO(wire): import MAX_CHUNK_PAYLOAD_FOR_MTU from @p2psp/wire once the codec lands; this
+ * local value (1500 - 40 IPv6 - 8 UDP - 32 bytes of chunk header) only stands in for it.
+ */
+export const LOCAL_MAX_CHUNK_PAYLOAD_FOR_MTU = 1420;
+
+/** Below this a chunk's header overhead dominates; P2PSP's default is 1,024 bytes. */
+export const MIN_CHUNK_SIZE = 64;
+
+/**
+ * Splits the first ingest bytes into the stream header (what a late joiner's player needs
+ * first: Ogg header pages, a WebM init segment) and the media that follows it.
+ */
+export interface StreamHeaderSplitter {
+  /** Feed ingest bytes in order; returns the media bytes that follow the header (may be empty). */
+  push(bytes: Uint8Array): Uint8Array;
+  /** The complete header, or null while it is still arriving. Empty for MP3/ADTS. */
+  readonly header: Uint8Array | null;
+}
+
+export interface SourceConfig {
+  /** Seeded randomness (cores never call Math.random). */
+  readonly random: Random;
+  /** Payload bytes per chunk. Default 1,024 (P2PSP); 64..MTU limit. */
+  readonly chunkSize?: number;
+  /** B: chunks a peer buffers, and how many chunk destinations the source remembers. Default 64. */
+  readonly bufferSize?: number;
+  /** MIME type announced to joiners. Default `application/octet-stream`. */
+  readonly mediaType?: string;
+  /**
+   * How the stream header is found. `{ header }`: a fixed header and every ingest byte is
+   * media; `{ splitter }`: the header is captured from the start of the ingest (the runtime
+   * passes a capture from @p2psp/media). Default: no header (MP3, ADTS, raw bytes).
+   */
+  readonly header?: { readonly header: Uint8Array } | { readonly splitter: StreamHeaderSplitter };
+  /** Members (joined or joining) above which joins are refused `cluster-full`. Default 256. */
+  readonly maxMembers?: number;
+  /**
+   * Credential a joiner asking for the monitor role must present. When null (the default),
+   * a joiner becomes a monitor while the cluster has none: the first joiner is the monitor.
+   */
+  readonly monitorCredential?: Uint8Array | null;
+  /** A join (TCP open to UDP hello) that takes longer is abandoned and closed. Default 5,000 ms. */
+  readonly joinTimeoutMillis?: number;
+  /** Largest TCP frame accepted from a joiner; larger closes the connection. Default 4,096. */
+  readonly maxFrameBytes?: number;
+  /** Chunk interval announced before the ingest rate is measured. Default 20 ms. */
+  readonly initialChunkIntervalMillis?: number;
+  /** Window of the ingest-rate moving average. Default 5,000 ms. */
+  readonly rateWindowMillis?: number;
+}
+
+export interface ResolvedSourceConfig {
+  readonly random: Random;
+  readonly chunkSize: number;
+  readonly bufferSize: number;
+  readonly mediaType: string;
+  readonly header: SourceConfig['header'] | null;
+  readonly maxMembers: number;
+  readonly monitorCredential: Uint8Array | null;
+  readonly joinTimeoutMillis: number;
+  readonly maxFrameBytes: number;
+  readonly initialChunkIntervalMillis: number;
+  readonly rateWindowMillis: number;
+}
+
+export const SOURCE_DEFAULTS = {
+  chunkSize: 1024,
+  bufferSize: 64,
+  mediaType: 'application/octet-stream',
+  maxMembers: 256,
+  joinTimeoutMillis: 5000,
+  maxFrameBytes: 4096,
+  initialChunkIntervalMillis: 20,
+  rateWindowMillis: 5000,
+} as const;
+
+function integerIn(option: string, value: number, min: number, max: number, fix: string): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new SourceConfigError(
+      'P2PSP_ERR_CONFIG',
+      option,
+      `${option} must be an integer from ${min} to ${max}, got ${value}; ${fix}`,
+    );
+  }
+  return value;
+}
+
+/** Checks every option when the core is built, naming the option and the fix (undici style). */
+export function resolveSourceConfig(config: SourceConfig): ResolvedSourceConfig {
+  const chunkSize = config.chunkSize ?? SOURCE_DEFAULTS.chunkSize;
+  if (
+    !Number.isInteger(chunkSize) ||
+    chunkSize < MIN_CHUNK_SIZE ||
+    chunkSize > LOCAL_MAX_CHUNK_PAYLOAD_FOR_MTU
+  ) {
+    throw new SourceConfigError(
+      'P2PSP_ERR_CHUNK_SIZE',
+      'chunkSize',
+      `chunkSize ${chunkSize} is out of range: a chunk must carry ${MIN_CHUNK_SIZE} to ` +
+        `${LOCAL_MAX_CHUNK_PAYLOAD_FOR_MTU} payload bytes so that it fits one 1,500-byte MTU ` +
+        `datagram without IP fragmentation; use the default ${SOURCE_DEFAULTS.chunkSize}`,
+    );
+  }
+  if (typeof config.random?.next !== 'function') {
+    throw new SourceConfigError(
+      'P2PSP_ERR_CONFIG',
+      'random',
+      'random is required: pass createRandom(seed) from @p2psp/wire',
+    );
+  }
+  const monitorCredential = config.monitorCredential ?? null;
+  if (monitorCredential !== null && monitorCredential.length === 0) {
+    throw new SourceConfigError(
+      'P2PSP_ERR_CONFIG',
+      'monitorCredential',
+      'monitorCredential is empty: pass null to make the first joiner the monitor, or a non-empty secret',
+    );
+  }
+  return {
+    random: config.random,
+    chunkSize,
+    bufferSize: integerIn(
+      'bufferSize',
+      config.bufferSize ?? SOURCE_DEFAULTS.bufferSize,
+      2,
+      65536,
+      'B must be at least the cluster size (rule 5); use the default 64',
+    ),
+    mediaType: config.mediaType ?? SOURCE_DEFAULTS.mediaType,
+    header: config.header ?? null,
+    maxMembers: integerIn(
+      'maxMembers',
+      config.maxMembers ?? SOURCE_DEFAULTS.maxMembers,
+      1,
+      1_000_000,
+      'use the default 256',
+    ),
+    monitorCredential,
+    joinTimeoutMillis: integerIn(
+      'joinTimeoutMillis',
+      config.joinTimeoutMillis ?? SOURCE_DEFAULTS.joinTimeoutMillis,
+      1,
+      3_600_000,
+      'use the default 5000',
+    ),
+    maxFrameBytes: integerIn(
+      'maxFrameBytes',
+      config.maxFrameBytes ?? SOURCE_DEFAULTS.maxFrameBytes,
+      256,
+      16 * 1024 * 1024,
+      'use the default 4096',
+    ),
+    initialChunkIntervalMillis: positive(
+      'initialChunkIntervalMillis',
+      config.initialChunkIntervalMillis ?? SOURCE_DEFAULTS.initialChunkIntervalMillis,
+    ),
+    rateWindowMillis: positive(
+      'rateWindowMillis',
+      config.rateWindowMillis ?? SOURCE_DEFAULTS.rateWindowMillis,
+    ),
+  };
+}
+
+function positive(option: string, value: number): number {
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new SourceConfigError(
+      'P2PSP_ERR_CONFIG',
+      option,
+      `${option} must be a positive number of milliseconds, got ${value}`,
+    );
+  }
+  return value;
+}
