@@ -1,0 +1,285 @@
+import { type Endpoint, formatEndpoint, type Instant, type MemberId } from '@p2psp/wire';
+import type { ChunkDestinations } from './chunk-destinations.js';
+import { ClusterError, checkInteger } from './errors.js';
+import type { Member, MembershipTable } from './membership.js';
+import { forwardDistance, toChunkNumber } from './serial.js';
+
+/**
+ * How complaints are keyed (seed 000). `endpoint` (default) charges the member's UDP
+ * endpoint. `ip` charges its public IP address: a free rider behind a symmetric NAT gets a
+ * new public port each time it rejoins (and a different one towards every member), so its
+ * complaints would be spread over many endpoints that each stay under the threshold; by IP
+ * they add up. The cost: every node behind that IP shares one count and is expelled together.
+ */
+export type ComplaintKeying = 'endpoint' | 'ip';
+
+/**
+ * Which complaints count towards the threshold: those about the last `size` chunk numbers
+ * (before the newest chunk the source sent), those of the last `milliseconds`, or all of them
+ * (P2PSP's original counters). A window lets an honest peer's occasional losses expire; it
+ * must hold enough chunks for a free rider to reach the threshold: see
+ * `recommendedChunkWindow`.
+ */
+export type ComplaintWindow =
+  | { readonly kind: 'chunk-numbers'; readonly size: number }
+  | { readonly kind: 'time'; readonly milliseconds: number }
+  | { readonly kind: 'unbounded' };
+
+/** Where the source stands: the clock and the newest chunk number it has sent. */
+export interface LedgerPosition {
+  readonly now: Instant;
+  readonly latestChunkNumber: number;
+}
+
+/** P2PSP's maximum chunk loss before expulsion (its code's MAX_CHUNK_LOSS). */
+export const DEFAULT_COMPLAINT_THRESHOLD = 32;
+
+export const DEFAULT_COMPLAINT_WINDOW: ComplaintWindow = { kind: 'chunk-numbers', size: 4096 };
+
+export interface ComplaintLedgerOptions {
+  readonly keying?: ComplaintKeying;
+  readonly window?: ComplaintWindow;
+  /** A key with MORE than this many complaints in the window is expelled. Default 32. */
+  readonly threshold?: number;
+}
+
+/** Why a complaint was not charged. Each is counted in `ignored`. */
+export type ComplaintIgnoredReason =
+  /** The sender is not a member (rule 3 of the brief: foreign senders are dropped). */
+  | 'unknown-complainer'
+  /** Only monitors may complain (rule 8). */
+  | 'not-monitor'
+  /** Not among the last B chunks sent (too old, never sent, or a slot since reused). */
+  | 'unknown-chunk'
+  /** The chunk was already charged (another monitor, or a repeat). */
+  | 'duplicate'
+  /** The chunk's destination has left the table. */
+  | 'member-gone'
+  /** The destination is an external or liberated peer: never complained about (seed 000). */
+  | 'exempt-member';
+
+export const COMPLAINT_IGNORED_REASONS: readonly ComplaintIgnoredReason[] = [
+  'unknown-complainer',
+  'not-monitor',
+  'unknown-chunk',
+  'duplicate',
+  'member-gone',
+  'exempt-member',
+];
+
+export type ComplaintOutcome =
+  | {
+      readonly kind: 'charged';
+      readonly chunkNumber: number;
+      readonly complainer: MemberId;
+      /** The member the chunk was sent to. */
+      readonly memberId: MemberId;
+      readonly key: string;
+      /** Complaints against `key` in the window, this one included. */
+      readonly count: number;
+      /** `count` is past the threshold: call `chooseExpulsions`. */
+      readonly overThreshold: boolean;
+    }
+  | {
+      readonly kind: 'ignored';
+      readonly chunkNumber: number;
+      readonly reason: ComplaintIgnoredReason;
+      /** The complaining member, or null when the sender is not a member. */
+      readonly complainer: MemberId | null;
+    };
+
+/** A [lost chunk x] message as the source received it. */
+export interface Complaint {
+  /** The endpoint the datagram came from: the complainer is looked up by it, not by the id it claims. */
+  readonly from: Endpoint;
+  readonly chunkNumber: number;
+}
+
+export interface ComplaintContext {
+  readonly members: MembershipTable;
+  readonly destinations: ChunkDestinations;
+  readonly position: LedgerPosition;
+}
+
+interface Entry {
+  readonly chunkNumber: number;
+  readonly at: Instant;
+}
+
+/**
+ * Source-side accountability (rule 8): monitors complain about chunks missing at play time,
+ * the source charges each complaint to the member it had sent the chunk to, and a key past
+ * the threshold within the window is expelled (`chooseExpulsions`).
+ */
+export class ComplaintLedger {
+  readonly keying: ComplaintKeying;
+  readonly window: ComplaintWindow;
+  readonly threshold: number;
+  readonly #entries = new Map<string, Entry[]>();
+  readonly #ignored = new Map<ComplaintIgnoredReason, number>(
+    COMPLAINT_IGNORED_REASONS.map((reason) => [reason, 0]),
+  );
+  #charged = 0;
+
+  constructor(options: ComplaintLedgerOptions = {}) {
+    this.keying = options.keying ?? 'endpoint';
+    if (this.keying !== 'endpoint' && this.keying !== 'ip') {
+      throw new ClusterError(
+        'P2PSP_ERR_INVALID_OPTION',
+        `keying must be 'endpoint' or 'ip', got ${String(this.keying)}`,
+      );
+    }
+    this.window = checkWindow(options.window ?? DEFAULT_COMPLAINT_WINDOW);
+    this.threshold = checkInteger('threshold', options.threshold ?? DEFAULT_COMPLAINT_THRESHOLD, 0);
+  }
+
+  /** The ledger key of a member under this keying. */
+  keyOf(member: Pick<Member, 'endpoint'>): string {
+    return this.keying === 'ip'
+      ? `ip ${member.endpoint.address}`
+      : `endpoint ${formatEndpoint(member.endpoint)}`;
+  }
+
+  /**
+   * Handles one [lost chunk x] end to end: checks the complainer is a monitor (by the
+   * endpoint it came from), finds chunk x's destination, charges it once, and counts the
+   * member's complaints (`Member.complaints`). Never throws on network input.
+   */
+  complain(complaint: Complaint, context: ComplaintContext): ComplaintOutcome {
+    const chunkNumber = toChunkNumber(complaint.chunkNumber);
+    const complainer = context.members.byEndpoint(complaint.from);
+    const ignore = (reason: ComplaintIgnoredReason): ComplaintOutcome => {
+      this.#ignored.set(reason, (this.#ignored.get(reason) ?? 0) + 1);
+      return { kind: 'ignored', chunkNumber, reason, complainer: complainer?.memberId ?? null };
+    };
+    if (complainer === undefined) return ignore('unknown-complainer');
+    if (complainer.role !== 'monitor') return ignore('not-monitor');
+    const claim = context.destinations.claim(chunkNumber);
+    if (claim.kind === 'unknown') return ignore('unknown-chunk');
+    if (claim.kind === 'duplicate') return ignore('duplicate');
+    const destination = context.members.get(claim.memberId);
+    if (destination === undefined) return ignore('member-gone');
+    if (destination.role === 'external' || destination.role === 'liberated') {
+      return ignore('exempt-member');
+    }
+    const key = this.keyOf(destination);
+    const count = this.charge(key, chunkNumber, context.position);
+    context.members.recordComplaint(destination.memberId);
+    return {
+      kind: 'charged',
+      chunkNumber,
+      complainer: complainer.memberId,
+      memberId: destination.memberId,
+      key,
+      count,
+      overThreshold: count > this.threshold,
+    };
+  }
+
+  /** Low level: charges one complaint about `chunkNumber` to `key`; returns the windowed count. */
+  charge(key: string, chunkNumber: number, position: LedgerPosition): number {
+    let entries = this.#entries.get(key);
+    if (entries === undefined) {
+      entries = [];
+      this.#entries.set(key, entries);
+    }
+    entries.push({ chunkNumber: toChunkNumber(chunkNumber), at: position.now });
+    this.#charged++;
+    return this.count(key, position);
+  }
+
+  /** Complaints against `key` within the window at `position`. */
+  count(key: string, position: LedgerPosition): number {
+    const entries = this.#entries.get(key);
+    if (entries === undefined) return 0;
+    const kept = entries.filter((entry) => this.#inWindow(entry, position));
+    if (kept.length === 0) {
+      this.#entries.delete(key);
+    } else if (kept.length !== entries.length) {
+      this.#entries.set(key, kept);
+    }
+    return kept.length;
+  }
+
+  /** Whether `key` is past the threshold within the window. */
+  isOverThreshold(key: string, position: LedgerPosition): boolean {
+    return this.count(key, position) > this.threshold;
+  }
+
+  /** Drops every complaint against `key` (e.g. an operator pardons an address). */
+  forget(key: string): void {
+    this.#entries.delete(key);
+  }
+
+  /** Drops complaints that left the window, for every key (call now and then). */
+  prune(position: LedgerPosition): void {
+    for (const key of [...this.#entries.keys()]) this.count(key, position);
+  }
+
+  /** Keys with complaints still stored (some may be outside the window until pruned). */
+  keys(): readonly string[] {
+    return [...this.#entries.keys()];
+  }
+
+  /** Complaints charged over the ledger's life. */
+  get charged(): number {
+    return this.#charged;
+  }
+
+  /** Complaints ignored over the ledger's life, by reason. */
+  get ignored(): Readonly<Record<ComplaintIgnoredReason, number>> {
+    return Object.fromEntries(this.#ignored) as Record<ComplaintIgnoredReason, number>;
+  }
+
+  #inWindow(entry: Entry, position: LedgerPosition): boolean {
+    switch (this.window.kind) {
+      case 'unbounded':
+        return true;
+      case 'time':
+        return position.now - entry.at < this.window.milliseconds;
+      case 'chunk-numbers': {
+        const distance = forwardDistance(
+          entry.chunkNumber,
+          toChunkNumber(position.latestChunkNumber),
+        );
+        // A complaint "after" the newest chunk (distance past half the space) means the
+        // caller's position lags: keep it rather than drop a real complaint.
+        return distance < this.window.size || distance >= 2 ** 31;
+      }
+    }
+  }
+}
+
+/**
+ * A chunk-number window in which a free rider (every chunk sent to it lost) reaches the
+ * threshold: it gets one chunk per round of `clusterSize` chunks, so it needs
+ * `(threshold + 1) * clusterSize` chunk numbers; `margin` (default 2) leaves room for an
+ * uneven (ACS) schedule. Honest members with loss ratio p get about p * size / clusterSize
+ * complaints in such a window, far below the threshold for small p.
+ */
+export function recommendedChunkWindow(
+  clusterSize: number,
+  threshold = DEFAULT_COMPLAINT_THRESHOLD,
+  margin = 2,
+): ComplaintWindow {
+  const members = Math.max(1, Math.ceil(clusterSize));
+  return { kind: 'chunk-numbers', size: Math.ceil((threshold + 1) * members * margin) };
+}
+
+function checkWindow(window: ComplaintWindow): ComplaintWindow {
+  switch (window.kind) {
+    case 'unbounded':
+      return window;
+    case 'time':
+      checkInteger('window.milliseconds', window.milliseconds, 1);
+      return window;
+    case 'chunk-numbers':
+      checkInteger('window.size', window.size, 1, 2 ** 31 - 1);
+      return window;
+    default:
+      throw new ClusterError(
+        'P2PSP_ERR_INVALID_OPTION',
+        `window.kind must be 'chunk-numbers', 'time' or 'unbounded', got ${String((window as { kind: unknown }).kind)}`,
+      );
+  }
+}

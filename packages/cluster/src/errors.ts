@@ -1,0 +1,51 @@
+/**
+ * Stable codes for misuse of this package's API (bad options, unknown member ids). Network
+ * input never produces these: complaints and reports from the wire return typed outcomes
+ * instead, so a core can count and drop them (brief rule 3).
+ */
+export type ClusterErrorCode =
+  | 'P2PSP_ERR_INVALID_OPTION'
+  | 'P2PSP_ERR_MEMBER_EXISTS'
+  | 'P2PSP_ERR_UNKNOWN_MEMBER';
+
+export class ClusterError extends Error {
+  override readonly name = 'ClusterError';
+  readonly code: ClusterErrorCode;
+
+  constructor(code: ClusterErrorCode, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+/** Throws `P2PSP_ERR_INVALID_OPTION` unless `value` is an integer in [minimum, maximum]. */
+export function checkInteger(
+  option: string,
+  value: number,
+  minimum: number,
+  maximum = Number.MAX_SAFE_INTEGER,
+): number {
+  if (!Number.isInteger(value) || value < minimum || value > maximum) {
+    throw new ClusterError(
+      'P2PSP_ERR_INVALID_OPTION',
+      `${option} must be an integer from ${minimum} to ${maximum}, got ${String(value)}`,
+    );
+  }
+  return value;
+}
+
+/** Throws `P2PSP_ERR_INVALID_OPTION` unless `value` is a finite number in [minimum, maximum]. */
+export function checkNumber(
+  option: string,
+  value: number,
+  minimum: number,
+  maximum: number,
+): number {
+  if (!Number.isFinite(value) || value < minimum || value > maximum) {
+    throw new ClusterError(
+      'P2PSP_ERR_INVALID_OPTION',
+      `${option} must be a number from ${minimum} to ${maximum}, got ${String(value)}`,
+    );
+  }
+  return value;
+}
