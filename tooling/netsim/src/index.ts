@@ -1,0 +1,29 @@
+export { EventQueue } from './event-queue.js';
+export {
+  type GilbertElliottModel,
+  type LinkModel,
+  LinkState,
+  linkModel,
+  PERFECT_LINK,
+} from './link-model.js';
+export {
+  NAT_PRESETS,
+  type NatBehaviour,
+  NatBox,
+  type NatMapping,
+  type NatOptions,
+  type PortAllocation,
+} from './nat.js';
+export {
+  type DropReason,
+  deriveSeed,
+  type NodeContext,
+  type NodeOptions,
+  type NodeStatistics,
+  SimulatedNode,
+  Simulator,
+  type SimulatorOptions,
+  TCP_IP_OVERHEAD_BYTES,
+  type TraceRecord,
+  UDP_IP_OVERHEAD_BYTES,
+} from './simulator.js';
