@@ -1,0 +1,23 @@
+/** Test doubles for code that uses @p2psp/nat: a fake NAT, a virtual-time network, runners. */
+export {
+  bindFakeStunServer,
+  FAKE_STUN_ALTERNATE_ADDRESS,
+  FAKE_STUN_ALTERNATE_PORT,
+  FAKE_STUN_PRIMARY,
+  type FakeDiscoveryOptions,
+  type FakeDiscoveryRun,
+  runFakeDiscovery,
+} from './fake-discovery.js';
+export {
+  FAKE_NAT_PRESETS,
+  type FakeAllocation,
+  type FakeBehaviour,
+  FakeNat,
+  type FakeNatBehaviour,
+  type FakeNatOptions,
+  FakeNetwork,
+  type FakeNetworkOptions,
+  type FakePacket,
+  type FakeReceiver,
+  type FakeTimerParticipant,
+} from './fake-nat.js';
