@@ -1,4 +1,7 @@
 import { Command } from 'commander';
+import { registerDemoCommand } from './commands/demo.js';
+import { registerPeerCommand } from './commands/peer.js';
+import { registerSourceCommand } from './commands/source.js';
 
 declare const P2PSP_VERSION: string;
 
@@ -12,5 +15,8 @@ export function buildProgram(): Command {
     .version(version, '-V, --version', 'print the version and exit')
     .showHelpAfterError('(run p2psp --help for the list of commands and options)')
     .showSuggestionAfterError(true);
+  registerSourceCommand(program);
+  registerPeerCommand(program);
+  registerDemoCommand(program);
   return program;
 }

@@ -35,6 +35,11 @@ export interface NodeHostOptions<Core extends SansIoCore> {
   readonly udp: Endpoint;
   /** Listen for TCP connections (the source's join port); connections get ids 1, 2, 3, ... */
   readonly tcp?: Endpoint;
+  /**
+   * Listen for TCP on the same port number the UDP socket got (the source: peers join over
+   * TCP and send hellos over UDP to one `HOST:PORT`). With port 0, retries until both fit.
+   */
+  readonly sharePort?: boolean;
   /** Bytes queued on one TCP connection before the host gives up on it (default 4 MiB). */
   readonly maxQueuedWriteBytes?: number;
   readonly logger?: HostLogger;
@@ -112,6 +117,37 @@ function listenTcp(server: net.Server, endpoint: Endpoint): Promise<void> {
   });
 }
 
+function createUdpSocket(address: string): dgram.Socket {
+  return dgram.createSocket({
+    type: isIPv6(address) ? 'udp6' : 'udp4',
+    // Chunks arrive in bursts (rule 3); a larger receive buffer avoids kernel drops.
+    recvBufferSize: 4 * 1024 * 1024,
+  });
+}
+
+async function bindSockets(options: {
+  readonly udp: Endpoint;
+  readonly tcp?: Endpoint;
+  readonly sharePort?: boolean;
+}): Promise<{ udp: dgram.Socket; server: net.Server | null }> {
+  // With a shared port picked by the system, the TCP port may be taken: try a few UDP ports.
+  const attempts = options.sharePort && options.udp.port === 0 ? 8 : 1;
+  for (let attempt = 1; ; attempt += 1) {
+    const udp = createUdpSocket(options.udp.address);
+    await bindUdp(udp, options.udp);
+    if (!options.tcp) return { udp, server: null };
+    const server = net.createServer();
+    const tcpPort = options.sharePort ? udp.address().port : options.tcp.port;
+    try {
+      await listenTcp(server, { address: options.tcp.address, port: tcpPort });
+      return { udp, server };
+    } catch (error) {
+      udp.close();
+      if (attempt >= attempts) throw error;
+    }
+  }
+}
+
 /** Node's `::ffff:1.2.3.4` form for IPv4 peers on a dual-stack socket, back to `1.2.3.4`. */
 function plainAddress(address: string): string {
   return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
@@ -145,22 +181,7 @@ export async function startNodeHost<Core extends SansIoCore>(
     socketErrors: 0,
   };
 
-  const udp = dgram.createSocket({
-    type: isIPv6(options.udp.address) ? 'udp6' : 'udp4',
-    // Chunks arrive in bursts (rule 3); a larger receive buffer avoids kernel drops.
-    recvBufferSize: 4 * 1024 * 1024,
-  });
-  await bindUdp(udp, options.udp);
-  let server: net.Server | null = null;
-  if (options.tcp) {
-    server = net.createServer();
-    try {
-      await listenTcp(server, options.tcp);
-    } catch (error) {
-      udp.close();
-      throw error;
-    }
-  }
+  const { udp, server } = await bindSockets(options);
   const udpAddress = udp.address();
   const tcpAddress = server?.address();
   const binding: HostBinding = {

@@ -175,6 +175,16 @@ export class PlayerFanOut {
     this.counters.chunksWritten += 1;
   }
 
+  /**
+   * A chunk was lost at its play time (rule 5: skipped, never stalls). The bytes after the
+   * gap would not decode cleanly, so every player starts again at the next sync point.
+   */
+  skip(): void {
+    for (const player of this.players.values()) {
+      if (player.headerSent && !player.waitingForSync) this.resync(player);
+    }
+  }
+
   /** The stream is over: end every response (players see a clean end of stream). */
   end(): void {
     this.ended = true;

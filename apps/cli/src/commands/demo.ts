@@ -1,0 +1,121 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { type PeerHandle, startPeer } from '@p2psp/peer/node';
+import { startSource } from '@p2psp/source/node';
+import type { Command } from 'commander';
+import { failAndExit, integerIn, onShutdownSignal } from '../cli-errors.js';
+import { createLogger } from '../logging.js';
+import { startStatusLine } from '../status-line.js';
+
+interface DemoFlags {
+  peers: number;
+  playerPort: number;
+  input?: string;
+  logLevel: string;
+}
+
+/**
+ * The demo sample: the copy next to the bundle (apps/cli/dist/demo.mp3, copied at build),
+ * else the one in the media package when running from the workspace sources.
+ */
+function demoSample(): string {
+  const candidates = [
+    new URL('./demo.mp3', import.meta.url),
+    new URL('../../../../packages/media/assets/demo.mp3', import.meta.url),
+  ];
+  for (const candidate of candidates) {
+    const path = fileURLToPath(candidate);
+    if (existsSync(path)) return path;
+  }
+  throw Object.assign(
+    new Error('the demo sample demo.mp3 is missing: rebuild with `pnpm turbo run build`'),
+    { code: 'P2PSP_ERR_INGEST_FILE' },
+  );
+}
+
+async function startDemoPeer(
+  index: number,
+  basePort: number,
+  source: { address: string; port: number },
+  logger: ReturnType<typeof createLogger>,
+): Promise<PeerHandle> {
+  const options = {
+    source,
+    playerAddress: '127.0.0.1',
+    logger: logger.child({ peer: index + 1 }),
+  };
+  if (basePort === 0) return startPeer({ ...options, playerPort: 0 });
+  try {
+    return await startPeer({ ...options, playerPort: basePort + index });
+  } catch (error) {
+    // A busy demo port is no reason to fail the demo: take any free port instead.
+    if ((error as { code?: string }).code !== 'P2PSP_ERR_PORT_IN_USE') throw error;
+    return startPeer({ ...options, playerPort: 0 });
+  }
+}
+
+/** `p2psp demo`: a source looping the demo sample and N peers, all in this process. */
+export function registerDemoCommand(program: Command): void {
+  program
+    .command('demo')
+    .description('run a source and a few peers on this machine, printing URLs to play')
+    .option('-n, --peers <count>', 'how many peers', integerIn(1, 32), 4)
+    .option(
+      '--player-port <port>',
+      'HTTP port of the first peer; the next ones count up (0: any free ports)',
+      integerIn(0, 65_535),
+      8080,
+    )
+    .option('-i, --input <file>', 'loop this media file instead of the built-in sample')
+    .option('--log-level <level>', 'trace, debug, info, warn or error', 'warn')
+    .action(async (flags: DemoFlags) => {
+      const logger = createLogger({ level: flags.logLevel });
+      const peers: PeerHandle[] = [];
+      let source: Awaited<ReturnType<typeof startSource>> | null = null;
+      try {
+        source = await startSource({
+          input: flags.input ?? demoSample(),
+          loop: true,
+          address: '127.0.0.1',
+          port: 0,
+          logger: logger.child({ role: 'source' }),
+        });
+        for (let index = 0; index < flags.peers; index += 1) {
+          peers.push(await startDemoPeer(index, flags.playerPort, source.endpoint, logger));
+        }
+      } catch (error) {
+        await Promise.all(peers.map((peer) => peer.stop()));
+        await source?.stop();
+        failAndExit(error, logger);
+      }
+      const runningSource = source;
+      const lines = [
+        '',
+        `p2psp demo: a source (${runningSource.mediaType}, 127.0.0.1:${runningSource.endpoint.port}) and ${peers.length} peers on loopback.`,
+        'Play any of these (they carry the same live stream):',
+        ...peers.map((peer) => `  ${peer.playerUrl}`),
+        '',
+        `  ffplay -nodisp ${peers[0]?.playerUrl}      or      vlc ${peers[0]?.playerUrl}`,
+        '  or open one in a browser. Per-peer counters: replace /stream with /status.',
+        'Ctrl-C stops everything (peers say goodbye first).',
+        '',
+      ];
+      process.stdout.write(`${lines.join('\n')}\n`);
+      const stopStatus = startStatusLine(logger, () => {
+        const statuses = peers.map((peer) => peer.status());
+        return {
+          members: runningSource.status().members,
+          chunks: runningSource.status().chunksSent,
+          bytes: runningSource.status().bytesIngested,
+          lost: statuses.reduce((sum, status) => sum + status.chunksLost, 0),
+          players: statuses.reduce((sum, status) => sum + status.players, 0),
+        };
+      });
+      onShutdownSignal(async () => {
+        stopStatus();
+        await Promise.all(peers.map((peer) => peer.stop()));
+        await runningSource.stop();
+      });
+      await runningSource.done;
+    });
+}

@@ -1,0 +1,83 @@
+import { startPeer } from '@p2psp/peer/node';
+import type { Command } from 'commander';
+import { failAndExit, integerIn, onShutdownSignal } from '../cli-errors.js';
+import { createLogger } from '../logging.js';
+import { startStatusLine } from '../status-line.js';
+
+interface PeerFlags {
+  source: string;
+  port: number;
+  address?: string;
+  playerPort: number;
+  playerAddress: string;
+  monitor?: boolean;
+  logLevel: string;
+}
+
+/** `p2psp peer`: join a cluster, relay chunks, serve the stream to players over HTTP. */
+export function registerPeerCommand(program: Command): void {
+  program
+    .command('peer')
+    .description('join a cluster, relay its chunks, and serve the stream to players over HTTP')
+    .requiredOption('-s, --source <host:port>', 'the source to join, e.g. 192.0.2.7:4552')
+    .option('-p, --port <port>', 'UDP port of this peer (0 picks one)', integerIn(0, 65_535), 0)
+    .option('-a, --address <ip>', 'UDP address to bind (default: all, of the source family)')
+    .option(
+      '--player-port <port>',
+      'HTTP port players connect to (0 picks one)',
+      integerIn(0, 65_535),
+      8080,
+    )
+    .option(
+      '--player-address <ip>',
+      'HTTP address for players (0.0.0.0 to serve other machines)',
+      '127.0.0.1',
+    )
+    .option('--monitor', 'ask for the monitor role (reports lost chunks to the source)')
+    .option('--log-level <level>', 'trace, debug, info, warn or error', 'info')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  p2psp peer --source 192.0.2.7:4552
+  p2psp peer --source radio.example.org:4552 --player-port 9000
+Then play http://127.0.0.1:8080/stream with ffplay, mpv, VLC or a browser.`,
+    )
+    .action(async (flags: PeerFlags) => {
+      const logger = createLogger({ level: flags.logLevel });
+      let peer: Awaited<ReturnType<typeof startPeer>>;
+      try {
+        peer = await startPeer({
+          source: flags.source,
+          port: flags.port,
+          ...(flags.address !== undefined ? { address: flags.address } : {}),
+          playerPort: flags.playerPort,
+          playerAddress: flags.playerAddress,
+          ...(flags.monitor ? { monitor: true } : {}),
+          logger,
+        });
+      } catch (error) {
+        failAndExit(error, logger);
+      }
+      logger.info({ url: peer.playerUrl }, 'player-url');
+      process.stdout.write(`play: ${peer.playerUrl}  (e.g. ffplay ${peer.playerUrl})\n`);
+      const stopStatus = startStatusLine(logger, () => {
+        const status = peer.status();
+        return {
+          members: status.members,
+          chunks: status.chunksPlayed,
+          bytes: status.bytesPlayed,
+          lost: status.chunksLost,
+          players: status.players,
+        };
+      });
+      onShutdownSignal(async () => {
+        stopStatus();
+        await peer.stop();
+      });
+      const reason = await peer.done;
+      stopStatus();
+      logger.info({ reason }, 'peer-exit');
+      process.exit(0);
+    });
+}

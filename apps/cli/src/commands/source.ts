@@ -1,0 +1,107 @@
+import { DEFAULT_SOURCE_PORT, startSource } from '@p2psp/source/node';
+import type { Command } from 'commander';
+import { bitrate, failAndExit, integerIn, onShutdownSignal } from '../cli-errors.js';
+import { createLogger } from '../logging.js';
+import { startStatusLine } from '../status-line.js';
+
+interface SourceFlags {
+  input: string;
+  address: string;
+  port: number;
+  chunkSize: number;
+  buffer: number;
+  loop?: boolean;
+  bitrate?: number;
+  mediaType?: string;
+  icyMetadata?: boolean;
+  maxMembers: number;
+  logLevel: string;
+}
+
+/** `p2psp source`: ingest a live stream and feed a cluster (DBS rules 1, 4, 6). */
+export function registerSourceCommand(program: Command): void {
+  program
+    .command('source')
+    .description('ingest a live stream (URL, file or stdin) and feed a cluster of peers')
+    .requiredOption(
+      '-i, --input <url|file|->',
+      'an http(s) Icecast/SHOUTcast URL, a media file (MP3, Ogg, WebM), or - for stdin',
+    )
+    .option('-a, --address <ip>', 'address to listen on (TCP joins and UDP)', '0.0.0.0')
+    .option(
+      '-p, --port <port>',
+      'port for TCP joins and UDP chunks (0 picks one)',
+      integerIn(0, 65_535),
+      DEFAULT_SOURCE_PORT,
+    )
+    .option(
+      '--chunk-size <bytes>',
+      'payload bytes per chunk (64-1420: one 1,500-byte MTU datagram)',
+      integerIn(1, 65_535),
+      1024,
+    )
+    .option(
+      '-b, --buffer <chunks>',
+      'buffer size B in chunks (at least the cluster size)',
+      integerIn(2, 65_536),
+      64,
+    )
+    .option('--loop', 'repeat a file input forever (without it the stream ends at end of file)')
+    .option('--bitrate <bps>', 'pace a file with no timing of its own (e.g. 128k)', bitrate)
+    .option('--media-type <type>', 'force the media type (e.g. audio/ogg) instead of detecting it')
+    .option('--icy-metadata', 'ask an HTTP input for ICY metadata (titles are logged)')
+    .option(
+      '--max-members <count>',
+      'refuse joins above this many members',
+      integerIn(1, 1_000_000),
+      256,
+    )
+    .option('--log-level <level>', 'trace, debug, info, warn or error', 'info')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  p2psp source --input https://icecast.example.org:8000/radio.ogg
+  p2psp source --input music.mp3 --loop
+  ffmpeg -re -i talk.flac -c:a libopus -f ogg - | p2psp source --input -
+Then, on each peer machine: p2psp peer --source THIS_HOST:${DEFAULT_SOURCE_PORT}`,
+    )
+    .action(async (flags: SourceFlags) => {
+      const logger = createLogger({ level: flags.logLevel });
+      let source: Awaited<ReturnType<typeof startSource>>;
+      try {
+        source = await startSource({
+          input: flags.input,
+          address: flags.address,
+          port: flags.port,
+          chunkSize: flags.chunkSize,
+          bufferSize: flags.buffer,
+          maxMembers: flags.maxMembers,
+          ...(flags.loop ? { loop: true } : {}),
+          ...(flags.bitrate !== undefined ? { bitrate: flags.bitrate } : {}),
+          ...(flags.mediaType !== undefined ? { mediaType: flags.mediaType } : {}),
+          ...(flags.icyMetadata ? { icyMetadata: true } : {}),
+          logger,
+        });
+      } catch (error) {
+        failAndExit(error, logger);
+      }
+      const stopStatus = startStatusLine(logger, () => {
+        const status = source.status();
+        return {
+          members: status.members,
+          chunks: status.chunksSent,
+          bytes: status.bytesIngested,
+          lost: status.chunksDropped,
+        };
+      });
+      onShutdownSignal(async () => {
+        stopStatus();
+        await source.stop();
+      });
+      const reason = await source.done;
+      stopStatus();
+      logger.info({ reason }, 'source-exit');
+      process.exit(0);
+    });
+}

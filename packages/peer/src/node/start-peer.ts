@@ -1,0 +1,320 @@
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import {
+  type HostCounters,
+  type HostLogger,
+  type NodeHost,
+  parseEndpoint,
+  startNodeHost,
+} from '@p2psp/cluster/node';
+import { type CoreEvent, createRandom, type Endpoint, formatEndpoint } from '@p2psp/wire';
+import type { PeerConfig } from '../core/peer-config.js';
+import { PeerCore } from '../core/peer-core.js';
+import type { PeerStats } from '../core/peer-types.js';
+import { PlayerFanOut, type SyncPointFinder } from '../players/player-fan-out.js';
+import { type PlayerServer, startPlayerServer } from '../players/player-server.js';
+import { PeerRuntimeError } from './errors.js';
+import { createSyncPointFinder } from './media.js';
+
+export interface PeerOptions {
+  /** The source: `HOST:PORT` (a name or an IP literal) or an endpoint. */
+  readonly source: string | Endpoint;
+  /** UDP port of this peer; 0 (default) picks a free one. */
+  readonly port?: number;
+  /** UDP bind address; default all interfaces of the source's address family. */
+  readonly address?: string;
+  /** HTTP port for players (default 8080; 0 picks a free one). */
+  readonly playerPort?: number;
+  /** HTTP bind address for players (default 127.0.0.1: local players only). */
+  readonly playerAddress?: string;
+  /** Ask for the monitor role (rule 8). */
+  readonly monitor?: boolean;
+  readonly credential?: Uint8Array;
+  /** Seed of the core's randomness (hello nonces); default from the clock. */
+  readonly seed?: number;
+  /** Extra core options (debt threshold, play-out delay...). */
+  readonly core?: Partial<Omit<PeerConfig, 'source' | 'random'>>;
+  /** A player with more than this many bytes unsent is dropped (default 1 MiB). */
+  readonly maxPlayerQueueBytes?: number;
+  /** A player whose socket has not drained for this long is dropped (default 10 s). */
+  readonly playerStallTimeoutMs?: number;
+  readonly logger?: HostLogger;
+  /** Every core event (after logging). */
+  readonly onEvent?: (event: CoreEvent) => void;
+  /** Each chunk played (payload null when lost), with the monotonic time; for tests and benches. */
+  readonly onPlay?: (chunkNumber: number, payload: Uint8Array | null, now: number) => void;
+}
+
+/** What `GET /status` answers, and what the CLI's status line shows. */
+export interface PeerStatus {
+  readonly role: 'peer' | 'monitor';
+  readonly state: PeerStats['state'] | 'starting';
+  readonly memberId: number;
+  readonly source: string;
+  readonly udp: string;
+  readonly mediaType: string | null;
+  /** Members of the cluster this peer knows (its neighbours and itself). */
+  readonly members: number;
+  readonly chunksPlayed: number;
+  readonly chunksLost: number;
+  readonly chunksReceived: number;
+  readonly chunksRelayed: number;
+  readonly bytesPlayed: number;
+  readonly bufferFill: number;
+  readonly datagramsDropped: Readonly<Record<string, number>>;
+  readonly players: number;
+  readonly playersDropped: number;
+  readonly host: Readonly<HostCounters>;
+}
+
+export interface PeerHandle {
+  /** The UDP endpoint the peer is bound to. */
+  readonly udp: Endpoint;
+  readonly source: Endpoint;
+  /** Where players open the stream, e.g. http://127.0.0.1:8080/stream. */
+  readonly playerUrl: string;
+  readonly playerPort: number;
+  readonly core: PeerCore;
+  readonly counters: Readonly<HostCounters>;
+  readonly fanOut: PlayerFanOut;
+  status(): PeerStatus;
+  /** Resolves with the reason once the peer has stopped (stream end, expelled, stop()). */
+  readonly done: Promise<string>;
+  /** Leaves the cluster with goodbyes (rule 6) and closes everything. */
+  stop(): Promise<void>;
+}
+
+async function resolveSource(source: string | Endpoint): Promise<Endpoint> {
+  let host: string;
+  let port: number;
+  if (typeof source === 'string') {
+    ({ host, port } = parseEndpoint(source, '--source'));
+  } else {
+    host = source.address;
+    port = source.port;
+  }
+  if (isIP(host) !== 0) return { address: host, port };
+  try {
+    const { address } = await lookup(host);
+    return { address, port };
+  } catch (error) {
+    throw new PeerRuntimeError(
+      'P2PSP_ERR_SOURCE_UNREACHABLE',
+      `--source ${host}:${port}: the name ${host} does not resolve; check the spelling or use an IP address`,
+      { cause: error },
+    );
+  }
+}
+
+function portInUse(error: unknown, what: string, port: number, fix: string): unknown {
+  const code = (error as { code?: string } | null)?.code;
+  if (code === 'EADDRINUSE') {
+    return new PeerRuntimeError(
+      'P2PSP_ERR_PORT_IN_USE',
+      `${what} ${port} is already in use: ${fix}`,
+      { cause: error },
+    );
+  }
+  if (code === 'EADDRNOTAVAIL' || code === 'EACCES') {
+    return new PeerRuntimeError(
+      'P2PSP_ERR_BAD_OPTION',
+      `${what} ${port}: cannot listen there (${code}); pick an address of this machine and a port above 1023`,
+      { cause: error },
+    );
+  }
+  return error;
+}
+
+/**
+ * Runs a peer: joins the source, relays and plays the stream (the PeerCore on real
+ * sockets), and serves it to players over HTTP. Resolves once the join is accepted and
+ * the player port is up; rejects with a `PeerRuntimeError` naming the fix otherwise.
+ */
+export async function startPeer(options: PeerOptions): Promise<PeerHandle> {
+  const logger = options.logger;
+  const source = await resolveSource(options.source);
+  const fanOut = new PlayerFanOut({
+    createSyncPointFinder: (mediaType): SyncPointFinder | null => createSyncPointFinder(mediaType),
+    ...(options.maxPlayerQueueBytes !== undefined
+      ? { maxQueuedBytes: options.maxPlayerQueueBytes }
+      : {}),
+    ...(options.playerStallTimeoutMs !== undefined
+      ? { stallTimeoutMs: options.playerStallTimeoutMs }
+      : {}),
+    onPlayerDrop: (player, reason) => {
+      logger?.info(
+        { player: player.id, remote: player.remote, reason, bytes: player.bytesWritten },
+        'player-leave',
+      );
+    },
+  });
+
+  let host: NodeHost<PeerCore> | null = null;
+  let hostReady = false;
+  let coreStoppedReason: string | null = null;
+  let joined = false;
+  let mediaType: string | null = null;
+  let resolveDone!: (reason: string) => void;
+  const done = new Promise<string>((resolve) => {
+    resolveDone = resolve;
+  });
+  let settleJoin: ((error: Error | null) => void) | null = null;
+  const joinSettled = new Promise<void>((resolve, reject) => {
+    settleJoin = (error) => {
+      settleJoin = null;
+      if (error) reject(error);
+      else resolve();
+    };
+  });
+
+  let status: () => PeerStatus = () => {
+    throw new Error('peer not started');
+  };
+  const playerPort = options.playerPort ?? 8080;
+  let players: PlayerServer;
+  try {
+    players = await startPlayerServer({
+      fanOut,
+      port: playerPort,
+      ...(options.playerAddress !== undefined ? { address: options.playerAddress } : {}),
+      status: () => status(),
+    });
+  } catch (error) {
+    throw portInUse(
+      error,
+      '--player-port',
+      playerPort,
+      'stop the program using it, or pick another with --player-port (0 picks a free one)',
+    );
+  }
+
+  const udpPort = options.port ?? 0;
+  const udpAddress = options.address ?? (isIP(source.address) === 6 ? '::' : '0.0.0.0');
+  try {
+    host = await startNodeHost({
+      udp: { address: udpAddress, port: udpPort },
+      ...(logger ? { logger } : {}),
+      createCore: (binding) =>
+        new PeerCore({
+          ...options.core,
+          source,
+          random: createRandom(
+            options.seed ?? Math.floor(performance.timeOrigin + performance.now()),
+          ),
+          role: options.monitor ? 'monitor' : 'peer',
+          ...(options.credential ? { credential: options.credential } : {}),
+          privateEndpoint: binding.udp,
+        }),
+      onStreamHeader: (type, header) => {
+        mediaType = type;
+        fanOut.setStreamHeader(type, header);
+        if (!joined) {
+          joined = true;
+          logger?.info(
+            { source: formatEndpoint(source), mediaType: type, headerBytes: header.byteLength },
+            'join-done',
+          );
+          settleJoin?.(null);
+        }
+      },
+      onPlay: (chunkNumber, payload) => {
+        if (payload) fanOut.play(chunkNumber, payload);
+        else fanOut.skip();
+        options.onPlay?.(chunkNumber, payload, performance.now());
+      },
+      onEvent: (event) => {
+        logger?.[event.level]({ ...event.fields }, event.name);
+        options.onEvent?.(event);
+      },
+      onStopped: (reason) => {
+        fanOut.end();
+        settleJoin?.(
+          new PeerRuntimeError(
+            'P2PSP_ERR_JOIN_FAILED',
+            `could not join the source at ${formatEndpoint(source)} (${reason}): check --source, and that a p2psp source runs there and is reachable over TCP and UDP`,
+          ),
+        );
+        coreStoppedReason = reason;
+        if (hostReady) void shutdown(reason);
+      },
+    });
+  } catch (error) {
+    await players.close();
+    throw portInUse(
+      error,
+      '--port',
+      udpPort,
+      'pick another UDP port with --port, or 0 to pick a free one',
+    );
+  }
+  const runningHost = host;
+  hostReady = true;
+
+  let shuttingDown: Promise<void> | null = null;
+  const shutdown = (reason: string): Promise<void> => {
+    shuttingDown ??= (async () => {
+      await runningHost.close();
+      await players.close();
+      logger?.info({ reason }, 'peer-stop');
+      resolveDone(reason);
+    })();
+    return shuttingDown;
+  };
+
+  status = (): PeerStatus => {
+    const stats = safeStats(runningHost.core);
+    return {
+      role: options.monitor ? 'monitor' : 'peer',
+      state: stats?.state ?? 'starting',
+      memberId: stats?.memberId ?? 0,
+      source: formatEndpoint(source),
+      udp: formatEndpoint(runningHost.binding.udp),
+      mediaType,
+      members: (stats?.neighbours ?? 0) + 1,
+      chunksPlayed: stats?.chunksPlayed ?? 0,
+      chunksLost: stats?.chunksLost ?? 0,
+      chunksReceived: (stats?.chunksFromSource ?? 0) + (stats?.chunksFromPeers ?? 0),
+      chunksRelayed: stats?.chunksRelayed ?? 0,
+      bytesPlayed: stats?.bytesPlayed ?? 0,
+      bufferFill: stats?.bufferFill ?? 0,
+      datagramsDropped: stats?.datagramsDropped ?? {},
+      players: fanOut.playerCount,
+      playersDropped: fanOut.counters.playersDroppedSlow + fanOut.counters.playersDroppedStalled,
+      host: runningHost.counters,
+    };
+  };
+
+  if (coreStoppedReason !== null) void shutdown(coreStoppedReason);
+  try {
+    await joinSettled;
+  } catch (error) {
+    await shutdown('join-fail');
+    throw error;
+  }
+
+  return {
+    udp: runningHost.binding.udp,
+    source,
+    playerUrl: players.url,
+    playerPort: players.port,
+    core: runningHost.core,
+    counters: runningHost.counters,
+    fanOut,
+    status: () => status(),
+    done,
+    async stop() {
+      // Goodbyes to the source and the cluster (rule 6), then close.
+      await runningHost.stop();
+      await shutdown('stopped');
+    },
+  };
+}
+
+function safeStats(core: PeerCore): PeerStats | null {
+  try {
+    return core.stats();
+  } catch {
+    return null;
+  }
+}

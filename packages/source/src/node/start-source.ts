@@ -1,0 +1,286 @@
+import { performance } from 'node:perf_hooks';
+import type { Readable } from 'node:stream';
+import {
+  type HostCounters,
+  type HostLogger,
+  type NodeHost,
+  startNodeHost,
+} from '@p2psp/cluster/node';
+import { type CoreEvent, createRandom, type Endpoint, formatEndpoint } from '@p2psp/wire';
+import type { SourceConfig } from '../core/source-config.js';
+import { SourceCore } from '../core/source-core.js';
+import type { SourceStats } from '../core/source-types.js';
+import { SourceRuntimeError } from './errors.js';
+import type { OpenedIngest } from './ingest.js';
+import { openFileIngest } from './ingest-file.js';
+import { openHttpIngest } from './ingest-http.js';
+import { openStdinIngest } from './ingest-stdin.js';
+import { createHeaderSplitter, createStreamPacer, detectType, hasOwnTiming } from './media.js';
+
+export const DEFAULT_SOURCE_PORT = 4552;
+
+export interface SourceOptions {
+  /** An http(s) URL (Icecast-compatible), a file path, or `-` for stdin. */
+  readonly input: string;
+  /** Bind address for the join port (TCP) and the cluster socket (UDP); default 0.0.0.0. */
+  readonly address?: string;
+  /** One port number for TCP joins and UDP (default 4552; 0 picks a free one). */
+  readonly port?: number;
+  /** Payload bytes per chunk (default 1,024). */
+  readonly chunkSize?: number;
+  /** Buffer size B in chunks (default 64). */
+  readonly bufferSize?: number;
+  /** Repeat a file input forever. */
+  readonly loop?: boolean;
+  /** Bits per second, to pace a file whose container carries no timing. */
+  readonly bitrate?: number;
+  /** Force the media type instead of detecting it. */
+  readonly mediaType?: string;
+  /** Ask an HTTP input for ICY metadata (titles are logged, stripped from the stream). */
+  readonly icyMetadata?: boolean;
+  readonly maxMembers?: number;
+  readonly seed?: number;
+  /** Extra core options. */
+  readonly core?: Partial<Omit<SourceConfig, 'random'>>;
+  /** Stdin replacement (tests, embedding). */
+  readonly stdin?: Readable;
+  /** HTTP ingest reconnect delays (defaults 500 ms doubling to 30 s). */
+  readonly reconnectInitialMs?: number;
+  readonly reconnectMaxMs?: number;
+  readonly logger?: HostLogger;
+  readonly onEvent?: (event: CoreEvent) => void;
+  /** Every ingested byte, in order, with the monotonic time; for tests and benches. */
+  readonly onIngest?: (bytes: Uint8Array, now: number) => void;
+}
+
+export interface SourceStatus {
+  readonly input: string;
+  readonly endpoint: string;
+  readonly mediaType: string;
+  readonly members: number;
+  readonly monitors: number;
+  readonly chunksSent: number;
+  readonly chunksDropped: number;
+  readonly bytesIngested: number;
+  readonly headerBytes: number;
+  readonly joinsAccepted: number;
+  readonly joinsRefused: number;
+  readonly joinsTimedOut: number;
+  readonly connectionsRejected: number;
+  readonly datagramsDropped: Readonly<Record<string, number>>;
+  readonly host: Readonly<HostCounters>;
+}
+
+export interface SourceHandle {
+  /** The join endpoint (TCP) and the cluster socket (UDP): the same address and port. */
+  readonly endpoint: Endpoint;
+  readonly mediaType: string;
+  readonly core: SourceCore;
+  readonly counters: Readonly<HostCounters>;
+  status(): SourceStatus;
+  /** Resolves with the reason once the source has stopped (stream end or stop()). */
+  readonly done: Promise<string>;
+  /** Says goodbye to the cluster and closes everything. */
+  stop(): Promise<void>;
+}
+
+async function openIngest(options: SourceOptions): Promise<OpenedIngest> {
+  const logger = options.logger;
+  if (options.input === '-') return openStdinIngest(options.stdin);
+  if (/^https?:\/\//i.test(options.input)) {
+    return openHttpIngest(options.input, {
+      ...(options.icyMetadata !== undefined ? { icyMetadata: options.icyMetadata } : {}),
+      ...(logger ? { logger } : {}),
+      ...(options.reconnectInitialMs !== undefined
+        ? { reconnectInitialMs: options.reconnectInitialMs }
+        : {}),
+      ...(options.reconnectMaxMs !== undefined ? { reconnectMaxMs: options.reconnectMaxMs } : {}),
+    });
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(options.input)) {
+    throw new SourceRuntimeError(
+      'P2PSP_ERR_BAD_OPTION',
+      `--input ${options.input}: only http:// and https:// URLs are supported; or give a file path, or - for stdin`,
+    );
+  }
+  return openFileIngest(options.input, {
+    ...(options.loop !== undefined ? { loop: options.loop } : {}),
+    ...(logger ? { logger } : {}),
+    createPacer: (mediaType) => createStreamPacer(mediaType, options.bitrate ?? 0),
+  });
+}
+
+function checkOptions(options: SourceOptions): void {
+  if (options.bitrate !== undefined && !(Number.isFinite(options.bitrate) && options.bitrate > 0)) {
+    throw new SourceRuntimeError(
+      'P2PSP_ERR_BAD_OPTION',
+      `--bitrate ${options.bitrate} is not a positive number of bits per second; e.g. --bitrate 128000`,
+    );
+  }
+}
+
+/**
+ * Runs a source: opens the ingest (URL, file or stdin), detects the media type, then runs
+ * the SourceCore on real sockets, feeding it the ingest. Rejects with a
+ * `SourceRuntimeError` naming the fix when the input or the port is not usable.
+ */
+export async function startSource(options: SourceOptions): Promise<SourceHandle> {
+  checkOptions(options);
+  const logger = options.logger;
+  const ingest = await openIngest(options);
+  const isFile = ingest.description !== 'stdin' && !/^https?:/i.test(ingest.description);
+  const mediaType =
+    options.mediaType ??
+    detectType({ contentType: ingest.contentType, fileName: ingest.fileName, head: ingest.head });
+  if (mediaType === null) {
+    ingest.stop();
+    throw new SourceRuntimeError(
+      'P2PSP_ERR_INGEST_NOT_MEDIA',
+      `--input ${ingest.description}: not a media stream this source recognises (MP3, Ogg, WebM, AAC); pass --media-type TYPE (and --bitrate for a file) to send it anyway`,
+    );
+  }
+  if (isFile && !hasOwnTiming(mediaType) && options.bitrate === undefined) {
+    ingest.stop();
+    throw new SourceRuntimeError(
+      'P2PSP_ERR_BITRATE_NEEDED',
+      `--input ${ingest.description} (${mediaType}) carries no timing to pace it in real time: pass --bitrate BITS_PER_SECOND, e.g. --bitrate 128000`,
+    );
+  }
+
+  const port = options.port ?? DEFAULT_SOURCE_PORT;
+  const address = options.address ?? '0.0.0.0';
+  let resolveDone!: (reason: string) => void;
+  const done = new Promise<string>((resolve) => {
+    resolveDone = resolve;
+  });
+  let hostReady = false;
+  let coreStoppedReason: string | null = null;
+  let host: NodeHost<SourceCore>;
+  try {
+    const splitter = createHeaderSplitter(mediaType);
+    host = await startNodeHost({
+      udp: { address, port },
+      tcp: { address, port },
+      sharePort: true,
+      ...(logger ? { logger } : {}),
+      createCore: () =>
+        new SourceCore({
+          ...options.core,
+          random: createRandom(
+            options.seed ?? Math.floor(performance.timeOrigin + performance.now()),
+          ),
+          mediaType,
+          ...(splitter ? { header: { splitter } } : {}),
+          ...(options.chunkSize !== undefined ? { chunkSize: options.chunkSize } : {}),
+          ...(options.bufferSize !== undefined ? { bufferSize: options.bufferSize } : {}),
+          ...(options.maxMembers !== undefined ? { maxMembers: options.maxMembers } : {}),
+        }),
+      onEvent: (event) => {
+        logger?.[event.level]({ ...event.fields }, event.name);
+        options.onEvent?.(event);
+      },
+      onStopped: (reason) => {
+        coreStoppedReason = reason;
+        if (hostReady) void shutdown(reason);
+      },
+    });
+  } catch (error) {
+    ingest.stop();
+    const code = (error as { code?: string } | null)?.code;
+    if (code === 'EADDRINUSE') {
+      throw new SourceRuntimeError(
+        'P2PSP_ERR_PORT_IN_USE',
+        `--port ${port} is already in use (TCP or UDP): stop the other program (another source?) or pick another with --port (0 picks a free one)`,
+        { cause: error },
+      );
+    }
+    if (code === 'EADDRNOTAVAIL' || code === 'EACCES') {
+      throw new SourceRuntimeError(
+        'P2PSP_ERR_BAD_OPTION',
+        `--address ${address} --port ${port}: cannot listen there (${code}); use an address of this machine (or 0.0.0.0) and a port above 1023`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+  hostReady = true;
+  const runningHost = host;
+
+  let shuttingDown: Promise<void> | null = null;
+  const shutdown = (reason: string): Promise<void> => {
+    shuttingDown ??= (async () => {
+      ingest.stop();
+      await runningHost.close();
+      logger?.info({ reason }, 'source-stop');
+      resolveDone(reason);
+    })();
+    return shuttingDown;
+  };
+  if (coreStoppedReason !== null) void shutdown(coreStoppedReason);
+
+  ingest.pipe(
+    {
+      data: (bytes) => {
+        options.onIngest?.(bytes, performance.now());
+        runningHost.handle({ type: 'ingest-data', bytes });
+      },
+      end: (reason) => {
+        logger?.info({ input: ingest.description, reason }, 'ingest-end');
+        // The core says goodbye (stream-end) to the cluster and then `stopped`.
+        runningHost.handle({ type: 'ingest-end', reason });
+      },
+    },
+    mediaType,
+  );
+  logger?.info(
+    {
+      input: ingest.description,
+      mediaType,
+      endpoint: formatEndpoint(runningHost.binding.udp),
+      chunkSize: runningHost.core.config.chunkSize,
+      bufferSize: runningHost.core.config.bufferSize,
+    },
+    'source-start',
+  );
+
+  const stats = (): SourceStats | null => {
+    try {
+      return runningHost.core.stats();
+    } catch {
+      return null;
+    }
+  };
+
+  return {
+    endpoint: runningHost.binding.udp,
+    mediaType,
+    core: runningHost.core,
+    counters: runningHost.counters,
+    done,
+    status(): SourceStatus {
+      const current = stats();
+      return {
+        input: ingest.description,
+        endpoint: formatEndpoint(runningHost.binding.udp),
+        mediaType,
+        members: current?.members ?? 0,
+        monitors: current?.monitors ?? 0,
+        chunksSent: current?.chunksSent ?? 0,
+        chunksDropped: current?.chunksDropped ?? 0,
+        bytesIngested: current?.bytesIngested ?? 0,
+        headerBytes: current?.headerBytes ?? 0,
+        joinsAccepted: current?.joinsAccepted ?? 0,
+        joinsRefused: current?.joinsRefused ?? 0,
+        joinsTimedOut: current?.joinsTimedOut ?? 0,
+        connectionsRejected: current?.connectionsRejected ?? 0,
+        datagramsDropped: current?.datagramsDropped ?? {},
+        host: runningHost.counters,
+      };
+    },
+    async stop() {
+      ingest.stop();
+      await runningHost.stop();
+      await shutdown('stopped');
+    },
+  };
+}
