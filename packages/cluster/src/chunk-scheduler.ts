@@ -101,6 +101,13 @@ export interface ChunkSchedulerOptions {
    * average (an exponentially weighted mean over about 1/smoothing chunks). Default 1/32.
    */
   readonly smoothing?: number;
+  /**
+   * The loss ratio at which a member falls to `minimumWeight`. Default 0.25: the weight
+   * falls four times faster than the loss rises, so a peer short of upload capacity settles
+   * where it loses little, not where its share merely matches its loss (a linear weight,
+   * tolerance 1, leaves a half-capacity peer losing a third of its chunks; see the test).
+   */
+  readonly lossTolerance?: number;
 }
 
 /**
@@ -108,7 +115,7 @@ export interface ChunkSchedulerOptions {
  * member keeps a moving estimate of the share of its chunks that monitors complained about
  * (decays by `smoothing` for every chunk sent to it, rises by `smoothing` for every charged
  * complaint, so it settles at the member's loss ratio), and its weight is
- * `maximumWeight * (1 - loss)`, rounded, at least `minimumWeight`. A peer that cannot relay
+ * `maximumWeight * (1 - loss / lossTolerance)`, rounded, at least `minimumWeight`. A peer that cannot relay
  * everything it gets loses chunks, gets fewer, and so has fewer to relay.
  */
 export class ChunkScheduler {
@@ -116,6 +123,7 @@ export class ChunkScheduler {
   readonly maximumWeight: number;
   readonly minimumWeight: number;
   readonly smoothing: number;
+  readonly lossTolerance: number;
   readonly #order = new WeightedRoundRobin<MemberId>();
   readonly #loss = new Map<MemberId, number>();
 
@@ -135,6 +143,7 @@ export class ChunkScheduler {
       this.maximumWeight,
     );
     this.smoothing = checkNumber('smoothing', options.smoothing ?? 1 / 32, 1e-6, 1);
+    this.lossTolerance = checkNumber('lossTolerance', options.lossTolerance ?? 0.25, 1e-6, 1);
   }
 
   /** Adds a member the source feeds (monitor or member), at full weight. */
@@ -192,7 +201,8 @@ export class ChunkScheduler {
     if (loss === undefined) return;
     const next = change(loss);
     this.#loss.set(memberId, next);
-    const weight = Math.max(this.minimumWeight, Math.round(this.maximumWeight * (1 - next)));
+    const share = Math.max(0, 1 - next / this.lossTolerance);
+    const weight = Math.max(this.minimumWeight, Math.round(this.maximumWeight * share));
     this.#order.setWeight(memberId, weight);
   }
 }
