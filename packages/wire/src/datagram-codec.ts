@@ -1,0 +1,308 @@
+import { DecodeFailure, type DecodeResult, failure, failureFrom } from './decode-result.js';
+import {
+  checkInteger,
+  EMPTY,
+  hex,
+  Reader,
+  Writer,
+  writeEndpoint,
+  writeEnumeration,
+  writeMemberInfo,
+  writeU16,
+  writeU32,
+  writeU64,
+} from './fields.js';
+import {
+  CHUNK_HEADER_BYTES,
+  GOODBYE_REASONS,
+  MAX_SIGNATURE_BYTES,
+  PEER_LIST_PAGE_SIZE,
+  TYPE_CODES,
+} from './format.js';
+import { readHeader } from './header.js';
+import {
+  type Chunk,
+  type ChunkFlags,
+  type DatagramMessage,
+  type MemberInfo,
+  type PeerListReply,
+  PROTOCOL_VERSION,
+} from './messages.js';
+import { encodeError } from './wire-error.js';
+
+const CHUNK_TYPE = TYPE_CODES.chunk;
+const CHUNK_FLAG_NON_EXCLUSIVE = 0x01;
+const CHUNK_FLAG_RECOVERED = 0x02;
+const CHUNK_FLAG_MASK = 0x03;
+/** The 4 flag combinations, shared and frozen: decoding a chunk allocates no flags object. */
+const CHUNK_FLAGS: readonly ChunkFlags[] = Array.from({ length: 4 }, (_, bits) =>
+  Object.freeze({
+    nonExclusive: (bits & CHUNK_FLAG_NON_EXCLUSIVE) !== 0,
+    recovered: (bits & CHUNK_FLAG_RECOVERED) !== 0,
+  }),
+);
+
+/**
+ * Encodes one UDP datagram. Throws `WireError` (code `P2PSP_ERR_WIRE_ENCODE`) naming the
+ * field when a value does not fit the format: that is a bug in the caller, not bad input.
+ */
+export function encodeDatagram(message: DatagramMessage): Uint8Array {
+  if (message.type === 'chunk') return encodeChunk(message);
+  const writer = new Writer();
+  const type = message.type;
+  const code = (TYPE_CODES as Record<string, number>)[type];
+  if (code === undefined || code < CHUNK_TYPE) {
+    throw encodeError(
+      'type',
+      `"${String(type)}" is not a datagram message (frames use encodeFrame)`,
+    );
+  }
+  writer.u8(PROTOCOL_VERSION);
+  writer.u8(code);
+  switch (message.type) {
+    case 'hello':
+    case 'hello-ack':
+      writeU32(writer, message.memberId, `${type}.memberId`);
+      writeU32(writer, message.nonce, `${type}.nonce`);
+      break;
+    case 'goodbye':
+      writeU32(writer, message.memberId, 'goodbye.memberId');
+      writeEnumeration(writer, GOODBYE_REASONS, message.reason, 'goodbye.reason');
+      break;
+    case 'lost-chunk':
+      writeU32(writer, message.memberId, 'lost-chunk.memberId');
+      writeU32(writer, message.chunkNumber, 'lost-chunk.chunkNumber');
+      break;
+    case 'peer-list-request':
+      writeU32(writer, message.memberId, 'peer-list-request.memberId');
+      break;
+    case 'peer-list-reply': {
+      const { offset, total, members } = message;
+      writeU16(writer, offset, 'peer-list-reply.offset');
+      writeU16(writer, total, 'peer-list-reply.total');
+      if (members.length > PEER_LIST_PAGE_SIZE) {
+        throw encodeError(
+          'peer-list-reply.members',
+          `${members.length} members do not fit one datagram: at most PEER_LIST_PAGE_SIZE (${PEER_LIST_PAGE_SIZE}); page them with peerListReplies()`,
+        );
+      }
+      if (offset + members.length > total) {
+        throw encodeError(
+          'peer-list-reply.offset',
+          `offset + members (${offset + members.length}) exceeds total ${total}`,
+        );
+      }
+      writer.u8(members.length);
+      members.forEach((member, index) => {
+        writeMemberInfo(writer, member, `peer-list-reply.members[${index}]`);
+      });
+      break;
+    }
+    case 'external-peer':
+      writeU32(writer, message.memberId, 'external-peer.memberId');
+      writeEndpoint(writer, message.endpoint, false, 'external-peer.endpoint');
+      break;
+    case 'stats-report':
+      writeU32(writer, message.memberId, 'stats-report.memberId');
+      writeU64(writer, message.chunksReceived, 'stats-report.chunksReceived');
+      writeU64(writer, message.chunksLost, 'stats-report.chunksLost');
+      writeU64(writer, message.chunksPlayed, 'stats-report.chunksPlayed');
+      writeU64(writer, message.chunksSent, 'stats-report.chunksSent');
+      writeU32(writer, message.bufferFill, 'stats-report.bufferFill');
+      writeU32(writer, message.players, 'stats-report.players');
+      writeU32(writer, message.neighbours, 'stats-report.neighbours');
+      break;
+  }
+  return writer.finish();
+}
+
+/** The chunk fast path: one allocation, fixed 14-byte header (README "chunk"). */
+function encodeChunk(chunk: Chunk): Uint8Array {
+  const { payload, signature, flags } = chunk;
+  if (!(payload instanceof Uint8Array) || payload.length > 0xffff) {
+    throw encodeError('chunk.payload', 'must be a Uint8Array of at most 65,535 bytes');
+  }
+  if (!(signature instanceof Uint8Array) || signature.length > MAX_SIGNATURE_BYTES) {
+    throw encodeError(
+      'chunk.signature',
+      `must be a Uint8Array of at most ${MAX_SIGNATURE_BYTES} bytes (empty when unsigned)`,
+    );
+  }
+  const chunkNumber = checkInteger(chunk.chunkNumber, 0, 0xffff_ffff, 'chunk.chunkNumber');
+  const origin = checkInteger(chunk.origin, 0, 0xffff_ffff, 'chunk.origin');
+  const payloadLength = payload.length;
+  const bytes = new Uint8Array(CHUNK_HEADER_BYTES + payloadLength + signature.length);
+  bytes[0] = PROTOCOL_VERSION;
+  bytes[1] = CHUNK_TYPE;
+  bytes[2] =
+    (flags.nonExclusive ? CHUNK_FLAG_NON_EXCLUSIVE : 0) |
+    (flags.recovered ? CHUNK_FLAG_RECOVERED : 0);
+  bytes[3] = signature.length;
+  bytes[4] = chunkNumber >>> 24;
+  bytes[5] = chunkNumber >>> 16;
+  bytes[6] = chunkNumber >>> 8;
+  bytes[7] = chunkNumber;
+  bytes[8] = origin >>> 24;
+  bytes[9] = origin >>> 16;
+  bytes[10] = origin >>> 8;
+  bytes[11] = origin;
+  bytes[12] = payloadLength >>> 8;
+  bytes[13] = payloadLength;
+  bytes.set(payload, CHUNK_HEADER_BYTES);
+  if (signature.length > 0) bytes.set(signature, CHUNK_HEADER_BYTES + payloadLength);
+  return bytes;
+}
+
+/**
+ * Decodes one UDP datagram. Never throws. A chunk's `payload` and `signature` are views
+ * into `bytes` (zero-copy): copy them if `bytes` will be reused.
+ */
+export function decodeDatagram(bytes: Uint8Array): DecodeResult<DatagramMessage> {
+  if (
+    bytes.length >= CHUNK_HEADER_BYTES &&
+    bytes[0] === PROTOCOL_VERSION &&
+    bytes[1] === CHUNK_TYPE
+  ) {
+    return decodeChunk(bytes);
+  }
+  try {
+    return { ok: true, message: decodeOtherDatagram(bytes) };
+  } catch (thrown) {
+    return failureFrom(thrown);
+  }
+}
+
+function decodeChunk(bytes: Uint8Array): DecodeResult<Chunk> {
+  const flagByte = bytes[2]!;
+  if (flagByte & ~CHUNK_FLAG_MASK) {
+    return failure('bad-value', `chunk.flags: reserved bits set (0x${hex(flagByte)})`);
+  }
+  const signatureLength = bytes[3]!;
+  const payloadLength = (bytes[12]! << 8) | bytes[13]!;
+  const payloadEnd = CHUNK_HEADER_BYTES + payloadLength;
+  const end = payloadEnd + signatureLength;
+  if (bytes.length !== end) {
+    return bytes.length < end
+      ? failure('truncated', `chunk: declares ${end} bytes, got ${bytes.length}`)
+      : failure('bad-length', `chunk: ${bytes.length - end} bytes after the end of the message`);
+  }
+  return {
+    ok: true,
+    message: {
+      type: 'chunk',
+      chunkNumber: ((bytes[4]! << 24) | (bytes[5]! << 16) | (bytes[6]! << 8) | bytes[7]!) >>> 0,
+      origin: ((bytes[8]! << 24) | (bytes[9]! << 16) | (bytes[10]! << 8) | bytes[11]!) >>> 0,
+      flags: CHUNK_FLAGS[flagByte]!,
+      payload: bytes.subarray(CHUNK_HEADER_BYTES, payloadEnd),
+      signature: signatureLength === 0 ? EMPTY : bytes.subarray(payloadEnd, end),
+    },
+  };
+}
+
+function decodeOtherDatagram(bytes: Uint8Array): DatagramMessage {
+  const reader = new Reader(bytes, 0);
+  const type = readHeader(reader, 'datagram');
+  let message: DatagramMessage;
+  switch (type) {
+    case 'chunk': {
+      // Only reached when shorter than the fixed header.
+      reader.need(CHUNK_HEADER_BYTES - 2, 'chunk header');
+      throw new DecodeFailure('truncated', 'chunk header');
+    }
+    case 'hello':
+    case 'hello-ack':
+      message = {
+        type,
+        memberId: reader.u32(`${type}.memberId`),
+        nonce: reader.u32(`${type}.nonce`),
+      };
+      break;
+    case 'goodbye':
+      message = {
+        type,
+        memberId: reader.u32('goodbye.memberId'),
+        reason: reader.enumeration(GOODBYE_REASONS, 'goodbye.reason'),
+      };
+      break;
+    case 'lost-chunk':
+      message = {
+        type,
+        memberId: reader.u32('lost-chunk.memberId'),
+        chunkNumber: reader.u32('lost-chunk.chunkNumber'),
+      };
+      break;
+    case 'peer-list-request':
+      message = { type, memberId: reader.u32('peer-list-request.memberId') };
+      break;
+    case 'peer-list-reply': {
+      const offset = reader.u16('peer-list-reply.offset');
+      const total = reader.u16('peer-list-reply.total');
+      const count = reader.u8('peer-list-reply.count');
+      if (count > PEER_LIST_PAGE_SIZE) {
+        throw new DecodeFailure(
+          'bad-length',
+          `peer-list-reply.count: ${count} is over PEER_LIST_PAGE_SIZE (${PEER_LIST_PAGE_SIZE})`,
+        );
+      }
+      if (offset + count > total) {
+        throw new DecodeFailure(
+          'bad-value',
+          `peer-list-reply: offset ${offset} + count ${count} exceeds total ${total}`,
+        );
+      }
+      const members: MemberInfo[] = [];
+      for (let index = 0; index < count; index++) {
+        members.push(reader.memberInfo(`peer-list-reply.members[${index}]`));
+      }
+      message = { type, offset, total, members };
+      break;
+    }
+    case 'external-peer':
+      message = {
+        type,
+        memberId: reader.u32('external-peer.memberId'),
+        endpoint: reader.endpoint('external-peer.endpoint', false),
+      };
+      break;
+    case 'stats-report':
+      message = {
+        type,
+        memberId: reader.u32('stats-report.memberId'),
+        chunksReceived: reader.u64('stats-report.chunksReceived'),
+        chunksLost: reader.u64('stats-report.chunksLost'),
+        chunksPlayed: reader.u64('stats-report.chunksPlayed'),
+        chunksSent: reader.u64('stats-report.chunksSent'),
+        bufferFill: reader.u32('stats-report.bufferFill'),
+        players: reader.u32('stats-report.players'),
+        neighbours: reader.u32('stats-report.neighbours'),
+      };
+      break;
+    default:
+      throw new DecodeFailure(
+        'unknown-type',
+        `type 0x${hex(bytes[1]!)} (${type}) is a TCP frame, not a datagram`,
+      );
+  }
+  reader.end(type);
+  return message;
+}
+
+/**
+ * Splits a member list into peer-list-reply datagrams of at most PEER_LIST_PAGE_SIZE
+ * members each (one empty page for an empty list), so each fits a 1,500-byte MTU.
+ */
+export function peerListReplies(members: readonly MemberInfo[]): PeerListReply[] {
+  if (members.length > 0xffff) {
+    throw encodeError('members', `${members.length} members: a peer list carries at most 65,535`);
+  }
+  const pages: PeerListReply[] = [];
+  for (let offset = 0; offset === 0 || offset < members.length; offset += PEER_LIST_PAGE_SIZE) {
+    pages.push({
+      type: 'peer-list-reply',
+      offset,
+      total: members.length,
+      members: members.slice(offset, offset + PEER_LIST_PAGE_SIZE),
+    });
+  }
+  return pages;
+}
