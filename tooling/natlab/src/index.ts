@@ -1,0 +1,28 @@
+export { type AgentName, agentScript } from './agents.js';
+export { type CommandResult, LabProcess, NatLabError } from './commands.js';
+export {
+  type Behaviour,
+  type CoturnDiscovery,
+  type CoturnServer,
+  parseNatDiscovery,
+  runNatDiscovery,
+  STUN_ALTERNATE_PORT,
+  STUN_PORT,
+  startCoturn,
+} from './coturn.js';
+export {
+  cleanupStaleLabs,
+  createLab,
+  type Impairment,
+  type Lab,
+  type LabOptions,
+  type RunOptions,
+} from './lab.js';
+export {
+  NAT_TYPES,
+  type NatRulesOptions,
+  type NatType,
+  natRules,
+  sequentialPort,
+} from './nat-rules.js';
+export { ROLES, type Role, SITE_NAMES, type SiteAddresses, type SiteName } from './topology.js';

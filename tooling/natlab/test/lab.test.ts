@@ -1,0 +1,110 @@
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { agentScript } from '../src/agents.js';
+import { createLab, type Lab, type LabProcess, NAT_TYPES, type NatType } from '../src/index.js';
+import { labSkipReason } from './lab-environment.js';
+
+const skipReason = labSkipReason();
+const ECHO_PORTS = [7001, 7002, 7003, 7004, 7005, 7006];
+
+describe.skipIf(skipReason !== null)(
+  `the lab itself${skipReason ? ` (skipped: ${skipReason})` : ''}`,
+  () => {
+    let lab: Lab;
+    let echo: LabProcess;
+    let probeScript: string;
+    let nextLocalPort = 41_000;
+
+    beforeAll(async () => {
+      lab = createLab({ runAddressCount: 2 });
+      echo = lab.spawnNode('public-host', await agentScript('udp-echo'), [
+        '--address',
+        lab.publicHostAddress,
+        '--ports',
+        ECHO_PORTS.join(','),
+      ]);
+      expect(JSON.parse(await echo.nextLine(10_000))).toEqual({ type: 'ready' });
+      probeScript = await agentScript('port-probe');
+    });
+
+    afterAll(async () => {
+      await lab?.destroy();
+    });
+
+    /** The external endpoints one socket of site A's host gets towards six echo ports. */
+    async function observe(natType: NatType): Promise<{ localPort: number; ports: number[] }> {
+      lab.setNatType('a', natType);
+      nextLocalPort += 1;
+      const probe = lab.spawnNode('a-host', probeScript, [
+        '--local-address',
+        lab.sites.a.hostAddress,
+        '--local-port',
+        String(nextLocalPort),
+        '--echo-address',
+        lab.publicHostAddress,
+        '--echo-ports',
+        ECHO_PORTS.join(','),
+      ]);
+      const report = JSON.parse(await probe.nextLine(20_000)) as { observed: string[] };
+      const ports = report.observed.map((observed) => {
+        expect(observed.startsWith(`${lab.sites.a.wanAddress}:`)).toBe(true);
+        return Number(observed.split(':')[1]);
+      });
+      return { localPort: nextLocalPort, ports };
+    }
+
+    test('cone NATs keep the internal port for every destination (endpoint-independent mapping)', async () => {
+      for (const natType of ['full-cone', 'restricted-cone', 'port-restricted-cone'] as const) {
+        const { localPort, ports } = await observe(natType);
+        expect(ports).toEqual(ECHO_PORTS.map(() => localPort));
+      }
+    });
+
+    test('the sequential symmetric NAT gives each new destination the next port, step 2', async () => {
+      const { ports } = await observe('symmetric-sequential');
+      const steps = ports.slice(1).map((port, index) => port - (ports[index] ?? 0));
+      expect(steps).toEqual([2, 2, 2, 2, 2]);
+    });
+
+    test('the random symmetric NAT gives each destination an unrelated port', async () => {
+      const { localPort, ports } = await observe('symmetric-random');
+      expect(new Set(ports).size).toBe(ports.length);
+      expect(ports).not.toContain(localPort);
+      const steps = new Set(ports.slice(1).map((port, index) => port - (ports[index] ?? 0)));
+      expect(steps.size).toBeGreaterThan(1);
+    });
+
+    test('addresses stay inside the namespaces: no lab address or route in the host namespace', async () => {
+      const { execFileSync } = await import('node:child_process');
+      const hostAddresses = execFileSync('ip', ['-o', 'addr'], { encoding: 'utf8' });
+      const hostRoutes = execFileSync('ip', ['route'], { encoding: 'utf8' });
+      for (const text of [hostAddresses, hostRoutes]) {
+        expect(text).not.toMatch(/198\.51\.100\.|203\.0\.113\./);
+      }
+      // Every default route inside the lab points at a lab address.
+      for (const role of [
+        'stun',
+        'public-host',
+        'a-router',
+        'a-host',
+        'b-router',
+        'b-host',
+      ] as const) {
+        const routes = lab.runSync(role, 'ip', ['route']);
+        expect(routes).toMatch(/^default via (198\.51\.100\.1|203\.0\.113\.\d+|10\.0\.[12]\.1) /m);
+      }
+      expect(NAT_TYPES).toHaveLength(5);
+    });
+
+    test('destroy removes every namespace and process of the lab', async () => {
+      const extra = createLab({ runAddressCount: 0 });
+      const sleeper = extra.spawn('a-host', 'sleep', ['600']);
+      const { execFileSync } = await import('node:child_process');
+      expect(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })).toContain(extra.prefix);
+      await extra.destroy();
+      expect(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })).not.toContain(
+        extra.prefix,
+      );
+      expect(sleeper.running).toBe(false);
+    });
+  },
+);
