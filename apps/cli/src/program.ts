@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerPeerCommand } from './commands/peer.js';
+import { registerSimCommand } from './commands/sim.js';
 import { registerSourceCommand } from './commands/source.js';
 
 declare const P2PSP_VERSION: string;
@@ -18,5 +19,6 @@ export function buildProgram(): Command {
   registerSourceCommand(program);
   registerPeerCommand(program);
   registerDemoCommand(program);
+  registerSimCommand(program);
   return program;
 }

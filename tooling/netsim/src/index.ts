@@ -1,3 +1,13 @@
+export {
+  CLUSTER_DEFAULTS,
+  type ClusterRun,
+  type ClusterScenarioOptions,
+  type ClusterSummary,
+  type PeerReport,
+  runClusterScenario,
+  ScenarioOptionError,
+  validateClusterOptions,
+} from './cluster-scenario.js';
 export { EventQueue } from './event-queue.js';
 export {
   type GilbertElliottModel,
@@ -12,6 +22,7 @@ export {
   NatBox,
   type NatMapping,
   type NatOptions,
+  type NatPreset,
   type PortAllocation,
 } from './nat.js';
 export {
@@ -27,3 +38,6 @@ export {
   type TraceRecord,
   UDP_IP_OVERHEAD_BYTES,
 } from './simulator.js';
+export { type Distribution, distribution } from './statistics.js';
+export { fillStreamBytes, RECORD_BYTES, streamOffsetOf } from './stream-content.js';
+export { StreamGenerator, type StreamGeneratorOptions } from './stream-generator.js';

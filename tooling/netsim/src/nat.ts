@@ -42,6 +42,8 @@ export const NAT_PRESETS = {
   symmetric: { mapping: 'address-and-port-dependent', filtering: 'address-and-port-dependent' },
 } as const satisfies Record<string, Pick<NatOptions, 'mapping' | 'filtering'>>;
 
+export type NatPreset = keyof typeof NAT_PRESETS;
+
 /** One UDP mapping: an internal endpoint bound to a public port. */
 export interface NatMapping {
   readonly publicEndpoint: Endpoint;

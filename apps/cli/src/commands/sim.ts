@@ -1,0 +1,268 @@
+import { closeSync, openSync, writeSync } from 'node:fs';
+import {
+  type ClusterScenarioOptions,
+  type ClusterSummary,
+  runClusterScenario,
+  ScenarioOptionError,
+  type TraceRecord,
+} from '@p2psp/netsim';
+import { type Command, InvalidArgumentError } from 'commander';
+import { bitrate, integerIn } from '../cli-errors.js';
+
+interface SimFlags {
+  peers: number;
+  monitors: number;
+  buffer?: number;
+  seconds: number;
+  bitrate: number;
+  chunkSize: number;
+  loss: number;
+  latency: number;
+  jitter: number;
+  uploadKbps?: number;
+  sourceUploadKbps?: number;
+  churn: number;
+  freeRiders: number;
+  crashFraction: number;
+  crashAt?: number;
+  natFraction: number;
+  natType: string;
+  playoutDelay?: number;
+  joinWindow: number;
+  seed: number;
+  json?: boolean;
+  trace?: string;
+  traceDebug?: boolean;
+}
+
+/** A number >= 0 (commander prints the message with the option's name and exits 1). */
+function nonNegative(text: string): number {
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value) || value < 0) {
+    throw new InvalidArgumentError('expected a number >= 0.');
+  }
+  return value;
+}
+
+/** A probability: 0.01 or 1%. */
+function probability(text: string): number {
+  const trimmed = text.trim();
+  const value = trimmed.endsWith('%') ? Number(trimmed.slice(0, -1)) / 100 : Number(trimmed);
+  if (trimmed === '' || !Number.isFinite(value) || value < 0 || value >= 1) {
+    throw new InvalidArgumentError('expected a probability in [0, 1), e.g. 0.01 or 1%.');
+  }
+  return value;
+}
+
+const NAT_TYPES = ['full-cone', 'restricted-cone', 'port-restricted-cone', 'symmetric'];
+
+function percent(ratio: number): string {
+  return `${(ratio * 100).toFixed(ratio < 0.001 && ratio > 0 ? 4 : 2)}%`;
+}
+
+function milliseconds(value: number): string {
+  return `${Math.round(value).toLocaleString('en-US')} ms`;
+}
+
+/** The summary for a person: one line per figure. */
+export function formatSimSummary(summary: ClusterSummary, wallMilliseconds: number): string {
+  const parameters = summary.parameters;
+  const drops = Object.entries(summary.datagramsDropped)
+    .filter(([, count]) => count > 0)
+    .map(([reason, count]) => `${reason} ${count}`)
+    .join(', ');
+  const lines = [
+    `p2psp sim: ${parameters.peers} peers (${parameters.monitors} monitor${parameters.monitors === 1 ? '' : 's'}, ` +
+      `${parameters.freeRiders} free rider${parameters.freeRiders === 1 ? '' : 's'}), B = ${parameters.bufferSize} chunks, ` +
+      `${parameters.seconds} s of ${parameters.bitrate / 1000} kbit/s, ${parameters.latencyMs} ms links, ` +
+      `${percent(parameters.loss)} loss, seed ${parameters.seed}`,
+    `  chunk loss ratio   mean ${percent(summary.chunkLossRatio.mean)}  p99 ${percent(summary.chunkLossRatio.p99)}  ` +
+      `max ${percent(summary.chunkLossRatio.max)}  (${summary.peersMeasured} peers played)`,
+    `  honest peers CLR   mean ${percent(summary.honestChunkLossRatio.mean)}  max ${percent(summary.honestChunkLossRatio.max)}  ` +
+      `(${summary.honestChunkLossRatio.count} stayed, relayed, did not crash)`,
+    `  startup delay      mean ${milliseconds(summary.startupDelayMs.mean)}  p99 ${milliseconds(summary.startupDelayMs.p99)}  ` +
+      `max ${milliseconds(summary.startupDelayMs.max)}`,
+    `  play-out delay     mean ${milliseconds(summary.playoutDelayMs.mean)}  max ${milliseconds(summary.playoutDelayMs.max)}`,
+    `  source upload      ${summary.sourceUploadRatio.toFixed(3)} x the stream (peers relay ${summary.peerUploadRatio.toFixed(3)} x what they play)`,
+    `  cluster size       min ${summary.clusterSize.min}  max ${summary.clusterSize.max}  final ${summary.clusterSize.final}`,
+    `  membership         ${summary.joins} joins, ${summary.leaves} leaves, ${summary.crashes} crashes, ` +
+      `${summary.expulsions.length} expulsions${summary.expulsions.length > 0 ? `: ${summary.expulsions.map((entry) => `${entry.member} (${entry.reason})`).join(', ')}` : ''}`,
+    `  content            ${summary.chunksCorrupt} corrupt, ${summary.chunksOutOfOrder} out of order`,
+    `  datagrams          ${summary.datagramsDelivered.toLocaleString('en-US')} delivered${drops === '' ? '' : `; dropped: ${drops}`}`,
+    `  trace hash         ${summary.traceHash}`,
+    `  wall time          ${(wallMilliseconds / 1000).toFixed(2)} s for ${summary.eventsProcessed.toLocaleString('en-US')} events`,
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+/** Writes NDJSON trace lines in batches (synchronously: the run is synchronous too). */
+function traceWriter(file: string): { write: (record: TraceRecord) => void; close: () => void } {
+  const descriptor = openSync(file, 'w');
+  let pending: string[] = [];
+  const flush = () => {
+    if (pending.length === 0) return;
+    writeSync(descriptor, `${pending.join('\n')}\n`);
+    pending = [];
+  };
+  return {
+    write: (record) => {
+      pending.push(JSON.stringify(record));
+      if (pending.length >= 2000) flush();
+    },
+    close: () => {
+      flush();
+      closeSync(descriptor);
+    },
+  };
+}
+
+/** `p2psp sim`: a whole cluster on the deterministic simulated network (issue 4). */
+export function registerSimCommand(program: Command): void {
+  program
+    .command('sim')
+    .description(
+      'simulate a cluster (the real source and peer cores on a deterministic virtual network) and print its chunk loss, delays and upload',
+    )
+    .option(
+      '-n, --peers <count>',
+      'peers that join at the start (monitors included)',
+      integerIn(1, 100_000),
+      10,
+    )
+    .option(
+      '-m, --monitors <count>',
+      'how many of the first joiners are monitors',
+      integerIn(0, 100_000),
+      1,
+    )
+    .option(
+      '-b, --buffer <chunks>',
+      'buffer size B in chunks (default 3 x peers, at least 64)',
+      integerIn(2, 65_536),
+    )
+    .option('-s, --seconds <seconds>', 'simulated time', nonNegative, 30)
+    .option('--bitrate <bps>', 'stream rate, e.g. 128k', bitrate, 128_000)
+    .option(
+      '--chunk-size <bytes>',
+      'payload bytes per chunk (a multiple of 8)',
+      integerIn(64, 1420),
+      1024,
+    )
+    .option(
+      '--loss <probability>',
+      'loss on every path between two nodes, e.g. 0.01 or 1%',
+      probability,
+      0,
+    )
+    .option('--latency <ms>', 'one-way delay between any two nodes', nonNegative, 5)
+    .option('--jitter <ms>', 'extra delay per datagram, uniform in [0, jitter)', nonNegative, 0)
+    .option('--upload-kbps <kbps>', "peers' upload capacity (default unlimited)", nonNegative)
+    .option(
+      '--source-upload-kbps <kbps>',
+      "the source's upload capacity (default unlimited)",
+      nonNegative,
+    )
+    .option(
+      '--churn <per-minute>',
+      'polite leaves per simulated minute, each replaced by a joiner',
+      nonNegative,
+      0,
+    )
+    .option('--free-riders <count>', 'peers that receive but never relay', integerIn(0, 100_000), 0)
+    .option(
+      '--crash-fraction <fraction>',
+      'fraction of peers that crash without goodbye (at --crash-at)',
+      nonNegative,
+      0,
+    )
+    .option('--crash-at <seconds>', 'when the crashes happen (default: half way)', nonNegative)
+    .option('--nat-fraction <fraction>', 'fraction of peers behind a NAT box each', nonNegative, 0)
+    .option('--nat-type <type>', `their NAT type: ${NAT_TYPES.join(', ')}`, 'port-restricted-cone')
+    .option(
+      '--playout-delay <chunks>',
+      'chunks between newest received and played (default B/2)',
+      integerIn(1, 65_535),
+    )
+    .option(
+      '--join-window <ms>',
+      'peers join spread over this window from the start',
+      nonNegative,
+      1000,
+    )
+    .option(
+      '--seed <number>',
+      'seed of every random choice: same seed, same run',
+      integerIn(0, 0xffffffff),
+      1,
+    )
+    .option('--json', 'print the summary as one JSON object on stdout instead')
+    .option(
+      '--trace <file>',
+      'write every event (joins, leaves, expulsions, core events) as NDJSON',
+    )
+    .option('--trace-debug', "also trace the cores' debug events (large)")
+    .addHelpText(
+      'after',
+      '\nExamples:\n  p2psp sim --peers 50 --buffer 150 --loss 1% --seconds 30\n  p2psp sim --peers 100 --free-riders 5 --json\n  p2psp sim --peers 1000 --buffer 3000 --seconds 60 --trace run.ndjson',
+    )
+    .action((flags: SimFlags, command: Command) => {
+      if (!NAT_TYPES.includes(flags.natType)) {
+        command.error(
+          `error: --nat-type: unknown type '${flags.natType}'; use one of ${NAT_TYPES.join(', ')}`,
+          {
+            exitCode: 2,
+            code: 'P2PSP_ERR_SIM_OPTION',
+          },
+        );
+      }
+      const trace = flags.trace === undefined ? null : traceWriter(flags.trace);
+      const options: Partial<ClusterScenarioOptions> &
+        Pick<ClusterScenarioOptions, 'peers' | 'bufferSize'> = {
+        peers: flags.peers,
+        monitors: flags.monitors,
+        bufferSize: flags.buffer ?? Math.max(64, 3 * flags.peers),
+        seconds: flags.seconds,
+        bitrate: flags.bitrate,
+        chunkSize: flags.chunkSize,
+        loss: flags.loss,
+        latencyMs: flags.latency,
+        jitterMs: flags.jitter,
+        uploadKbps: flags.uploadKbps ?? null,
+        sourceUploadKbps: flags.sourceUploadKbps ?? null,
+        churnPerMinute: flags.churn,
+        freeRiders: flags.freeRiders,
+        crashFraction: flags.crashFraction,
+        crashAtMs: (flags.crashAt ?? flags.seconds / 2) * 1000,
+        natFraction: flags.natFraction,
+        natType: flags.natType as ClusterScenarioOptions['natType'],
+        playoutDelayChunks: flags.playoutDelay ?? null,
+        joinWindowMs: flags.joinWindow,
+        seed: flags.seed,
+        traceDebug: flags.traceDebug === true,
+        onTrace: trace === null ? null : trace.write,
+      };
+      const started = performance.now();
+      let summary: ClusterSummary;
+      try {
+        summary = runClusterScenario(options).summary;
+      } catch (error) {
+        trace?.close();
+        if (error instanceof ScenarioOptionError) {
+          command.error(`error: ${error.message} [${error.code}]`, {
+            exitCode: 2,
+            code: error.code,
+          });
+        }
+        throw error;
+      }
+      trace?.close();
+      const wallMilliseconds = performance.now() - started;
+      if (flags.json) {
+        process.stdout.write(
+          `${JSON.stringify({ ...summary, wallMilliseconds: Math.round(wallMilliseconds) })}\n`,
+        );
+      } else {
+        process.stdout.write(formatSimSummary(summary, wallMilliseconds));
+      }
+    });
+}

@@ -1,0 +1,534 @@
+import { PeerCore } from '@p2psp/peer';
+import { SourceCore } from '@p2psp/source';
+import { type CoreOutput, decodeDatagram, type Endpoint, sameEndpoint } from '@p2psp/wire';
+import type { NatPreset } from './nat.js';
+import { type SimulatedNode, Simulator, type TraceRecord } from './simulator.js';
+import { type Distribution, distribution } from './statistics.js';
+import { streamOffsetOf } from './stream-content.js';
+import { StreamGenerator } from './stream-generator.js';
+
+/** Parameters of one simulated cluster run (what `p2psp sim` exposes as flags). */
+export interface ClusterScenarioOptions {
+  readonly seed: number;
+  /** Peers that join at the start, monitors included. */
+  readonly peers: number;
+  /** The first `monitors` joiners ask for the monitor role (rule 8). */
+  readonly monitors: number;
+  /** B, in chunks (rule 5: at least the cluster size). */
+  readonly bufferSize: number;
+  /** Simulated time of the whole run, in seconds. */
+  readonly seconds: number;
+  /** Stream rate in bits per second. */
+  readonly bitrate: number;
+  /** Chunk payload bytes (P2PSP: 1,024). */
+  readonly chunkSize: number;
+  /** One-way delay between any two nodes (half on each access link), ms. */
+  readonly latencyMs: number;
+  /** Extra uniform delay per datagram, [0, jitterMs), ms. */
+  readonly jitterMs: number;
+  /** Loss probability of a path between two nodes (split over both access links). */
+  readonly loss: number;
+  /** Peers' upload capacity in kbit/s (null: unlimited). */
+  readonly uploadKbps: number | null;
+  /** The source's upload capacity in kbit/s (null: unlimited). */
+  readonly sourceUploadKbps: number | null;
+  /** Bytes a node's upload queue holds before dropping (only with a capacity). */
+  readonly uploadQueueBytes: number;
+  /** Peers join spread evenly over this window from t = 0. */
+  readonly joinWindowMs: number;
+  /** Polite leaves per simulated minute, each replaced by a new joiner (constant size). */
+  readonly churnPerMinute: number;
+  /** Peers (not monitors) that receive but never relay: the node model drops their relays. */
+  readonly freeRiders: number;
+  /** Fraction of the (non-monitor) peers that crash without goodbye at `crashAtMs`. */
+  readonly crashFraction: number;
+  readonly crashAtMs: number;
+  /** Peers behind NAT boxes (one box each) and the boxes' type. */
+  readonly natFraction: number;
+  readonly natType: NatPreset;
+  /** Chunks between newest received and played (the peer core's default is B/2). */
+  readonly playoutDelayChunks: number | null;
+  /** Also trace the cores' debug events (large). */
+  readonly traceDebug: boolean;
+  readonly onTrace: ((record: TraceRecord) => void) | null;
+}
+
+export const CLUSTER_DEFAULTS: Omit<ClusterScenarioOptions, 'peers' | 'bufferSize'> = {
+  seed: 1,
+  monitors: 1,
+  seconds: 30,
+  bitrate: 128_000,
+  chunkSize: 1024,
+  latencyMs: 5,
+  jitterMs: 0,
+  loss: 0,
+  uploadKbps: null,
+  sourceUploadKbps: null,
+  uploadQueueBytes: 64 * 1024,
+  joinWindowMs: 1000,
+  churnPerMinute: 0,
+  freeRiders: 0,
+  crashFraction: 0,
+  crashAtMs: 0,
+  natFraction: 0,
+  natType: 'port-restricted-cone',
+  playoutDelayChunks: null,
+  traceDebug: false,
+  onTrace: null,
+};
+
+/** A problem with the parameters: names the option and the fix (exit non-zero in the CLI). */
+export class ScenarioOptionError extends Error {
+  readonly code = 'P2PSP_ERR_SIM_OPTION';
+  constructor(
+    readonly option: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ScenarioOptionError';
+  }
+}
+
+/** Checks a full option set; throws ScenarioOptionError naming the flag and the fix. */
+export function validateClusterOptions(options: ClusterScenarioOptions): void {
+  const fail = (option: string, message: string): never => {
+    throw new ScenarioOptionError(option, `--${option}: ${message}`);
+  };
+  const integer = (option: string, value: number, min: number): void => {
+    if (!Number.isInteger(value) || value < min)
+      fail(option, `must be an integer >= ${min}, got ${value}`);
+  };
+  const nonNegative = (option: string, value: number): void => {
+    if (!Number.isFinite(value) || value < 0) fail(option, `must be a number >= 0, got ${value}`);
+  };
+  integer('peers', options.peers, 1);
+  integer('monitors', options.monitors, 0);
+  integer('buffer', options.bufferSize, 2);
+  integer('free-riders', options.freeRiders, 0);
+  integer('seed', options.seed, 0);
+  nonNegative('seconds', options.seconds);
+  nonNegative('latency', options.latencyMs);
+  nonNegative('jitter', options.jitterMs);
+  nonNegative('churn', options.churnPerMinute);
+  if (!(options.seconds > 0)) fail('seconds', 'must be > 0');
+  if (!(options.bitrate > 0))
+    fail('bitrate', `must be > 0 bits per second, got ${options.bitrate}`);
+  if (!(options.loss >= 0 && options.loss < 1)) {
+    fail('loss', `is a probability: use a number in [0, 1), e.g. 0.01 for 1%, got ${options.loss}`);
+  }
+  for (const [option, value] of [
+    ['upload-kbps', options.uploadKbps],
+    ['source-upload-kbps', options.sourceUploadKbps],
+  ] as const) {
+    if (value !== null && !(value > 0))
+      fail(option, `must be > 0 kbit/s (omit it for unlimited), got ${value}`);
+  }
+  if (options.monitors > options.peers) {
+    fail(
+      'monitors',
+      `${options.monitors} monitors but only ${options.peers} peers: monitors are peers; use --monitors <= --peers`,
+    );
+  }
+  if (options.freeRiders > options.peers - options.monitors) {
+    fail(
+      'free-riders',
+      `${options.freeRiders} free riders but only ${options.peers - options.monitors} non-monitor peers; use --free-riders <= --peers minus --monitors`,
+    );
+  }
+  if (options.bufferSize < options.peers) {
+    fail(
+      'buffer',
+      `B = ${options.bufferSize} is smaller than the cluster (${options.peers} peers): a chunk may need a whole round of relays to arrive, so B must be at least N (DBS rule 5); use --buffer ${options.peers} or more (2N-3N plays without loss)`,
+    );
+  }
+  if (!(options.crashFraction >= 0 && options.crashFraction <= 1)) {
+    fail('crash-fraction', `must be in [0, 1], got ${options.crashFraction}`);
+  }
+  if (!(options.natFraction >= 0 && options.natFraction <= 1)) {
+    fail('nat-fraction', `must be in [0, 1], got ${options.natFraction}`);
+  }
+  if (options.chunkSize % 8 !== 0) fail('chunk-size', 'must be a multiple of 8 bytes');
+  if (options.playoutDelayChunks !== null && options.playoutDelayChunks >= options.bufferSize) {
+    fail('playout-delay', `must be below --buffer (${options.bufferSize})`);
+  }
+}
+
+/** What happened to one peer during the run. */
+export interface PeerReport {
+  readonly name: string;
+  readonly monitor: boolean;
+  readonly freeRider: boolean;
+  readonly behindNat: boolean;
+  readonly joinedAt: number;
+  readonly leftAt: number | null;
+  readonly crashed: boolean;
+  /** Join to first played chunk, ms (null: never played). */
+  readonly startupDelayMs: number | null;
+  /** Chunks due since the first played one, and those played as missing. */
+  readonly chunksDue: number;
+  readonly chunksLost: number;
+  readonly chunkLossRatio: number | null;
+  /** Played chunks whose content was not an intact piece of the stream, or went backwards. */
+  readonly chunksCorrupt: number;
+  readonly chunksOutOfOrder: number;
+  /** Mean time from a chunk's ingest at the source to its play-out here, ms. */
+  readonly playoutDelayMs: number | null;
+  readonly bytesSent: number;
+  readonly bytesReceived: number;
+}
+
+export interface ClusterSummary {
+  readonly parameters: Omit<ClusterScenarioOptions, 'onTrace'>;
+  readonly peersMeasured: number;
+  /** Per-peer chunk loss ratio over the peers that played (ratios, not percent). */
+  readonly chunkLossRatio: Distribution;
+  /** The same over peers that stayed to the end and were neither free riders nor crashed. */
+  readonly honestChunkLossRatio: Distribution;
+  readonly startupDelayMs: Distribution;
+  readonly playoutDelayMs: Distribution;
+  /** Source UDP payload bytes sent / stream bytes ingested (P2PSP: about 1). */
+  readonly sourceUploadRatio: number;
+  /** Mean over peers of UDP payload bytes sent / stream bytes played there. */
+  readonly peerUploadRatio: number;
+  readonly joins: number;
+  readonly leaves: number;
+  readonly crashes: number;
+  readonly freeRiders: readonly string[];
+  readonly expulsions: readonly {
+    readonly node: string;
+    readonly member: string;
+    readonly reason: string;
+  }[];
+  readonly clusterSize: { readonly min: number; readonly max: number; readonly final: number };
+  readonly chunksCorrupt: number;
+  readonly chunksOutOfOrder: number;
+  readonly datagramsDelivered: number;
+  readonly datagramsDropped: Readonly<Record<string, number>>;
+  readonly eventsProcessed: number;
+  readonly traceHash: string;
+}
+
+export interface ClusterRun {
+  readonly summary: ClusterSummary;
+  readonly peers: readonly PeerReport[];
+  /** Cluster size sampled each simulated second: [time ms, members at the source]. */
+  readonly clusterSizeOverTime: readonly (readonly [number, number])[];
+}
+
+const SOURCE_PORT = 4552;
+const MONITOR_CREDENTIAL = new TextEncoder().encode('netsim-monitor-credential');
+
+class PeerRecord {
+  firstPlayAt: number | null = null;
+  due = 0;
+  lost = 0;
+  corrupt = 0;
+  outOfOrder = 0;
+  lastOffset = -1;
+  playoutDelaySum = 0;
+  playoutDelayCount = 0;
+  leftAt: number | null = null;
+  crashed = false;
+  node!: SimulatedNode;
+  constructor(
+    readonly name: string,
+    readonly monitor: boolean,
+    readonly freeRider: boolean,
+    readonly joinedAt: number,
+  ) {}
+}
+
+/** Whether an outgoing datagram is a chunk relay (a chunk to anyone but the source). */
+function isRelay(source: Endpoint): (to: Endpoint, bytes: Uint8Array) => boolean {
+  return (to, bytes) => {
+    if (sameEndpoint(to, source)) return false;
+    const decoded = decodeDatagram(bytes);
+    return decoded.ok && decoded.message.type === 'chunk';
+  };
+}
+
+/**
+ * Runs one cluster: a source fed at `bitrate`, `peers` peers joining over `joinWindowMs`,
+ * churn, free riders and crashes as configured, all unmodified cores on the simulated
+ * network. Returns the summary the CLI prints and the per-peer reports experiments plot.
+ */
+export function runClusterScenario(
+  partial: Partial<ClusterScenarioOptions> & Pick<ClusterScenarioOptions, 'peers' | 'bufferSize'>,
+): ClusterRun {
+  const options: ClusterScenarioOptions = { ...CLUSTER_DEFAULTS, ...partial };
+  validateClusterOptions(options);
+  const durationMs = options.seconds * 1000;
+  const sim = new Simulator({ seed: options.seed, onTrace: options.onTrace });
+  const random = sim.networkRandom;
+  // Path delay and loss split over the two access links a datagram crosses.
+  const accessLoss = 1 - Math.sqrt(1 - options.loss);
+  const peerLink = (kbps: number | null) => ({
+    uplink: { latencyMs: options.latencyMs / 2, jitterMs: options.jitterMs, loss: accessLoss },
+    downlink: { latencyMs: options.latencyMs / 2, loss: accessLoss },
+    uploadBytesPerSecond: kbps === null ? undefined : (kbps * 1000) / 8,
+    uploadQueueBytes: options.uploadQueueBytes,
+  });
+
+  let expulsions: { node: string; member: string; reason: string }[] = [];
+  const sourceNode = sim.addNode({
+    name: 'source',
+    udpPort: SOURCE_PORT,
+    tcpListenPort: SOURCE_PORT,
+    ...peerLink(options.sourceUploadKbps),
+    createCore: ({ random: coreRandom }) =>
+      new SourceCore({
+        random: coreRandom,
+        chunkSize: options.chunkSize,
+        bufferSize: options.bufferSize,
+        maxMembers: Math.max(256, options.peers * 2),
+        monitorCredential: MONITOR_CREDENTIAL,
+      }),
+    onOutput: (node, output, now) => {
+      if (output.type !== 'event') return;
+      const event = output.event;
+      if (event.level === 'debug' && !options.traceDebug) return;
+      sim.record('core-event', {
+        node: node.name,
+        name: event.name,
+        level: event.level,
+        ...event.fields,
+      });
+      if (event.name.includes('expel')) {
+        expulsions.push({
+          node: node.name,
+          member: String(event.fields.memberId ?? event.fields.endpoint ?? '?'),
+          reason: String(event.fields.reason ?? ''),
+        });
+      }
+      void now;
+    },
+  });
+  const source = sourceNode.core as SourceCore;
+  const sourceEndpoint = sourceNode.endpoint;
+  const generator = new StreamGenerator(sim, sourceNode, {
+    bitrate: options.bitrate,
+    pieceBytes: options.chunkSize,
+    startAt: 0,
+    stopAt: durationMs,
+  });
+
+  const records: PeerRecord[] = [];
+  // Free riders: drawn deterministically among the non-monitor initial peers.
+  const candidates = Array.from(
+    { length: options.peers - options.monitors },
+    (_, index) => index + options.monitors,
+  );
+  const freeRiderIndexes = new Set<number>();
+  while (freeRiderIndexes.size < options.freeRiders) {
+    const pick = Math.floor(random.next() * candidates.length);
+    freeRiderIndexes.add(candidates[pick]!);
+  }
+  let joins = 0;
+  let leaves = 0;
+  let crashes = 0;
+
+  const onPeerOutput =
+    (record: PeerRecord) => (node: SimulatedNode, output: CoreOutput, now: number) => {
+      if (output.type === 'play') {
+        const payload = output.payload;
+        if (record.firstPlayAt === null) {
+          if (payload === null) return;
+          record.firstPlayAt = now;
+        }
+        // Not counted once the peer was told to leave: its buffer drains on purpose.
+        if (record.leftAt !== null) return;
+        record.due += 1;
+        if (payload === null) {
+          record.lost += 1;
+          return;
+        }
+        const offset = streamOffsetOf(payload);
+        if (offset < 0) {
+          record.corrupt += 1;
+          return;
+        }
+        if (offset <= record.lastOffset) record.outOfOrder += 1;
+        record.lastOffset = offset;
+        record.playoutDelaySum += now - generator.ingestTimeOf(offset + payload.length - 1);
+        record.playoutDelayCount += 1;
+      } else if (output.type === 'event') {
+        const event = output.event;
+        if (event.level === 'debug' && !options.traceDebug) return;
+        sim.record('core-event', {
+          node: node.name,
+          name: event.name,
+          level: event.level,
+          ...event.fields,
+        });
+      }
+    };
+
+  const natIndexes = new Set<number>();
+  const natCount = Math.round(options.natFraction * options.peers);
+  while (natIndexes.size < natCount) natIndexes.add(Math.floor(random.next() * options.peers));
+
+  const startPeer = (index: number, behindNat: boolean): PeerRecord => {
+    const monitor = index < options.monitors;
+    const freeRider = freeRiderIndexes.has(index);
+    const name = monitor ? `monitor-${index + 1}` : `peer-${String(index + 1).padStart(4, '0')}`;
+    const record = new PeerRecord(name, monitor, freeRider, sim.now);
+    records.push(record);
+    joins += 1;
+    record.node = sim.addNode({
+      name,
+      nat: behindNat ? sim.addNat({ type: options.natType }) : null,
+      ...peerLink(options.uploadKbps),
+      dropOutgoing: freeRider ? isRelay(sourceEndpoint) : null,
+      createCore: ({ random: coreRandom, endpoint }) =>
+        new PeerCore({
+          source: sourceEndpoint,
+          random: coreRandom,
+          role: monitor ? 'monitor' : 'peer',
+          credential: monitor ? MONITOR_CREDENTIAL : new Uint8Array(0),
+          privateEndpoint: endpoint,
+          ...(options.playoutDelayChunks === null
+            ? {}
+            : { playoutDelayChunks: options.playoutDelayChunks }),
+        }),
+      onOutput: onPeerOutput(record),
+    });
+    sim.record('peer-join', { node: name, monitor, freeRider, behindNat });
+    return record;
+  };
+
+  // Monitors first (P2PSP: the first joiner is the monitor), then the others, evenly spread.
+  for (let index = 0; index < options.peers; index += 1) {
+    const at = options.peers === 1 ? 0 : (options.joinWindowMs * index) / options.peers;
+    sim.schedule(at, () => startPeer(index, natIndexes.has(index)));
+  }
+
+  const alivePlainPeers = (): PeerRecord[] =>
+    records.filter((record) => !record.monitor && record.leftAt === null && record.node.alive);
+
+  // Churn: a Poisson process of polite leaves, each replaced by a new joiner.
+  if (options.churnPerMinute > 0) {
+    let at = options.joinWindowMs;
+    let nextIndex = options.peers;
+    for (;;) {
+      at += (-Math.log(1 - random.next()) * 60_000) / options.churnPerMinute;
+      if (at >= durationMs) break;
+      const index = nextIndex++;
+      sim.schedule(at, () => {
+        const candidates = alivePlainPeers();
+        const leaving = candidates[Math.floor(random.next() * candidates.length)];
+        if (leaving !== undefined) {
+          leaving.leftAt = sim.now;
+          leaves += 1;
+          sim.record('peer-leave', { node: leaving.name });
+          sim.stop(leaving.node);
+        }
+        startPeer(index, false);
+      });
+    }
+  }
+
+  if (options.crashFraction > 0) {
+    sim.schedule(options.crashAtMs, () => {
+      const candidates = alivePlainPeers();
+      const count = Math.round(options.crashFraction * candidates.length);
+      for (let crashed = 0; crashed < count; crashed += 1) {
+        const pick = Math.floor(random.next() * candidates.length);
+        const [victim] = candidates.splice(pick, 1);
+        if (victim === undefined) break;
+        victim.crashed = true;
+        victim.leftAt = sim.now;
+        crashes += 1;
+        sim.crash(victim.node);
+      }
+    });
+  }
+
+  const clusterSizeOverTime: [number, number][] = [];
+  for (let at = 1000; at <= durationMs; at += 1000) {
+    sim.schedule(at, () => {
+      const members = source.stats().members;
+      clusterSizeOverTime.push([sim.now, members]);
+      sim.record('cluster-size', { members });
+    });
+  }
+
+  sim.runUntil(durationMs);
+
+  // Reports.
+  const reports: PeerReport[] = records.map((record) => {
+    const statistics = record.node.statistics;
+    return {
+      name: record.name,
+      monitor: record.monitor,
+      freeRider: record.freeRider,
+      behindNat: record.node.nat !== null,
+      joinedAt: record.joinedAt,
+      leftAt: record.leftAt,
+      crashed: record.crashed,
+      startupDelayMs: record.firstPlayAt === null ? null : record.firstPlayAt - record.joinedAt,
+      chunksDue: record.due,
+      chunksLost: record.lost,
+      chunkLossRatio: record.due === 0 ? null : record.lost / record.due,
+      chunksCorrupt: record.corrupt,
+      chunksOutOfOrder: record.outOfOrder,
+      playoutDelayMs:
+        record.playoutDelayCount === 0 ? null : record.playoutDelaySum / record.playoutDelayCount,
+      bytesSent: statistics.bytesSent,
+      bytesReceived: statistics.bytesReceived,
+    };
+  });
+  const measured = reports.filter((report) => report.chunkLossRatio !== null);
+  const honest = measured.filter(
+    (report) => !report.freeRider && !report.crashed && report.leftAt === null,
+  );
+  const dropped: Record<string, number> = {};
+  for (const node of sim.nodes) {
+    for (const [reason, count] of Object.entries(node.statistics.drops)) {
+      dropped[reason] = (dropped[reason] ?? 0) + count;
+    }
+    for (const [reason, count] of Object.entries(node.statistics.dropsOnArrival)) {
+      dropped[reason] = (dropped[reason] ?? 0) + count;
+    }
+  }
+  const sizes = clusterSizeOverTime.map(([, members]) => members);
+  const ingested = source.stats().bytesIngested;
+  const uploadRatios = measured
+    .filter((report) => !report.freeRider)
+    .map(
+      (report) =>
+        report.bytesSent / Math.max(1, (report.chunksDue - report.chunksLost) * options.chunkSize),
+    );
+  const { onTrace: _onTrace, ...parameters } = options;
+  expulsions = [...expulsions];
+  const summary: ClusterSummary = {
+    parameters,
+    peersMeasured: measured.length,
+    chunkLossRatio: distribution(measured.map((report) => report.chunkLossRatio!)),
+    honestChunkLossRatio: distribution(honest.map((report) => report.chunkLossRatio!)),
+    startupDelayMs: distribution(
+      reports.flatMap((report) => (report.startupDelayMs === null ? [] : [report.startupDelayMs])),
+    ),
+    playoutDelayMs: distribution(
+      reports.flatMap((report) => (report.playoutDelayMs === null ? [] : [report.playoutDelayMs])),
+    ),
+    sourceUploadRatio: ingested === 0 ? 0 : sourceNode.statistics.bytesSent / ingested,
+    peerUploadRatio: distribution(uploadRatios).mean,
+    joins,
+    leaves,
+    crashes,
+    freeRiders: records.filter((record) => record.freeRider).map((record) => record.name),
+    expulsions,
+    clusterSize: {
+      min: sizes.length === 0 ? 0 : Math.min(...sizes),
+      max: sizes.length === 0 ? 0 : Math.max(...sizes),
+      final: sizes.at(-1) ?? 0,
+    },
+    chunksCorrupt: reports.reduce((sum, report) => sum + report.chunksCorrupt, 0),
+    chunksOutOfOrder: reports.reduce((sum, report) => sum + report.chunksOutOfOrder, 0),
+    datagramsDelivered: sim.datagramsDelivered,
+    datagramsDropped: dropped,
+    eventsProcessed: sim.eventsProcessed,
+    traceHash: sim.traceDigest(),
+  };
+  return { summary, peers: reports, clusterSizeOverTime };
+}
