@@ -60,3 +60,10 @@ export {
   toMemberInfo,
   UNKNOWN_NAT_REPORT,
 } from './membership.js';
+export {
+  type LostChunkOutcome,
+  SourceCluster,
+  type SourceClusterOptions,
+  type SourceJoinOutcome,
+  type SourceJoinRequest,
+} from './source-cluster.js';

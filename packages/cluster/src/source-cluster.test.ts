@@ -1,0 +1,117 @@
+import type { Endpoint, NatType } from '@p2psp/wire';
+import { describe, expect, it } from 'vitest';
+import { SourceCluster, type SourceJoinRequest } from './source-cluster.js';
+
+const at = (address: string, port = 4000): Endpoint => ({ address, port });
+const join = (endpoint: Endpoint, nat: NatType = 'full-cone'): SourceJoinRequest => ({
+  endpoint,
+  role: 'peer',
+  nat: { type: nat, portStep: 0, mappedEndpoint: null },
+  credential: new Uint8Array(),
+  privateEndpoint: null,
+});
+
+describe('SourceCluster', () => {
+  it('admits the first joiner as monitor, feeds source-fed members round robin, not externals', () => {
+    const cluster = new SourceCluster({ bufferSize: 16 });
+    expect(cluster.join(join(at('10.0.0.1')), 0)).toMatchObject({
+      kind: 'admitted',
+      member: { memberId: 1, role: 'monitor' },
+      reason: 'first-joiner',
+    });
+    cluster.join(join(at('10.0.0.2')), 0);
+    expect(cluster.join(join(at('10.0.0.3'), 'symmetric-random'), 0)).toMatchObject({
+      member: { role: 'external' },
+    });
+    const order = [0, 1, 2, 3].map((chunkNumber) => cluster.nextDestination(chunkNumber)?.memberId);
+    expect(order).toEqual([1, 2, 1, 2]);
+    expect(cluster.destinations.destinationOf(3)).toBe(2);
+    expect(cluster.members.get(2)?.chunksSent).toBe(2);
+    expect(cluster.members.get(3)?.chunksSent).toBe(0);
+  });
+
+  it('charges complaints, expels past the threshold and stops feeding the expelled', () => {
+    const cluster = new SourceCluster({ bufferSize: 16, complaints: { threshold: 2 } });
+    const monitor = at('10.0.0.1');
+    cluster.join(join(monitor), 0);
+    cluster.join(join(at('10.0.0.2')), 0);
+    const outcomes = [1, 3, 5].map((chunkNumber) => {
+      cluster.nextDestination(chunkNumber - 1);
+      cluster.nextDestination(chunkNumber);
+      return cluster.lostChunk(monitor, chunkNumber, chunkNumber);
+    });
+    expect(outcomes.map((outcome) => outcome.expulsions.length)).toEqual([0, 0, 1]);
+    expect(outcomes[2]?.expulsions[0]).toMatchObject({
+      member: { memberId: 2 },
+      reason: 'expelled',
+    });
+    expect(cluster.members.has(2)).toBe(false);
+    expect(cluster.scheduler.members()).toEqual([1]);
+    expect(cluster.members.unreliableSince('10.0.0.2')).toBe(5);
+    // It comes back: seed 000 makes a previously unreliable peer external.
+    expect(cluster.join(join(at('10.0.0.2', 4001)), 6)).toMatchObject({
+      member: { role: 'external' },
+      reason: 'unreliable-before',
+    });
+  });
+
+  it('ignores complaints from non-monitors and from strangers, saying why', () => {
+    const cluster = new SourceCluster({ bufferSize: 16 });
+    cluster.join(join(at('10.0.0.1')), 0);
+    cluster.join(join(at('10.0.0.2')), 0);
+    cluster.nextDestination(0);
+    expect(cluster.lostChunk(at('10.0.0.2'), 0, 1).complaint).toMatchObject({
+      kind: 'ignored',
+      reason: 'not-monitor',
+    });
+    expect(cluster.lostChunk(at('192.0.2.9'), 0, 1).complaint).toMatchObject({
+      kind: 'ignored',
+      reason: 'unknown-complainer',
+    });
+  });
+
+  it('with LRS resends a chunk every monitor lost, through a monitor', () => {
+    const credential = new Uint8Array([1, 2, 3]);
+    const cluster = new SourceCluster({
+      bufferSize: 16,
+      lostChunkRecovery: true,
+      admission: { monitorCredential: credential },
+    });
+    cluster.join(join(at('10.0.0.1')), 0);
+    cluster.join({ ...join(at('10.0.0.2')), role: 'monitor', credential }, 0);
+    cluster.join(join(at('10.0.0.3')), 0);
+    for (let chunkNumber = 0; chunkNumber < 3; chunkNumber++) cluster.nextDestination(chunkNumber);
+    expect(cluster.lostChunk(at('10.0.0.1'), 2, 5).recovery).toMatchObject({ kind: 'wait' });
+    expect(cluster.lostChunk(at('10.0.0.2'), 2, 5)).toMatchObject({
+      complaint: { kind: 'ignored', reason: 'duplicate' },
+      recovery: { kind: 'resend', chunkNumber: 2, via: 1 },
+    });
+    expect(cluster.lostChunk(at('10.0.0.3'), 2, 5).recovery).toBeNull();
+  });
+
+  it('drops members silent for the liveness timeout and says when to look next', () => {
+    const cluster = new SourceCluster({ bufferSize: 16, livenessTimeoutMillis: 100 });
+    cluster.join(join(at('10.0.0.1')), 0);
+    cluster.join(join(at('10.0.0.2')), 10);
+    expect(cluster.nextDeadline()).toBe(100);
+    cluster.heard(at('10.0.0.1'), 90);
+    expect(cluster.nextDeadline()).toBe(110);
+    expect(cluster.expireSilent(109)).toEqual([]);
+    expect(
+      cluster.expireSilent(110).map((removal) => [removal.member.memberId, removal.reason]),
+    ).toEqual([[2, 'timeout']]);
+    expect(cluster.scheduler.members()).toEqual([1]);
+    expect(new SourceCluster({ bufferSize: 4 }).nextDeadline()).toBeUndefined();
+  });
+
+  it('replaces a member that joins again from the same endpoint', () => {
+    const cluster = new SourceCluster({ bufferSize: 4 });
+    cluster.join(join(at('10.0.0.1')), 0);
+    cluster.join(join(at('10.0.0.2')), 0);
+    expect(cluster.join(join(at('10.0.0.2')), 5)).toMatchObject({ member: { memberId: 3 } });
+    expect(cluster.members.removals()).toMatchObject([
+      { member: { memberId: 2 }, reason: 'leaving' },
+    ]);
+    expect(cluster.scheduler.members()).toEqual([1, 3]);
+  });
+});

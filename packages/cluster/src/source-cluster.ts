@@ -1,0 +1,187 @@
+import type { Endpoint, Instant, MemberId, RefusedReason } from '@p2psp/wire';
+import {
+  type AdmissionPolicy,
+  type AdmissionReason,
+  type AdmissionRequest,
+  admit,
+} from './admission.js';
+import { ChunkDestinations } from './chunk-destinations.js';
+import { ChunkScheduler, type ChunkSchedulerOptions } from './chunk-scheduler.js';
+import {
+  ComplaintLedger,
+  type ComplaintLedgerOptions,
+  type ComplaintOutcome,
+  type LedgerPosition,
+} from './complaint-ledger.js';
+import { checkInteger, checkNumber } from './errors.js';
+import { chooseExpulsions } from './expulsion.js';
+import { nextLivenessDeadline, silentMembers } from './liveness.js';
+import { LostChunkRecovery, type RecoveryOutcome } from './lost-chunk-recovery.js';
+import {
+  isFedBySource,
+  type Member,
+  type MemberRemoval,
+  MembershipTable,
+  type MembershipTableOptions,
+  type RemovalReason,
+} from './membership.js';
+import { toChunkNumber } from './serial.js';
+
+export interface SourceClusterOptions {
+  /** Buffer size B: how many chunk destinations (and LRS reports) are remembered. */
+  readonly bufferSize: number;
+  readonly complaints?: ComplaintLedgerOptions;
+  readonly scheduling?: ChunkSchedulerOptions;
+  readonly admission?: Partial<AdmissionPolicy>;
+  /** LRS on or off. Default off (P2PSP's plain DBS). */
+  readonly lostChunkRecovery?: boolean;
+  /** Silence after which a member is dropped (see `livenessTimeout`); undefined: never. */
+  readonly livenessTimeoutMillis?: number;
+  readonly members?: MembershipTableOptions;
+}
+
+export interface SourceJoinRequest extends AdmissionRequest {
+  readonly privateEndpoint: Endpoint | null;
+}
+
+export type SourceJoinOutcome =
+  | { readonly kind: 'admitted'; readonly member: Member; readonly reason: AdmissionReason }
+  | { readonly kind: 'refused'; readonly reason: RefusedReason; readonly message: string };
+
+/** Everything one [lost chunk x] caused. */
+export interface LostChunkOutcome {
+  readonly complaint: ComplaintOutcome;
+  /** LRS decision, or null when LRS is off or the complainer is not a monitor. */
+  readonly recovery: RecoveryOutcome | null;
+  /** Members expelled because of it (removed already): tell each, then the cluster. */
+  readonly expulsions: readonly MemberRemoval[];
+}
+
+/**
+ * The source's side of the cluster in one object: the building blocks of this package
+ * wired together the way rules 1, 6 and 8, LRS and ACS say. A source core calls it on each
+ * join, chunk, [lost chunk], goodbye and timer, and turns the outcomes into datagrams and
+ * events. Pure state like the blocks it holds; they stay reachable for anything it does
+ * not cover (the external-peer onboarding chunk, dashboards).
+ */
+export class SourceCluster {
+  readonly members: MembershipTable;
+  readonly destinations: ChunkDestinations;
+  readonly ledger: ComplaintLedger;
+  readonly scheduler: ChunkScheduler;
+  readonly recovery: LostChunkRecovery | null;
+  readonly admission: Partial<AdmissionPolicy>;
+  readonly livenessTimeoutMillis: number | undefined;
+  #latestChunkNumber: number | undefined;
+
+  constructor(options: SourceClusterOptions) {
+    const bufferSize = checkInteger('bufferSize', options.bufferSize, 1, 1 << 24);
+    this.members = new MembershipTable(options.members);
+    this.destinations = new ChunkDestinations(bufferSize);
+    this.ledger = new ComplaintLedger(options.complaints);
+    this.scheduler = new ChunkScheduler(options.scheduling);
+    this.recovery = options.lostChunkRecovery ? new LostChunkRecovery(bufferSize) : null;
+    this.admission = options.admission ?? {};
+    this.livenessTimeoutMillis =
+      options.livenessTimeoutMillis === undefined
+        ? undefined
+        : checkNumber('livenessTimeoutMillis', options.livenessTimeoutMillis, 0, 2 ** 31);
+  }
+
+  /** Admits (table + round robin) or refuses a joiner, by the admission policy. */
+  join(request: SourceJoinRequest, now: Instant): SourceJoinOutcome {
+    const existing = this.members.byEndpoint(request.endpoint);
+    if (existing !== undefined) {
+      // The same endpoint joins again (it restarted without goodbye): the old entry is stale.
+      this.leave(existing.memberId, 'leaving', now);
+    }
+    const decision = admit({ members: this.members, now }, request, this.admission);
+    if (decision.kind === 'refuse') return { ...decision, kind: 'refused' };
+    const member = this.members.add({
+      role: decision.role,
+      endpoint: request.endpoint,
+      privateEndpoint: request.privateEndpoint,
+      nat: request.nat,
+      now,
+    });
+    if (isFedBySource(member.role)) this.scheduler.add(member.memberId);
+    return { kind: 'admitted', member, reason: decision.reason };
+  }
+
+  /**
+   * The member chunk `chunkNumber` goes to (rule 1, or ACS), remembered for complaints;
+   * undefined when nobody is fed by the source.
+   */
+  nextDestination(chunkNumber: number): Member | undefined {
+    const memberId = this.scheduler.next();
+    if (memberId === undefined) return undefined;
+    this.#latestChunkNumber = toChunkNumber(chunkNumber);
+    this.destinations.record(chunkNumber, memberId);
+    this.members.recordChunkSent(memberId);
+    return this.members.get(memberId);
+  }
+
+  /** A datagram arrived from `from`: refreshes its sender's liveness. */
+  heard(from: Endpoint, now: Instant): Member | undefined {
+    const member = this.members.byEndpoint(from);
+    if (member !== undefined) this.members.heard(member.memberId, now);
+    return member;
+  }
+
+  /** A [lost chunk x] from `from` (rule 8, LRS, ACS). Never throws on network input. */
+  lostChunk(from: Endpoint, chunkNumber: number, now: Instant): LostChunkOutcome {
+    const position = this.position(now);
+    const complaint = this.ledger.complain(
+      { from, chunkNumber },
+      { members: this.members, destinations: this.destinations, position },
+    );
+    let recovery: RecoveryOutcome | null = null;
+    if (this.recovery !== null && complaint.complainer !== null) {
+      const complainer = this.members.get(complaint.complainer);
+      if (complainer?.role === 'monitor') {
+        recovery = this.recovery.report(
+          complainer.memberId,
+          chunkNumber,
+          this.members.monitorIds(),
+        );
+      }
+    }
+    const expulsions: MemberRemoval[] = [];
+    if (complaint.kind === 'charged') {
+      this.scheduler.complaint(complaint.memberId);
+      if (complaint.overThreshold) {
+        for (const expulsion of chooseExpulsions(this.ledger, this.members, position)) {
+          const removal = this.leave(expulsion.memberId, 'expelled', now);
+          if (removal !== undefined) expulsions.push(removal);
+        }
+      }
+    }
+    return { complaint, recovery, expulsions };
+  }
+
+  /** Removes a member (goodbye, expulsion, timeout) from the table and the round robin. */
+  leave(memberId: MemberId, reason: RemovalReason, now: Instant): MemberRemoval | undefined {
+    this.scheduler.remove(memberId);
+    return this.members.remove(memberId, reason, now);
+  }
+
+  /** Drops members silent for the liveness timeout (rule 6); returns the removals. */
+  expireSilent(now: Instant): readonly MemberRemoval[] {
+    if (this.livenessTimeoutMillis === undefined) return [];
+    return silentMembers(this.members, now, this.livenessTimeoutMillis).flatMap((member) => {
+      const removal = this.leave(member.memberId, 'timeout', now);
+      return removal === undefined ? [] : [removal];
+    });
+  }
+
+  /** When `expireSilent` next has work: for the core's `pollTimeout`. */
+  nextDeadline(): Instant | undefined {
+    if (this.livenessTimeoutMillis === undefined) return undefined;
+    return nextLivenessDeadline(this.members, this.livenessTimeoutMillis);
+  }
+
+  /** The ledger position: `now` and the newest chunk number handed out. */
+  position(now: Instant): LedgerPosition {
+    return { now, latestChunkNumber: this.#latestChunkNumber ?? 0 };
+  }
+}
