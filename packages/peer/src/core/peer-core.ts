@@ -1,35 +1,943 @@
-import type { CoreInput, CoreOutput, Instant, SansIoCore } from '@p2psp/wire';
+import {
+  type Chunk,
+  type CoreInput,
+  type CoreOutput,
+  type DatagramMessage,
+  decodeDatagram,
+  type Endpoint,
+  encodeDatagram,
+  encodeFrame,
+  FrameDecoder,
+  formatEndpoint,
+  type Instant,
+  type JoinAccept,
+  type MemberId,
+  type MemberInfo,
+  NO_MEMBER,
+  type SansIoCore,
+  sameEndpoint,
+} from '@p2psp/wire';
+import { ChunkBuffer } from './chunk-buffer.js';
+import type { PeerErrorCode } from './errors.js';
+import { OutputQueue } from './output-queue.js';
 import { type PeerConfig, type ResolvedPeerConfig, resolvePeerConfig } from './peer-config.js';
-import type { NeighbourView, PeerStats } from './peer-types.js';
+import {
+  type NeighbourView,
+  PEER_DROP_REASONS,
+  type PeerDropReason,
+  type PeerState,
+  type PeerStats,
+} from './peer-types.js';
+
+/** The id of the one TCP connection the peer opens (to the source); negative, see sans-io. */
+const SOURCE_CONNECTION = -1;
+
+/** A buffer larger than this in a join accept is refused: the peer allocates B slots. */
+const MAX_BUFFER_SIZE = 1 << 20;
+
+/** Weight of a new sample in the interval moving averages (1/8, as TCP's SRTT, RFC 6298). */
+const AVERAGE_WEIGHT = 1 / 8;
+
+interface Neighbour {
+  readonly memberId: MemberId;
+  endpoint: Endpoint;
+  key: string;
+  /** Chunks sent to it minus chunks received from it (rule 7). */
+  debt: number;
+  /** It answered our hello or sent us something: the path works both ways. */
+  reachable: boolean;
+  /** Hello retries left while it is not reachable (NAT hole punching, NTS). */
+  hellosLeft: number;
+}
+
+/** One source chunk being relayed to every neighbour (rules 2 and 3). */
+interface RelayJob {
+  /** The datagram exactly as the source sent it: relayed byte for byte. */
+  readonly bytes: Uint8Array;
+  readonly chunkNumber: number;
+  readonly targets: Neighbour[];
+  readonly sentTo: Set<MemberId>;
+  cursor: number;
+  /** Milliseconds between two relays of this chunk. */
+  readonly step: number;
+  nextAt: Instant;
+}
 
 /**
- * The P2PSP peer as a sans-IO core (DBS rules 2-7). WIP: the API is final, the behaviour
- * is being filled in.
+ * The P2PSP peer as a sans-IO core.
+ *
+ * - Rule 4, joining: connect to the source (TCP), send a join request, read the accept
+ *   (configuration, header, member list), close; hello to the source (retried until its
+ *   hello-ack, bounded) and to every member (retried until answered: this also opens NATs).
+ *   Neighbours are also learnt from their hellos and from the origin of their chunks.
+ * - Rule 2, relaying: every chunk from the source goes to every other member; chunks from
+ *   peers are not relayed again.
+ * - Rule 3, pacing: the relays of one source chunk are spread over the expected time to the
+ *   next source chunk (capped by `relaySpreadChunks` chunk intervals); when the next source
+ *   chunk arrives first, the rest go out in a burst.
+ * - Rule 5, buffering and play-out: B chunks indexed by chunk number mod B. Play-out starts
+ *   once the newest chunk is `playoutDelayChunks` ahead of the oldest, and chunk k is played
+ *   as soon as a chunk numbered k + delay or later has arrived: the play-out is clocked by
+ *   the stream itself, so a source slightly faster or slower than its announced rate never
+ *   overflows or starves the buffer. A chunk missing at its turn is played as null and
+ *   counted lost; the output never stalls.
+ * - Rule 6, leaving: `stop` says goodbye to the source and every member; the source's
+ *   goodbye ends the stream after the relays in flight had time to arrive.
+ * - Rule 7: a neighbour whose debt passes `debtThreshold` is dropped.
+ * - Rule 8 (monitors): a peer started as a monitor reports each chunk lost to the source.
  */
 export class PeerCore implements SansIoCore {
   readonly config: ResolvedPeerConfig;
 
+  readonly #outputs = new OutputQueue();
+  readonly #sourceKey: string;
+  #state: PeerState = 'connecting';
+  #startedAt: Instant | null = null;
+  #joinDeadline: Instant = Number.POSITIVE_INFINITY;
+  #connectionOpen = false;
+  readonly #decoder: FrameDecoder;
+  #stopReason: string | null = null;
+
+  // From the join accept.
+  #memberId: MemberId = NO_MEMBER;
+  #chunkSize = 0;
+  #bufferSize = 0;
+  #playoutDelay = 0;
+  #relaySpreadChunks = 0;
+  #mediaType = '';
+  #monitorCount = 0;
+
+  // Hellos (rule 4).
+  #sourceHelloNonce = 0;
+  #sourceHellosLeft = 0;
+  #sourceAcknowledged = false;
+  #helloRoundAt: Instant | null = null;
+
+  // Neighbours.
+  readonly #neighboursById = new Map<MemberId, Neighbour>();
+  readonly #neighboursByKey = new Map<string, Neighbour>();
+
+  // Timing estimates, from the accept and then from the source chunks we receive.
+  #chunkIntervalMillis = 0;
+  /** Expected time between two source chunks to us (about |T| chunk intervals). */
+  #sourceGapMillis: number | null = null;
+  #lastSourceChunkAt: Instant | null = null;
+  #lastSourceChunkIndex = 0;
+
+  // Relaying (rules 2, 3).
+  #relay: RelayJob | null = null;
+
+  // Buffer and play-out (rule 5).
+  #buffer: ChunkBuffer = new ChunkBuffer(1);
+  #playing = false;
+  #playIndex = 0;
+  #lowestIndex = 0;
+  #highestIndex = 0;
+  #drainDeadline: Instant | null = null;
+
+  // Counters.
+  #chunksFromSource = 0;
+  #chunksFromPeers = 0;
+  #chunksDuplicated = 0;
+  #chunksRelayed = 0;
+  #chunksBurst = 0;
+  #chunksPlayed = 0;
+  #chunksLost = 0;
+  #bytesPlayed = 0;
+  #datagramBytesSent = 0;
+  #neighboursDropped = 0;
+  readonly #drops: Record<PeerDropReason, number>;
+
   constructor(config: PeerConfig) {
     this.config = resolvePeerConfig(config);
+    this.#sourceKey = formatEndpoint(this.config.source);
+    this.#decoder = new FrameDecoder({ maxFrameBytes: this.config.maxFrameBytes });
+    this.#drops = Object.fromEntries(PEER_DROP_REASONS.map((reason) => [reason, 0])) as Record<
+      PeerDropReason,
+      number
+    >;
+    // Rule 4: the join starts with a TCP connection to the source.
+    this.#outputs.push({ type: 'connect', connection: SOURCE_CONNECTION, to: this.config.source });
   }
 
-  handle(_input: CoreInput, _now: Instant): void {}
+  // -------------------------------------------------------------------------------------
+  // SansIoCore
 
-  handleTimeout(_now: Instant): void {}
+  handle(input: CoreInput, now: Instant): void {
+    this.#start(now);
+    switch (input.type) {
+      case 'datagram':
+        this.#onDatagram(input.from, input.bytes, now);
+        return;
+      case 'connection-open':
+        this.#onConnectionOpen(input.connection);
+        return;
+      case 'connection-data':
+        this.#onConnectionData(input.connection, input.bytes, now);
+        return;
+      case 'connection-closed':
+        this.#onConnectionClosed(input.connection, input.reason);
+        return;
+      case 'ingest-data':
+      case 'ingest-end':
+        // A peer has no ingest; a driver that sends one is misconfigured, not attacked.
+        this.#outputs.event('input-ignore', 'warn', { type: input.type });
+        return;
+      case 'stop':
+        this.#stop();
+        return;
+    }
+  }
+
+  handleTimeout(now: Instant): void {
+    this.#start(now);
+    if (this.#state === 'stopped') return;
+    if ((this.#state === 'connecting' || this.#state === 'joining') && now >= this.#joinDeadline) {
+      this.#fail(
+        'P2PSP_ERR_JOIN_TIMEOUT',
+        `no join accept from the source ${this.#sourceKey} within ${this.config.joinTimeoutMillis} ms; check the address and that the source runs`,
+      );
+      return;
+    }
+    if (this.#helloRoundAt !== null && now >= this.#helloRoundAt) this.#helloRound(now);
+    // The hello round may have given up on the source.
+    if (this.state === 'stopped') return;
+    this.#runRelays(now);
+    if (this.#drainDeadline !== null && now >= this.#drainDeadline) this.#endOfStream();
+  }
 
   pollTimeout(): Instant | undefined {
-    return undefined;
+    // Not started: ask for a first handleTimeout at once, to learn the time.
+    if (this.#startedAt === null) return 0;
+    if (this.#state === 'stopped') return undefined;
+    let earliest = Number.POSITIVE_INFINITY;
+    if (this.#state === 'connecting' || this.#state === 'joining') earliest = this.#joinDeadline;
+    if (this.#helloRoundAt !== null) earliest = Math.min(earliest, this.#helloRoundAt);
+    if (this.#relay !== null) earliest = Math.min(earliest, this.#relay.nextAt);
+    if (this.#drainDeadline !== null) earliest = Math.min(earliest, this.#drainDeadline);
+    return Number.isFinite(earliest) ? earliest : undefined;
   }
 
   pollOutput(): CoreOutput | undefined {
-    return undefined;
+    return this.#outputs.shift();
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Views
+
+  get state(): PeerState {
+    return this.#state;
+  }
+
+  /** The member id the source gave us (NO_MEMBER before the accept). */
+  get memberId(): MemberId {
+    return this.#memberId;
   }
 
   neighbours(): readonly NeighbourView[] {
-    return [];
+    return [...this.#neighboursById.values()].map((neighbour) => ({
+      memberId: neighbour.memberId,
+      endpoint: neighbour.endpoint,
+      debt: neighbour.debt,
+      reachable: neighbour.reachable,
+    }));
   }
 
   stats(): PeerStats {
-    throw new Error('not implemented yet');
+    return {
+      state: this.#state,
+      memberId: this.#memberId,
+      chunksFromSource: this.#chunksFromSource,
+      chunksFromPeers: this.#chunksFromPeers,
+      chunksDuplicated: this.#chunksDuplicated,
+      chunksRelayed: this.#chunksRelayed,
+      chunksBurst: this.#chunksBurst,
+      chunksPlayed: this.#chunksPlayed,
+      chunksLost: this.#chunksLost,
+      bytesPlayed: this.#bytesPlayed,
+      datagramBytesSent: this.#datagramBytesSent,
+      datagramsDropped: { ...this.#drops },
+      neighbours: this.#neighboursById.size,
+      neighboursDropped: this.#neighboursDropped,
+      bufferFill: this.#buffer.filled,
+      playChunkNumber: this.#playing ? this.#buffer.numberOf(this.#playIndex) : null,
+      chunkIntervalMillis: this.#chunkIntervalMillis,
+      monitorCount: this.#monitorCount,
+      mediaType: this.#mediaType,
+      stopReason: this.#stopReason,
+    };
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Joining over TCP (rule 4)
+
+  #start(now: Instant): void {
+    if (this.#startedAt !== null) return;
+    this.#startedAt = now;
+    this.#joinDeadline = now + this.config.joinTimeoutMillis;
+  }
+
+  #onConnectionOpen(connection: number): void {
+    if (connection !== SOURCE_CONNECTION || this.#state !== 'connecting') return;
+    this.#connectionOpen = true;
+    this.#state = 'joining';
+    this.#outputs.push({
+      type: 'write',
+      connection,
+      bytes: encodeFrame({
+        type: 'join-request',
+        role: this.config.role,
+        privateEndpoint: this.config.privateEndpoint,
+        nat: this.config.nat,
+        credential: this.config.credential,
+      }),
+    });
+  }
+
+  #onConnectionData(connection: number, bytes: Uint8Array, now: Instant): void {
+    if (connection !== SOURCE_CONNECTION || this.#state !== 'joining') return;
+    this.#decoder.push(bytes);
+    for (const result of this.#decoder) {
+      if (!result.ok) {
+        this.#fail(
+          'P2PSP_ERR_JOIN_FAILED',
+          `the source ${this.#sourceKey} sent a bad frame (${result.error.code}: ${result.error.detail}); is it a P2PSP source of this version?`,
+        );
+        return;
+      }
+      const message = result.message;
+      if (message.type === 'join-refused') {
+        this.#outputs.event('join-refuse', 'error', {
+          code: 'P2PSP_ERR_JOIN_REFUSED',
+          reason: message.reason,
+          message: message.message,
+          redirect: message.redirect === null ? null : formatEndpoint(message.redirect),
+        });
+        this.#finish(`join-refused: ${message.reason}: ${message.message}`);
+        return;
+      }
+      if (message.type === 'join-accept') {
+        this.#onAccept(message, now);
+        return;
+      }
+      this.#fail(
+        'P2PSP_ERR_JOIN_FAILED',
+        `the source ${this.#sourceKey} sent a ${message.type} frame instead of a join answer`,
+      );
+      return;
+    }
+  }
+
+  #onConnectionClosed(connection: number, reason: string): void {
+    if (connection !== SOURCE_CONNECTION) return;
+    this.#connectionOpen = false;
+    if (this.#state === 'connecting' || this.#state === 'joining') {
+      this.#fail(
+        'P2PSP_ERR_JOIN_FAILED',
+        `the connection to the source ${this.#sourceKey} closed before the join completed (${reason}); check the address and that the source runs`,
+      );
+    }
+  }
+
+  #onAccept(accept: JoinAccept, now: Instant): void {
+    if (
+      accept.memberId === NO_MEMBER ||
+      accept.chunkSize === 0 ||
+      accept.bufferSize < 2 ||
+      accept.bufferSize > MAX_BUFFER_SIZE
+    ) {
+      this.#fail(
+        'P2PSP_ERR_JOIN_FAILED',
+        `the source's join accept is unusable (member id ${accept.memberId}, chunk size ${accept.chunkSize}, buffer ${accept.bufferSize})`,
+      );
+      return;
+    }
+    this.#memberId = accept.memberId;
+    this.#chunkSize = accept.chunkSize;
+    this.#bufferSize = accept.bufferSize;
+    this.#mediaType = accept.mediaType;
+    this.#monitorCount = accept.monitorCount;
+    this.#buffer = new ChunkBuffer(accept.bufferSize);
+    this.#chunkIntervalMillis = Math.max(0.01, accept.chunkIntervalMicros / 1000);
+    // Monitors play with half the delay so they notice losses while the others still have
+    // time for a recovery (LRS: "monitors run a buffer of B/2").
+    const defaultDelay = Math.floor(accept.bufferSize / (this.config.role === 'monitor' ? 4 : 2));
+    const delay = this.config.playoutDelayChunks ?? Math.max(1, defaultDelay);
+    this.#playoutDelay = Math.min(delay, accept.bufferSize - 1);
+    if (this.#playoutDelay !== delay) {
+      this.#outputs.event('config-adjust', 'warn', {
+        option: 'playoutDelayChunks',
+        requested: delay,
+        used: this.#playoutDelay,
+        why: `the source's buffer B is ${accept.bufferSize}: the delay must be below B`,
+      });
+    }
+    this.#relaySpreadChunks =
+      this.config.relaySpreadChunks ?? Math.max(1, Math.floor(accept.bufferSize / 4));
+    this.#state = 'streaming';
+    this.#connectionOpen = false;
+    this.#outputs.push({ type: 'close', connection: SOURCE_CONNECTION, reason: 'joined' });
+    this.#outputs.push({
+      type: 'stream-header',
+      mediaType: accept.mediaType,
+      // A copy: the accept's header is a view into a TCP read buffer.
+      header: accept.header.slice(),
+    });
+    this.#outputs.event('join-accept', 'info', {
+      memberId: accept.memberId,
+      source: this.#sourceKey,
+      observedEndpoint: formatEndpoint(accept.observedEndpoint),
+      members: accept.members.length,
+      chunkSize: accept.chunkSize,
+      bufferSize: accept.bufferSize,
+      chunkIntervalMillis: this.#chunkIntervalMillis,
+      playoutDelayChunks: this.#playoutDelay,
+    });
+    // Hello to the source: it appends us to its round robin when it arrives.
+    this.#sourceHelloNonce = Math.floor(this.config.random.next() * 0x1_0000_0000) >>> 0;
+    this.#sourceHellosLeft = this.config.helloAttempts - 1;
+    this.#sendHelloToSource();
+    for (const member of accept.members) this.#learnFromList(member);
+    this.#helloRoundAt = now + this.config.helloRetryMillis;
+  }
+
+  #sendHelloToSource(): void {
+    this.#send(this.config.source, {
+      type: 'hello',
+      memberId: this.#memberId,
+      nonce: this.#sourceHelloNonce,
+    });
+  }
+
+  #learnFromList(member: MemberInfo): void {
+    if (member.memberId === this.#memberId || member.memberId === NO_MEMBER) return;
+    if (this.#neighboursById.has(member.memberId)) return;
+    const neighbour = this.#addNeighbour(member.memberId, member.endpoint, 'list');
+    if (neighbour !== null) this.#sendHello(neighbour);
+  }
+
+  /** Hello retries, one round every `helloRetryMillis` while any hello is unanswered. */
+  #helloRound(now: Instant): void {
+    let pending = false;
+    if (!this.#sourceAcknowledged && this.#state === 'streaming') {
+      if (this.#sourceHellosLeft <= 0) {
+        this.#fail(
+          'P2PSP_ERR_HELLO_TIMEOUT',
+          `the source ${this.#sourceKey} never answered our UDP hello (${this.config.helloAttempts} attempts): UDP to it is blocked or lost (firewall, NAT)`,
+        );
+        return;
+      }
+      this.#sourceHellosLeft--;
+      this.#sendHelloToSource();
+      pending = true;
+    }
+    for (const neighbour of this.#neighboursById.values()) {
+      if (neighbour.reachable || neighbour.hellosLeft <= 0) continue;
+      this.#sendHello(neighbour);
+      pending = pending || neighbour.hellosLeft > 0;
+    }
+    this.#helloRoundAt = pending ? now + this.config.helloRetryMillis : null;
+  }
+
+  #sendHello(neighbour: Neighbour): void {
+    neighbour.hellosLeft--;
+    this.#send(neighbour.endpoint, { type: 'hello', memberId: this.#memberId, nonce: 0 });
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Datagrams
+
+  #onDatagram(from: Endpoint, bytes: Uint8Array, now: Instant): void {
+    if (this.#state !== 'streaming' && this.#state !== 'draining') {
+      this.#drop('not-joined', from);
+      return;
+    }
+    const decoded = decodeDatagram(bytes);
+    if (!decoded.ok) {
+      this.#drop('malformed', from, decoded.error.code);
+      return;
+    }
+    const message = decoded.message;
+    if (sameEndpoint(from, this.config.source)) {
+      this.#onSourceMessage(message, bytes, now);
+      return;
+    }
+    const key = formatEndpoint(from);
+    const neighbour = this.#neighboursByKey.get(key);
+    if (neighbour !== undefined) {
+      this.#onNeighbourMessage(neighbour, message, now);
+      return;
+    }
+    // Rule 4: neighbours are also learnt from their hellos and from their chunks' origin.
+    if (message.type === 'hello') {
+      if (message.memberId === NO_MEMBER || message.memberId === this.#memberId) {
+        this.#drop('bad-origin', from, 'hello');
+        return;
+      }
+      const learnt = this.#addNeighbour(message.memberId, from, 'hello');
+      if (learnt === null) {
+        this.#drop('bad-origin', from, 'hello');
+        return;
+      }
+      learnt.reachable = true;
+      this.#send(from, { type: 'hello-ack', memberId: this.#memberId, nonce: message.nonce });
+      return;
+    }
+    if (message.type === 'chunk') {
+      // Safe to learn from: the chunk must fit the window and the chunk size (checked before
+      // anything is stored or learnt), its origin must be a member id that is neither ours,
+      // NO_MEMBER, nor a member already reachable elsewhere; the neighbour count is capped;
+      // and a stored chunk is never replaced by a later copy.
+      const index = this.#acceptableIndex(message, from, false);
+      if (index === null) return;
+      if (message.origin === NO_MEMBER || message.origin === this.#memberId) {
+        this.#drop('bad-origin', from, 'chunk');
+        return;
+      }
+      const learnt = this.#addNeighbour(message.origin, from, 'chunk');
+      if (learnt === null) {
+        this.#drop('bad-origin', from, 'chunk');
+        return;
+      }
+      learnt.reachable = true;
+      this.#sendHello(learnt);
+      this.#storeChunk(message, index, learnt, bytes, now);
+      return;
+    }
+    this.#drop('non-member', from, message.type);
+  }
+
+  #onSourceMessage(message: DatagramMessage, bytes: Uint8Array, now: Instant): void {
+    switch (message.type) {
+      case 'chunk': {
+        // Chunks from the source prove it has us in its list, whatever became of the ack.
+        this.#sourceAcknowledged = true;
+        const index = this.#acceptableIndex(message, this.config.source, true);
+        if (index !== null) this.#storeChunk(message, index, null, bytes, now);
+        return;
+      }
+      case 'hello-ack':
+        if (message.memberId === this.#memberId && message.nonce === this.#sourceHelloNonce) {
+          if (!this.#sourceAcknowledged) {
+            this.#sourceAcknowledged = true;
+            this.#outputs.event('hello-ack', 'debug', { from: this.#sourceKey });
+          }
+        } else {
+          this.#drop('unexpected', this.config.source, 'hello-ack with another id or nonce');
+        }
+        return;
+      case 'goodbye':
+        this.#onSourceGoodbye(message.memberId, message.reason, now);
+        return;
+      case 'peer-list-reply':
+        for (const member of message.members) this.#learnFromList(member);
+        if (this.#helloRoundAt === null) this.#helloRoundAt = now + this.config.helloRetryMillis;
+        return;
+      default:
+        this.#drop('unexpected', this.config.source, message.type);
+    }
+  }
+
+  #onNeighbourMessage(neighbour: Neighbour, message: DatagramMessage, now: Instant): void {
+    switch (message.type) {
+      case 'chunk': {
+        const index = this.#acceptableIndex(message, neighbour.endpoint, false);
+        if (index === null) return;
+        neighbour.reachable = true;
+        this.#storeChunk(message, index, neighbour, new Uint8Array(0), now);
+        return;
+      }
+      case 'hello':
+        if (message.memberId !== neighbour.memberId) {
+          this.#drop('bad-origin', neighbour.endpoint, 'hello with another member id');
+          return;
+        }
+        neighbour.reachable = true;
+        this.#send(neighbour.endpoint, {
+          type: 'hello-ack',
+          memberId: this.#memberId,
+          nonce: message.nonce,
+        });
+        return;
+      case 'hello-ack':
+        neighbour.reachable = true;
+        return;
+      case 'goodbye':
+        if (message.memberId !== neighbour.memberId) {
+          this.#drop('bad-origin', neighbour.endpoint, 'goodbye for another member');
+          return;
+        }
+        this.#removeNeighbour(neighbour, message.reason);
+        return;
+      default:
+        this.#drop('unexpected', neighbour.endpoint, message.type);
+    }
+  }
+
+  #onSourceGoodbye(memberId: MemberId, reason: string, now: Instant): void {
+    if (memberId === NO_MEMBER) {
+      // The stream ends: relay what we owe at once, wait for relays in flight, play out.
+      if (this.#state !== 'streaming') return;
+      this.#state = 'draining';
+      this.#burstRelay();
+      const drain = this.config.drainMillis ?? Math.max(500, 4 * this.#chunkIntervalMillis);
+      this.#drainDeadline = now + drain;
+      this.#helloRoundAt = null;
+      this.#outputs.event('stream-end', 'info', { reason, drainMillis: drain });
+      return;
+    }
+    if (memberId === this.#memberId) {
+      this.#outputs.event('peer-expel', 'error', { reason });
+      this.#finish(`removed by the source: ${reason}`);
+      return;
+    }
+    // The source tells us about another member (issue 5: expulsions, vanished members).
+    const neighbour = this.#neighboursById.get(memberId);
+    if (neighbour !== undefined) this.#removeNeighbour(neighbour, reason);
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Chunks: window, buffer, relays, play-out
+
+  /**
+   * The buffer index of a chunk if it may be stored: payload within the chunk size, number
+   * within the window (rule 5). Else the drop is counted and null returned. A chunk from
+   * the source beyond the window moves the window (we fell behind); from anyone else it is
+   * dropped, so a stray or forged number cannot push the play-out around by more than B.
+   */
+  #acceptableIndex(chunk: Chunk, from: Endpoint, fromSource: boolean): number | null {
+    if (chunk.payload.length > this.#chunkSize) {
+      this.#drop('oversized-chunk', from);
+      return null;
+    }
+    const buffer = this.#buffer;
+    if (!buffer.anchored) {
+      buffer.anchor(chunk.chunkNumber);
+      this.#lowestIndex = 0;
+      this.#highestIndex = 0;
+      return 0;
+    }
+    const index = buffer.indexOf(chunk.chunkNumber);
+    const size = this.#bufferSize;
+    if (!this.#playing) {
+      if (index > this.#highestIndex - size && index < this.#lowestIndex + size) return index;
+      if (fromSource) {
+        // The source is the authority on where the stream is: start buffering again there.
+        this.#outputs.event('buffer-resync', 'warn', { chunkNumber: chunk.chunkNumber });
+        buffer.anchor(chunk.chunkNumber);
+        this.#lowestIndex = 0;
+        this.#highestIndex = 0;
+        return 0;
+      }
+      this.#drop('out-of-window', from);
+      return null;
+    }
+    if (index >= this.#playIndex && index < this.#playIndex + size) return index;
+    if (fromSource && index >= this.#playIndex + size)
+      return this.#skipAhead(chunk.chunkNumber, index);
+    this.#drop('out-of-window', from);
+    return null;
+  }
+
+  #storeChunk(
+    chunk: Chunk,
+    index: number,
+    neighbour: Neighbour | null,
+    datagram: Uint8Array,
+    now: Instant,
+  ): void {
+    const buffer = this.#buffer;
+    const duplicate = buffer.has(index);
+    if (neighbour === null) {
+      this.#chunksFromSource++;
+      this.#measureSourceChunk(index, now);
+    } else {
+      this.#chunksFromPeers++;
+      // Rule 7: -1 for every chunk received; floored so that a long-generous neighbour
+      // that stops relaying is still dropped within about 2 x threshold rounds.
+      neighbour.debt = Math.max(-this.config.debtThreshold, neighbour.debt - 1);
+    }
+    if (duplicate) {
+      this.#chunksDuplicated++;
+      return;
+    }
+    buffer.put(index, chunk.payload);
+    // Rule 2: relay what came from the source, once, to every other member.
+    if (neighbour === null) this.#startRelay(datagram, chunk.chunkNumber, now);
+    if (index < this.#lowestIndex && !this.#playing) this.#lowestIndex = index;
+    if (index > this.#highestIndex) this.#highestIndex = index;
+    this.#playDue();
+  }
+
+  #measureSourceChunk(index: number, now: Instant): void {
+    const last = this.#lastSourceChunkAt;
+    if (last !== null && index > this.#lastSourceChunkIndex) {
+      const gap = now - last;
+      const perChunk = gap / (index - this.#lastSourceChunkIndex);
+      this.#chunkIntervalMillis += AVERAGE_WEIGHT * (perChunk - this.#chunkIntervalMillis);
+      this.#sourceGapMillis =
+        this.#sourceGapMillis === null
+          ? gap
+          : this.#sourceGapMillis + AVERAGE_WEIGHT * (gap - this.#sourceGapMillis);
+    }
+    if (last === null || index > this.#lastSourceChunkIndex) {
+      this.#lastSourceChunkAt = now;
+      this.#lastSourceChunkIndex = index;
+    }
+  }
+
+  #startRelay(datagram: Uint8Array, chunkNumber: number, now: Instant): void {
+    // Rule 3: the previous source chunk still has relays to go: send them in a burst now.
+    this.#burstRelay();
+    const targets = [...this.#neighboursById.values()];
+    if (targets.length === 0) return;
+    const expectedGap =
+      this.#sourceGapMillis ?? (this.#neighboursById.size + 1) * this.#chunkIntervalMillis;
+    const spread = Math.min(expectedGap, this.#relaySpreadChunks * this.#chunkIntervalMillis);
+    this.#relay = {
+      bytes: datagram,
+      chunkNumber,
+      targets,
+      sentTo: new Set(),
+      cursor: 0,
+      step: spread / targets.length,
+      nextAt: now,
+    };
+    this.#runRelays(now);
+  }
+
+  /** Sends the relays that are due (one every `step` ms). */
+  #runRelays(now: Instant): void {
+    const job = this.#relay;
+    if (job === null) return;
+    while (job.nextAt <= now) {
+      if (!this.#relayOnce(job)) {
+        this.#relay = null;
+        return;
+      }
+      job.nextAt += job.step;
+    }
+  }
+
+  /** Sends every relay left of the current job at once. */
+  #burstRelay(): void {
+    const job = this.#relay;
+    if (job === null) return;
+    this.#relay = null;
+    while (this.#relayOnce(job)) this.#chunksBurst++;
+  }
+
+  /** Sends the job's next relay; false when every neighbour has it. */
+  #relayOnce(job: RelayJob): boolean {
+    while (job.cursor < job.targets.length) {
+      const target = job.targets[job.cursor++]!;
+      // Skip neighbours dropped since the job started, and anyone that has it already.
+      if (this.#neighboursById.get(target.memberId) !== target) continue;
+      if (job.sentTo.has(target.memberId)) continue;
+      job.sentTo.add(target.memberId);
+      this.#chunksRelayed++;
+      this.#sendBytes(target.endpoint, job.bytes);
+      // Rule 7: +1 for every chunk sent to it.
+      target.debt++;
+      if (target.debt > this.config.debtThreshold) this.#removeNeighbour(target, 'debt');
+      return true;
+    }
+    return false;
+  }
+
+  /** Plays every chunk that is `playoutDelay` behind the newest one (rule 5). */
+  #playDue(): void {
+    if (!this.#playing) {
+      if (this.#highestIndex - this.#lowestIndex < this.#playoutDelay) return;
+      this.#playing = true;
+      this.#playIndex = this.#lowestIndex;
+      this.#outputs.event('play-start', 'info', {
+        chunkNumber: this.#buffer.numberOf(this.#playIndex),
+        bufferedChunks: this.#buffer.filled,
+      });
+    }
+    while (this.#highestIndex - this.#playIndex >= this.#playoutDelay) this.#playOne();
+  }
+
+  #playOne(): void {
+    const buffer = this.#buffer;
+    const index = this.#playIndex;
+    const chunkNumber = buffer.numberOf(index);
+    const payload = buffer.take(index);
+    this.#playIndex = index + 1;
+    buffer.rebase(this.#playIndex);
+    if (payload !== null) {
+      this.#chunksPlayed++;
+      this.#bytesPlayed += payload.length;
+    } else {
+      this.#chunksLost++;
+      this.#outputs.event('chunk-lost', 'warn', { chunkNumber, lost: this.#chunksLost });
+      // Rule 8: monitors complain about chunks missing at play time.
+      if (this.config.role === 'monitor' && this.#state === 'streaming') {
+        this.#send(this.config.source, {
+          type: 'lost-chunk',
+          memberId: this.#memberId,
+          chunkNumber,
+        });
+      }
+    }
+    this.#outputs.push({ type: 'play', chunkNumber, payload });
+  }
+
+  /** A source chunk beyond the window: we fell behind; play (or skip) up to it. */
+  #skipAhead(chunkNumber: number, index: number): number {
+    const behind = index - (this.#playIndex + this.#bufferSize - 1);
+    if (behind > 4 * this.#bufferSize) {
+      // Too far to play nulls one by one: count them lost and buffer again from here.
+      this.#chunksLost += index - this.#playIndex;
+      this.#outputs.event('buffer-resync', 'warn', {
+        chunkNumber,
+        skippedChunks: index - this.#playIndex,
+      });
+      this.#buffer.anchor(chunkNumber);
+      this.#playing = false;
+      this.#lowestIndex = 0;
+      this.#highestIndex = 0;
+      return 0;
+    }
+    const target = this.#playIndex + behind;
+    while (this.#playIndex < target) this.#playOne();
+    return this.#buffer.indexOf(chunkNumber);
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Neighbours
+
+  #addNeighbour(memberId: MemberId, endpoint: Endpoint, via: string): Neighbour | null {
+    const existing = this.#neighboursById.get(memberId);
+    const key = formatEndpoint(endpoint);
+    if (existing !== undefined) {
+      // Known at another endpoint. Only move it while it never answered there (the list
+      // gave an endpoint that does not work from here, e.g. behind the same NAT); a
+      // reachable member is not taken over by whoever claims its id.
+      if (existing.reachable || this.#neighboursByKey.has(key)) return null;
+      this.#neighboursByKey.delete(existing.key);
+      existing.endpoint = { address: endpoint.address, port: endpoint.port };
+      existing.key = key;
+      this.#neighboursByKey.set(key, existing);
+      this.#outputs.event('neighbour-move', 'info', { memberId, endpoint: key, via });
+      return existing;
+    }
+    if (this.#neighboursById.size >= this.config.maxNeighbours) return null;
+    const neighbour: Neighbour = {
+      memberId,
+      endpoint: { address: endpoint.address, port: endpoint.port },
+      key,
+      debt: 0,
+      reachable: false,
+      hellosLeft: this.config.helloAttempts,
+    };
+    this.#neighboursById.set(memberId, neighbour);
+    this.#neighboursByKey.set(key, neighbour);
+    // A neighbour learnt while a source chunk is being relayed gets it too.
+    this.#relay?.targets.push(neighbour);
+    this.#outputs.event('neighbour-add', 'debug', {
+      memberId,
+      endpoint: key,
+      via,
+      neighbours: this.#neighboursById.size,
+    });
+    return neighbour;
+  }
+
+  #removeNeighbour(neighbour: Neighbour, reason: string): void {
+    if (this.#neighboursById.get(neighbour.memberId) !== neighbour) return;
+    this.#neighboursById.delete(neighbour.memberId);
+    this.#neighboursByKey.delete(neighbour.key);
+    if (reason === 'debt') {
+      this.#neighboursDropped++;
+      this.#outputs.event('neighbour-drop', 'warn', {
+        memberId: neighbour.memberId,
+        endpoint: neighbour.key,
+        reason: 'debt',
+        debt: neighbour.debt,
+        threshold: this.config.debtThreshold,
+      });
+      return;
+    }
+    this.#outputs.event('peer-leave', 'info', {
+      memberId: neighbour.memberId,
+      endpoint: neighbour.key,
+      reason,
+      neighbours: this.#neighboursById.size,
+    });
+  }
+
+  // -------------------------------------------------------------------------------------
+  // The end (rule 6)
+
+  #stop(): void {
+    if (this.#state === 'stopped') return;
+    if (this.#state === 'streaming' || this.#state === 'draining') {
+      // Relay what we owe, then say goodbye to the source and to everybody.
+      this.#burstRelay();
+      const goodbye = { type: 'goodbye', memberId: this.#memberId, reason: 'leaving' } as const;
+      if (this.#state === 'streaming') this.#send(this.config.source, goodbye);
+      for (const neighbour of this.#neighboursById.values())
+        this.#send(neighbour.endpoint, goodbye);
+    }
+    this.#finish('stop');
+  }
+
+  /** Stream end: play what the buffer holds, in order, then stop. */
+  #endOfStream(): void {
+    this.#drainDeadline = null;
+    if (this.#buffer.anchored && this.#buffer.filled > 0) {
+      if (!this.#playing) {
+        this.#playing = true;
+        this.#playIndex = this.#lowestIndex;
+      }
+      while (this.#playIndex <= this.#highestIndex) this.#playOne();
+    }
+    this.#finish('stream-end');
+  }
+
+  #fail(code: PeerErrorCode, message: string): void {
+    this.#outputs.event('peer-fail', 'error', { code, message });
+    this.#finish(`${code}: ${message}`);
+  }
+
+  #finish(reason: string): void {
+    if (this.#state === 'stopped') return;
+    if (this.#connectionOpen || this.#state === 'connecting' || this.#state === 'joining') {
+      this.#connectionOpen = false;
+      this.#outputs.push({ type: 'close', connection: SOURCE_CONNECTION, reason });
+    }
+    this.#state = 'stopped';
+    this.#stopReason = reason;
+    this.#relay = null;
+    this.#helloRoundAt = null;
+    this.#drainDeadline = null;
+    this.#outputs.push({ type: 'stopped', reason });
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Helpers
+
+  #send(to: Endpoint, message: DatagramMessage): void {
+    this.#sendBytes(to, encodeDatagram(message));
+  }
+
+  #sendBytes(to: Endpoint, bytes: Uint8Array): void {
+    this.#datagramBytesSent += bytes.length;
+    this.#outputs.push({ type: 'send-datagram', to, bytes });
+  }
+
+  /** Counts a dropped datagram; the first of each reason is reported (logged once). */
+  #drop(reason: PeerDropReason, from: Endpoint, detail?: string): void {
+    this.#drops[reason]++;
+    if (this.#drops[reason] === 1) {
+      this.#outputs.event('datagram-drop', 'warn', {
+        reason,
+        from: formatEndpoint(from),
+        detail: detail ?? null,
+        note: 'first of its kind; later ones are only counted (stats().datagramsDropped)',
+      });
+    }
   }
 }

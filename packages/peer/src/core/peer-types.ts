@@ -69,5 +69,12 @@ export interface PeerStats {
   readonly bufferFill: number;
   /** The chunk number played next, or null before play-out starts. */
   readonly playChunkNumber: number | null;
+  /** The time between chunks: announced by the source, then measured. */
   readonly chunkIntervalMillis: number;
+  /** Monitors in the cluster when we joined (from the join accept). */
+  readonly monitorCount: number;
+  /** The stream's MIME type (from the join accept; empty before). */
+  readonly mediaType: string;
+  /** Why the peer stopped (the `stopped` output's reason), or null while running. */
+  readonly stopReason: string | null;
 }

@@ -1,12 +1,5 @@
-import type { Random } from '@p2psp/wire';
+import { MAX_CHUNK_PAYLOAD_FOR_MTU, type Random } from '@p2psp/wire';
 import { SourceConfigError } from './errors.js';
-
-/**
- * The largest chunk payload that fits one 1,500-byte Ethernet MTU datagram.
- * TODO(wire): import MAX_CHUNK_PAYLOAD_FOR_MTU from @p2psp/wire once the codec lands; this
- * local value (1500 - 40 IPv6 - 8 UDP - 32 bytes of chunk header) only stands in for it.
- */
-export const LOCAL_MAX_CHUNK_PAYLOAD_FOR_MTU = 1420;
 
 /** Below this a chunk's header overhead dominates; P2PSP's default is 1,024 bytes. */
 export const MIN_CHUNK_SIZE = 64;
@@ -59,7 +52,7 @@ export interface ResolvedSourceConfig {
   readonly chunkSize: number;
   readonly bufferSize: number;
   readonly mediaType: string;
-  readonly header: SourceConfig['header'] | null;
+  readonly header: NonNullable<SourceConfig['header']> | null;
   readonly maxMembers: number;
   readonly monitorCredential: Uint8Array | null;
   readonly joinTimeoutMillis: number;
@@ -96,14 +89,14 @@ export function resolveSourceConfig(config: SourceConfig): ResolvedSourceConfig 
   if (
     !Number.isInteger(chunkSize) ||
     chunkSize < MIN_CHUNK_SIZE ||
-    chunkSize > LOCAL_MAX_CHUNK_PAYLOAD_FOR_MTU
+    chunkSize > MAX_CHUNK_PAYLOAD_FOR_MTU
   ) {
     throw new SourceConfigError(
       'P2PSP_ERR_CHUNK_SIZE',
       'chunkSize',
       `chunkSize ${chunkSize} is out of range: a chunk must carry ${MIN_CHUNK_SIZE} to ` +
-        `${LOCAL_MAX_CHUNK_PAYLOAD_FOR_MTU} payload bytes so that it fits one 1,500-byte MTU ` +
-        `datagram without IP fragmentation; use the default ${SOURCE_DEFAULTS.chunkSize}`,
+        `${MAX_CHUNK_PAYLOAD_FOR_MTU} payload bytes so that it fits one 1,500-byte MTU ` +
+        `datagram over IPv4 without IP fragmentation (issue 3); use the default ${SOURCE_DEFAULTS.chunkSize}`,
     );
   }
   if (typeof config.random?.next !== 'function') {

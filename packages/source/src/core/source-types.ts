@@ -59,6 +59,8 @@ export interface SourceStats {
   /** Connections closed for a frame above `maxFrameBytes` or a frame that did not decode. */
   readonly connectionsRejected: number;
   readonly membersLeft: number;
+  /** lost-chunk complaints received from members (rule 8; charged by issue 5's policies). */
+  readonly complaintsReceived: number;
   readonly datagramsDropped: Readonly<Record<SourceDropReason, number>>;
   readonly members: number;
   readonly monitors: number;
