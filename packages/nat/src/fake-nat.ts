@@ -177,6 +177,8 @@ export interface FakeTimerParticipant {
 export interface FakeNetworkOptions {
   /** One-way delay in ms. Default 10. */
   readonly latency?: number;
+  /** Random loss of every datagram with this probability, drawn from `random`. */
+  readonly loss?: { readonly rate: number; readonly random: Random };
 }
 
 interface Scheduled {
@@ -192,12 +194,14 @@ export class FakeNetwork {
   readonly #receivers = new Map<string, FakeReceiver>();
   readonly #queue: Scheduled[] = [];
   readonly #drops: { predicate: (packet: FakePacket) => boolean; remaining: number }[] = [];
+  readonly #loss: FakeNetworkOptions['loss'];
   #sequence = 0;
   delivered = 0;
   dropped = 0;
 
   constructor(options: FakeNetworkOptions = {}) {
     this.#latency = options.latency ?? 10;
+    this.#loss = options.loss;
   }
 
   /** Hosts whose address starts with `privatePrefix` sit behind `nat`. */
@@ -223,6 +227,10 @@ export class FakeNetwork {
     const drop = this.#drops.find((rule) => rule.remaining > 0 && rule.predicate(packet));
     if (drop) {
       drop.remaining--;
+      this.dropped++;
+      return;
+    }
+    if (this.#loss && this.#loss.random.next() < this.#loss.rate) {
       this.dropped++;
       return;
     }

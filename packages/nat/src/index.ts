@@ -1,3 +1,12 @@
+export {
+  HolePunchCore,
+  type HolePunchErrorCode,
+  type HolePunchOptions,
+  type HolePunchOutput,
+  type HolePunchResult,
+  MAX_PREDICTED_PORTS,
+  punchCandidates,
+} from './hole-punch.js';
 export { classifyNat, type NatBehaviour, type NatBehaviours } from './nat-classification.js';
 export {
   DEFAULT_DISCOVERY_RETRANSMISSION,
@@ -16,6 +25,7 @@ export {
   type PortSample,
   sequentialStep,
 } from './port-allocation.js';
+export { PUNCH_TABLE_TYPES, type PunchFeasibility, punchFeasibility } from './punch-feasibility.js';
 export {
   DEFAULT_STUN_RETRANSMISSION,
   StunClientCore,

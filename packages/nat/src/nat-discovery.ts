@@ -74,6 +74,11 @@ export interface NatDiscoveryResult {
   readonly portStep: number;
   /** Every mapping seen, in the order they were created. */
   readonly mappings: readonly MappingObservation[];
+  /**
+   * The public port of the newest mapping the NAT allocated during discovery: the base for
+   * port prediction if the peer relays it (HolePunchOptions.remotePortHint). Null if none.
+   */
+  readonly lastMappedPort: number | null;
   /** The server's OTHER-ADDRESS (A2:P2), null when the server cannot do RFC 5780. */
   readonly otherAddress: Endpoint | null;
   readonly filteringTests: {
@@ -234,7 +239,12 @@ export class NatDiscoveryCore {
     const finish = (
       partial: Omit<
         NatDiscoveryResult,
-        'mappings' | 'requestsSent' | 'elapsed' | 'filteringTests' | 'otherAddress'
+        | 'mappings'
+        | 'lastMappedPort'
+        | 'requestsSent'
+        | 'elapsed'
+        | 'filteringTests'
+        | 'otherAddress'
       > &
         Partial<Pick<NatDiscoveryResult, 'filteringTests' | 'otherAddress'>>,
     ): NatDiscoveryResult => ({
@@ -242,6 +252,7 @@ export class NatDiscoveryCore {
       filteringTests: { changeAddressAndPort: notAnswered, changePort: notAnswered },
       ...partial,
       mappings,
+      lastMappedPort: samples.at(-1)?.mappedPort ?? null,
       requestsSent: this.#requestsSent,
       elapsed: this.#now - this.#startedAt,
     });

@@ -21,3 +21,10 @@ export {
   type FakeReceiver,
   type FakeTimerParticipant,
 } from './fake-nat.js';
+export {
+  FAKE_RENDEZVOUS,
+  type FakePunchOptions,
+  type FakePunchRun,
+  type FakePunchSide,
+  runFakePunch,
+} from './fake-punch.js';
