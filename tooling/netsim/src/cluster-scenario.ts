@@ -188,7 +188,7 @@ export interface ClusterSummary {
   readonly playoutDelayMs: Distribution;
   /** Source UDP payload bytes sent / stream bytes ingested (P2PSP: about 1). */
   readonly sourceUploadRatio: number;
-  /** Mean over peers of UDP payload bytes sent / stream bytes played there. */
+  /** Mean over relaying peers of UDP payload bytes sent / stream bytes produced while present. */
   readonly peerUploadRatio: number;
   readonly joins: number;
   readonly leaves: number;
@@ -492,12 +492,13 @@ export function runClusterScenario(
   }
   const sizes = clusterSizeOverTime.map(([, members]) => members);
   const ingested = source.stats().bytesIngested;
-  const uploadRatios = measured
-    .filter((report) => !report.freeRider)
-    .map(
-      (report) =>
-        report.bytesSent / Math.max(1, (report.chunksDue - report.chunksLost) * options.chunkSize),
-    );
+  // Stream bytes produced while each peer was there: what rule 2 says it relays about once.
+  const uploadRatios = reports
+    .filter((report) => !report.freeRider && report.chunksDue > 0)
+    .map((report) => {
+      const seconds = ((report.leftAt ?? durationMs) - report.joinedAt) / 1000;
+      return report.bytesSent / Math.max(1, (seconds * options.bitrate) / 8);
+    });
   const { onTrace: _onTrace, ...parameters } = options;
   expulsions = [...expulsions];
   const summary: ClusterSummary = {
