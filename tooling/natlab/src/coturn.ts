@@ -116,17 +116,17 @@ export function parseNatDiscovery(output: string): CoturnDiscovery {
 
 /**
  * Runs coturn's reference client `turnutils_natdiscovery -m -f` in a site's host against an
- * RFC 5780 server at `serverAddress:STUN_PORT` (coturn's or ours).
+ * RFC 5780 server at `serverAddress:serverPort` (coturn's or ours; default port 3478).
  */
 export async function runNatDiscovery(
   lab: Lab,
   site: SiteName,
   serverAddress: string,
-  localAddress?: string,
+  options: { readonly localAddress?: string; readonly serverPort?: number } = {},
 ): Promise<CoturnDiscovery> {
   const args = ['-m', '-f'];
-  if (localAddress) args.push('-L', localAddress);
-  args.push('-p', String(STUN_PORT), serverAddress);
+  if (options.localAddress) args.push('-L', options.localAddress);
+  args.push('-p', String(options.serverPort ?? STUN_PORT), serverAddress);
   const result = await lab.run(`${site}-host`, 'turnutils_natdiscovery', args, {
     timeoutMilliseconds: 60_000,
   });

@@ -19,6 +19,14 @@ export {
   type RunOptions,
 } from './lab.js';
 export {
+  type DetectOptions,
+  detectNat,
+  OUR_STUN_ALTERNATE_PORT,
+  OUR_STUN_PORT,
+  type OurStunServer,
+  startOurStunServer,
+} from './nat-agents.js';
+export {
   NAT_TYPES,
   type NatRulesOptions,
   type NatType,

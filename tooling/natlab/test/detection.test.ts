@@ -2,11 +2,16 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   type CoturnServer,
   createLab,
+  detectNat,
   type Lab,
   NAT_TYPES,
   type NatType,
+  OUR_STUN_PORT,
+  type OurStunServer,
   runNatDiscovery,
+  STUN_PORT,
   startCoturn,
+  startOurStunServer,
 } from '../src/index.js';
 import { labSkipReason } from './lab-environment.js';
 
@@ -47,21 +52,27 @@ describe.skipIf(skipReason !== null)(
   () => {
     let lab: Lab;
     let coturn: CoturnServer;
+    let ourServer: OurStunServer;
 
     beforeAll(async () => {
       lab = createLab({ runAddressCount: 2 });
-      coturn = await startCoturn(lab);
+      [coturn, ourServer] = await Promise.all([startCoturn(lab), startOurStunServer(lab)]);
     });
 
     afterAll(async () => {
       await coturn?.stop();
+      await ourServer?.stop();
       await lab?.destroy();
     });
 
+    async function setBoth(natType: NatType): Promise<void> {
+      lab.setNatType('a', natType);
+      lab.setNatType('b', natType);
+    }
+
     describe('coturn client (turnutils_natdiscovery -m -f) against coturn server', () => {
       test.each(NAT_TYPES)('%s on both sites', async (natType) => {
-        lab.setNatType('a', natType);
-        lab.setNatType('b', natType);
+        await setBoth(natType);
         const results = await Promise.all(
           (['a', 'b'] as const).map((site) => runNatDiscovery(lab, site, lab.stunPrimaryAddress)),
         );
@@ -71,5 +82,50 @@ describe.skipIf(skipReason !== null)(
         }
       });
     });
+
+    describe('coturn client (turnutils_natdiscovery -m -f) against our STUN server', () => {
+      test.each(NAT_TYPES)('%s on both sites', async (natType) => {
+        await setBoth(natType);
+        const results = await Promise.all(
+          (['a', 'b'] as const).map((site) =>
+            runNatDiscovery(lab, site, lab.stunPrimaryAddress, { serverPort: OUR_STUN_PORT }),
+          ),
+        );
+        for (const result of results) {
+          const { mapping, filtering, classification } = result;
+          expect({ mapping, filtering, classification }, result.output).toEqual(EXPECTED[natType]);
+        }
+      });
+    });
+
+    // Our detector also measures port allocation, so it names the symmetric kind exactly.
+    for (const [serverName, serverPort] of [
+      ['coturn', STUN_PORT],
+      ['our STUN server', OUR_STUN_PORT],
+    ] as const) {
+      describe(`our detector (@p2psp/nat) against ${serverName}`, () => {
+        test.each(NAT_TYPES)('%s on both sites', async (natType) => {
+          await setBoth(natType);
+          const results = await Promise.all(
+            (['a', 'b'] as const).map((site) =>
+              detectNat(lab, site, { serverAddress: lab.stunPrimaryAddress, serverPort }),
+            ),
+          );
+          for (const [index, result] of results.entries()) {
+            const site = index === 0 ? 'a' : 'b';
+            const { mapping, filtering } = result;
+            const expected = EXPECTED[natType];
+            const summary = JSON.stringify({ ...result, mappings: undefined });
+            expect(result.report.type, summary).toBe(natType);
+            expect({ mapping, filtering }, summary).toEqual({
+              mapping: expected.mapping,
+              filtering: expected.filtering,
+            });
+            expect(result.report.mappedEndpoint?.address).toBe(lab.sites[site].wanAddress);
+            if (natType === 'symmetric-sequential') expect(result.report.portStep).toBe(2);
+          }
+        });
+      });
+    }
   },
 );
