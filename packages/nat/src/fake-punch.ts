@@ -106,12 +106,12 @@ export function runFakePunch(options: FakePunchOptions): FakePunchRun {
           network.send(side.localEndpoints[output.socket]!, output.to, output.bytes);
       }
     };
-    side.localEndpoints.forEach((local, socket) =>
+    side.localEndpoints.forEach((local, socket) => {
       network.bind(local, (bytes, from, now) => {
         core.handleDatagram(bytes, from, socket, now);
         drain();
-      }),
-    );
+      });
+    });
     core.start(network.now);
     drain();
     return {

@@ -17,6 +17,15 @@ export {
   type NatDiscoveryOutput,
   type NatDiscoveryResult,
 } from './nat-discovery.js';
+export { type DetectNatOptions, detectNat } from './node/detect-nat.js';
+export { type PunchHoleOptions, type PunchHoleResult, punchHole } from './node/punch-node.js';
+export { cryptoRandom, resolveEndpoint } from './node/runtime.js';
+export {
+  type RunningStunServer,
+  type StartStunServerOptions,
+  startStunServer,
+} from './node/stun-server-node.js';
+export { sendQuietly, UdpStunClient, type UdpStunClientOptions } from './node/udp-stun-client.js';
 export {
   analysePortAllocation,
   greatestCommonDivisor,
