@@ -1,1 +1,23 @@
-export {};
+export { MediaError, type MediaErrorCode } from './errors.js';
+export {
+  createHeaderCapture,
+  type HeaderCapture,
+  type HeaderCaptureOptions,
+  type HeaderCaptureStatus,
+} from './header-capture.js';
+export {
+  type DetectedMediaType,
+  detectMediaType,
+  type MediaKind,
+  type MediaTypeHints,
+  mimeTypeOf,
+} from './media-type.js';
+export {
+  createPacer,
+  type PacedPiece,
+  type Pacer,
+  type PacerCreation,
+  type PacerOptions,
+  type PieceRole,
+} from './pacer.js';
+export { createSyncScanner, findSyncPoint, type SyncScanner } from './sync-scanner.js';
