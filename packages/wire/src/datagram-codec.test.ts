@@ -27,7 +27,7 @@ describe('decodeDatagram', () => {
     const result = decodeDatagram(bytes);
     if (!result.ok || result.message.type !== 'chunk') throw new Error('not a chunk');
     expect(result.message.payload.buffer).toBe(bytes.buffer);
-    expect(result.message.payload.byteOffset).toBe(CHUNK_HEADER_BYTES);
+    expect(result.message.payload.byteOffset).toBe(bytes.byteOffset + CHUNK_HEADER_BYTES);
     expect(result.message.payload.length).toBe(1024);
   });
 
@@ -90,6 +90,19 @@ describe('encodeDatagram', () => {
     expect(() => encodeDatagram(message)).toThrow(
       expect.objectContaining({ name: 'WireError', code: 'P2PSP_ERR_WIRE_ENCODE', field }),
     );
+  });
+
+  it('gives each encoded chunk its own bytes, though slabs are shared', () => {
+    const encoded = Array.from({ length: 100 }, (_, index) =>
+      encodeDatagram(chunk({ chunkNumber: index, payload: new Uint8Array(1000).fill(index) })),
+    );
+    encoded.forEach((bytes, index) => {
+      expect(bytes.length).toBe(CHUNK_HEADER_BYTES + 1000);
+      const result = decodeDatagram(bytes);
+      if (!result.ok || result.message.type !== 'chunk') throw new Error('not a chunk');
+      expect(result.message.chunkNumber).toBe(index);
+      expect(result.message.payload.every((value) => value === index)).toBe(true);
+    });
   });
 
   it('refuses frame messages', () => {

@@ -43,7 +43,9 @@ const CHUNK_FLAGS: readonly ChunkFlags[] = Array.from({ length: 4 }, (_, bits) =
 );
 
 /**
- * Encodes one UDP datagram. Throws `WireError` (code `P2PSP_ERR_WIRE_ENCODE`) naming the
+ * Encodes one UDP datagram. The result may be a view into a shared slab (like
+ * Buffer.allocUnsafe): use it with its byteOffset/byteLength, never its whole `.buffer`.
+ * Throws `WireError` (code `P2PSP_ERR_WIRE_ENCODE`) naming the
  * field when a value does not fit the format: that is a bug in the caller, not bad input.
  */
 export function encodeDatagram(message: DatagramMessage): Uint8Array {
@@ -116,7 +118,28 @@ export function encodeDatagram(message: DatagramMessage): Uint8Array {
   return writer.finish();
 }
 
-/** The chunk fast path: one allocation, fixed 14-byte header (README "chunk"). */
+/**
+ * Chunk datagrams are carved from shared 16 KiB slabs, as Node's Buffer.allocUnsafe does
+ * with its pool: a fresh zeroed ArrayBuffer per chunk made encoding ~3x slower (allocation
+ * dominated; see docs/benchmarks.md). Ranges are never reused, so each result owns its
+ * bytes; only its `.buffer` is shared, so callers must honour byteOffset/byteLength.
+ */
+const SLAB_BYTES = 16 * 1024;
+let slab = new ArrayBuffer(SLAB_BYTES);
+let slabOffset = 0;
+
+function allocate(size: number): Uint8Array {
+  if (size > SLAB_BYTES / 4) return new Uint8Array(size);
+  if (slabOffset + size > SLAB_BYTES) {
+    slab = new ArrayBuffer(SLAB_BYTES);
+    slabOffset = 0;
+  }
+  const bytes = new Uint8Array(slab, slabOffset, size);
+  slabOffset += (size + 7) & ~7; // 8-byte aligned starts
+  return bytes;
+}
+
+/** The chunk fast path: fixed 14-byte header (README "chunk"), one slab carve. */
 function encodeChunk(chunk: Chunk): Uint8Array {
   const { payload, signature, flags } = chunk;
   if (!(payload instanceof Uint8Array) || payload.length > 0xffff) {
@@ -131,7 +154,7 @@ function encodeChunk(chunk: Chunk): Uint8Array {
   const chunkNumber = checkInteger(chunk.chunkNumber, 0, 0xffff_ffff, 'chunk.chunkNumber');
   const origin = checkInteger(chunk.origin, 0, 0xffff_ffff, 'chunk.origin');
   const payloadLength = payload.length;
-  const bytes = new Uint8Array(CHUNK_HEADER_BYTES + payloadLength + signature.length);
+  const bytes = allocate(CHUNK_HEADER_BYTES + payloadLength + signature.length);
   bytes[0] = PROTOCOL_VERSION;
   bytes[1] = CHUNK_TYPE;
   bytes[2] =

@@ -188,6 +188,7 @@ export interface StatsReport {
   readonly chunksLost: number;
   readonly chunksPlayed: number;
   readonly chunksSent: number;
+  /** Chunks held in the buffer now: an integer (u32 on the wire; counters above are u53). */
   readonly bufferFill: number;
   readonly players: number;
   readonly neighbours: number;
