@@ -10,7 +10,7 @@ import {
   recommendedChunkWindow,
 } from './complaint-ledger.js';
 import { chooseExpulsions } from './expulsion.js';
-import { MembershipTable } from './membership.js';
+import { type MemberRole, MembershipTable } from './membership.js';
 
 const at = (address: string, port: number): Endpoint => ({ address, port });
 const position = (latestChunkNumber: number, now = 0) => ({ now, latestChunkNumber });
@@ -107,10 +107,32 @@ describe('ComplaintLedger.complain', () => {
     ]);
   });
 
+  it('never charges a monitor by default (trusted), unless told to', () => {
+    const trusting = smallCluster();
+    trusting.destinations.record(5, trusting.monitor.memberId);
+    expect(
+      trusting.ledger.complain(
+        { from: trusting.monitor.endpoint, chunkNumber: 5 },
+        { members: trusting.members, destinations: trusting.destinations, position: position(5) },
+      ),
+    ).toMatchObject({ kind: 'ignored', reason: 'exempt-member' });
+    const strict = smallCluster({ exemptRoles: ['external', 'liberated'] });
+    strict.destinations.record(5, strict.monitor.memberId);
+    expect(
+      strict.ledger.complain(
+        { from: strict.monitor.endpoint, chunkNumber: 5 },
+        { members: strict.members, destinations: strict.destinations, position: position(5) },
+      ),
+    ).toMatchObject({ kind: 'charged', memberId: strict.monitor.memberId });
+  });
+
   it('refuses bad options with the option named', () => {
     expect(() => new ComplaintLedger({ threshold: -1 })).toThrow(/threshold/);
     expect(() => new ComplaintLedger({ window: { kind: 'chunk-numbers', size: 0 } })).toThrow(
       /window.size/,
+    );
+    expect(() => new ComplaintLedger({ exemptRoles: ['guest' as MemberRole] })).toThrow(
+      /exemptRoles/,
     );
     expect(() => new ComplaintLedger({ keying: 'port' as ComplaintKeying })).toThrow(
       expect.objectContaining({ code: 'P2PSP_ERR_INVALID_OPTION' }),

@@ -1,8 +1,14 @@
-import { type Endpoint, formatEndpoint, type Instant, type MemberId } from '@p2psp/wire';
+import {
+  chunkNumberDistance,
+  type Endpoint,
+  formatEndpoint,
+  type Instant,
+  type MemberId,
+} from '@p2psp/wire';
 import type { ChunkDestinations } from './chunk-destinations.js';
 import { ClusterError, checkInteger } from './errors.js';
-import type { Member, MembershipTable } from './membership.js';
-import { forwardDistance, toChunkNumber } from './serial.js';
+import { MEMBER_ROLES, type Member, type MemberRole, type MembershipTable } from './membership.js';
+import { toChunkNumber } from './serial.js';
 
 /**
  * How complaints are keyed (seed 000). `endpoint` (default) charges the member's UDP
@@ -41,7 +47,16 @@ export interface ComplaintLedgerOptions {
   readonly window?: ComplaintWindow;
   /** A key with MORE than this many complaints in the window is expelled. Default 32. */
   readonly threshold?: number;
+  /**
+   * Roles never charged nor expelled. Default monitor, external and liberated: monitors are
+   * the operator's trusted nodes (a chunk sent to a monitor and lost is the source link's
+   * fault, and LRS handles it), external and liberated peers are never complained about
+   * (seed 000). Pass `['external', 'liberated']` to hold monitors accountable too.
+   */
+  readonly exemptRoles?: readonly MemberRole[];
 }
+
+export const DEFAULT_EXEMPT_ROLES: readonly MemberRole[] = ['monitor', 'external', 'liberated'];
 
 /** Why a complaint was not charged. Each is counted in `ignored`. */
 export type ComplaintIgnoredReason =
@@ -55,7 +70,7 @@ export type ComplaintIgnoredReason =
   | 'duplicate'
   /** The chunk's destination has left the table. */
   | 'member-gone'
-  /** The destination is an external or liberated peer: never complained about (seed 000). */
+  /** The destination's role is exempt: a monitor (trusted), or an external or liberated peer (seed 000). */
   | 'exempt-member';
 
 export const COMPLAINT_IGNORED_REASONS: readonly ComplaintIgnoredReason[] = [
@@ -115,6 +130,7 @@ export class ComplaintLedger {
   readonly keying: ComplaintKeying;
   readonly window: ComplaintWindow;
   readonly threshold: number;
+  readonly exemptRoles: readonly MemberRole[];
   readonly #entries = new Map<string, Entry[]>();
   readonly #ignored = new Map<ComplaintIgnoredReason, number>(
     COMPLAINT_IGNORED_REASONS.map((reason) => [reason, 0]),
@@ -131,6 +147,20 @@ export class ComplaintLedger {
     }
     this.window = checkWindow(options.window ?? DEFAULT_COMPLAINT_WINDOW);
     this.threshold = checkInteger('threshold', options.threshold ?? DEFAULT_COMPLAINT_THRESHOLD, 0);
+    this.exemptRoles = [...(options.exemptRoles ?? DEFAULT_EXEMPT_ROLES)];
+    for (const role of this.exemptRoles) {
+      if (!MEMBER_ROLES.includes(role)) {
+        throw new ClusterError(
+          'P2PSP_ERR_INVALID_OPTION',
+          `exemptRoles may hold ${MEMBER_ROLES.join(', ')}; got ${String(role)}`,
+        );
+      }
+    }
+  }
+
+  /** Whether members of `role` are never charged nor expelled. */
+  isExempt(role: MemberRole): boolean {
+    return this.exemptRoles.includes(role);
   }
 
   /** The ledger key of a member under this keying. */
@@ -159,9 +189,7 @@ export class ComplaintLedger {
     if (claim.kind === 'duplicate') return ignore('duplicate');
     const destination = context.members.get(claim.memberId);
     if (destination === undefined) return ignore('member-gone');
-    if (destination.role === 'external' || destination.role === 'liberated') {
-      return ignore('exempt-member');
-    }
+    if (this.isExempt(destination.role)) return ignore('exempt-member');
     const key = this.keyOf(destination);
     const count = this.charge(key, chunkNumber, context.position);
     context.members.recordComplaint(destination.memberId);
@@ -238,13 +266,11 @@ export class ComplaintLedger {
       case 'time':
         return position.now - entry.at < this.window.milliseconds;
       case 'chunk-numbers': {
-        const distance = forwardDistance(
-          entry.chunkNumber,
-          toChunkNumber(position.latestChunkNumber),
-        );
-        // A complaint "after" the newest chunk (distance past half the space) means the
-        // caller's position lags: keep it rather than drop a real complaint.
-        return distance < this.window.size || distance >= 2 ** 31;
+        // Serial distance from the complaint's chunk to the newest one (RFC 1982). Negative:
+        // the complaint is "after" the newest chunk, the caller's position lags; keep it
+        // rather than drop a real complaint.
+        const distance = chunkNumberDistance(position.latestChunkNumber, entry.chunkNumber);
+        return distance < this.window.size;
       }
     }
   }

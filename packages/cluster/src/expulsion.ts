@@ -1,6 +1,6 @@
 import type { MemberId } from '@p2psp/wire';
 import type { ComplaintLedger, LedgerPosition } from './complaint-ledger.js';
-import { isFedBySource, type MembershipTable } from './membership.js';
+import type { MembershipTable } from './membership.js';
 
 /** A member the source should expel, and why. */
 export interface Expulsion {
@@ -13,8 +13,9 @@ export interface Expulsion {
 }
 
 /**
- * The members past the complaint threshold (rule 8), in join order. Only members the source
- * feeds can be charged (external and liberated peers are never complained about, seed 000).
+ * The members past the complaint threshold (rule 8), in join order. Members of the ledger's
+ * exempt roles are never chosen (by default monitors, trusted, and external and liberated
+ * peers, never complained about, seed 000).
  * With IP keying every member behind an over-threshold address is returned: the documented
  * cost of catching a free rider behind a symmetric NAT. The caller removes them with reason
  * `expelled`, sends each a goodbye saying so, and tells the cluster.
@@ -27,7 +28,7 @@ export function chooseExpulsions(
   const expulsions: Expulsion[] = [];
   const counts = new Map<string, number>();
   for (const member of members) {
-    if (!isFedBySource(member.role)) continue;
+    if (ledger.isExempt(member.role)) continue;
     const key = ledger.keyOf(member);
     let complaints = counts.get(key);
     if (complaints === undefined) {

@@ -26,6 +26,7 @@ export {
   type ComplaintWindow,
   DEFAULT_COMPLAINT_THRESHOLD,
   DEFAULT_COMPLAINT_WINDOW,
+  DEFAULT_EXEMPT_ROLES,
   type LedgerPosition,
   recommendedChunkWindow,
 } from './complaint-ledger.js';
@@ -61,6 +62,7 @@ export {
   UNKNOWN_NAT_REPORT,
 } from './membership.js';
 export {
+  type ActivateOutcome,
   type LostChunkOutcome,
   SourceCluster,
   type SourceClusterOptions,

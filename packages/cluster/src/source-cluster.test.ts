@@ -104,14 +104,41 @@ describe('SourceCluster', () => {
     expect(new SourceCluster({ bufferSize: 4 }).nextDeadline()).toBeUndefined();
   });
 
-  it('replaces a member that joins again from the same endpoint', () => {
+  it('replaces a member that joins again from the same endpoint, and says so', () => {
     const cluster = new SourceCluster({ bufferSize: 4 });
     cluster.join(join(at('10.0.0.1')), 0);
     cluster.join(join(at('10.0.0.2')), 0);
-    expect(cluster.join(join(at('10.0.0.2')), 5)).toMatchObject({ member: { memberId: 3 } });
-    expect(cluster.members.removals()).toMatchObject([
-      { member: { memberId: 2 }, reason: 'leaving' },
-    ]);
+    expect(cluster.join(join(at('10.0.0.2')), 5)).toMatchObject({
+      member: { memberId: 3 },
+      replaced: { member: { memberId: 2 }, reason: 'leaving', removedAt: 5 },
+    });
     expect(cluster.scheduler.members()).toEqual([1, 3]);
+  });
+
+  it('with feedOnJoin false feeds a member only once activate() gives its UDP endpoint', () => {
+    const cluster = new SourceCluster({ bufferSize: 4, feedOnJoin: false });
+    const tcp = at('10.0.0.1', 51000);
+    const joined = cluster.join(join(tcp), 0);
+    if (joined.kind !== 'admitted') throw new Error('expected an admission');
+    expect(cluster.nextDestination(0)).toBeUndefined();
+    // Its hello comes from the UDP socket, through the same NAT.
+    expect(cluster.activate(joined.member.memberId, at('10.0.0.1', 4000), 7)).toMatchObject({
+      member: { endpoint: at('10.0.0.1', 4000), lastHeardAt: 7 },
+      replaced: null,
+    });
+    expect(cluster.members.byEndpoint(tcp)).toBeUndefined();
+    expect(cluster.nextDestination(1)?.memberId).toBe(joined.member.memberId);
+    expect(cluster.activate(99, at('10.0.0.9'), 8)).toBeUndefined();
+  });
+
+  it('activate removes a stale member listed at the hello endpoint instead of throwing', () => {
+    const cluster = new SourceCluster({ bufferSize: 4, feedOnJoin: false });
+    const old = cluster.join(join(at('10.0.0.1', 4000)), 0);
+    const fresh = cluster.join(join(at('10.0.0.1', 51000)), 1);
+    if (old.kind !== 'admitted' || fresh.kind !== 'admitted')
+      throw new Error('expected admissions');
+    const outcome = cluster.activate(fresh.member.memberId, at('10.0.0.1', 4000), 2);
+    expect(outcome?.replaced).toMatchObject({ member: { memberId: old.member.memberId } });
+    expect(cluster.members.size).toBe(1);
   });
 });

@@ -38,6 +38,11 @@ export interface SourceClusterOptions {
   /** Silence after which a member is dropped (see `livenessTimeout`); undefined: never. */
   readonly livenessTimeoutMillis?: number;
   readonly members?: MembershipTableOptions;
+  /**
+   * Feed a member as soon as it is admitted (default). False: feed it only once `activate`
+   * is called, e.g. when its UDP hello arrives (rule 4: "then the source appends it").
+   */
+  readonly feedOnJoin?: boolean;
 }
 
 export interface SourceJoinRequest extends AdmissionRequest {
@@ -45,8 +50,26 @@ export interface SourceJoinRequest extends AdmissionRequest {
 }
 
 export type SourceJoinOutcome =
-  | { readonly kind: 'admitted'; readonly member: Member; readonly reason: AdmissionReason }
-  | { readonly kind: 'refused'; readonly reason: RefusedReason; readonly message: string };
+  | {
+      readonly kind: 'admitted';
+      readonly member: Member;
+      readonly reason: AdmissionReason;
+      /** A member at the same endpoint that was removed first (it restarted without goodbye). */
+      readonly replaced: MemberRemoval | null;
+    }
+  | {
+      readonly kind: 'refused';
+      readonly reason: RefusedReason;
+      readonly message: string;
+      readonly replaced: MemberRemoval | null;
+    };
+
+/** What `activate` did. */
+export interface ActivateOutcome {
+  readonly member: Member;
+  /** Another member listed at that endpoint, removed as stale (`leaving`). */
+  readonly replaced: MemberRemoval | null;
+}
 
 /** Everything one [lost chunk x] caused. */
 export interface LostChunkOutcome {
@@ -72,6 +95,7 @@ export class SourceCluster {
   readonly recovery: LostChunkRecovery | null;
   readonly admission: Partial<AdmissionPolicy>;
   readonly livenessTimeoutMillis: number | undefined;
+  readonly feedOnJoin: boolean;
   #latestChunkNumber: number | undefined;
 
   constructor(options: SourceClusterOptions) {
@@ -86,17 +110,20 @@ export class SourceCluster {
       options.livenessTimeoutMillis === undefined
         ? undefined
         : checkNumber('livenessTimeoutMillis', options.livenessTimeoutMillis, 0, 2 ** 31);
+    this.feedOnJoin = options.feedOnJoin ?? true;
   }
 
-  /** Admits (table + round robin) or refuses a joiner, by the admission policy. */
+  /**
+   * Admits (table, and round robin unless `feedOnJoin` is false) or refuses a joiner, by the
+   * admission policy. A member still listed at the joiner's endpoint is removed first.
+   */
   join(request: SourceJoinRequest, now: Instant): SourceJoinOutcome {
     const existing = this.members.byEndpoint(request.endpoint);
-    if (existing !== undefined) {
-      // The same endpoint joins again (it restarted without goodbye): the old entry is stale.
-      this.leave(existing.memberId, 'leaving', now);
-    }
+    // The same endpoint joins again (it restarted without goodbye): the old entry is stale.
+    const replaced =
+      existing === undefined ? null : (this.leave(existing.memberId, 'leaving', now) ?? null);
     const decision = admit({ members: this.members, now }, request, this.admission);
-    if (decision.kind === 'refuse') return { ...decision, kind: 'refused' };
+    if (decision.kind === 'refuse') return { ...decision, kind: 'refused', replaced };
     const member = this.members.add({
       role: decision.role,
       endpoint: request.endpoint,
@@ -104,8 +131,28 @@ export class SourceCluster {
       nat: request.nat,
       now,
     });
-    if (isFedBySource(member.role)) this.scheduler.add(member.memberId);
-    return { kind: 'admitted', member, reason: decision.reason };
+    if (this.feedOnJoin && isFedBySource(member.role)) this.scheduler.add(member.memberId);
+    return { kind: 'admitted', member, reason: decision.reason, replaced };
+  }
+
+  /**
+   * The member's UDP hello arrived from `endpoint`: records that endpoint (through any NAT),
+   * marks it heard, and feeds it from the end of the round if its role is fed by the source.
+   * A different member listed at that endpoint is stale and removed. Undefined for an
+   * unknown id. Never throws on network input.
+   */
+  activate(memberId: MemberId, endpoint: Endpoint, now: Instant): ActivateOutcome | undefined {
+    if (!this.members.has(memberId)) return undefined;
+    const owner = this.members.byEndpoint(endpoint);
+    const replaced =
+      owner !== undefined && owner.memberId !== memberId
+        ? (this.leave(owner.memberId, 'leaving', now) ?? null)
+        : null;
+    this.members.setEndpoint(memberId, endpoint);
+    this.members.heard(memberId, now);
+    const member = this.members.get(memberId) as Member;
+    if (isFedBySource(member.role)) this.scheduler.add(memberId);
+    return { member, replaced };
   }
 
   /**
