@@ -178,27 +178,29 @@ describe('a source and peers on an in-memory network (DBS rules 1-6)', () => {
 
   it('plays a chunk lost by everyone as null, counts it, and keeps going (rule 5); monitors complain', () => {
     let lostChunk: number | null = null;
+    let lostTo: Endpoint | null = null;
     const { network, sourceCore, peers, stream } = createCluster({
       peers: 4,
       streamBytes: 16_000 * 10,
-      // The source's datagram carrying chunk 60 never arrives.
-      lose: (from, _to, bytes) => {
-        if (from.name !== 'source') return false;
+      // The first source datagram from chunk 60 on that goes to a non-monitor (peer 0, the
+      // first joiner, is the monitor: monitors are trusted, never charged) never arrives.
+      lose: (from, to, bytes) => {
+        if (from.name !== 'source' || lostChunk !== null || to.address === '10.0.1.1') return false;
         const decoded = decodeDatagram(bytes);
-        if (decoded.ok && decoded.message.type === 'chunk' && decoded.message.chunkNumber === 60) {
-          lostChunk = 60;
+        if (decoded.ok && decoded.message.type === 'chunk' && decoded.message.chunkNumber >= 60) {
+          lostChunk = decoded.message.chunkNumber;
+          lostTo = to;
           return true;
         }
         return false;
       },
-      peerConfig: (index) => (index === 0 ? { role: 'monitor' } : {}),
     });
     network.runUntil(15_000);
-    expect(lostChunk).toBe(60);
+    expect(lostChunk).not.toBeNull();
     for (const { core, node } of peers) {
       expect(core.stats().chunksLost).toBe(1);
       const nulls = node.plays.filter((play) => play.payload === null);
-      expect(nulls.map((play) => play.chunkNumber)).toEqual([60]);
+      expect(nulls.map((play) => play.chunkNumber)).toEqual([lostChunk]);
       expect(node.events.some((event) => event.name === 'chunk-lost')).toBe(true);
       // The rest is intact and in order.
       const { firstChunk, plays } = played(node);
@@ -212,8 +214,12 @@ describe('a source and peers on an in-memory network (DBS rules 1-6)', () => {
         }
       });
     }
-    // Rule 8: the monitor (peer 0) told the source, which knows where chunk 60 went.
+    // Rule 8: the monitor (peer 0, the first joiner) told the source, which charged the
+    // member it had sent the chunk to.
+    expect(peers.map(({ core }) => core.monitor)).toEqual([true, false, false, false]);
     expect(sourceCore.stats().complaintsReceived).toBe(1);
+    const charged = sourceCore.members().filter((member) => member.complaints > 0);
+    expect(charged.map((member) => member.endpoint)).toEqual([lostTo]);
   });
 
   it('drops a member that says goodbye, at the source and at every peer (rule 6)', () => {

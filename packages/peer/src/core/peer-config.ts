@@ -46,6 +46,12 @@ export interface PeerConfig {
   readonly drainMillis?: number;
   /** Neighbours above which chunks from unknown endpoints teach no more (rule 4 safety). Default 4,096. */
   readonly maxNeighbours?: number;
+  /**
+   * Period of the stats-report sent to the source: the member's counters for the
+   * dashboard, and a sign of life for the source's liveness timeout (rule 6). 0 turns it
+   * off. Default 2,000 ms.
+   */
+  readonly reportIntervalMillis?: number;
 }
 
 export interface ResolvedPeerConfig {
@@ -64,6 +70,7 @@ export interface ResolvedPeerConfig {
   readonly relaySpreadChunks: number | null;
   readonly drainMillis: number | null;
   readonly maxNeighbours: number;
+  readonly reportIntervalMillis: number;
 }
 
 export const PEER_DEFAULTS = {
@@ -74,6 +81,7 @@ export const PEER_DEFAULTS = {
   helloAttempts: 25,
   maxFrameBytes: 1024 * 1024,
   maxNeighbours: 4096,
+  reportIntervalMillis: 2000,
 } as const;
 
 function integerIn(option: string, value: number, min: number, max: number): number {
@@ -162,6 +170,12 @@ export function resolvePeerConfig(config: PeerConfig): ResolvedPeerConfig {
       config.maxNeighbours ?? PEER_DEFAULTS.maxNeighbours,
       1,
       1_000_000,
+    ),
+    reportIntervalMillis: integerIn(
+      'reportIntervalMillis',
+      config.reportIntervalMillis ?? PEER_DEFAULTS.reportIntervalMillis,
+      0,
+      3_600_000,
     ),
   };
 }

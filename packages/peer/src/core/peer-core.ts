@@ -1,3 +1,4 @@
+import { DebtCounters } from '@p2psp/cluster';
 import {
   type Chunk,
   type CoreInput,
@@ -42,8 +43,6 @@ interface Neighbour {
   readonly memberId: MemberId;
   endpoint: Endpoint;
   key: string;
-  /** Chunks sent to it minus chunks received from it (rule 7). */
-  debt: number;
   /** It answered our hello or sent us something: the path works both ways. */
   reachable: boolean;
   /** Hello retries left while it is not reachable (NAT hole punching, NTS). */
@@ -106,14 +105,19 @@ export class PeerCore implements SansIoCore {
   #relaySpreadChunks = 0;
   #mediaType = '';
   #monitorCount = 0;
+  /** We are a monitor (rule 8): told by our own entry in the accept's member list. */
+  #monitor = false;
 
   // Hellos (rule 4).
   #sourceHelloNonce = 0;
   #sourceHellosLeft = 0;
   #sourceAcknowledged = false;
   #helloRoundAt: Instant | null = null;
+  /** Next stats-report to the source (a sign of life, rule 6), or null when off. */
+  #reportAt: Instant | null = null;
 
-  // Neighbours.
+  // Neighbours, and their debts (rule 7, @p2psp/cluster).
+  readonly #debts: DebtCounters<MemberId>;
   readonly #neighboursById = new Map<MemberId, Neighbour>();
   readonly #neighboursByKey = new Map<string, Neighbour>();
 
@@ -152,6 +156,7 @@ export class PeerCore implements SansIoCore {
     this.config = resolvePeerConfig(config);
     this.#sourceKey = formatEndpoint(this.config.source);
     this.#decoder = new FrameDecoder({ maxFrameBytes: this.config.maxFrameBytes });
+    this.#debts = new DebtCounters<MemberId>({ threshold: this.config.debtThreshold });
     this.#drops = Object.fromEntries(PEER_DROP_REASONS.map((reason) => [reason, 0])) as Record<
       PeerDropReason,
       number
@@ -203,6 +208,7 @@ export class PeerCore implements SansIoCore {
     // The hello round may have given up on the source.
     if (this.state === 'stopped') return;
     this.#runRelays(now);
+    if (this.#reportAt !== null && now >= this.#reportAt) this.#report(now);
     if (this.#drainDeadline !== null && now >= this.#drainDeadline) this.#endOfStream();
   }
 
@@ -214,6 +220,7 @@ export class PeerCore implements SansIoCore {
     if (this.#state === 'connecting' || this.#state === 'joining') earliest = this.#joinDeadline;
     if (this.#helloRoundAt !== null) earliest = Math.min(earliest, this.#helloRoundAt);
     if (this.#relay !== null) earliest = Math.min(earliest, this.#relay.nextAt);
+    if (this.#reportAt !== null) earliest = Math.min(earliest, this.#reportAt);
     if (this.#drainDeadline !== null) earliest = Math.min(earliest, this.#drainDeadline);
     return Number.isFinite(earliest) ? earliest : undefined;
   }
@@ -229,6 +236,11 @@ export class PeerCore implements SansIoCore {
     return this.#state;
   }
 
+  /** We are one of the cluster's monitors (rule 8), as the source's accept said. */
+  get monitor(): boolean {
+    return this.#monitor;
+  }
+
   /** The member id the source gave us (NO_MEMBER before the accept). */
   get memberId(): MemberId {
     return this.#memberId;
@@ -238,7 +250,7 @@ export class PeerCore implements SansIoCore {
     return [...this.#neighboursById.values()].map((neighbour) => ({
       memberId: neighbour.memberId,
       endpoint: neighbour.endpoint,
-      debt: neighbour.debt,
+      debt: this.#debts.debt(neighbour.memberId),
       reachable: neighbour.reachable,
     }));
   }
@@ -359,9 +371,13 @@ export class PeerCore implements SansIoCore {
     this.#monitorCount = accept.monitorCount;
     this.#buffer = new ChunkBuffer(accept.bufferSize);
     this.#chunkIntervalMillis = Math.max(0.01, accept.chunkIntervalMicros / 1000);
+    // The source lists the joiner itself first: its flags say whether we are the monitor
+    // (the first joiner is, by default, even without asking).
+    const self = accept.members.find((member) => member.memberId === accept.memberId);
+    this.#monitor = self?.flags.monitor ?? this.config.role === 'monitor';
     // Monitors play with half the delay so they notice losses while the others still have
     // time for a recovery (LRS: "monitors run a buffer of B/2").
-    const defaultDelay = Math.floor(accept.bufferSize / (this.config.role === 'monitor' ? 4 : 2));
+    const defaultDelay = Math.floor(accept.bufferSize / (this.#monitor ? 4 : 2));
     const delay = this.config.playoutDelayChunks ?? Math.max(1, defaultDelay);
     this.#playoutDelay = Math.min(delay, accept.bufferSize - 1);
     if (this.#playoutDelay !== delay) {
@@ -392,6 +408,7 @@ export class PeerCore implements SansIoCore {
       bufferSize: accept.bufferSize,
       chunkIntervalMillis: this.#chunkIntervalMillis,
       playoutDelayChunks: this.#playoutDelay,
+      monitor: this.#monitor,
     });
     // Hello to the source: it appends us to its round robin when it arrives.
     this.#sourceHelloNonce = Math.floor(this.config.random.next() * 0x1_0000_0000) >>> 0;
@@ -399,6 +416,25 @@ export class PeerCore implements SansIoCore {
     this.#sendHelloToSource();
     for (const member of accept.members) this.#learnFromList(member);
     this.#helloRoundAt = now + this.config.helloRetryMillis;
+    if (this.config.reportIntervalMillis > 0)
+      this.#reportAt = now + this.config.reportIntervalMillis;
+  }
+
+  /** Our counters to the source: for its dashboard, and a sign of life (rule 6). */
+  #report(now: Instant): void {
+    this.#reportAt = this.#state === 'streaming' ? now + this.config.reportIntervalMillis : null;
+    if (this.#state !== 'streaming') return;
+    this.#send(this.config.source, {
+      type: 'stats-report',
+      memberId: this.#memberId,
+      chunksReceived: Math.min(0xffff_ffff, this.#chunksFromSource + this.#chunksFromPeers),
+      chunksLost: Math.min(0xffff_ffff, this.#chunksLost),
+      chunksPlayed: Math.min(0xffff_ffff, this.#chunksPlayed),
+      chunksSent: Math.min(0xffff_ffff, this.#chunksRelayed),
+      bufferFill: this.#buffer.filled,
+      players: 0,
+      neighbours: this.#neighboursById.size,
+    });
   }
 
   #sendHelloToSource(): void {
@@ -413,7 +449,11 @@ export class PeerCore implements SansIoCore {
     if (member.memberId === this.#memberId || member.memberId === NO_MEMBER) return;
     if (this.#neighboursById.has(member.memberId)) return;
     const neighbour = this.#addNeighbour(member.memberId, member.endpoint, 'list');
-    if (neighbour !== null) this.#sendHello(neighbour);
+    if (neighbour === null) return;
+    // External peers (seed 000) are sent the stream and never expected to relay.
+    // Liberated ones (seed 000) are fed by the peers and give nothing back either.
+    if (member.flags.external || member.flags.liberated) this.#debts.exempt(member.memberId);
+    this.#sendHello(neighbour);
   }
 
   /** Hello retries, one round every `helloRetryMillis` while any hello is unanswered. */
@@ -501,7 +541,7 @@ export class PeerCore implements SansIoCore {
       }
       learnt.reachable = true;
       this.#sendHello(learnt);
-      this.#storeChunk(message, index, learnt, bytes, now);
+      this.#storeChunk(message, index, learnt, null, now);
       return;
     }
     this.#drop('non-member', from, message.type);
@@ -512,6 +552,19 @@ export class PeerCore implements SansIoCore {
       case 'chunk': {
         // Chunks from the source prove it has us in its list, whatever became of the ack.
         this.#sourceAcknowledged = true;
+        if (message.flags.recovered) {
+          // LRS: every monitor lost it and the source resent it through us. Maybe too late
+          // for our own play-out (monitors play early), but in time for the others: relay
+          // it to everybody at once, not paced, and without disturbing the paced relays.
+          const late =
+            this.#buffer.anchored &&
+            this.#playing &&
+            this.#buffer.indexOf(message.chunkNumber) < this.#playIndex;
+          const index = late ? null : this.#acceptableIndex(message, this.config.source, false);
+          if (index !== null) this.#storeChunk(message, index, null, null, now);
+          this.#relayToAllNow(bytes);
+          return;
+        }
         const index = this.#acceptableIndex(message, this.config.source, true);
         if (index !== null) this.#storeChunk(message, index, null, bytes, now);
         return;
@@ -544,7 +597,7 @@ export class PeerCore implements SansIoCore {
         const index = this.#acceptableIndex(message, neighbour.endpoint, false);
         if (index === null) return;
         neighbour.reachable = true;
-        this.#storeChunk(message, index, neighbour, new Uint8Array(0), now);
+        this.#storeChunk(message, index, neighbour, null, now);
         return;
       }
       case 'hello':
@@ -583,6 +636,7 @@ export class PeerCore implements SansIoCore {
       const drain = this.config.drainMillis ?? Math.max(500, 4 * this.#chunkIntervalMillis);
       this.#drainDeadline = now + drain;
       this.#helloRoundAt = null;
+      this.#reportAt = null;
       this.#outputs.event('stream-end', 'info', { reason, drainMillis: drain });
       return;
     }
@@ -639,23 +693,27 @@ export class PeerCore implements SansIoCore {
     return null;
   }
 
+  /**
+   * Stores an accepted chunk (the first copy wins) and plays what is due. `relay`: the
+   * source's datagram to relay to everybody, paced (rule 2), or null.
+   */
   #storeChunk(
     chunk: Chunk,
     index: number,
     neighbour: Neighbour | null,
-    datagram: Uint8Array,
+    relay: Uint8Array | null,
     now: Instant,
   ): void {
     const buffer = this.#buffer;
     const duplicate = buffer.has(index);
     if (neighbour === null) {
       this.#chunksFromSource++;
-      this.#measureSourceChunk(index, now);
+      if (relay !== null) this.#measureSourceChunk(index, now);
     } else {
       this.#chunksFromPeers++;
-      // Rule 7: -1 for every chunk received; floored so that a long-generous neighbour
-      // that stops relaying is still dropped within about 2 x threshold rounds.
-      neighbour.debt = Math.max(-this.config.debtThreshold, neighbour.debt - 1);
+      // Rule 7: -1 for every chunk received (floored at -threshold, so that a neighbour
+      // that was generous and then stops relaying is still dropped within 2 x threshold).
+      this.#debts.received(neighbour.memberId);
     }
     if (duplicate) {
       this.#chunksDuplicated++;
@@ -663,7 +721,7 @@ export class PeerCore implements SansIoCore {
     }
     buffer.put(index, chunk.payload);
     // Rule 2: relay what came from the source, once, to every other member.
-    if (neighbour === null) this.#startRelay(datagram, chunk.chunkNumber, now);
+    if (relay !== null) this.#startRelay(relay, chunk.chunkNumber, now);
     if (index < this.#lowestIndex && !this.#playing) this.#lowestIndex = index;
     if (index > this.#highestIndex) this.#highestIndex = index;
     this.#playDue();
@@ -719,6 +777,17 @@ export class PeerCore implements SansIoCore {
     }
   }
 
+  /** Sends a datagram to every neighbour at once (an LRS recovery). */
+  #relayToAllNow(datagram: Uint8Array): void {
+    for (const neighbour of [...this.#neighboursById.values()]) {
+      this.#chunksRelayed++;
+      this.#sendBytes(neighbour.endpoint, datagram);
+      if (this.#debts.sent(neighbour.memberId).overThreshold) {
+        this.#removeNeighbour(neighbour, 'debt');
+      }
+    }
+  }
+
   /** Sends every relay left of the current job at once. */
   #burstRelay(): void {
     const job = this.#relay;
@@ -737,9 +806,8 @@ export class PeerCore implements SansIoCore {
       job.sentTo.add(target.memberId);
       this.#chunksRelayed++;
       this.#sendBytes(target.endpoint, job.bytes);
-      // Rule 7: +1 for every chunk sent to it.
-      target.debt++;
-      if (target.debt > this.config.debtThreshold) this.#removeNeighbour(target, 'debt');
+      // Rule 7: +1 for every chunk sent to it; past the threshold it is dropped.
+      if (this.#debts.sent(target.memberId).overThreshold) this.#removeNeighbour(target, 'debt');
       return true;
     }
     return false;
@@ -773,7 +841,7 @@ export class PeerCore implements SansIoCore {
       this.#chunksLost++;
       this.#outputs.event('chunk-lost', 'warn', { chunkNumber, lost: this.#chunksLost });
       // Rule 8: monitors complain about chunks missing at play time.
-      if (this.config.role === 'monitor' && this.#state === 'streaming') {
+      if (this.#monitor && this.#state === 'streaming') {
         this.#send(this.config.source, {
           type: 'lost-chunk',
           memberId: this.#memberId,
@@ -828,7 +896,6 @@ export class PeerCore implements SansIoCore {
       memberId,
       endpoint: { address: endpoint.address, port: endpoint.port },
       key,
-      debt: 0,
       reachable: false,
       hellosLeft: this.config.helloAttempts,
     };
@@ -849,13 +916,15 @@ export class PeerCore implements SansIoCore {
     if (this.#neighboursById.get(neighbour.memberId) !== neighbour) return;
     this.#neighboursById.delete(neighbour.memberId);
     this.#neighboursByKey.delete(neighbour.key);
+    const debt = this.#debts.debt(neighbour.memberId);
+    this.#debts.remove(neighbour.memberId);
     if (reason === 'debt') {
       this.#neighboursDropped++;
       this.#outputs.event('neighbour-drop', 'warn', {
         memberId: neighbour.memberId,
         endpoint: neighbour.key,
         reason: 'debt',
-        debt: neighbour.debt,
+        debt,
         threshold: this.config.debtThreshold,
       });
       return;
@@ -912,6 +981,7 @@ export class PeerCore implements SansIoCore {
     this.#stopReason = reason;
     this.#relay = null;
     this.#helloRoundAt = null;
+    this.#reportAt = null;
     this.#drainDeadline = null;
     this.#outputs.push({ type: 'stopped', reason });
   }

@@ -1,3 +1,4 @@
+import type { SourceClusterOptions } from '@p2psp/cluster';
 import { MAX_CHUNK_PAYLOAD_FOR_MTU, type Random } from '@p2psp/wire';
 import { SourceConfigError } from './errors.js';
 
@@ -30,11 +31,16 @@ export interface SourceConfig {
    * passes a capture from @p2psp/media). Default: no header (MP3, ADTS, raw bytes).
    */
   readonly header?: { readonly header: Uint8Array } | { readonly splitter: StreamHeaderSplitter };
-  /** Members (joined or joining) above which joins are refused `cluster-full`. Default 256. */
+  /**
+   * Members the source feeds (monitors and members). Beyond, joiners become external peers
+   * (seed 000) up to `cluster.admission.maxExternal`, then are refused `cluster-full`.
+   * Default 256.
+   */
   readonly maxMembers?: number;
   /**
-   * Credential a joiner asking for the monitor role must present. When null (the default),
-   * a joiner becomes a monitor while the cluster has none: the first joiner is the monitor.
+   * Credential a joiner asking for the monitor role must present (else it is refused
+   * `bad-credential`). Whatever it is, while the cluster has no monitor the next ordinary
+   * joiner becomes one: by default the first joiner is the monitor. Default null.
    */
   readonly monitorCredential?: Uint8Array | null;
   /** A join (TCP open to UDP hello) that takes longer is abandoned and closed. Default 5,000 ms. */
@@ -45,6 +51,13 @@ export interface SourceConfig {
   readonly initialChunkIntervalMillis?: number;
   /** Window of the ingest-rate moving average. Default 5,000 ms. */
   readonly rateWindowMillis?: number;
+  /**
+   * Cluster policies from @p2psp/cluster (issue 5): complaints and expulsions (rule 8),
+   * ACS scheduling, LRS, liveness of silent members, admission. Defaults: plain DBS round
+   * robin, complaints counted with P2PSP's threshold, LRS off, no liveness timeout.
+   * `maxMembers` and `monitorCredential` above fill `admission` unless it sets them.
+   */
+  readonly cluster?: Omit<SourceClusterOptions, 'bufferSize'>;
 }
 
 export interface ResolvedSourceConfig {
@@ -59,6 +72,7 @@ export interface ResolvedSourceConfig {
   readonly maxFrameBytes: number;
   readonly initialChunkIntervalMillis: number;
   readonly rateWindowMillis: number;
+  readonly cluster: SourceClusterOptions;
 }
 
 export const SOURCE_DEFAULTS = {
@@ -114,25 +128,28 @@ export function resolveSourceConfig(config: SourceConfig): ResolvedSourceConfig 
       'monitorCredential is empty: pass null to make the first joiner the monitor, or a non-empty secret',
     );
   }
+  const bufferSize = integerIn(
+    'bufferSize',
+    config.bufferSize ?? SOURCE_DEFAULTS.bufferSize,
+    2,
+    65536,
+    'B must be at least the cluster size (rule 5); use the default 64',
+  );
+  const maxMembers = integerIn(
+    'maxMembers',
+    config.maxMembers ?? SOURCE_DEFAULTS.maxMembers,
+    1,
+    1_000_000,
+    'use the default 256',
+  );
+  const cluster = config.cluster ?? {};
   return {
     random: config.random,
     chunkSize,
-    bufferSize: integerIn(
-      'bufferSize',
-      config.bufferSize ?? SOURCE_DEFAULTS.bufferSize,
-      2,
-      65536,
-      'B must be at least the cluster size (rule 5); use the default 64',
-    ),
+    bufferSize,
     mediaType: config.mediaType ?? SOURCE_DEFAULTS.mediaType,
     header: config.header ?? null,
-    maxMembers: integerIn(
-      'maxMembers',
-      config.maxMembers ?? SOURCE_DEFAULTS.maxMembers,
-      1,
-      1_000_000,
-      'use the default 256',
-    ),
+    maxMembers,
     monitorCredential,
     joinTimeoutMillis: integerIn(
       'joinTimeoutMillis',
@@ -156,6 +173,11 @@ export function resolveSourceConfig(config: SourceConfig): ResolvedSourceConfig 
       'rateWindowMillis',
       config.rateWindowMillis ?? SOURCE_DEFAULTS.rateWindowMillis,
     ),
+    cluster: {
+      ...cluster,
+      bufferSize,
+      admission: { maxMembers, monitorCredential, ...cluster.admission },
+    },
   };
 }
 

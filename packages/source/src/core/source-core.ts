@@ -1,4 +1,12 @@
 import {
+  isFedBySource,
+  type LostChunkOutcome,
+  type Member,
+  type MemberRemoval,
+  SourceCluster,
+  toMemberInfo,
+} from '@p2psp/cluster';
+import {
   type ConnectionId,
   type CoreInput,
   type CoreOutput,
@@ -13,8 +21,6 @@ import {
   type Instant,
   type JoinRequest,
   type MemberId,
-  type MemberInfo,
-  type NatReport,
   NO_MEMBER,
   nextChunkNumber,
   peerListReplies,
@@ -38,17 +44,7 @@ import {
 
 const NO_SIGNATURE = new Uint8Array(0);
 const PLAIN_CHUNK = { nonExclusive: false, recovered: false } as const;
-
-interface Member {
-  readonly memberId: MemberId;
-  readonly endpoint: Endpoint;
-  readonly endpointKey: string;
-  readonly privateEndpoint: Endpoint | null;
-  readonly nat: NatReport;
-  readonly monitor: boolean;
-  readonly joinedAt: Instant;
-  chunksSent: number;
-}
+const RECOVERED_CHUNK = { nonExclusive: false, recovered: true } as const;
 
 /** A TCP connection from a joiner: waiting for its join request, then for its UDP hello. */
 interface Join {
@@ -59,8 +55,6 @@ interface Join {
   /** Set once the join accept went out: the id its hello must carry. */
   memberId: MemberId;
   request: JoinRequest | null;
-  /** Monitor role granted in the accept. */
-  monitor: boolean;
   /** The connection is still open (the joiner may close it once it read the accept). */
   open: boolean;
 }
@@ -70,18 +64,25 @@ type SourceState = 'running' | 'stopped';
 /**
  * The P2PSP source as a sans-IO core.
  *
- * - Rule 1: chunk n goes to the next member of the round robin; the destination of the
- *   last B chunks is remembered (`destinationOf`, for complaints, rule 8).
- * - Rule 4: joins arrive over TCP frames; the accept carries the configuration, the stream
- *   header and the member list; the member enters the round robin once its UDP hello (with
- *   the member id from the accept, from the same IP as the TCP connection) arrives, which
- *   also tells the source its UDP endpoint as seen through any NAT.
+ * - Rule 1: chunk n goes to the next member of the round robin (or ACS's weighted round
+ *   robin); the destination of the last B chunks is remembered (`destinationOf`).
+ * - Rule 4: joins arrive over TCP frames; admission (@p2psp/cluster) decides the role; the
+ *   accept carries the configuration, the stream header and the member list; the member is
+ *   fed once its UDP hello (with the member id from the accept, from the same IP as the TCP
+ *   connection) arrives, which also tells the source its UDP endpoint through any NAT.
  * - Rule 6: goodbyes remove members; `stop` and `ingest-end` say goodbye to everyone.
+ * - Rule 8 and LRS: complaints from monitors are charged to the chunk's destination; past
+ *   the threshold the member is expelled and everybody is told; with LRS on, a chunk every
+ *   monitor lost is resent through a monitor.
  *
- * Live: with no members, chunks are dropped (counted), never queued.
+ * Live: with no member to feed, chunks are dropped (counted), never queued.
+ * Membership, scheduling and accountability are @p2psp/cluster's `SourceCluster`; this core
+ * turns its outcomes into datagrams, frames and events.
  */
 export class SourceCore implements SansIoCore {
   readonly config: ResolvedSourceConfig;
+  /** Membership, round robin, complaints, LRS: the state behind `members()` (issue 5). */
+  readonly cluster: SourceCluster;
 
   readonly #outputs = new OutputQueue();
   readonly #rate: IngestRate;
@@ -95,17 +96,12 @@ export class SourceCore implements SansIoCore {
   #chunk: Uint8Array;
   #chunkFill = 0;
   #nextChunkNumber = 0;
+  /** Payloads of the last B chunks, for LRS resends (slot chunkNumber mod B). */
+  readonly #recentPayloads: (Uint8Array | undefined)[];
+  readonly #recentNumbers: Float64Array;
 
-  // Members, in round-robin order (rule 1).
-  #roundRobin: Member[] = [];
-  #roundRobinIndex = 0;
-  readonly #membersById = new Map<MemberId, Member>();
-  readonly #membersByEndpoint = new Map<string, Member>();
-  #nextMemberId = 1;
-  /** Destination of the last B chunks: slot chunkNumber mod B (rule 1). */
-  readonly #destinationNumbers: Int32Array;
-  readonly #destinationMembers: Uint32Array;
-  readonly #destinationKnown: Uint8Array;
+  /** Members whose hello arrived: listed to joiners, and fed when their role says so. */
+  readonly #active = new Set<MemberId>();
 
   // Joins in progress, by connection and by the member id their hello will carry.
   readonly #joins = new Map<ConnectionId, Join>();
@@ -126,20 +122,22 @@ export class SourceCore implements SansIoCore {
   #joinsTimedOut = 0;
   #connectionsRejected = 0;
   #membersLeft = 0;
+  #membersExpelled = 0;
   #complaintsReceived = 0;
+  #chunksRecovered = 0;
   readonly #drops: Record<SourceDropReason, number>;
 
   constructor(config: SourceConfig) {
     this.config = resolveSourceConfig(config);
     const bufferSize = this.config.bufferSize;
+    this.cluster = new SourceCluster(this.config.cluster);
     this.#rate = new IngestRate(
       this.config.rateWindowMillis,
       this.config.initialChunkIntervalMillis,
     );
     this.#chunk = new Uint8Array(this.config.chunkSize);
-    this.#destinationNumbers = new Int32Array(bufferSize);
-    this.#destinationMembers = new Uint32Array(bufferSize);
-    this.#destinationKnown = new Uint8Array(bufferSize);
+    this.#recentPayloads = new Array<Uint8Array | undefined>(bufferSize).fill(undefined);
+    this.#recentNumbers = new Float64Array(bufferSize).fill(-1);
     const header = this.config.header;
     if (header === null) {
       this.#splitter = null;
@@ -178,32 +176,34 @@ export class SourceCore implements SansIoCore {
         this.#onIngest(input.bytes, now);
         return;
       case 'ingest-end':
-        this.#finish('stream-end', `ingest ended: ${input.reason}`, now);
+        this.#finish('stream-end', `ingest ended: ${input.reason}`);
         return;
       case 'stop':
-        this.#finish('leaving', 'stop', now);
+        this.#finish('leaving', 'stop');
         return;
     }
   }
 
   handleTimeout(now: Instant): void {
-    for (const join of [...this.#joins.values()]) {
-      if (now >= join.deadline) this.#timeOutJoin(join, now);
+    if (this.#state === 'stopped') return;
+    for (const join of [...this.#joins.values(), ...this.#joinsByMemberId.values()]) {
+      if (
+        now >= join.deadline &&
+        (this.#joins.has(join.connection) || this.#joinsByMemberId.has(join.memberId))
+      ) {
+        this.#timeOutJoin(join, now);
+      }
     }
-    for (const join of [...this.#joinsByMemberId.values()]) {
-      if (now >= join.deadline) this.#timeOutJoin(join, now);
-    }
+    // Rule 6: members silent past the liveness timeout (when configured) are dropped.
+    for (const removal of this.cluster.expireSilent(now)) this.#announceRemoval(removal);
   }
 
   pollTimeout(): Instant | undefined {
-    let earliest: Instant | undefined;
-    for (const join of this.#joins.values()) {
-      if (earliest === undefined || join.deadline < earliest) earliest = join.deadline;
-    }
-    for (const join of this.#joinsByMemberId.values()) {
-      if (earliest === undefined || join.deadline < earliest) earliest = join.deadline;
-    }
-    return earliest;
+    if (this.#state === 'stopped') return undefined;
+    let earliest = this.cluster.nextDeadline() ?? Number.POSITIVE_INFINITY;
+    for (const join of this.#joins.values()) earliest = Math.min(earliest, join.deadline);
+    for (const join of this.#joinsByMemberId.values()) earliest = Math.min(earliest, join.deadline);
+    return Number.isFinite(earliest) ? earliest : undefined;
   }
 
   pollOutput(): CoreOutput | undefined {
@@ -213,25 +213,24 @@ export class SourceCore implements SansIoCore {
   // -------------------------------------------------------------------------------------
   // Views
 
-  /** The member table, in round-robin order (the dashboard's view, issue 5). */
+  /** The members that completed their join, in join order (the dashboard's view). */
   members(): readonly SourceMemberView[] {
-    return this.#roundRobin.map((member) => ({
+    return this.#activeMembers().map((member) => ({
       memberId: member.memberId,
       endpoint: member.endpoint,
       privateEndpoint: member.privateEndpoint,
       nat: member.nat,
-      monitor: member.monitor,
+      role: member.role,
+      monitor: member.role === 'monitor',
       joinedAt: member.joinedAt,
       chunksSent: member.chunksSent,
+      complaints: member.complaints,
     }));
   }
 
   /** The member chunk `chunkNumber` went to, if it is among the last B chunks (rule 1). */
   destinationOf(chunkNumber: number): MemberId | undefined {
-    const slot = (chunkNumber >>> 0) % this.config.bufferSize;
-    if (this.#destinationKnown[slot] !== 1) return undefined;
-    if (this.#destinationNumbers[slot]! >>> 0 !== chunkNumber >>> 0) return undefined;
-    return this.#destinationMembers[slot];
+    return this.cluster.destinations.destinationOf(chunkNumber);
   }
 
   /** The stream header, or null while it is still being captured from the ingest. */
@@ -245,8 +244,7 @@ export class SourceCore implements SansIoCore {
   }
 
   stats(): SourceStats {
-    let monitors = 0;
-    for (const member of this.#roundRobin) if (member.monitor) monitors++;
+    const active = this.#activeMembers();
     return {
       bytesIngested: this.#bytesIngested,
       headerBytes: this.#header?.length ?? 0,
@@ -261,11 +259,14 @@ export class SourceCore implements SansIoCore {
       joinsTimedOut: this.#joinsTimedOut,
       connectionsRejected: this.#connectionsRejected,
       membersLeft: this.#membersLeft,
+      membersExpelled: this.#membersExpelled,
       complaintsReceived: this.#complaintsReceived,
+      chunksRecovered: this.#chunksRecovered,
       datagramsDropped: { ...this.#drops },
-      members: this.#roundRobin.length,
-      monitors,
-      joining: this.#joins.size + this.#joinsByMemberId.size,
+      members: active.length,
+      monitors: active.filter((member) => member.role === 'monitor').length,
+      fedMembers: this.cluster.scheduler.size,
+      joining: this.#joinsByMemberId.size + this.#joins.size - this.#acceptedStillConnected(),
       chunkIntervalMillis: this.chunkIntervalMillis(),
       nextChunkNumber: this.#nextChunkNumber,
     };
@@ -307,24 +308,19 @@ export class SourceCore implements SansIoCore {
     this.#chunk = new Uint8Array(this.config.chunkSize);
     this.#chunkFill = 0;
     const slot = chunkNumber % this.config.bufferSize;
-    if (this.#roundRobin.length === 0) {
-      this.#destinationKnown[slot] = 0;
+    this.#recentPayloads[slot] = payload;
+    this.#recentNumbers[slot] = chunkNumber;
+    const member = this.cluster.nextDestination(chunkNumber);
+    if (member === undefined) {
       this.#chunksDropped++;
       if (this.#chunksDropped === 1) {
         this.#outputs.event('chunk-drop', 'info', {
           chunkNumber,
-          reason: 'no members: the stream is live, chunks are not queued',
+          reason: 'no member to feed: the stream is live, chunks are not queued',
         });
       }
       return;
     }
-    if (this.#roundRobinIndex >= this.#roundRobin.length) this.#roundRobinIndex = 0;
-    const member = this.#roundRobin[this.#roundRobinIndex]!;
-    this.#roundRobinIndex = (this.#roundRobinIndex + 1) % this.#roundRobin.length;
-    this.#destinationNumbers[slot] = chunkNumber | 0;
-    this.#destinationMembers[slot] = member.memberId;
-    this.#destinationKnown[slot] = 1;
-    member.chunksSent++;
     this.#chunksSent++;
     this.#chunkBytesSent += payload.length;
     this.#send(member.endpoint, {
@@ -353,7 +349,6 @@ export class SourceCore implements SansIoCore {
       deadline: now + this.config.joinTimeoutMillis,
       memberId: NO_MEMBER,
       request: null,
-      monitor: false,
       open: true,
     });
   }
@@ -372,7 +367,12 @@ export class SourceCore implements SansIoCore {
         this.#rejectConnection(join, `unexpected frame ${result.message.type}`);
         return;
       }
-      this.#onJoinRequest(join, result.message, now);
+      join.request = result.message;
+      if (this.#header === null) {
+        this.#joinsWaitingForHeader.push(join);
+        return;
+      }
+      this.#admit(join, result.message, now);
       return;
     }
   }
@@ -382,11 +382,7 @@ export class SourceCore implements SansIoCore {
     if (join === undefined) return;
     join.open = false;
     // A joiner that was accepted may close its connection and still send its hello.
-    if (join.memberId === NO_MEMBER) {
-      this.#joins.delete(connection);
-      const waiting = this.#joinsWaitingForHeader.indexOf(join);
-      if (waiting >= 0) this.#joinsWaitingForHeader.splice(waiting, 1);
-    }
+    if (join.memberId === NO_MEMBER) this.#forgetJoin(join, 'closed by the joiner');
   }
 
   #rejectConnection(join: Join, reason: string): void {
@@ -398,81 +394,66 @@ export class SourceCore implements SansIoCore {
     this.#forgetJoin(join, `protocol error: ${reason}`);
   }
 
-  #onJoinRequest(join: Join, request: JoinRequest, now: Instant): void {
-    join.request = request;
-    if (request.role === 'liberated') {
-      this.#refuse(join, 'not-accepting', 'liberated peers are not supported by this source yet');
-      return;
-    }
-    const credential = this.config.monitorCredential;
-    let monitor: boolean;
-    if (credential !== null) {
-      monitor = request.role === 'monitor';
-      if (monitor && !sameBytes(request.credential, credential)) {
-        this.#refuse(join, 'bad-credential', 'the monitor credential does not match the source');
-        return;
-      }
-    } else {
-      // No credential configured: the first joiner (while the cluster has no monitor) is
-      // the monitor (rule 8, P2PSP's default of one trusted monitor).
-      monitor = this.#monitorCount() === 0 && !this.#monitorJoining();
-      if (request.role === 'monitor' && !monitor) {
-        this.#refuse(
-          join,
-          'bad-credential',
-          'the cluster already has its monitor and the source has no monitor credential; start the source with a monitor credential to have more',
-        );
-        return;
-      }
-    }
-    if (this.#roundRobin.length + this.#joinsByMemberId.size >= this.config.maxMembers) {
-      this.#refuse(join, 'cluster-full', `the cluster has ${this.config.maxMembers} members`);
-      return;
-    }
-    join.monitor = monitor;
-    if (this.#header === null) {
-      this.#joinsWaitingForHeader.push(join);
-      return;
-    }
-    this.#accept(join, now);
-  }
-
   #answerJoinsWaitingForHeader(now: Instant): void {
     for (const join of this.#joinsWaitingForHeader.splice(0)) {
-      if (join.open) this.#accept(join, now);
+      if (join.open && join.request !== null) this.#admit(join, join.request, now);
     }
   }
 
-  #accept(join: Join, now: Instant): void {
-    const memberId = this.#allocateMemberId();
-    join.memberId = memberId;
+  /**
+   * Admission (@p2psp/cluster): the joiner enters the table now, at its TCP endpoint, and
+   * is fed only once its hello gives its UDP endpoint.
+   */
+  #admit(join: Join, request: JoinRequest, now: Instant): void {
+    const outcome = this.cluster.join(
+      {
+        endpoint: join.remote,
+        role: request.role,
+        nat: request.nat,
+        credential: request.credential,
+        privateEndpoint: request.privateEndpoint,
+      },
+      now,
+    );
+    if (outcome.kind === 'refused') {
+      this.#refuse(join, outcome.reason, outcome.message);
+      return;
+    }
+    const member = outcome.member;
+    // Not fed before its hello: its UDP endpoint is unknown until then (rule 4).
+    this.cluster.scheduler.remove(member.memberId);
+    join.memberId = member.memberId;
     join.deadline = now + this.config.joinTimeoutMillis;
-    this.#joinsByMemberId.set(memberId, join);
-    this.#joinsAccepted++;
+    this.#joinsByMemberId.set(member.memberId, join);
+    const monitors = this.#activeMembers().filter((other) => other.role === 'monitor').length;
     const accepted = this.#write(join.connection, {
       type: 'join-accept',
-      memberId,
+      memberId: member.memberId,
       observedEndpoint: join.remote,
       chunkSize: this.config.chunkSize,
       bufferSize: this.config.bufferSize,
-      monitorCount: this.#monitorCount() + (join.monitor ? 1 : 0),
+      monitorCount: monitors + (member.role === 'monitor' ? 1 : 0),
       chunkIntervalMicros: Math.max(1, Math.round(this.chunkIntervalMillis() * 1000)),
       nextChunkNumber: this.#nextChunkNumber,
       mediaType: this.config.mediaType,
       header: this.#header ?? new Uint8Array(0),
-      members: this.#memberInfos(),
+      // The joiner's own entry comes first: its flags tell it its role (monitor, external),
+      // which the accept has no other field for. Peers skip their own id as a neighbour.
+      members: [toMemberInfo(member), ...this.#activeMembers().map(toMemberInfo)],
     });
     if (!accepted) {
-      this.#joinsByMemberId.delete(memberId);
+      this.#joinsByMemberId.delete(member.memberId);
+      this.cluster.leave(member.memberId, 'leaving', now);
       join.memberId = NO_MEMBER;
-      this.#joinsAccepted--;
       this.#refuse(join, 'not-accepting', 'the source cannot encode its join accept (see its log)');
       return;
     }
+    this.#joinsAccepted++;
     this.#outputs.event('join-accept', 'info', {
-      memberId,
+      memberId: member.memberId,
       remote: formatEndpoint(join.remote),
-      monitor: join.monitor,
+      role: member.role,
+      reason: outcome.reason,
     });
   }
 
@@ -493,8 +474,9 @@ export class SourceCore implements SansIoCore {
       code: 'P2PSP_ERR_JOIN_TIMEOUT',
       remote: formatEndpoint(join.remote),
       waitedFor: join.memberId === NO_MEMBER ? 'join-request' : 'hello',
-      afterMillis: now - join.deadline + this.config.joinTimeoutMillis,
+      timeoutMillis: this.config.joinTimeoutMillis,
     });
+    if (join.memberId !== NO_MEMBER) this.cluster.leave(join.memberId, 'timeout', now);
     this.#forgetJoin(join, 'join timeout');
   }
 
@@ -524,7 +506,8 @@ export class SourceCore implements SansIoCore {
       return;
     }
     const message = decoded.message;
-    const member = this.#membersByEndpoint.get(formatEndpoint(from));
+    const known = this.cluster.members.byEndpoint(from);
+    const member = known !== undefined && this.#active.has(known.memberId) ? known : undefined;
     if (message.type === 'hello') {
       this.#onHello(from, message.memberId, message.nonce, member, now);
       return;
@@ -533,7 +516,8 @@ export class SourceCore implements SansIoCore {
       this.#drop('non-member', from, message.type);
       return;
     }
-    this.#onMemberMessage(member, message);
+    this.cluster.heard(from, now);
+    this.#onMemberMessage(member, message, from, now);
   }
 
   #onHello(
@@ -544,17 +528,18 @@ export class SourceCore implements SansIoCore {
     now: Instant,
   ): void {
     if (member !== undefined) {
-      // A retried hello (the ack was lost): answer again.
+      // A retried hello (the ack was lost), or a keepalive: answer again.
       if (member.memberId !== memberId) {
         this.#drop('member-mismatch', from, 'hello');
         return;
       }
+      this.cluster.heard(from, now);
       this.#send(from, { type: 'hello-ack', memberId, nonce });
       return;
     }
     const join = this.#joinsByMemberId.get(memberId);
     if (join === undefined) {
-      this.#drop(this.#membersById.has(memberId) ? 'member-mismatch' : 'non-member', from, 'hello');
+      this.#drop(this.#active.has(memberId) ? 'member-mismatch' : 'non-member', from, 'hello');
       return;
     }
     // The hello must come from the host that joined over TCP (the same public IP through a
@@ -569,54 +554,46 @@ export class SourceCore implements SansIoCore {
       join.open = false;
       this.#outputs.push({ type: 'close', connection: join.connection, reason: 'joined' });
     }
-    const request = join.request;
-    const added: Member = {
-      memberId,
-      endpoint: { address: from.address, port: from.port },
-      endpointKey: formatEndpoint(from),
-      privateEndpoint: request?.privateEndpoint ?? null,
-      nat: request?.nat ?? { type: 'unknown', portStep: 0, mappedEndpoint: null },
-      monitor: join.monitor,
-      joinedAt: now,
-      chunksSent: 0,
-    };
-    this.#membersById.set(memberId, added);
-    this.#membersByEndpoint.set(added.endpointKey, added);
-    // Appended at the end of the round (rule 4: "then the source appends it to its list").
-    this.#roundRobin.push(added);
+    // A member still listed at this UDP endpoint restarted without a goodbye: it is stale.
+    const stale = this.cluster.members.byEndpoint(from);
+    if (stale !== undefined && stale.memberId !== memberId) {
+      const removal = this.cluster.leave(stale.memberId, 'leaving', now);
+      if (removal !== undefined) this.#announceRemoval(removal);
+    }
+    const joined = this.cluster.members.get(memberId);
+    if (joined === undefined) return;
+    this.cluster.members.setEndpoint(memberId, { address: from.address, port: from.port });
+    this.cluster.heard(from, now);
+    this.#active.add(memberId);
+    // Fed from now on, at the end of the round (rule 4: "then the source appends it").
+    if (isFedBySource(joined.role)) this.cluster.scheduler.add(memberId);
     this.#send(from, { type: 'hello-ack', memberId, nonce });
     this.#outputs.event('peer-join', 'info', {
       memberId,
-      endpoint: added.endpointKey,
-      monitor: added.monitor,
-      members: this.#roundRobin.length,
+      endpoint: formatEndpoint(from),
+      role: joined.role,
+      members: this.#active.size,
     });
   }
 
-  #onMemberMessage(member: Member, message: DatagramMessage): void {
+  #onMemberMessage(member: Member, message: DatagramMessage, from: Endpoint, now: Instant): void {
     switch (message.type) {
-      case 'goodbye':
+      case 'goodbye': {
         if (message.memberId !== member.memberId) {
-          this.#drop('member-mismatch', member.endpoint, 'goodbye');
+          this.#drop('member-mismatch', from, 'goodbye');
           return;
         }
-        this.#removeMember(member, message.reason);
-        return;
-      case 'lost-chunk': {
-        // Rule 8 hook: the complaint is charged to the chunk's destination. Expulsion
-        // policies live in @p2psp/cluster (issue 5); here it is counted and reported.
-        this.#complaintsReceived++;
-        const destination = this.destinationOf(message.chunkNumber);
-        this.#outputs.event('complaint-receive', member.monitor ? 'info' : 'debug', {
-          from: member.memberId,
-          monitor: member.monitor,
-          chunkNumber: message.chunkNumber,
-          destination: destination ?? null,
-        });
+        const removal = this.cluster.leave(member.memberId, message.reason, now);
+        if (removal !== undefined) this.#noteRemoval(removal);
         return;
       }
+      case 'lost-chunk':
+        this.#onComplaint(member, this.cluster.lostChunk(from, message.chunkNumber, now));
+        return;
       case 'peer-list-request':
-        this.#sendPeerList(member);
+        for (const page of peerListReplies(this.#activeMembers().map(toMemberInfo))) {
+          this.#send(from, page);
+        }
         return;
       case 'stats-report':
         this.#outputs.event('stats-receive', 'debug', {
@@ -628,59 +605,98 @@ export class SourceCore implements SansIoCore {
         });
         return;
       default:
-        this.#drop('unexpected', member.endpoint, message.type);
+        this.#drop('unexpected', from, message.type);
     }
   }
 
-  #sendPeerList(member: Member): void {
-    for (const page of peerListReplies(this.#memberInfos())) this.#send(member.endpoint, page);
-  }
-
-  #memberInfos(): MemberInfo[] {
-    return this.#roundRobin.map((other) => ({
-      memberId: other.memberId,
-      endpoint: other.endpoint,
-      privateEndpoint: other.privateEndpoint,
-      flags: { monitor: other.monitor, external: false, liberated: false },
-    }));
-  }
-
-  #removeMember(member: Member, reason: string): void {
-    const index = this.#roundRobin.indexOf(member);
-    if (index < 0) return;
-    this.#roundRobin.splice(index, 1);
-    // Keep the turn of the member after the removed one.
-    if (index < this.#roundRobinIndex) this.#roundRobinIndex--;
-    if (this.#roundRobinIndex >= this.#roundRobin.length) this.#roundRobinIndex = 0;
-    this.#membersById.delete(member.memberId);
-    this.#membersByEndpoint.delete(member.endpointKey);
-    this.#membersLeft++;
-    this.#outputs.event('peer-leave', 'info', {
-      memberId: member.memberId,
-      endpoint: member.endpointKey,
-      reason,
-      members: this.#roundRobin.length,
+  /** Rule 8 and LRS: what a [lost chunk] caused, turned into datagrams and events. */
+  #onComplaint(member: Member, outcome: LostChunkOutcome): void {
+    this.#complaintsReceived++;
+    const complaint = outcome.complaint;
+    this.#outputs.event('complaint-receive', 'debug', {
+      from: member.memberId,
+      chunkNumber: complaint.chunkNumber,
+      outcome: complaint.kind,
+      charged: complaint.kind === 'charged' ? complaint.memberId : null,
+      count: complaint.kind === 'charged' ? complaint.count : null,
+      ignored: complaint.kind === 'ignored' ? complaint.reason : null,
     });
+    const recovery = outcome.recovery;
+    if (recovery?.kind === 'resend') this.#resend(recovery.chunkNumber, recovery.via);
+    for (const removal of outcome.expulsions) {
+      this.#membersExpelled++;
+      // The expelled member is told why; everybody else is told to drop it.
+      this.#send(removal.member.endpoint, {
+        type: 'goodbye',
+        memberId: removal.member.memberId,
+        reason: 'expelled',
+      });
+      this.#announceRemoval(removal);
+    }
+  }
+
+  /** LRS: resends a chunk every monitor lost through the monitor `via`, flagged recovered. */
+  #resend(chunkNumber: number, via: MemberId): void {
+    const slot = chunkNumber % this.config.bufferSize;
+    const payload = this.#recentPayloads[slot];
+    const monitor = this.cluster.members.get(via);
+    if (
+      payload === undefined ||
+      this.#recentNumbers[slot] !== chunkNumber ||
+      monitor === undefined
+    ) {
+      return;
+    }
+    this.#chunksRecovered++;
+    this.#send(monitor.endpoint, {
+      type: 'chunk',
+      chunkNumber,
+      origin: via,
+      flags: RECOVERED_CHUNK,
+      payload,
+      signature: NO_SIGNATURE,
+    });
+  }
+
+  /** A member left: counted and reported. */
+  #noteRemoval(removal: MemberRemoval): void {
+    this.#active.delete(removal.member.memberId);
+    this.#membersLeft++;
+    this.#outputs.event(removal.reason === 'expelled' ? 'peer-expel' : 'peer-leave', 'info', {
+      memberId: removal.member.memberId,
+      endpoint: formatEndpoint(removal.member.endpoint),
+      reason: removal.reason,
+      complaints: removal.member.complaints,
+      members: this.#active.size,
+    });
+  }
+
+  /** A member was removed by the source (expelled, silent): every member is told to drop it. */
+  #announceRemoval(removal: MemberRemoval): void {
+    const wasActive = this.#active.has(removal.member.memberId);
+    this.#noteRemoval(removal);
+    if (!wasActive) return;
+    const reason = removal.reason === 'debt' ? 'expelled' : removal.reason;
+    for (const member of this.#activeMembers()) {
+      this.#send(member.endpoint, { type: 'goodbye', memberId: removal.member.memberId, reason });
+    }
   }
 
   // -------------------------------------------------------------------------------------
   // The end (rule 6)
 
-  #finish(reason: 'stream-end' | 'leaving', detail: string, _now: Instant): void {
+  #finish(reason: 'stream-end' | 'leaving', detail: string): void {
     if (this.#state === 'stopped') return;
     // The partial last chunk is part of the stream: send it before saying goodbye.
     if (reason === 'stream-end' && this.#chunkFill > 0) this.#emitChunk();
     this.#state = 'stopped';
-    for (const member of this.#roundRobin) {
+    for (const member of this.#activeMembers()) {
       this.#send(member.endpoint, { type: 'goodbye', memberId: NO_MEMBER, reason });
     }
     for (const join of [...this.#joins.values(), ...this.#joinsByMemberId.values()]) {
       this.#forgetJoin(join, 'source stopped');
     }
-    this.#outputs.event('source-stop', 'info', {
-      reason: detail,
-      members: this.#roundRobin.length,
-    });
+    this.#outputs.event('source-stop', 'info', { reason: detail, members: this.#active.size });
     this.#outputs.push({
       type: 'stopped',
       reason: reason === 'stream-end' ? 'stream-end' : 'stop',
@@ -689,6 +705,17 @@ export class SourceCore implements SansIoCore {
 
   // -------------------------------------------------------------------------------------
   // Helpers
+
+  #activeMembers(): Member[] {
+    return this.cluster.members.members().filter((member) => this.#active.has(member.memberId));
+  }
+
+  /** Accepted joins whose connection is still tracked (counted once in `joining`). */
+  #acceptedStillConnected(): number {
+    let count = 0;
+    for (const join of this.#joins.values()) if (join.memberId !== NO_MEMBER) count++;
+    return count;
+  }
 
   #send(to: Endpoint, message: DatagramMessage): void {
     const bytes = encodeDatagram(message);
@@ -729,30 +756,4 @@ export class SourceCore implements SansIoCore {
       });
     }
   }
-
-  #allocateMemberId(): MemberId {
-    // Never reused within the source's life (wire MemberId); 0 is NO_MEMBER.
-    const memberId = this.#nextMemberId;
-    this.#nextMemberId = this.#nextMemberId >= 0xffff_ffff ? 1 : this.#nextMemberId + 1;
-    return memberId;
-  }
-
-  #monitorCount(): number {
-    let count = 0;
-    for (const member of this.#roundRobin) if (member.monitor) count++;
-    return count;
-  }
-
-  #monitorJoining(): boolean {
-    for (const join of this.#joinsByMemberId.values()) if (join.monitor) return true;
-    for (const join of this.#joinsWaitingForHeader) if (join.monitor) return true;
-    return false;
-  }
-}
-
-/** Compares every byte whatever the first difference, so timing says little (credential). */
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  let difference = a.length ^ b.length;
-  for (let index = 0; index < b.length; index++) difference |= (a[index] ?? 0) ^ b[index]!;
-  return difference === 0;
 }

@@ -1,3 +1,4 @@
+import type { MemberRole } from '@p2psp/cluster';
 import type { Endpoint, Instant, MemberId, NatReport } from '@p2psp/wire';
 
 /** Why the source dropped a datagram (each reason counted in `SourceStats`). */
@@ -28,11 +29,15 @@ export interface SourceMemberView {
   readonly endpoint: Endpoint;
   readonly privateEndpoint: Endpoint | null;
   readonly nat: NatReport;
+  /** monitor, member (fed round robin), external or liberated (not fed by the source). */
+  readonly role: MemberRole;
   readonly monitor: boolean;
-  /** When its hello arrived and it entered the round robin. */
+  /** When its join was admitted. */
   readonly joinedAt: Instant;
   /** Chunks the source gave it (rule 1). */
   readonly chunksSent: number;
+  /** Complaints charged to it (rule 8). */
+  readonly complaints: number;
 }
 
 /** Counters for logs, metrics and the simulator; a snapshot, cheap to take. */
@@ -59,11 +64,18 @@ export interface SourceStats {
   /** Connections closed for a frame above `maxFrameBytes` or a frame that did not decode. */
   readonly connectionsRejected: number;
   readonly membersLeft: number;
-  /** lost-chunk complaints received from members (rule 8; charged by issue 5's policies). */
+  /** lost-chunk complaints received from members (rule 8), charged or not. */
   readonly complaintsReceived: number;
+  /** Members expelled for complaints past the threshold (rule 8). */
+  readonly membersExpelled: number;
+  /** Chunks resent through a monitor after every monitor lost them (LRS). */
+  readonly chunksRecovered: number;
   readonly datagramsDropped: Readonly<Record<SourceDropReason, number>>;
+  /** Members that completed their join (hello received), of every role. */
   readonly members: number;
   readonly monitors: number;
+  /** Members fed by the source (in the round robin). */
+  readonly fedMembers: number;
   /** Joins in progress (accepted over TCP, no hello yet, or no request yet). */
   readonly joining: number;
   /** The current estimate of the time between chunks, from the ingest rate. */
