@@ -19,6 +19,7 @@ import {
   granuleToMicros,
   identifyOggStream,
   isHeaderPage,
+  type OggCodec,
   type OggPage,
   type OggStreamInfo,
   parseOggPage,
@@ -392,6 +393,8 @@ class OggLoopState {
   readonly granuleOffset = new Map<number, bigint>();
   /** serial -> last granule of the current pass (original numbering). */
   readonly lastGranule = new Map<number, bigint>();
+  /** serial -> codec. TODO(theora): loop rewriting adds plain granules; Theora's are split. */
+  readonly codecs = new Map<number, OggCodec>();
 }
 
 interface OggStreamState {
@@ -426,7 +429,14 @@ class OggPass implements PassParser {
   ) {
     if (context.pass > 1) {
       for (const [serial, last] of loopState.lastGranule) {
-        loopState.granuleOffset.set(serial, (loopState.granuleOffset.get(serial) ?? 0n) + last);
+        // Vorbis trims the last block by lowering the final granule (Vorbis I spec A.2), so
+        // the previous pass may decode up to half a long block (4096 samples) past it: leave
+        // that gap so timestamps keep increasing.
+        const gap = loopState.codecs.get(serial) === 'vorbis' ? 4096n : 0n;
+        loopState.granuleOffset.set(
+          serial,
+          (loopState.granuleOffset.get(serial) ?? 0n) + last + gap,
+        );
       }
       loopState.lastGranule.clear();
     }
@@ -501,6 +511,7 @@ class OggPass implements PassParser {
       );
       const info = identifyOggStream(packet);
       this.streams.set(page.serialNumber, { info, sequenceDelta: undefined });
+      this.loopState.codecs.set(page.serialNumber, info.codec);
       if (
         this.clockSerial === undefined &&
         (info.sampleRate !== undefined || info.theora !== undefined)
