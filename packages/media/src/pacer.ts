@@ -344,7 +344,6 @@ class FramePass implements PassParser {
         const status = checkConfirmedFrame(this.format, bytes, next).status;
         if (status === 'frame' || (status === 'need-more' && !atEnd)) break;
       }
-      if (next >= bytes.length && !atEnd) return pieces; // keep the tail: it may start a frame
       this.emitMetadata(pieces, this.window.slice(this.window.first, this.window.first + next));
       this.window.discardBefore(this.window.first + next);
     }
