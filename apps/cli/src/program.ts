@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerDemoCommand } from './commands/demo.js';
+import { registerNatCommand } from './commands/nat.js';
 import { registerPeerCommand } from './commands/peer.js';
 import { registerSimCommand } from './commands/sim.js';
 import { registerSourceCommand } from './commands/source.js';
@@ -20,5 +21,6 @@ export function buildProgram(): Command {
   registerPeerCommand(program);
   registerDemoCommand(program);
   registerSimCommand(program);
+  registerNatCommand(program);
   return program;
 }

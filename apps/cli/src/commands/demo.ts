@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { demoSamplePath } from '@p2psp/media/assets';
 import { type PeerHandle, startPeer } from '@p2psp/peer/node';
 import { startSource } from '@p2psp/source/node';
 import type { Command } from 'commander';
@@ -15,16 +16,12 @@ interface DemoFlags {
 }
 
 /**
- * The demo sample: the copy next to the bundle (apps/cli/dist/demo.mp3, copied at build),
- * else the one in the media package when running from the workspace sources.
+ * The demo sample: the copy next to the bundle (apps/cli/dist/demo.mp3, copied at build, so
+ * an installed CLI has it), else @p2psp/media's (running from the workspace sources).
  */
 function demoSample(): string {
-  const candidates = [
-    new URL('./demo.mp3', import.meta.url),
-    new URL('../../../../packages/media/assets/demo.mp3', import.meta.url),
-  ];
-  for (const candidate of candidates) {
-    const path = fileURLToPath(candidate);
+  const candidates = [fileURLToPath(new URL('./demo.mp3', import.meta.url)), demoSamplePath];
+  for (const path of candidates) {
     if (existsSync(path)) return path;
   }
   throw Object.assign(

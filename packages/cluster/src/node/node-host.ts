@@ -434,6 +434,10 @@ export async function startNodeHost<Core extends SansIoCore>(
     closed = true;
     if (timer !== null) clearTimeout(timer);
     timer = null;
+    // Let queued datagrams (goodbyes, rule 6) leave the socket first; bounded wait.
+    for (let tries = 0; inFlightDatagrams > 0 && tries < 50; tries += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
     for (const socket of connections.values()) socket.destroy();
     connections.clear();
     await Promise.all([
@@ -474,10 +478,6 @@ export async function startNodeHost<Core extends SansIoCore>(
         }),
       ]);
       clearTimeout(graceTimer);
-      // Let the goodbye datagrams leave the socket before closing it (bounded wait).
-      for (let tries = 0; inFlightDatagrams > 0 && tries < 50; tries += 1) {
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
       await close();
     },
     close,

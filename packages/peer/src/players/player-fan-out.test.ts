@@ -50,7 +50,16 @@ function openPlayer(url: string) {
 }
 
 /** Sync points are the byte 0xff (a stand-in for an MP3 frame header in these tests). */
-const findFf = (): SyncPointFinder => ({ push: (bytes) => bytes.indexOf(0xff) });
+const findFf = (): SyncPointFinder => {
+  let seen = 0;
+  return {
+    push: (bytes) => {
+      const found = bytes.indexOf(0xff);
+      seen += bytes.byteLength;
+      return found < 0 ? -1 : seen - bytes.byteLength + found;
+    },
+  };
+};
 
 async function serve(fanOut: PlayerFanOut) {
   const server = await startPlayerServer({

@@ -2,12 +2,16 @@ import type { ServerResponse } from 'node:http';
 
 /**
  * Finds where a player that joins mid-stream may start decoding: fed the played bytes in
- * order, returns the offset in `bytes` of the first sync point (Ogg page, MP3 frame, WebM
- * cluster), or -1 when `bytes` holds none yet.
+ * order, returns the absolute offset (from the first byte pushed) of the first sync point
+ * (Ogg page, MP3 frame, WebM cluster) once confirmed, or -1 (the shape of @p2psp/media's
+ * `SyncScanner`). The offset may lie in an earlier push.
  */
 export interface SyncPointFinder {
   push(bytes: Uint8Array): number;
 }
+
+/** Bytes held for a player while its sync point is not confirmed (an Ogg page is < 64 KiB). */
+const MAX_PENDING_SYNC_BYTES = 1024 * 1024;
 
 export interface PlayerFanOutOptions {
   /** A new finder for each player waiting for its first sync point; null = chunk boundaries. */
@@ -40,6 +44,9 @@ interface Player {
   headerSent: boolean;
   /** Waiting for the first sync point; null once live. */
   finder: SyncPointFinder | null;
+  /** What was pushed to `finder` so far (the sync point may be in an earlier chunk). */
+  pending: Uint8Array[];
+  pendingBytes: number;
   waitingForSync: boolean;
   firstChunkNumber: number | null;
   /** When the socket last had nothing queued (or the player arrived). */
@@ -132,6 +139,8 @@ export class PlayerFanOut {
       bytesWritten: 0,
       headerSent: false,
       finder: null,
+      pending: [],
+      pendingBytes: 0,
       waitingForSync: true,
       firstChunkNumber: null,
       lastDrainedAt: this.clock(),
@@ -163,10 +172,20 @@ export class PlayerFanOut {
       let bytes = payload;
       if (player.waitingForSync) {
         const offset = player.finder ? player.finder.push(payload) : 0;
-        if (offset < 0) continue;
-        bytes = payload.subarray(offset);
+        if (player.finder) {
+          player.pending.push(payload);
+          player.pendingBytes += payload.byteLength;
+        }
+        if (offset < 0) {
+          // Nothing decodable for too long: start over so memory stays bounded.
+          if (player.pendingBytes > MAX_PENDING_SYNC_BYTES) this.resync(player);
+          continue;
+        }
+        bytes = player.finder ? Buffer.concat(player.pending).subarray(offset) : payload;
         player.waitingForSync = false;
         player.finder = null;
+        player.pending = [];
+        player.pendingBytes = 0;
         player.firstChunkNumber = chunkNumber;
       }
       if (!this.checkHealth(player, now)) continue;
@@ -226,6 +245,8 @@ export class PlayerFanOut {
 
   private resync(player: Player): void {
     player.waitingForSync = true;
+    player.pending = [];
+    player.pendingBytes = 0;
     player.finder = this.options.createSyncPointFinder?.(this.mediaType ?? '') ?? null;
   }
 

@@ -5,22 +5,29 @@ import { SourceRuntimeError, systemCode } from './errors.js';
 import type { IngestHandlers, IngestLogger, OpenedIngest } from './ingest.js';
 import { silentIngestLogger } from './ingest.js';
 
-/** One piece of the file and when, in media time from the file's start, it is due. */
-export interface PacedPiece {
-  readonly bytes: Uint8Array;
-  readonly mediaTimeMicros: number;
+/** The part of @p2psp/media's `Pacer` the file ingest drives. */
+export interface StreamPacer {
+  push(bytes: Uint8Array): readonly PacedPiece[];
+  end(): readonly PacedPiece[];
+  restart(): readonly PacedPiece[];
 }
 
-/** Turns file bytes into pieces stamped with their media time (from @p2psp/media). */
-export interface StreamPacer {
-  push(bytes: Uint8Array): Iterable<PacedPiece>;
+export interface PacedPiece {
+  readonly bytes: Uint8Array;
+  /** Media time from the start of the first pass at which to release the piece. */
+  readonly mediaTimeMicros: number;
+  /** `metadata` pieces (ID3 tags) are not part of the stream and are dropped. */
+  readonly role: 'header' | 'metadata' | 'media';
 }
 
 export interface FileIngestOptions {
   /** Start again at the end of the file (a looping radio); without it the stream ends. */
   readonly loop?: boolean;
-  /** Builds a pacer for the detected media type (a fresh one for each pass of a loop). */
-  readonly createPacer: (mediaType: string) => StreamPacer;
+  /**
+   * Builds the pacer (one for all passes of a loop) from the file's first bytes, so the
+   * media type can be sniffed first. May throw (e.g. --bitrate needed): opening fails.
+   */
+  readonly createPacer: (head: Uint8Array) => StreamPacer;
   readonly logger?: IngestLogger;
   /** Bytes read per read() call. */
   readonly readSize?: number;
@@ -58,6 +65,8 @@ export async function openFileIngest(
   const head = Buffer.alloc(HEAD_BYTES);
   const { bytesRead } = await handle.read(head, 0, HEAD_BYTES, 0);
   await handle.close();
+  // Built now, so a missing --bitrate fails at start-up, not when streaming begins.
+  const pacer = options.createPacer(head.subarray(0, bytesRead));
   let stopped = false;
   let wake: (() => void) | null = null;
 
@@ -74,41 +83,40 @@ export async function openFileIngest(
       };
     });
 
-  const run = async (handlers: IngestHandlers, mediaType: string): Promise<void> => {
+  const run = async (handlers: IngestHandlers, pacer: StreamPacer): Promise<void> => {
     const started = performance.now();
-    // Media time already played by previous passes of a --loop.
-    let offsetMicros = 0;
     const readSize = options.readSize ?? 16 * 1024;
     const buffer = Buffer.alloc(readSize);
+    const release = async (pieces: readonly PacedPiece[]): Promise<void> => {
+      for (const piece of pieces) {
+        if (stopped) return;
+        // ID3 tags and the like are file metadata, not stream: players must not get them.
+        if (piece.role === 'metadata') continue;
+        const wait = started + piece.mediaTimeMicros / 1000 - performance.now();
+        if (wait > 1) await sleep(wait);
+        if (stopped) return;
+        handlers.data(piece.bytes);
+      }
+    };
     for (let pass = 1; !stopped; pass += 1) {
-      const pacer = options.createPacer(mediaType);
       const file = await open(path, 'r');
-      let lastMicros = 0;
-      let spacingMicros = 0;
       try {
         for (;;) {
           const { bytesRead: count } = await file.read(buffer, 0, readSize, null);
           if (count === 0 || stopped) break;
-          for (const piece of pacer.push(Buffer.from(buffer.subarray(0, count)))) {
-            if (stopped) return;
-            spacingMicros = Math.max(0, piece.mediaTimeMicros - lastMicros);
-            lastMicros = piece.mediaTimeMicros;
-            const dueAt = started + (offsetMicros + piece.mediaTimeMicros) / 1000;
-            const wait = dueAt - performance.now();
-            if (wait > 1) await sleep(wait);
-            if (stopped) return;
-            handlers.data(piece.bytes);
-          }
+          await release(pacer.push(Buffer.from(buffer.subarray(0, count))));
         }
       } finally {
         await file.close();
       }
       if (stopped) return;
       if (!options.loop) {
-        handlers.end('end of file');
+        await release(pacer.end());
+        if (!stopped) handlers.end('end of file');
         return;
       }
-      offsetMicros += lastMicros + spacingMicros;
+      // The pacer keeps the media clock (and Ogg serials) running across passes.
+      await release(pacer.restart());
       logger.info({ input: path, pass }, 'ingest-loop');
     }
   };
@@ -118,8 +126,8 @@ export async function openFileIngest(
     contentType: null,
     fileName: basename(path),
     head: head.subarray(0, bytesRead),
-    pipe(handlers, mediaType) {
-      run(handlers, mediaType).catch((error: unknown) => {
+    pipe(handlers) {
+      run(handlers, pacer).catch((error: unknown) => {
         if (stopped) return;
         logger.warn({ input: path, code: systemCode(error) }, 'ingest-fail');
         handlers.end(`file read failed: ${systemCode(error)}`);

@@ -15,7 +15,12 @@ import type { OpenedIngest } from './ingest.js';
 import { openFileIngest } from './ingest-file.js';
 import { openHttpIngest } from './ingest-http.js';
 import { openStdinIngest } from './ingest-stdin.js';
-import { createHeaderSplitter, createStreamPacer, detectType, hasOwnTiming } from './media.js';
+import {
+  createHeaderSplitter,
+  createStreamPacer,
+  detectStreamType,
+  type StreamType,
+} from './media.js';
 
 export const DEFAULT_SOURCE_PORT = 4552;
 
@@ -84,11 +89,22 @@ export interface SourceHandle {
   stop(): Promise<void>;
 }
 
-async function openIngest(options: SourceOptions): Promise<OpenedIngest> {
+function notMedia(description: string): SourceRuntimeError {
+  return new SourceRuntimeError(
+    'P2PSP_ERR_INGEST_NOT_MEDIA',
+    `--input ${description}: not a media stream this source recognises (MP3, Ogg, WebM, AAC); pass --media-type TYPE (and --bitrate for a file) to send it anyway`,
+  );
+}
+
+async function openIngest(
+  options: SourceOptions,
+): Promise<{ ingest: OpenedIngest; fileType: StreamType | null }> {
   const logger = options.logger;
-  if (options.input === '-') return openStdinIngest(options.stdin);
+  if (options.input === '-') {
+    return { ingest: await openStdinIngest(options.stdin), fileType: null };
+  }
   if (/^https?:\/\//i.test(options.input)) {
-    return openHttpIngest(options.input, {
+    const ingest = await openHttpIngest(options.input, {
       ...(options.icyMetadata !== undefined ? { icyMetadata: options.icyMetadata } : {}),
       ...(logger ? { logger } : {}),
       ...(options.reconnectInitialMs !== undefined
@@ -96,6 +112,7 @@ async function openIngest(options: SourceOptions): Promise<OpenedIngest> {
         : {}),
       ...(options.reconnectMaxMs !== undefined ? { reconnectMaxMs: options.reconnectMaxMs } : {}),
     });
+    return { ingest, fileType: null };
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(options.input)) {
     throw new SourceRuntimeError(
@@ -103,11 +120,22 @@ async function openIngest(options: SourceOptions): Promise<OpenedIngest> {
       `--input ${options.input}: only http:// and https:// URLs are supported; or give a file path, or - for stdin`,
     );
   }
-  return openFileIngest(options.input, {
+  let fileType: StreamType | null = null;
+  const ingest = await openFileIngest(options.input, {
     ...(options.loop !== undefined ? { loop: options.loop } : {}),
     ...(logger ? { logger } : {}),
-    createPacer: (mediaType) => createStreamPacer(mediaType, options.bitrate ?? 0),
+    createPacer: (head) => {
+      fileType = detectStreamType({
+        contentType: null,
+        fileName: options.input,
+        head,
+        forced: options.mediaType,
+      });
+      if (fileType === null) throw notMedia(options.input);
+      return createStreamPacer(fileType.kind, { bitrate: options.bitrate, loop: options.loop });
+    },
   });
+  return { ingest, fileType };
 }
 
 function checkOptions(options: SourceOptions): void {
@@ -127,25 +155,20 @@ function checkOptions(options: SourceOptions): void {
 export async function startSource(options: SourceOptions): Promise<SourceHandle> {
   checkOptions(options);
   const logger = options.logger;
-  const ingest = await openIngest(options);
-  const isFile = ingest.description !== 'stdin' && !/^https?:/i.test(ingest.description);
-  const mediaType =
-    options.mediaType ??
-    detectType({ contentType: ingest.contentType, fileName: ingest.fileName, head: ingest.head });
-  if (mediaType === null) {
+  const { ingest, fileType } = await openIngest(options);
+  const streamType =
+    fileType ??
+    detectStreamType({
+      contentType: ingest.contentType,
+      fileName: ingest.fileName,
+      head: ingest.head,
+      forced: options.mediaType,
+    });
+  if (streamType === null) {
     ingest.stop();
-    throw new SourceRuntimeError(
-      'P2PSP_ERR_INGEST_NOT_MEDIA',
-      `--input ${ingest.description}: not a media stream this source recognises (MP3, Ogg, WebM, AAC); pass --media-type TYPE (and --bitrate for a file) to send it anyway`,
-    );
+    throw notMedia(ingest.description);
   }
-  if (isFile && !hasOwnTiming(mediaType) && options.bitrate === undefined) {
-    ingest.stop();
-    throw new SourceRuntimeError(
-      'P2PSP_ERR_BITRATE_NEEDED',
-      `--input ${ingest.description} (${mediaType}) carries no timing to pace it in real time: pass --bitrate BITS_PER_SECOND, e.g. --bitrate 128000`,
-    );
-  }
+  const mediaType = streamType.mimeType;
 
   const port = options.port ?? DEFAULT_SOURCE_PORT;
   const address = options.address ?? '0.0.0.0';
@@ -157,7 +180,7 @@ export async function startSource(options: SourceOptions): Promise<SourceHandle>
   let coreStoppedReason: string | null = null;
   let host: NodeHost<SourceCore>;
   try {
-    const splitter = createHeaderSplitter(mediaType);
+    const splitter = createHeaderSplitter(streamType.kind);
     host = await startNodeHost({
       udp: { address, port },
       tcp: { address, port },

@@ -1,0 +1,149 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { type PeerHandle, startPeer } from '@p2psp/peer/node';
+import { type SourceHandle, startSource } from '@p2psp/source/node';
+import { ensureSystemTools, FFMPEG } from '@p2psp/testkit';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { sleep, until } from './helpers.js';
+
+let missing: string[] = [];
+beforeAll(() => {
+  // Installs ffmpeg when missing (as root); throws in CI if it is still missing.
+  missing = ensureSystemTools([FFMPEG]);
+});
+
+const children: ChildProcess[] = [];
+const peers: PeerHandle[] = [];
+let source: SourceHandle | undefined;
+
+afterEach(async () => {
+  // Clean up by PID, even when the test failed.
+  for (const child of children.splice(0)) {
+    if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+  }
+  await Promise.all(peers.splice(0).map((peer) => peer.stop()));
+  await source?.stop();
+  source = undefined;
+});
+
+const DECODE_SECONDS = 10;
+
+/** Decodes a peer's HTTP stream with ffmpeg for DECODE_SECONDS; any decode error fails it. */
+function decode(url: string): Promise<{ status: number | null; errors: string; seconds: number }> {
+  return new Promise((resolve) => {
+    const child = spawn(
+      'ffmpeg',
+      [
+        '-hide_banner',
+        '-nostdin',
+        '-v',
+        'error',
+        // Stop at the first decode error, exit non-zero.
+        '-xerror',
+        '-i',
+        url,
+        '-t',
+        String(DECODE_SECONDS),
+        '-progress',
+        'pipe:1',
+        '-f',
+        'null',
+        '-',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    children.push(child);
+    let errors = '';
+    let progress = '';
+    child.stderr!.on('data', (bytes: Buffer) => {
+      errors += bytes.toString();
+    });
+    child.stdout!.on('data', (bytes: Buffer) => {
+      progress += bytes.toString();
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 40_000);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      const times = [...progress.matchAll(/out_time_us=(\d+)/g)].map((match) => Number(match[1]));
+      resolve({ status, errors, seconds: Math.max(0, ...times) / 1e6 });
+    });
+  });
+}
+
+const PRODUCERS = {
+  // Small pages (20 ms) so sync points come often.
+  'Ogg/Opus': ['-c:a', 'libopus', '-b:a', '64k', '-page_duration', '20000', '-f', 'ogg'],
+  MP3: ['-c:a', 'libmp3lame', '-b:a', '128k', '-f', 'mp3'],
+} as const;
+
+describe('end to end with ffmpeg: live encode -> source -> peers -> ffmpeg decode', () => {
+  it.for(Object.keys(PRODUCERS) as (keyof typeof PRODUCERS)[])(
+    '%s decodes cleanly at every peer, including a peer and a player that joined mid-stream',
+    { timeout: 90_000 },
+    async (format, context) => {
+      if (missing.length > 0) context.skip(`missing ${missing.join(', ')}`);
+      // A live encode, paced by ffmpeg itself (-re), into the source's stdin (`--input -`).
+      const producer = spawn(
+        'ffmpeg',
+        [
+          '-hide_banner',
+          '-nostdin',
+          '-v',
+          'error',
+          '-re',
+          '-f',
+          'lavfi',
+          '-i',
+          'sine=frequency=440:sample_rate=48000',
+          '-t',
+          '45',
+          ...PRODUCERS[format],
+          '-',
+        ],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      children.push(producer);
+      source = await startSource({
+        input: '-',
+        stdin: producer.stdout!,
+        address: '127.0.0.1',
+        port: 0,
+        seed: 3,
+      });
+      const sourceEndpoint = { address: '127.0.0.1', port: source.endpoint.port };
+      for (let index = 0; index < 2; index += 1) {
+        peers.push(
+          await startPeer({
+            source: sourceEndpoint,
+            address: '127.0.0.1',
+            playerPort: 0,
+            seed: 40 + index,
+          }),
+        );
+      }
+      const early = decode(peers[0]!.playerUrl);
+      // Mid-stream: the stream has run for a while before the next peer and player join.
+      await until(() => peers[1]!.status().chunksPlayed > 100, 20_000, 'stream under way');
+      await sleep(1_000);
+      peers.push(
+        await startPeer({
+          source: sourceEndpoint,
+          address: '127.0.0.1',
+          playerPort: 0,
+          seed: 50,
+        }),
+      );
+      const latePeer = decode(peers[2]!.playerUrl);
+      const latePlayer = decode(peers[1]!.playerUrl);
+      const results = await Promise.all([early, latePeer, latePlayer]);
+      for (const [index, result] of results.entries()) {
+        expect(result.errors, `decoder ${index} errors`).toBe('');
+        expect(result.status, `decoder ${index} exit`).toBe(0);
+        expect(result.seconds, `decoder ${index} decoded seconds`).toBeGreaterThanOrEqual(
+          DECODE_SECONDS - 0.1,
+        );
+      }
+      expect(source.mediaType).toBe(format === 'MP3' ? 'audio/mpeg' : 'audio/ogg');
+      for (const peer of peers) expect(peer.status().chunksLost).toBe(0);
+    },
+  );
+});
