@@ -18,6 +18,8 @@ interface Slot {
  * The destination of the last B chunks (rule 1): chunk number mod B -> member. Each slot
  * keeps the full 32-bit chunk number, so a complaint about a chunk older than B (its slot
  * reused) or never sent is `unknown` instead of being charged to whoever holds the slot now.
+ * (Across the 2^32 wrap, a B that does not divide 2^32 shifts the slots: a chunk may be
+ * forgotten a little early or kept a little late, never attributed to the wrong member.)
  */
 export class ChunkDestinations {
   readonly capacity: number;

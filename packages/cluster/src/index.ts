@@ -62,6 +62,12 @@ export {
   UNKNOWN_NAT_REPORT,
 } from './membership.js';
 export {
+  NeighbourAccounting,
+  type NeighbourAccountingOptions,
+  type NeighbourDrop,
+  type NeighbourDropReason,
+} from './neighbour-accounting.js';
+export {
   type ActivateOutcome,
   type LostChunkOutcome,
   SourceCluster,
