@@ -33,4 +33,13 @@ export {
   natRules,
   sequentialPort,
 } from './nat-rules.js';
+export {
+  type MatrixCell,
+  matrixMarkdown,
+  median,
+  type PairRun,
+  PunchHosts,
+  punchCell,
+  type SideResult,
+} from './punch-matrix.js';
 export { ROLES, type Role, SITE_NAMES, type SiteAddresses, type SiteName } from './topology.js';

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import type { CommandResult } from './commands.js';
 import {
   type LabProcess,
@@ -55,8 +56,14 @@ export interface Lab {
   natType(site: SiteName): NatType;
   /** Replaces the router's NAT rules and forgets every mapping (conntrack flushed). */
   setNatType(site: SiteName, natType: NatType): void;
-  /** netem on the site's uplink, both directions; `null` removes it. */
-  setImpairment(site: SiteName, impairment: Impairment | null): void;
+  /**
+   * Delay and loss on the site's uplink, both directions; `null` removes it. Uses tc netem;
+   * on kernels built without sch_netem, an NFQUEUE link emulator in the internet namespace
+   * does the same (see src/agents/link-emulator.py). Resolves once it is in force.
+   */
+  setImpairment(site: SiteName, impairment: Impairment | null): Promise<void>;
+  /** How impairments are applied here ('netem' or 'nfqueue'), once one was set. */
+  readonly impairmentMethod: 'netem' | 'nfqueue' | undefined;
   /** Starts a long-running process in a namespace; stopped by PID on destroy. */
   spawn(role: Role, command: string, args?: readonly string[]): LabProcess;
   /** Starts `node script args` in a namespace. */
@@ -150,6 +157,9 @@ class LabImplementation implements Lab {
   private readonly sequentialStep: number;
   private readonly mappingTimeoutSeconds: number;
   private destroyed = false;
+  private method: 'netem' | 'nfqueue' | undefined;
+  private readonly impairments: Record<SiteName, Impairment | null> = { a: null, b: null };
+  private linkEmulator: LabProcess | undefined;
 
   constructor(options: LabOptions) {
     const runAddressCount = options.runAddressCount ?? 20;
@@ -260,8 +270,47 @@ class LabImplementation implements Lab {
     this.natTypes[site] = natType;
   }
 
-  setImpairment(site: SiteName, impairment: Impairment | null): void {
+  get impairmentMethod(): 'netem' | 'nfqueue' | undefined {
+    return this.method;
+  }
+
+  private netemAvailable(): boolean {
+    try {
+      this.runSync('internet', 'tc', [
+        'qdisc',
+        'add',
+        'dev',
+        'lo',
+        'root',
+        'netem',
+        'delay',
+        '0ms',
+      ]);
+      this.runSync('internet', 'tc', ['qdisc', 'del', 'dev', 'lo', 'root']);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async setImpairment(site: SiteName, impairment: Impairment | null): Promise<void> {
     this.assertAlive();
+    if (
+      impairment !== null &&
+      (!(impairment.delayMilliseconds >= 0) ||
+        !(impairment.lossPercent >= 0) ||
+        impairment.lossPercent > 100)
+    ) {
+      throw new RangeError(
+        `impairment needs delayMilliseconds >= 0 and lossPercent in 0..100, got ${JSON.stringify(impairment)}`,
+      );
+    }
+    this.impairments[site] = impairment;
+    this.method ??= this.netemAvailable() ? 'netem' : 'nfqueue';
+    if (this.method === 'nfqueue') {
+      await this.applyLinkEmulator();
+      return;
+    }
     const ends: Array<[Role, string]> = [
       [`${site}-router`, 'wan'],
       ['internet', `${site}-uplink`],
@@ -281,15 +330,6 @@ class LabImplementation implements Lab {
         ]);
         continue;
       }
-      if (
-        impairment.delayMilliseconds < 0 ||
-        impairment.lossPercent < 0 ||
-        impairment.lossPercent > 100
-      ) {
-        throw new RangeError(
-          `impairment needs delayMilliseconds >= 0 and lossPercent in 0..100, got ${JSON.stringify(impairment)}`,
-        );
-      }
       this.runSync(role, 'tc', [
         'qdisc',
         'replace',
@@ -303,6 +343,44 @@ class LabImplementation implements Lab {
         `${impairment.lossPercent}%`,
       ]);
     }
+  }
+
+  /** Restarts the NFQUEUE emulator with the current impairments (netem's stand-in). */
+  private async applyLinkEmulator(): Promise<void> {
+    if (this.linkEmulator) {
+      await this.linkEmulator.stop(1_000);
+      this.linkEmulator = undefined;
+    }
+    runQuiet('ip', ['netns', 'exec', this.namespace('internet'), 'iptables', '-F', 'FORWARD']);
+    const links: string[] = [];
+    for (const site of SITE_NAMES) {
+      const impairment = this.impairments[site];
+      if (!impairment) continue;
+      const device = `${site}-uplink`;
+      links.push('--link', `${device}:${impairment.delayMilliseconds}:${impairment.lossPercent}`);
+      for (const direction of ['-i', '-o']) {
+        // --queue-bypass: if the emulator is not there, packets pass instead of vanishing.
+        this.runSync('internet', 'iptables', [
+          '-A',
+          'FORWARD',
+          direction,
+          device,
+          '-j',
+          'NFQUEUE',
+          '--queue-num',
+          '7',
+          '--queue-bypass',
+        ]);
+      }
+    }
+    if (links.length === 0) return;
+    const script = fileURLToPath(new URL('../src/agents/link-emulator.py', import.meta.url));
+    const emulator = this.spawn('internet', 'python3', [script, '--queue', '7', ...links]);
+    const ready = await emulator.nextLine(10_000);
+    if (!ready.includes('ready')) {
+      throw new NatLabError('P2PSP_ERR_NATLAB_LINK_EMULATOR', `the link emulator said ${ready}`);
+    }
+    this.linkEmulator = emulator;
   }
 
   spawn(role: Role, command: string, args: readonly string[] = []): LabProcess {
