@@ -57,7 +57,7 @@ export interface SourceConfig {
    * robin, complaints counted with P2PSP's threshold, LRS off, no liveness timeout.
    * `maxMembers` and `monitorCredential` above fill `admission` unless it sets them.
    */
-  readonly cluster?: Omit<SourceClusterOptions, 'bufferSize'>;
+  readonly cluster?: Omit<SourceClusterOptions, 'bufferSize' | 'feedOnJoin'>;
 }
 
 export interface ResolvedSourceConfig {
@@ -176,6 +176,8 @@ export function resolveSourceConfig(config: SourceConfig): ResolvedSourceConfig 
     cluster: {
       ...cluster,
       bufferSize,
+      // Rule 4: a member is fed once its UDP hello arrives, not when the TCP join is admitted.
+      feedOnJoin: false,
       admission: { maxMembers, monitorCredential, ...cluster.admission },
     },
   };

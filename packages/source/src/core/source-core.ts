@@ -1,5 +1,4 @@
 import {
-  isFedBySource,
   type LostChunkOutcome,
   type Member,
   type MemberRemoval,
@@ -415,13 +414,13 @@ export class SourceCore implements SansIoCore {
       },
       now,
     );
+    if (outcome.replaced !== null) this.#announceRemoval(outcome.replaced);
     if (outcome.kind === 'refused') {
       this.#refuse(join, outcome.reason, outcome.message);
       return;
     }
+    // Not fed before its hello (`feedOnJoin: false`): its UDP endpoint is unknown until then.
     const member = outcome.member;
-    // Not fed before its hello: its UDP endpoint is unknown until then (rule 4).
-    this.cluster.scheduler.remove(member.memberId);
     join.memberId = member.memberId;
     join.deadline = now + this.config.joinTimeoutMillis;
     this.#joinsByMemberId.set(member.memberId, join);
@@ -554,19 +553,18 @@ export class SourceCore implements SansIoCore {
       join.open = false;
       this.#outputs.push({ type: 'close', connection: join.connection, reason: 'joined' });
     }
-    // A member still listed at this UDP endpoint restarted without a goodbye: it is stale.
-    const stale = this.cluster.members.byEndpoint(from);
-    if (stale !== undefined && stale.memberId !== memberId) {
-      const removal = this.cluster.leave(stale.memberId, 'leaving', now);
-      if (removal !== undefined) this.#announceRemoval(removal);
-    }
-    const joined = this.cluster.members.get(memberId);
-    if (joined === undefined) return;
-    this.cluster.members.setEndpoint(memberId, { address: from.address, port: from.port });
-    this.cluster.heard(from, now);
+    // Records its UDP endpoint and feeds it from the end of the round (rule 4: "then the
+    // source appends it"); a member still listed at that endpoint restarted without a
+    // goodbye and is removed as stale.
+    const activated = this.cluster.activate(
+      memberId,
+      { address: from.address, port: from.port },
+      now,
+    );
+    if (activated === undefined) return;
+    if (activated.replaced !== null) this.#announceRemoval(activated.replaced);
+    const joined = activated.member;
     this.#active.add(memberId);
-    // Fed from now on, at the end of the round (rule 4: "then the source appends it").
-    if (isFedBySource(joined.role)) this.cluster.scheduler.add(memberId);
     this.#send(from, { type: 'hello-ack', memberId, nonce });
     this.#outputs.event('peer-join', 'info', {
       memberId,

@@ -1,0 +1,540 @@
+import {
+  type ChunkFlags,
+  type CoreOutput,
+  createRandom,
+  type DatagramMessage,
+  decodeDatagram,
+  type Endpoint,
+  encodeDatagram,
+  encodeFrame,
+  FrameDecoder,
+  type JoinAccept,
+  type MemberInfo,
+} from '@p2psp/wire';
+import { describe, expect, it } from 'vitest';
+import { PeerConfigError } from './errors.js';
+import type { PeerConfig } from './peer-config.js';
+import { PeerCore } from './peer-core.js';
+
+const SOURCE: Endpoint = { address: '10.0.0.1', port: 4552 };
+const ME = 5;
+const PLAIN: ChunkFlags = { nonExclusive: false, recovered: false };
+
+function member(memberId: number, monitor = false): MemberInfo {
+  return {
+    memberId,
+    endpoint: { address: `10.0.1.${memberId}`, port: 5000 },
+    privateEndpoint: null,
+    flags: { monitor, external: false, liberated: false },
+  };
+}
+
+function accept(overrides: Partial<JoinAccept> = {}): JoinAccept {
+  return {
+    type: 'join-accept',
+    memberId: ME,
+    observedEndpoint: { address: '10.0.1.5', port: 40000 },
+    chunkSize: 16,
+    bufferSize: 8,
+    monitorCount: 1,
+    chunkIntervalMicros: 10_000,
+    nextChunkNumber: 0,
+    mediaType: 'audio/mpeg',
+    header: Uint8Array.of(7, 7),
+    members: [member(ME), member(1, true), member(2), member(3), member(4)],
+    ...overrides,
+  };
+}
+
+function drain(core: PeerCore): CoreOutput[] {
+  const outputs: CoreOutput[] = [];
+  for (let output = core.pollOutput(); output !== undefined; output = core.pollOutput()) {
+    outputs.push(output);
+  }
+  return outputs;
+}
+
+function sent(outputs: CoreOutput[]): { to: Endpoint; message: DatagramMessage }[] {
+  return outputs.flatMap((output) => {
+    if (output.type !== 'send-datagram') return [];
+    const decoded = decodeDatagram(output.bytes);
+    if (!decoded.ok) throw new Error(decoded.error.detail);
+    return [{ to: output.to, message: decoded.message }];
+  });
+}
+
+function chunk(chunkNumber: number, origin = ME, flags = PLAIN): Uint8Array {
+  return encodeDatagram({
+    type: 'chunk',
+    chunkNumber,
+    origin,
+    flags,
+    payload: Uint8Array.of(chunkNumber & 0xff, 1, 2, 3),
+    signature: new Uint8Array(0),
+  });
+}
+
+/** A peer that joined (accept read, hello-ack from the source received) at t = 0. */
+function joinedPeer(config: Partial<PeerConfig> = {}, acceptOverrides: Partial<JoinAccept> = {}) {
+  const core = new PeerCore({ source: SOURCE, random: createRandom(3), ...config });
+  core.handleTimeout(0);
+  core.handle({ type: 'connection-open', connection: -1, remote: SOURCE }, 0);
+  core.handle(
+    { type: 'connection-data', connection: -1, bytes: encodeFrame(accept(acceptOverrides)) },
+    0,
+  );
+  const outputs = drain(core);
+  const hello = sent(outputs).find(({ to }) => to === SOURCE || to.port === SOURCE.port);
+  if (hello?.message.type !== 'hello') throw new Error('no hello to the source');
+  core.handle(
+    {
+      type: 'datagram',
+      from: SOURCE,
+      bytes: encodeDatagram({ type: 'hello-ack', memberId: ME, nonce: hello.message.nonce }),
+    },
+    0,
+  );
+  drain(core);
+  return { core, outputs };
+}
+
+function fromMember(memberId: number): Endpoint {
+  return member(memberId).endpoint;
+}
+
+describe('PeerCore options', () => {
+  it.each([
+    [{ source: { address: '', port: 1 } }, 'source'],
+    [{ source: { address: '10.0.0.1', port: 70000 } }, 'source'],
+    [{ role: 'boss' as never }, 'role'],
+    [{ debtThreshold: 0 }, 'debtThreshold'],
+    [{ playoutDelayChunks: 0 }, 'playoutDelayChunks'],
+    [{ helloAttempts: 0 }, 'helloAttempts'],
+    [{ random: undefined as never }, 'random'],
+  ])('refuses %o naming %s', (options, option) => {
+    const build = () => new PeerCore({ source: SOURCE, random: createRandom(1), ...options });
+    expect(build).toThrow(PeerConfigError);
+    try {
+      build();
+    } catch (error) {
+      expect((error as PeerConfigError).code).toBe('P2PSP_ERR_CONFIG');
+      expect((error as PeerConfigError).option).toBe(option);
+    }
+  });
+});
+
+describe('PeerCore join (rule 4)', () => {
+  it('connects, asks to join, reads the accept, and says hello to the source and every member', () => {
+    const core = new PeerCore({ source: SOURCE, random: createRandom(3), role: 'peer' });
+    expect(core.pollTimeout()).toBe(0);
+    expect(drain(core)).toEqual([{ type: 'connect', connection: -1, to: SOURCE }]);
+    core.handleTimeout(0);
+    core.handle({ type: 'connection-open', connection: -1, remote: SOURCE }, 1);
+    const request = drain(core);
+    const decoder = new FrameDecoder();
+    decoder.push(request[0]?.type === 'write' ? request[0].bytes : new Uint8Array(0));
+    expect([...decoder]).toMatchObject([
+      { ok: true, message: { type: 'join-request', role: 'peer' } },
+    ]);
+
+    // The accept arrives in two TCP reads.
+    const frame = encodeFrame(accept());
+    core.handle({ type: 'connection-data', connection: -1, bytes: frame.subarray(0, 10) }, 2);
+    core.handle({ type: 'connection-data', connection: -1, bytes: frame.subarray(10) }, 3);
+    const outputs = drain(core);
+    expect(outputs).toContainEqual({ type: 'close', connection: -1, reason: 'joined' });
+    expect(outputs).toContainEqual({
+      type: 'stream-header',
+      mediaType: 'audio/mpeg',
+      header: Uint8Array.of(7, 7),
+    });
+    const hellos = sent(outputs);
+    expect(hellos.map(({ to }) => to.address)).toEqual([
+      '10.0.0.1',
+      '10.0.1.1',
+      '10.0.1.2',
+      '10.0.1.3',
+      '10.0.1.4',
+    ]);
+    expect(hellos.every(({ message }) => message.type === 'hello' && message.memberId === ME)).toBe(
+      true,
+    );
+    expect(core.state).toBe('streaming');
+    expect(core.stats().neighbours).toBe(4);
+    expect(core.monitor).toBe(false);
+  });
+
+  it('learns that it is the monitor from its own entry in the accept', () => {
+    const { core } = joinedPeer({}, { members: [member(ME, true)] });
+    expect(core.monitor).toBe(true);
+  });
+
+  it('stops with the reason when the source refuses', () => {
+    const core = new PeerCore({ source: SOURCE, random: createRandom(3) });
+    core.handleTimeout(0);
+    core.handle({ type: 'connection-open', connection: -1, remote: SOURCE }, 0);
+    core.handle(
+      {
+        type: 'connection-data',
+        connection: -1,
+        bytes: encodeFrame({
+          type: 'join-refused',
+          reason: 'cluster-full',
+          redirect: null,
+          message: 'full',
+        }),
+      },
+      1,
+    );
+    const outputs = drain(core);
+    expect(outputs).toContainEqual(
+      expect.objectContaining({
+        type: 'event',
+        event: expect.objectContaining({ name: 'join-refuse' }),
+      }),
+    );
+    expect(outputs.at(-1)).toEqual({ type: 'stopped', reason: 'join-refused: cluster-full: full' });
+    expect(core.state).toBe('stopped');
+  });
+
+  it('gives up the join after the timeout (P2PSP_ERR_JOIN_TIMEOUT)', () => {
+    const core = new PeerCore({ source: SOURCE, random: createRandom(3), joinTimeoutMillis: 3000 });
+    core.handleTimeout(100);
+    core.handle({ type: 'connection-open', connection: -1, remote: SOURCE }, 150);
+    expect(core.pollTimeout()).toBe(3100);
+    core.handleTimeout(3100);
+    const outputs = drain(core);
+    expect(outputs).toContainEqual(expect.objectContaining({ type: 'close', connection: -1 }));
+    expect(outputs.at(-1)).toMatchObject({
+      type: 'stopped',
+      reason: expect.stringMatching(/^P2PSP_ERR_JOIN_TIMEOUT/),
+    });
+  });
+
+  it('fails the join when the connection closes or the source is refused', () => {
+    const core = new PeerCore({ source: SOURCE, random: createRandom(3) });
+    core.handleTimeout(0);
+    core.handle({ type: 'connection-closed', connection: -1, reason: 'ECONNREFUSED' }, 1);
+    expect(drain(core).at(-1)).toMatchObject({
+      type: 'stopped',
+      reason: expect.stringMatching(/^P2PSP_ERR_JOIN_FAILED.*ECONNREFUSED/),
+    });
+  });
+
+  it('retries its hello to the source, bounded (P2PSP_ERR_HELLO_TIMEOUT)', () => {
+    const core = new PeerCore({
+      source: SOURCE,
+      random: createRandom(3),
+      helloAttempts: 3,
+      helloRetryMillis: 100,
+    });
+    core.handleTimeout(0);
+    core.handle({ type: 'connection-open', connection: -1, remote: SOURCE }, 0);
+    core.handle(
+      { type: 'connection-data', connection: -1, bytes: encodeFrame(accept({ members: [] })) },
+      0,
+    );
+    drain(core);
+    let hellos = 1;
+    for (let time = 100; time <= 1000 && core.state !== 'stopped'; time += 100) {
+      core.handleTimeout(time);
+      const outputs = drain(core);
+      hellos += sent(outputs).filter(({ message }) => message.type === 'hello').length;
+      if ((core.state as string) === 'stopped') {
+        expect(outputs.at(-1)).toMatchObject({
+          type: 'stopped',
+          reason: expect.stringMatching(/^P2PSP_ERR_HELLO_TIMEOUT/),
+        });
+      }
+    }
+    expect(hellos).toBe(3);
+    expect(core.state).toBe('stopped');
+  });
+});
+
+describe('PeerCore relays (rules 2, 3)', () => {
+  it('relays a source chunk to every member, paced over the time to the next source chunk', () => {
+    // 4 neighbours, interval 10 ms: the next source chunk is expected ~5 intervals later
+    // (B = 64: the spread cap, B/4 = 16 intervals, does not bind).
+    const { core } = joinedPeer({}, { bufferSize: 64 });
+    const datagram = chunk(0);
+    core.handle({ type: 'datagram', from: SOURCE, bytes: datagram }, 100);
+    const times: number[] = [];
+    const relayed: Endpoint[] = [];
+    const record = (time: number) => {
+      for (const output of drain(core)) {
+        if (output.type === 'send-datagram') {
+          expect(output.bytes).toBe(datagram); // relayed byte for byte
+          times.push(time);
+          relayed.push(output.to);
+        }
+      }
+    };
+    record(100);
+    while (core.pollTimeout() !== undefined && core.pollTimeout()! < 200) {
+      const time = core.pollTimeout()!;
+      core.handleTimeout(time);
+      record(time);
+    }
+    expect(relayed.map((to) => to.address).sort()).toEqual([
+      '10.0.1.1',
+      '10.0.1.2',
+      '10.0.1.3',
+      '10.0.1.4',
+    ]);
+    // Spread over (4 + 1) x 10 ms, one every 12.5 ms.
+    expect(times).toEqual([100, 112.5, 125, 137.5]);
+    expect(core.stats()).toMatchObject({ chunksRelayed: 4, chunksBurst: 0, chunksFromSource: 1 });
+  });
+
+  it('sends the rest in a burst when the next source chunk arrives first', () => {
+    const { core } = joinedPeer();
+    core.handle({ type: 'datagram', from: SOURCE, bytes: chunk(0) }, 100);
+    expect(sent(drain(core))).toHaveLength(1);
+    core.handle({ type: 'datagram', from: SOURCE, bytes: chunk(5) }, 101);
+    const outputs = sent(drain(core));
+    // Three relays of chunk 0 at once, then the first of chunk 5.
+    expect(
+      outputs.map(({ message }) => (message.type === 'chunk' ? message.chunkNumber : -1)),
+    ).toEqual([0, 0, 0, 5]);
+    expect(core.stats()).toMatchObject({ chunksBurst: 3, chunksRelayed: 5 });
+  });
+
+  it('does not relay chunks that came from peers, nor duplicates', () => {
+    const { core } = joinedPeer();
+    core.handle({ type: 'datagram', from: fromMember(1), bytes: chunk(0, 1) }, 100);
+    core.handle({ type: 'datagram', from: fromMember(2), bytes: chunk(0, 1) }, 101);
+    expect(sent(drain(core))).toEqual([]);
+    expect(core.stats()).toMatchObject({
+      chunksFromPeers: 2,
+      chunksDuplicated: 1,
+      chunksRelayed: 0,
+    });
+  });
+
+  it('drops a neighbour whose debt passes the threshold (rule 7)', () => {
+    const { core } = joinedPeer(
+      { debtThreshold: 3 },
+      { members: [member(ME), member(1), member(2)] },
+    );
+    let time = 100;
+    for (let number = 0; number < 5; number++) {
+      core.handle({ type: 'datagram', from: SOURCE, bytes: chunk(2 * number) }, time);
+      // Member 1 gives back, member 2 never does.
+      core.handle({ type: 'datagram', from: fromMember(1), bytes: chunk(2 * number + 1, 1) }, time);
+      time += 100;
+      while ((core.pollTimeout() ?? Number.POSITIVE_INFINITY) <= time)
+        core.handleTimeout(core.pollTimeout()!);
+    }
+    const outputs = drain(core);
+    const drop = outputs.find(
+      (output) => output.type === 'event' && output.event.name === 'neighbour-drop',
+    );
+    expect(drop).toMatchObject({ event: { fields: { memberId: 2, debt: 4, threshold: 3 } } });
+    expect(core.neighbours().map((neighbour) => neighbour.memberId)).toEqual([1]);
+    expect(core.stats().neighboursDropped).toBe(1);
+  });
+
+  it('relays an LRS-recovered chunk to everybody at once, even when too late to play', () => {
+    const { core } = joinedPeer({ playoutDelayChunks: 2 });
+    for (let number = 0; number < 6; number++) {
+      core.handle({ type: 'datagram', from: fromMember(1), bytes: chunk(number, 1) }, number);
+    }
+    drain(core);
+    core.handle(
+      {
+        type: 'datagram',
+        from: SOURCE,
+        bytes: chunk(1, 1, { nonExclusive: false, recovered: true }),
+      },
+      10,
+    );
+    const outputs = sent(drain(core));
+    expect(outputs.filter(({ message }) => message.type === 'chunk')).toHaveLength(4);
+  });
+});
+
+describe('PeerCore play-out (rule 5)', () => {
+  it('plays in order once the delay is buffered, a missing chunk as null, across the 32-bit wrap', () => {
+    const { core } = joinedPeer({ playoutDelayChunks: 3 });
+    const first = 0xffff_fffd;
+    const numbers = [0, 1, 2, 4, 5, 6, 7, 8].map((offset) => (first + offset) >>> 0); // 3 is lost
+    const plays: { chunkNumber: number; payload: Uint8Array | null }[] = [];
+    numbers.forEach((chunkNumber, index) => {
+      core.handle(
+        { type: 'datagram', from: fromMember(1), bytes: chunk(chunkNumber, 1) },
+        index * 10,
+      );
+      for (const output of drain(core)) if (output.type === 'play') plays.push(output);
+    });
+    // Newest is first + 8: everything up to first + 5 is due.
+    expect(plays.map((play) => play.chunkNumber)).toEqual([
+      0xffff_fffd, 0xffff_fffe, 0xffff_ffff, 0, 1, 2,
+    ]);
+    expect(plays.map((play) => play.payload === null)).toEqual([
+      false,
+      false,
+      false,
+      true,
+      false,
+      false,
+    ]);
+    expect(plays[4]?.payload).toEqual(Uint8Array.of(1, 1, 2, 3));
+    expect(core.stats()).toMatchObject({ chunksPlayed: 5, chunksLost: 1, playChunkNumber: 3 });
+  });
+
+  it('drops chunks outside the window and oversized ones', () => {
+    const { core } = joinedPeer({ playoutDelayChunks: 2 });
+    for (let number = 10; number < 14; number++) {
+      core.handle({ type: 'datagram', from: fromMember(1), bytes: chunk(number, 1) }, number);
+    }
+    core.handle({ type: 'datagram', from: fromMember(2), bytes: chunk(3, 2) }, 20); // too old
+    core.handle({ type: 'datagram', from: fromMember(2), bytes: chunk(60, 2) }, 20); // too far ahead
+    const big = encodeDatagram({
+      type: 'chunk',
+      chunkNumber: 14,
+      origin: 2,
+      flags: PLAIN,
+      payload: new Uint8Array(17),
+      signature: new Uint8Array(0),
+    });
+    core.handle({ type: 'datagram', from: fromMember(2), bytes: big }, 20);
+    expect(core.stats().datagramsDropped).toMatchObject({
+      'out-of-window': 2,
+      'oversized-chunk': 1,
+    });
+    expect(core.stats().playChunkNumber).toBe(12);
+  });
+
+  it('plays out the buffer after the source says the stream ended', () => {
+    const { core } = joinedPeer({ playoutDelayChunks: 4, drainMillis: 50 });
+    for (let number = 0; number < 6; number++) {
+      core.handle({ type: 'datagram', from: fromMember(1), bytes: chunk(number, 1) }, number);
+    }
+    drain(core);
+    core.handle(
+      {
+        type: 'datagram',
+        from: SOURCE,
+        bytes: encodeDatagram({ type: 'goodbye', memberId: 0, reason: 'stream-end' }),
+      },
+      10,
+    );
+    expect(core.state).toBe('draining');
+    expect(core.pollTimeout()).toBe(60);
+    core.handleTimeout(60);
+    const outputs = drain(core);
+    expect(
+      outputs
+        .filter((output) => output.type === 'play')
+        .map((output) => output.type === 'play' && output.chunkNumber),
+    ).toEqual([2, 3, 4, 5]);
+    expect(outputs.at(-1)).toEqual({ type: 'stopped', reason: 'stream-end' });
+  });
+});
+
+describe('PeerCore membership and bad input', () => {
+  it('learns neighbours from hellos and chunk origins, and refuses unsafe ones', () => {
+    const { core } = joinedPeer({}, { members: [member(ME)] });
+    const stranger = { address: '10.0.9.9', port: 7000 };
+    core.handle(
+      {
+        type: 'datagram',
+        from: stranger,
+        bytes: encodeDatagram({ type: 'hello', memberId: 9, nonce: 33 }),
+      },
+      1,
+    );
+    expect(sent(drain(core))).toEqual([
+      { to: stranger, message: { type: 'hello-ack', memberId: ME, nonce: 33 } },
+    ]);
+    const relayer = { address: '10.0.9.10', port: 7000 };
+    core.handle({ type: 'datagram', from: relayer, bytes: chunk(0, 10) }, 2);
+    expect(core.neighbours().map((neighbour) => neighbour.memberId)).toEqual([9, 10]);
+    // Origins that are us, nobody, or a reachable member at another endpoint teach nothing.
+    const other = { address: '10.0.9.11', port: 7000 };
+    core.handle({ type: 'datagram', from: other, bytes: chunk(1, ME) }, 3);
+    core.handle({ type: 'datagram', from: other, bytes: chunk(1, 0) }, 3);
+    core.handle({ type: 'datagram', from: other, bytes: chunk(1, 9) }, 3);
+    expect(core.stats().datagramsDropped['bad-origin']).toBe(3);
+    // Other messages from strangers are dropped.
+    core.handle(
+      {
+        type: 'datagram',
+        from: other,
+        bytes: encodeDatagram({ type: 'hello-ack', memberId: 1, nonce: 0 }),
+      },
+      4,
+    );
+    core.handle({ type: 'datagram', from: other, bytes: Uint8Array.of(1, 2, 3) }, 4);
+    expect(core.stats().datagramsDropped).toMatchObject({ 'non-member': 1, malformed: 1 });
+    expect(core.stats().neighbours).toBe(2);
+  });
+
+  it('drops a member on its goodbye, and one the source removes', () => {
+    const { core } = joinedPeer();
+    core.handle(
+      {
+        type: 'datagram',
+        from: fromMember(2),
+        bytes: encodeDatagram({ type: 'goodbye', memberId: 3, reason: 'leaving' }),
+      },
+      1,
+    );
+    expect(core.stats().neighbours).toBe(4);
+    core.handle(
+      {
+        type: 'datagram',
+        from: fromMember(2),
+        bytes: encodeDatagram({ type: 'goodbye', memberId: 2, reason: 'leaving' }),
+      },
+      1,
+    );
+    core.handle(
+      {
+        type: 'datagram',
+        from: SOURCE,
+        bytes: encodeDatagram({ type: 'goodbye', memberId: 3, reason: 'expelled' }),
+      },
+      1,
+    );
+    expect(core.neighbours().map((neighbour) => neighbour.memberId)).toEqual([1, 4]);
+  });
+
+  it('says goodbye to the source and every member on stop', () => {
+    const { core } = joinedPeer();
+    core.handle({ type: 'stop' }, 5);
+    const outputs = drain(core);
+    expect(sent(outputs).map(({ to, message }) => [to.address, message])).toEqual(
+      ['10.0.0.1', '10.0.1.1', '10.0.1.2', '10.0.1.3', '10.0.1.4'].map((address) => [
+        address,
+        { type: 'goodbye', memberId: ME, reason: 'leaving' },
+      ]),
+    );
+    expect(outputs.at(-1)).toEqual({ type: 'stopped', reason: 'stop' });
+    expect(core.pollTimeout()).toBeUndefined();
+  });
+
+  it('stops when the source expels it', () => {
+    const { core } = joinedPeer();
+    core.handle(
+      {
+        type: 'datagram',
+        from: SOURCE,
+        bytes: encodeDatagram({ type: 'goodbye', memberId: ME, reason: 'expelled' }),
+      },
+      1,
+    );
+    expect(drain(core).at(-1)).toEqual({
+      type: 'stopped',
+      reason: 'removed by the source: expelled',
+    });
+  });
+
+  it('reports its counters to the source periodically (a sign of life)', () => {
+    const { core } = joinedPeer({ reportIntervalMillis: 1000 });
+    core.handleTimeout(1000);
+    const reports = sent(drain(core)).filter(({ message }) => message.type === 'stats-report');
+    expect(reports).toMatchObject([{ to: SOURCE, message: { memberId: ME, neighbours: 4 } }]);
+  });
+});

@@ -1,0 +1,491 @@
+import {
+  type CoreOutput,
+  createRandom,
+  decodeDatagram,
+  type Endpoint,
+  encodeDatagram,
+  encodeFrame,
+  FrameDecoder,
+  type FrameMessage,
+  type JoinRequest,
+  MAX_CHUNK_PAYLOAD_FOR_MTU,
+} from '@p2psp/wire';
+import { describe, expect, it } from 'vitest';
+import { SourceConfigError } from './errors.js';
+import type { SourceConfig, StreamHeaderSplitter } from './source-config.js';
+import { SourceCore } from './source-core.js';
+
+const UNKNOWN_NAT = { type: 'unknown', portStep: 0, mappedEndpoint: null } as const;
+
+function joinRequest(overrides: Partial<JoinRequest> = {}): Uint8Array {
+  return encodeFrame({
+    type: 'join-request',
+    role: 'peer',
+    privateEndpoint: null,
+    nat: UNKNOWN_NAT,
+    credential: new Uint8Array(0),
+    ...overrides,
+  });
+}
+
+function createSource(config: Partial<SourceConfig> = {}) {
+  return new SourceCore({ random: createRandom(1), chunkSize: 64, bufferSize: 8, ...config });
+}
+
+function drain(core: SourceCore): CoreOutput[] {
+  const outputs: CoreOutput[] = [];
+  for (let output = core.pollOutput(); output !== undefined; output = core.pollOutput()) {
+    outputs.push(output);
+  }
+  return outputs;
+}
+
+function framesWritten(outputs: CoreOutput[], connection: number): FrameMessage[] {
+  const decoder = new FrameDecoder();
+  for (const output of outputs) {
+    if (output.type === 'write' && output.connection === connection) decoder.push(output.bytes);
+  }
+  return [...decoder].map((result) => {
+    if (!result.ok) throw new Error(result.error.detail);
+    return result.message;
+  });
+}
+
+function datagramsSent(outputs: CoreOutput[]) {
+  return outputs.flatMap((output) => {
+    if (output.type !== 'send-datagram') return [];
+    const decoded = decodeDatagram(output.bytes);
+    if (!decoded.ok) throw new Error(decoded.error.detail);
+    return [{ to: output.to, message: decoded.message }];
+  });
+}
+
+/** Joins a member over TCP (connection `connection`) and UDP (hello from `udp`). */
+function join(core: SourceCore, connection: number, udp: Endpoint, now: number) {
+  core.handle(
+    {
+      type: 'connection-open',
+      connection,
+      remote: { address: udp.address, port: 40000 + connection },
+    },
+    now,
+  );
+  core.handle({ type: 'connection-data', connection, bytes: joinRequest() }, now);
+  const accept = framesWritten(drain(core), connection)[0];
+  if (accept?.type !== 'join-accept') throw new Error(`no accept: ${JSON.stringify(accept)}`);
+  core.handle(
+    {
+      type: 'datagram',
+      from: udp,
+      bytes: encodeDatagram({ type: 'hello', memberId: accept.memberId, nonce: 7 }),
+    },
+    now,
+  );
+  return { accept, outputs: drain(core) };
+}
+
+describe('SourceCore options', () => {
+  it.each([
+    [{ chunkSize: MAX_CHUNK_PAYLOAD_FOR_MTU + 1 }, 'P2PSP_ERR_CHUNK_SIZE', 'chunkSize'],
+    [{ chunkSize: 63 }, 'P2PSP_ERR_CHUNK_SIZE', 'chunkSize'],
+    [{ chunkSize: 100.5 }, 'P2PSP_ERR_CHUNK_SIZE', 'chunkSize'],
+    [{ bufferSize: 1 }, 'P2PSP_ERR_CONFIG', 'bufferSize'],
+    [{ maxMembers: 0 }, 'P2PSP_ERR_CONFIG', 'maxMembers'],
+    [{ joinTimeoutMillis: 0 }, 'P2PSP_ERR_CONFIG', 'joinTimeoutMillis'],
+    [{ monitorCredential: new Uint8Array(0) }, 'P2PSP_ERR_CONFIG', 'monitorCredential'],
+    [{ random: undefined as never }, 'P2PSP_ERR_CONFIG', 'random'],
+  ])('refuses %o with %s naming the option', (options, code, option) => {
+    const build = () => new SourceCore({ random: createRandom(1), ...options });
+    expect(build).toThrow(SourceConfigError);
+    try {
+      build();
+    } catch (error) {
+      expect((error as SourceConfigError).code).toBe(code);
+      expect((error as SourceConfigError).option).toBe(option);
+      expect((error as Error).message).toContain(option);
+    }
+  });
+
+  it('takes the largest chunk that fits the MTU, and defaults to 1,024', () => {
+    expect(createSource({ chunkSize: MAX_CHUNK_PAYLOAD_FOR_MTU }).config.chunkSize).toBe(
+      MAX_CHUNK_PAYLOAD_FOR_MTU,
+    );
+    expect(new SourceCore({ random: createRandom(1) }).config.chunkSize).toBe(1024);
+  });
+});
+
+describe('SourceCore joins (rule 4)', () => {
+  it('accepts over TCP, then feeds the member once its UDP hello arrives', () => {
+    const core = createSource({
+      mediaType: 'audio/ogg',
+      header: { header: Uint8Array.of(1, 2, 3) },
+    });
+    const udp = { address: '10.0.0.5', port: 5000 };
+    core.handle(
+      { type: 'connection-open', connection: 1, remote: { address: '10.0.0.5', port: 40001 } },
+      0,
+    );
+    core.handle({ type: 'connection-data', connection: 1, bytes: joinRequest() }, 1);
+    const [accept] = framesWritten(drain(core), 1);
+    expect(accept).toMatchObject({
+      type: 'join-accept',
+      memberId: 1,
+      observedEndpoint: { address: '10.0.0.5', port: 40001 },
+      chunkSize: 64,
+      bufferSize: 8,
+      monitorCount: 1,
+      nextChunkNumber: 0,
+      mediaType: 'audio/ogg',
+      header: Uint8Array.of(1, 2, 3),
+      // Its own entry first: the first joiner is the monitor.
+      members: [{ memberId: 1, flags: { monitor: true, external: false, liberated: false } }],
+    });
+    // Not fed before the hello.
+    expect(core.stats()).toMatchObject({ members: 0, fedMembers: 0 });
+    core.handle({ type: 'ingest-data', bytes: new Uint8Array(64) }, 2);
+    expect(core.stats()).toMatchObject({ chunksDropped: 1, chunksSent: 0 });
+    drain(core);
+
+    core.handle(
+      {
+        type: 'datagram',
+        from: udp,
+        bytes: encodeDatagram({ type: 'hello', memberId: 1, nonce: 42 }),
+      },
+      3,
+    );
+    const outputs = drain(core);
+    expect(datagramsSent(outputs)).toEqual([
+      { to: udp, message: { type: 'hello-ack', memberId: 1, nonce: 42 } },
+    ]);
+    expect(outputs).toContainEqual({ type: 'close', connection: 1, reason: 'joined' });
+    expect(
+      outputs.some((output) => output.type === 'event' && output.event.name === 'peer-join'),
+    ).toBe(true);
+    expect(core.members()).toMatchObject([{ memberId: 1, endpoint: udp, role: 'monitor' }]);
+
+    // The next joiner's list carries the first member at its UDP endpoint.
+    const second = join(core, 2, { address: '10.0.0.6', port: 5000 }, 4);
+    expect(second.accept.members.map((member) => member.memberId)).toEqual([2, 1]);
+    expect(second.accept.members[1]?.endpoint).toEqual(udp);
+    expect(second.accept.monitorCount).toBe(1);
+  });
+
+  it('refuses a hello for a pending member id from another IP address', () => {
+    const core = createSource();
+    core.handle(
+      { type: 'connection-open', connection: 1, remote: { address: '10.0.0.5', port: 40001 } },
+      0,
+    );
+    core.handle({ type: 'connection-data', connection: 1, bytes: joinRequest() }, 0);
+    drain(core);
+    const intruder = { address: '10.9.9.9', port: 5000 };
+    core.handle(
+      {
+        type: 'datagram',
+        from: intruder,
+        bytes: encodeDatagram({ type: 'hello', memberId: 1, nonce: 1 }),
+      },
+      1,
+    );
+    expect(datagramsSent(drain(core))).toEqual([]);
+    expect(core.stats().datagramsDropped['member-mismatch']).toBe(1);
+    expect(core.stats().members).toBe(0);
+  });
+
+  it('refuses a monitor with a wrong credential, and takes the right one', () => {
+    const core = createSource({ monitorCredential: Uint8Array.of(9, 9, 9) });
+    core.handle(
+      { type: 'connection-open', connection: 1, remote: { address: '10.0.0.5', port: 1 } },
+      0,
+    );
+    core.handle(
+      {
+        type: 'connection-data',
+        connection: 1,
+        bytes: joinRequest({ role: 'monitor', credential: Uint8Array.of(9, 9, 8) }),
+      },
+      0,
+    );
+    const outputs = drain(core);
+    expect(framesWritten(outputs, 1)).toMatchObject([
+      { type: 'join-refused', reason: 'bad-credential' },
+    ]);
+    expect(outputs.at(-1)).toMatchObject({ type: 'close', connection: 1 });
+    expect(core.stats().joinsRefused).toBe(1);
+
+    core.handle(
+      { type: 'connection-open', connection: 2, remote: { address: '10.0.0.5', port: 2 } },
+      0,
+    );
+    core.handle(
+      {
+        type: 'connection-data',
+        connection: 2,
+        bytes: joinRequest({ role: 'monitor', credential: Uint8Array.of(9, 9, 9) }),
+      },
+      0,
+    );
+    expect(framesWritten(drain(core), 2)).toMatchObject([
+      { type: 'join-accept', members: [{ flags: { monitor: true } }] },
+    ]);
+  });
+
+  it('closes a connection that sends no join request within the timeout (P2PSP_ERR_JOIN_TIMEOUT)', () => {
+    const core = createSource({ joinTimeoutMillis: 1000 });
+    core.handle(
+      { type: 'connection-open', connection: 3, remote: { address: '10.0.0.7', port: 1 } },
+      100,
+    );
+    // Half a frame: a stalled join.
+    core.handle(
+      { type: 'connection-data', connection: 3, bytes: joinRequest().subarray(0, 5) },
+      200,
+    );
+    expect(core.pollTimeout()).toBe(1100);
+    core.handleTimeout(1099);
+    expect(drain(core)).toEqual([]);
+    core.handleTimeout(1100);
+    const outputs = drain(core);
+    expect(outputs).toContainEqual({ type: 'close', connection: 3, reason: 'join timeout' });
+    expect(outputs).toContainEqual(
+      expect.objectContaining({
+        type: 'event',
+        event: expect.objectContaining({ name: 'join-timeout' }),
+      }),
+    );
+    expect(core.stats().joinsTimedOut).toBe(1);
+    expect(core.pollTimeout()).toBeUndefined();
+  });
+
+  it('forgets an accepted joiner whose hello never comes', () => {
+    const core = createSource({ joinTimeoutMillis: 500 });
+    core.handle(
+      { type: 'connection-open', connection: 1, remote: { address: '10.0.0.5', port: 1 } },
+      0,
+    );
+    core.handle({ type: 'connection-data', connection: 1, bytes: joinRequest() }, 0);
+    core.handle({ type: 'connection-closed', connection: 1, reason: 'read the accept' }, 10);
+    drain(core);
+    core.handleTimeout(500);
+    expect(core.stats()).toMatchObject({ joinsTimedOut: 1, members: 0, joining: 0 });
+    expect(core.cluster.members.size).toBe(0);
+    // A late hello is from a non-member now.
+    core.handle(
+      {
+        type: 'datagram',
+        from: { address: '10.0.0.5', port: 5000 },
+        bytes: encodeDatagram({ type: 'hello', memberId: 1, nonce: 1 }),
+      },
+      600,
+    );
+    expect(core.stats().datagramsDropped['non-member']).toBe(1);
+  });
+
+  it('closes a connection that announces an oversized frame, and counts it', () => {
+    const core = createSource({ maxFrameBytes: 4096 });
+    core.handle(
+      { type: 'connection-open', connection: 4, remote: { address: '10.0.0.8', port: 1 } },
+      0,
+    );
+    core.handle(
+      { type: 'connection-data', connection: 4, bytes: Uint8Array.of(0, 0x10, 0, 0, 1, 1) },
+      0,
+    );
+    const outputs = drain(core);
+    expect(outputs).toContainEqual(expect.objectContaining({ type: 'close', connection: 4 }));
+    expect(core.stats().connectionsRejected).toBe(1);
+    // Later bytes on it change nothing.
+    core.handle({ type: 'connection-data', connection: 4, bytes: joinRequest() }, 1);
+    expect(drain(core)).toEqual([]);
+  });
+
+  it('holds joins and chunks back until the stream header is captured', () => {
+    // A splitter that takes the first 10 bytes as the header.
+    let captured = new Uint8Array(0);
+    const splitter: StreamHeaderSplitter = {
+      get header() {
+        return captured.length >= 10 ? captured.subarray(0, 10) : null;
+      },
+      push(bytes) {
+        const need = 10 - captured.length;
+        const joined = new Uint8Array(captured.length + Math.min(need, bytes.length));
+        joined.set(captured);
+        joined.set(bytes.subarray(0, need), captured.length);
+        captured = joined;
+        return bytes.subarray(Math.max(0, need));
+      },
+    };
+    const core = createSource({ header: { splitter } });
+    core.handle(
+      { type: 'connection-open', connection: 1, remote: { address: '10.0.0.5', port: 1 } },
+      0,
+    );
+    core.handle({ type: 'connection-data', connection: 1, bytes: joinRequest() }, 0);
+    expect(framesWritten(drain(core), 1)).toEqual([]);
+    core.handle(
+      { type: 'ingest-data', bytes: Uint8Array.from({ length: 6 }, (_, index) => index) },
+      1,
+    );
+    expect(drain(core)).toEqual([]);
+    core.handle(
+      { type: 'ingest-data', bytes: Uint8Array.from({ length: 70 }, (_, index) => 6 + index) },
+      2,
+    );
+    const outputs = drain(core);
+    const [accept] = framesWritten(outputs, 1);
+    expect(accept).toMatchObject({
+      type: 'join-accept',
+      header: Uint8Array.from({ length: 10 }, (_, index) => index),
+    });
+    // 66 media bytes after the header: one 64-byte chunk (dropped: nobody fed yet).
+    expect(core.stats()).toMatchObject({ headerBytes: 10, chunksCut: 1, bytesIngested: 76 });
+  });
+});
+
+describe('SourceCore chunks (rules 1, 6)', () => {
+  it('sends chunk n to the next member, round robin, remembering the last B destinations', () => {
+    const core = createSource();
+    const endpoints = [1, 2, 3].map((index) => ({ address: `10.0.0.${index}`, port: 5000 }));
+    for (const [index, udp] of endpoints.entries()) join(core, index + 1, udp, 0);
+    const stream = Uint8Array.from({ length: 64 * 9 }, (_, index) => index % 251);
+    core.handle({ type: 'ingest-data', bytes: stream }, 10);
+    const chunks = datagramsSent(drain(core));
+    expect(chunks.map(({ to }) => to.address)).toEqual([
+      '10.0.0.1',
+      '10.0.0.2',
+      '10.0.0.3',
+      '10.0.0.1',
+      '10.0.0.2',
+      '10.0.0.3',
+      '10.0.0.1',
+      '10.0.0.2',
+      '10.0.0.3',
+    ]);
+    chunks.forEach(({ message }, index) => {
+      expect(message).toMatchObject({ type: 'chunk', chunkNumber: index, origin: (index % 3) + 1 });
+      if (message.type === 'chunk') {
+        expect(message.payload).toEqual(stream.subarray(index * 64, index * 64 + 64));
+      }
+    });
+    // B = 8: chunk 8..1 remembered, chunk 0's slot reused by chunk 8.
+    expect(core.destinationOf(8)).toBe(3);
+    expect(core.destinationOf(1)).toBe(2);
+    expect(core.destinationOf(0)).toBeUndefined();
+    expect(core.members().map((member) => member.chunksSent)).toEqual([3, 3, 3]);
+  });
+
+  it('drops chunks while nobody is fed: a live stream does not wait', () => {
+    const core = createSource();
+    core.handle({ type: 'ingest-data', bytes: new Uint8Array(64 * 3) }, 0);
+    expect(core.stats()).toMatchObject({ chunksCut: 3, chunksDropped: 3, nextChunkNumber: 3 });
+    join(core, 1, { address: '10.0.0.1', port: 5000 }, 1);
+    core.handle({ type: 'ingest-data', bytes: new Uint8Array(64) }, 2);
+    expect(datagramsSent(drain(core))).toMatchObject([
+      { message: { type: 'chunk', chunkNumber: 3 } },
+    ]);
+  });
+
+  it('removes a member on its goodbye, and only from its own endpoint', () => {
+    const core = createSource();
+    const first = { address: '10.0.0.1', port: 5000 };
+    join(core, 1, first, 0);
+    join(core, 2, { address: '10.0.0.2', port: 5000 }, 0);
+    const goodbye = encodeDatagram({ type: 'goodbye', memberId: 1, reason: 'leaving' });
+    core.handle({ type: 'datagram', from: { address: '10.0.0.2', port: 5000 }, bytes: goodbye }, 1);
+    expect(core.stats()).toMatchObject({ members: 2 });
+    expect(core.stats().datagramsDropped['member-mismatch']).toBe(1);
+    core.handle({ type: 'datagram', from: first, bytes: goodbye }, 2);
+    expect(core.stats()).toMatchObject({ members: 1, membersLeft: 1 });
+    core.handle({ type: 'ingest-data', bytes: new Uint8Array(128) }, 3);
+    expect(datagramsSent(drain(core)).map(({ to }) => to.address)).toEqual([
+      '10.0.0.2',
+      '10.0.0.2',
+    ]);
+  });
+
+  it('flushes the partial last chunk at ingest end, says goodbye to all, and stops', () => {
+    const core = createSource();
+    join(core, 1, { address: '10.0.0.1', port: 5000 }, 0);
+    join(core, 2, { address: '10.0.0.2', port: 5000 }, 0);
+    core.handle({ type: 'ingest-data', bytes: new Uint8Array(64 + 10) }, 1);
+    core.handle({ type: 'ingest-end', reason: 'end of file' }, 2);
+    const outputs = drain(core);
+    expect(datagramsSent(outputs).map(({ message }) => message)).toMatchObject([
+      { type: 'chunk', chunkNumber: 0 },
+      { type: 'chunk', chunkNumber: 1, payload: new Uint8Array(10) },
+      { type: 'goodbye', memberId: 0, reason: 'stream-end' },
+      { type: 'goodbye', memberId: 0, reason: 'stream-end' },
+    ]);
+    expect(outputs.at(-1)).toEqual({ type: 'stopped', reason: 'stream-end' });
+    // Stopped: everything after is ignored or counted.
+    core.handle({ type: 'ingest-data', bytes: new Uint8Array(64) }, 3);
+    core.handle(
+      { type: 'datagram', from: { address: '10.0.0.1', port: 5000 }, bytes: Uint8Array.of(1) },
+      3,
+    );
+    expect(drain(core)).toHaveLength(1); // the first 'stopped' drop report
+    expect(core.stats().datagramsDropped.stopped).toBe(1);
+  });
+
+  it('says goodbye (leaving) on stop and closes joins in progress', () => {
+    const core = createSource();
+    join(core, 1, { address: '10.0.0.1', port: 5000 }, 0);
+    core.handle(
+      { type: 'connection-open', connection: 9, remote: { address: '10.0.0.9', port: 1 } },
+      0,
+    );
+    core.handle({ type: 'stop' }, 1);
+    const outputs = drain(core);
+    expect(datagramsSent(outputs).map(({ message }) => message)).toEqual([
+      { type: 'goodbye', memberId: 0, reason: 'leaving' },
+    ]);
+    expect(outputs).toContainEqual({ type: 'close', connection: 9, reason: 'source stopped' });
+    expect(outputs.at(-1)).toEqual({ type: 'stopped', reason: 'stop' });
+  });
+
+  it('estimates the chunk interval from the ingest rate and announces it', () => {
+    const core = createSource({ chunkSize: 1000, initialChunkIntervalMillis: 20 });
+    expect(core.chunkIntervalMillis()).toBe(20);
+    // 500 bytes every 10 ms = 50 bytes/ms: a 1,000-byte chunk every 20 ms... then faster.
+    for (let time = 0; time <= 1000; time += 10) {
+      core.handle({ type: 'ingest-data', bytes: new Uint8Array(1000) }, time);
+    }
+    expect(core.chunkIntervalMillis()).toBeCloseTo(10, 5);
+    const { accept } = join(core, 1, { address: '10.0.0.1', port: 5000 }, 1000);
+    expect(accept.chunkIntervalMicros).toBe(10_000);
+  });
+
+  it('counts malformed and foreign datagrams and reports each reason once', () => {
+    const core = createSource();
+    join(core, 1, { address: '10.0.0.1', port: 5000 }, 0);
+    const stranger = { address: '192.0.2.1', port: 9 };
+    for (let index = 0; index < 20; index++) {
+      core.handle({ type: 'datagram', from: stranger, bytes: Uint8Array.of(index, 2, 3) }, 1);
+      core.handle(
+        {
+          type: 'datagram',
+          from: stranger,
+          bytes: encodeDatagram({ type: 'goodbye', memberId: 1, reason: 'leaving' }),
+        },
+        1,
+      );
+    }
+    const member = { address: '10.0.0.1', port: 5000 };
+    core.handle(
+      {
+        type: 'datagram',
+        from: member,
+        bytes: encodeDatagram({ type: 'hello-ack', memberId: 1, nonce: 0 }),
+      },
+      1,
+    );
+    const drops = core.stats().datagramsDropped;
+    expect(drops).toMatchObject({ malformed: 20, 'non-member': 20, unexpected: 1 });
+    const reports = drain(core).filter(
+      (output) => output.type === 'event' && output.event.name === 'datagram-drop',
+    );
+    expect(reports).toHaveLength(3);
+    expect(core.stats().members).toBe(1);
+  });
+});
