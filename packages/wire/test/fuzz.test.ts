@@ -83,7 +83,8 @@ function checkResult<T>(result: DecodeResult<T>, problems: string[], input: Uint
   }
 }
 
-describe('fuzzing the decoders', () => {
+// About 2 s and 5 s on an idle machine; the limit leaves room for a loaded 2-core CI runner.
+describe('fuzzing the decoders', { timeout: 60_000 }, () => {
   it(`${INPUTS} random and mutated datagrams decode to a message or a typed error`, () => {
     const valid = fc.sample(datagramMessage, { numRuns: 2000, seed: 7 }).map(encodeDatagram);
     const problems: string[] = [];

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,13 +15,36 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
  * Needs `dist/`: turbo's test task runs after this package's build.
  */
 
-const run = promisify(execFile);
+const execFileAsync = promisify(execFile);
+
+/** Runs a command; on failure the error names the command and carries its output. */
+async function run(
+  command: string,
+  args: string[],
+  options: { cwd: string },
+): Promise<{ stdout: string; stderr: string }> {
+  try {
+    return await execFileAsync(command, args, { ...options, encoding: 'utf8' });
+  } catch (error) {
+    const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
+    throw Object.assign(new Error(`${command} ${args.join(' ')} failed:\n${stdout}\n${stderr}`), {
+      stdout,
+      stderr,
+    });
+  }
+}
 const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 const tsc = createRequire(join(packageDir, 'package.json')).resolve('typescript/bin/tsc');
 let scratch = '';
 
 beforeAll(async () => {
-  if (!existsSync(join(packageDir, 'dist/index.js'))) {
+  // A build running at the same moment (another turbo run in the same tree) empties dist/
+  // for a few seconds: wait for it, bounded, before packing.
+  const built = () =>
+    existsSync(join(packageDir, 'dist/index.js')) &&
+    existsSync(join(packageDir, 'dist/index.d.ts'));
+  for (let attempt = 0; attempt < 40 && !built(); attempt++) await sleep(500);
+  if (!built()) {
     throw new Error('packages/wire/dist is missing: run `pnpm --filter @p2psp/wire build` first');
   }
   scratch = mkdtempSync(join(tmpdir(), 'p2psp-wire-pack-'));
