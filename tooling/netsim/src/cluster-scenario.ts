@@ -46,6 +46,11 @@ export interface ClusterScenarioOptions {
   /** Peers behind NAT boxes (one box each) and the boxes' type. */
   readonly natFraction: number;
   readonly natType: NatPreset;
+  /**
+   * Count plays only from this instant (steady-state measurements skip the joins); plays
+   * before it neither count as due nor as lost. Default 0.
+   */
+  readonly measureFromMs: number;
   /** Chunks between newest received and played (the peer core's default is B/2). */
   readonly playoutDelayChunks: number | null;
   /** Also trace the cores' debug events (large). */
@@ -72,6 +77,7 @@ export const CLUSTER_DEFAULTS: Omit<ClusterScenarioOptions, 'peers' | 'bufferSiz
   crashAtMs: 0,
   natFraction: 0,
   natType: 'port-restricted-cone',
+  measureFromMs: 0,
   playoutDelayChunks: null,
   traceDebug: false,
   onTrace: null,
@@ -110,6 +116,7 @@ export function validateClusterOptions(options: ClusterScenarioOptions): void {
   nonNegative('latency', options.latencyMs);
   nonNegative('jitter', options.jitterMs);
   nonNegative('churn', options.churnPerMinute);
+  nonNegative('measure-from', options.measureFromMs);
   if (!(options.seconds > 0)) fail('seconds', 'must be > 0');
   if (!(options.bitrate > 0))
     fail('bitrate', `must be > 0 bits per second, got ${options.bitrate}`);
@@ -336,7 +343,7 @@ export function runClusterScenario(
           record.firstPlayAt = now;
         }
         // Not counted once the peer was told to leave: its buffer drains on purpose.
-        if (record.leftAt !== null) return;
+        if (record.leftAt !== null || now < options.measureFromMs) return;
         record.due += 1;
         if (payload === null) {
           record.lost += 1;

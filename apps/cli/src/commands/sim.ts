@@ -29,6 +29,7 @@ interface SimFlags {
   natType: string;
   playoutDelay?: number;
   joinWindow: number;
+  measureFrom: number;
   seed: number;
   json?: boolean;
   trace?: string;
@@ -237,6 +238,7 @@ export function registerSimCommand(program: Command): void {
         natType: flags.natType as ClusterScenarioOptions['natType'],
         playoutDelayChunks: flags.playoutDelay ?? null,
         joinWindowMs: flags.joinWindow,
+        measureFromMs: flags.measureFrom * 1000,
         seed: flags.seed,
         traceDebug: flags.traceDebug === true,
         onTrace: trace === null ? null : trace.write,
