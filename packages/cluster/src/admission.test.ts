@@ -130,6 +130,12 @@ describe('admit', () => {
   });
 
   it('refuses monitors and liberated peers the policy does not accept, saying how to fix it', () => {
+    // No credential configured: the first joiner is a monitor anyway, later ones are refused.
+    expect(admit({ members: tableWith([]), now: 0 }, request('monitor'))).toMatchObject({
+      kind: 'admit',
+      role: 'monitor',
+      reason: 'first-joiner',
+    });
     const members = tableWith(['monitor']);
     expect(admit({ members, now: 0 }, request('monitor'))).toMatchObject({
       kind: 'refuse',

@@ -77,7 +77,8 @@ export type AdmissionDecision =
  * and the policy, so the external-peer work can swap policies without touching the core.
  * In order:
  * 1. `monitor` with the right credential: monitor, even when full (the operator's own node).
- * 2. `monitor` otherwise: refused `bad-credential`.
+ * 2. `monitor` otherwise: a monitor (`first-joiner`) if the source has no credential and no
+ *    monitor yet and `firstJoinerIsMonitor`; else refused `bad-credential`.
  * 3. `liberated`: liberated, or refused `not-accepting` when the policy allows none.
  * 4. An address expelled within `unreliableMemoryMillis`: per `unreliable`.
  * 5. A NAT type in `externalNatTypes`: external.
@@ -109,6 +110,14 @@ export function admit(
       sameBytes(request.credential, rules.monitorCredential)
     ) {
       return { kind: 'admit', role: 'monitor', reason: 'monitor-credential' };
+    }
+    if (
+      (rules.monitorCredential === null || rules.monitorCredential.length === 0) &&
+      rules.firstJoinerIsMonitor &&
+      members.count('monitor') === 0
+    ) {
+      // No credential to check, but the first joiner would be a monitor anyway (issue 5).
+      return { kind: 'admit', role: 'monitor', reason: 'first-joiner' };
     }
     return {
       kind: 'refuse',

@@ -89,6 +89,26 @@ describe('SourceCluster', () => {
     expect(cluster.lostChunk(at('10.0.0.3'), 2, 5).recovery).toBeNull();
   });
 
+  it('with LRS does not wait for a monitor that is still joining', () => {
+    const credential = new Uint8Array([1, 2, 3]);
+    const cluster = new SourceCluster({
+      bufferSize: 16,
+      lostChunkRecovery: true,
+      feedOnJoin: false,
+      admission: { monitorCredential: credential },
+    });
+    const first = cluster.join(join(at('10.0.0.1')), 0);
+    cluster.join({ ...join(at('10.0.0.2')), role: 'monitor', credential }, 0);
+    if (first.kind !== 'admitted') throw new Error('expected an admission');
+    cluster.activate(first.member.memberId, at('10.0.0.1'), 1);
+    cluster.nextDestination(0);
+    expect(cluster.lostChunk(at('10.0.0.1'), 0, 5).recovery).toEqual({
+      kind: 'resend',
+      chunkNumber: 0,
+      via: first.member.memberId,
+    });
+  });
+
   it('drops members silent for the liveness timeout and says when to look next', () => {
     const cluster = new SourceCluster({ bufferSize: 16, livenessTimeoutMillis: 100 });
     cluster.join(join(at('10.0.0.1')), 0);

@@ -186,11 +186,7 @@ export class SourceCluster {
     if (this.recovery !== null && complaint.complainer !== null) {
       const complainer = this.members.get(complaint.complainer);
       if (complainer?.role === 'monitor') {
-        recovery = this.recovery.report(
-          complainer.memberId,
-          chunkNumber,
-          this.members.monitorIds(),
-        );
+        recovery = this.recovery.report(complainer.memberId, chunkNumber, this.#activeMonitorIds());
       }
     }
     const expulsions: MemberRemoval[] = [];
@@ -225,6 +221,14 @@ export class SourceCluster {
   nextDeadline(): Instant | undefined {
     if (this.livenessTimeoutMillis === undefined) return undefined;
     return nextLivenessDeadline(this.members, this.livenessTimeoutMillis);
+  }
+
+  /**
+   * Monitors that are fed (activated): a monitor still joining cannot report losses yet,
+   * so LRS must not wait for it.
+   */
+  #activeMonitorIds(): readonly MemberId[] {
+    return this.members.monitorIds().filter((memberId) => this.scheduler.has(memberId));
   }
 
   /** The ledger position: `now` and the newest chunk number handed out. */
