@@ -148,7 +148,7 @@ export const buffered: number = decoder.bufferedBytes;
 `,
     );
     const typecheck = () =>
-      run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: project }).then(
+      run(process.execPath, [tsc, '--noEmit', '-p', 'tsconfig.json'], { cwd: project }).then(
         () => 'no errors',
         (error: { stdout: string }) => error.stdout,
       );
