@@ -10,7 +10,13 @@ import { build } from 'esbuild';
  * with every `@p2psp/*` import taken from the workspace's sources (like the vitest preset
  * does), so the lab tests the code as it is now, without a prior build.
  */
-export type AgentName = 'udp-echo' | 'port-probe' | 'stun-server' | 'nat-detect' | 'punch-host';
+export type AgentName =
+  | 'udp-echo'
+  | 'port-probe'
+  | 'stun-server'
+  | 'nat-detect'
+  | 'punch-host'
+  | 'lab-owner';
 
 const packageRoot = fileURLToPath(new URL('..', import.meta.url));
 const workspaceRoot = join(packageRoot, '..', '..');

@@ -1,6 +1,15 @@
+import { execFileSync, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { agentScript } from '../src/agents.js';
-import { createLab, type Lab, type LabProcess, NAT_TYPES, type NatType } from '../src/index.js';
+import {
+  cleanupStaleLabs,
+  createLab,
+  type Lab,
+  type LabProcess,
+  median,
+  NAT_TYPES,
+  type NatType,
+} from '../src/index.js';
 import { labSkipReason } from './lab-environment.js';
 
 const skipReason = labSkipReason();
@@ -74,7 +83,6 @@ describe.skipIf(skipReason !== null)(
     });
 
     test('addresses stay inside the namespaces: no lab address or route in the host namespace', async () => {
-      const { execFileSync } = await import('node:child_process');
       const hostAddresses = execFileSync('ip', ['-o', 'addr'], { encoding: 'utf8' });
       const hostRoutes = execFileSync('ip', ['route'], { encoding: 'utf8' });
       for (const text of [hostAddresses, hostRoutes]) {
@@ -98,13 +106,64 @@ describe.skipIf(skipReason !== null)(
     test('destroy removes every namespace and process of the lab', async () => {
       const extra = createLab({ runAddressCount: 0 });
       const sleeper = extra.spawn('a-host', 'sleep', ['600']);
-      const { execFileSync } = await import('node:child_process');
       expect(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })).toContain(extra.prefix);
       await extra.destroy();
       expect(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })).not.toContain(
         extra.prefix,
       );
       expect(sleeper.running).toBe(false);
+    });
+
+    test('impairment is in force: about 1 - 0.9^2 of the probes survive 10% loss on the link both ways', async () => {
+      await lab.setImpairment('a', { delayMilliseconds: 30, lossPercent: 10 });
+      nextLocalPort += 1;
+      const probe = lab.spawnNode('a-host', probeScript, [
+        '--local-address',
+        lab.sites.a.hostAddress,
+        '--local-port',
+        String(nextLocalPort),
+        '--echo-address',
+        lab.publicHostAddress,
+        '--echo-ports',
+        String(ECHO_PORTS[0]),
+        '--burst',
+        '300',
+      ]);
+      const report = JSON.parse(await probe.nextLine(20_000)) as {
+        answered: number;
+        roundTrips: number[];
+      };
+      await lab.setImpairment('a', null);
+      // 300 x 0.81 = 243 expected; the bounds are more than 5 standard deviations away.
+      expect(report.answered).toBeGreaterThan(195);
+      expect(report.answered).toBeLessThan(285);
+      // Printed, not asserted (rule 4): 2 x 30 ms expected.
+      console.log(
+        `impairment via ${lab.impairmentMethod}: ${report.answered}/300 answered, median round trip ${median(report.roundTrips)?.toFixed(1)} ms`,
+      );
+    });
+
+    test('a lab owner killed by SIGTERM tears its lab down; after SIGKILL, cleanupStaleLabs does', async () => {
+      const script = await agentScript('lab-owner');
+      const listNamespaces = () => execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+      for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
+        const owner = spawn(process.execPath, [script], { stdio: ['pipe', 'pipe', 'inherit'] });
+        const ready = await new Promise<{ prefix: string }>((resolve) =>
+          owner.stdout.once('data', (data: Buffer) => resolve(JSON.parse(data.toString('utf8')))),
+        );
+        expect(listNamespaces()).toContain(ready.prefix);
+        const exited = new Promise((resolve) => owner.once('close', resolve));
+        owner.kill(signal);
+        await exited;
+        if (signal === 'SIGTERM') {
+          expect(listNamespaces()).not.toContain(ready.prefix);
+        } else {
+          expect(listNamespaces()).toContain(ready.prefix);
+          const removed = cleanupStaleLabs();
+          expect(removed.filter((name) => name.startsWith(`${ready.prefix}-`))).toHaveLength(7);
+          expect(listNamespaces()).not.toContain(ready.prefix);
+        }
+      }
     });
   },
 );

@@ -1,5 +1,6 @@
 // Echo server for the lab's self-checks: answers every datagram with the source endpoint it
-// saw ("ip:port"), from the port it arrived on. Runs on the public host.
+// saw and the datagram's text ("ip:port text"), from the port it arrived on. Runs on the
+// public host.
 import { createSocket } from 'node:dgram';
 import { bounded, emit, options, required } from './agent-io.js';
 
@@ -11,8 +12,12 @@ bounded(Number(values.get('lifetime') ?? 600_000));
 let listening = 0;
 for (const port of ports) {
   const socket = createSocket('udp4');
-  socket.on('message', (_message, remote) => {
-    socket.send(`${remote.address}:${remote.port}`, remote.port, remote.address);
+  socket.on('message', (message, remote) => {
+    socket.send(
+      `${remote.address}:${remote.port} ${message.toString('utf8')}`,
+      remote.port,
+      remote.address,
+    );
   });
   socket.bind(port, address, () => {
     listening += 1;
