@@ -1,7 +1,7 @@
 import { createRandom, decodeDatagram, type Endpoint } from '@p2psp/wire';
 import { describe, expect, it } from 'vitest';
 // TODO(package): import from '@p2psp/source' once @p2psp/peer lists it as a devDependency.
-import { SourceCore } from '../../source/src/index.js';
+import { type SourceConfig, SourceCore } from '../../source/src/index.js';
 import { type PeerConfig, PeerCore } from '../src/index.js';
 import {
   InMemoryNetwork,
@@ -29,6 +29,7 @@ interface ClusterOptions extends NetworkOptions {
   readonly joinAt?: (index: number) => number;
   readonly peerConfig?: (index: number) => Partial<PeerConfig>;
   readonly endStream?: boolean;
+  readonly source?: Partial<SourceConfig>;
 }
 
 /** A source and N peers on an in-memory network, the ingest scheduled from t = 0. */
@@ -39,6 +40,7 @@ function createCluster(options: ClusterOptions) {
     chunkSize: CHUNK_SIZE,
     bufferSize: options.bufferSize ?? 32,
     mediaType: 'audio/mpeg',
+    ...options.source,
   });
   const source = network.add('source', sourceCore, SOURCE, true);
   const stream = streamBytes(options.streamBytes);
@@ -278,6 +280,93 @@ describe('a source and peers on an in-memory network (DBS rules 1-6)', () => {
       // Reported once per reason, not once per datagram.
       const dropEvents = node.events.filter((event) => event.name === 'datagram-drop');
       expect(dropEvents.length).toBeLessThanOrEqual(7);
+    }
+  });
+
+  it('brings a peer that joins mid-stream to byte-exact play-out from its first chunk', () => {
+    const peerCount = 10;
+    const { network, peers, stream, sourceCore } = createCluster({
+      peers: peerCount,
+      bufferSize: 64,
+      streamBytes: 16_000 * 20,
+      // Nine at the start, the last one 8 s into the stream.
+      joinAt: (index) => (index === peerCount - 1 ? 8_000 : index * 20),
+    });
+    network.runUntil(8_000 + 2_000);
+    expect(sourceCore.stats().members).toBe(peerCount);
+    const late = peers[peerCount - 1]!;
+    expect(late.node.headers).toHaveLength(1);
+    expect(late.core.stats().neighbours).toBe(peerCount - 1);
+    network.runUntil(30_000);
+    for (const { core, node } of peers) {
+      const { firstChunk, bytes, plays } = played(node);
+      expect(plays.every((play) => play.payload !== null)).toBe(true);
+      expect(Buffer.compare(bytes, Buffer.from(stream.subarray(firstChunk * CHUNK_SIZE)))).toBe(0);
+      expect(core.stats().chunksLost).toBe(0);
+    }
+    // The late joiner starts near where the stream was when it joined (125 chunks in),
+    // a little before: relays of the last round's chunks were still under way.
+    const lateStart = played(late.node).firstChunk;
+    expect(lateStart).toBeGreaterThan(110);
+    expect(lateStart).toBeLessThan(135);
+    // Join time: from connect to its first chunk played, under 1 s of virtual time here
+    // (half the buffer of 64-ms chunks).
+    const firstPlay = late.node.plays.find((play) => play.payload !== null)!;
+    expect(firstPlay.at - 8_000).toBeLessThan(3_000);
+  });
+
+  it('recovers a chunk every monitor lost through a monitor (LRS)', () => {
+    let lostChunk: number | null = null;
+    const { network, sourceCore, peers } = createCluster({
+      peers: 4,
+      bufferSize: 32,
+      streamBytes: 16_000 * 10,
+      source: { cluster: { lostChunkRecovery: true } },
+      lose: (from, to, bytes) => {
+        if (from.name !== 'source' || lostChunk !== null || to.address === '10.0.1.1') return false;
+        const decoded = decodeDatagram(bytes);
+        if (decoded.ok && decoded.message.type === 'chunk' && decoded.message.chunkNumber >= 60) {
+          lostChunk = decoded.message.chunkNumber;
+          return true;
+        }
+        return false;
+      },
+    });
+    network.runUntil(15_000);
+    expect(sourceCore.stats().chunksRecovered).toBe(1);
+    // The monitor (B/4 delay) noticed the loss and played null; the resend reached the
+    // others (B/2 delay) in time.
+    expect(peers[0]!.core.monitor).toBe(true);
+    expect(peers[0]!.core.stats().chunksLost).toBe(1);
+    for (const { core } of peers.slice(1)) expect(core.stats().chunksLost).toBe(0);
+  });
+
+  it('drops a member that vanished without goodbye at the source and the peers (liveness)', () => {
+    const { network, sourceCore, peers } = createCluster({
+      peers: 5,
+      streamBytes: 16_000 * 20,
+      source: { cluster: { livenessTimeoutMillis: 5_000 } },
+    });
+    network.runUntil(3_000);
+    const crashed = peers[2]!;
+    network.crash(crashed.node);
+    network.runUntil(9_000);
+    expect(sourceCore.stats().members).toBe(4);
+    expect(sourceCore.members().map((member) => member.memberId)).not.toContain(
+      crashed.core.memberId,
+    );
+    for (const index of [0, 1, 3, 4]) {
+      const { core } = peers[index]!;
+      expect(core.neighbours().map((neighbour) => neighbour.memberId)).not.toContain(
+        crashed.core.memberId,
+      );
+    }
+    // After the removal nothing more is lost.
+    const lostAfterRemoval = peers.map(({ core }) => core.stats().chunksLost);
+    network.runUntil(25_000);
+    for (const index of [0, 1, 3, 4]) {
+      expect(peers[index]!.core.stats().chunksLost).toBe(lostAfterRemoval[index]);
+      expect(peers[index]!.node.stopped?.reason).toBe('stream-end');
     }
   });
 });

@@ -499,6 +499,11 @@ describe('PeerCore membership and bad input', () => {
       1,
     );
     expect(core.neighbours().map((neighbour) => neighbour.memberId)).toEqual([1, 4]);
+    // A relay of a departed member arriving late (UDP reorders) does not bring it back.
+    // (The first bad-origin drop is the goodbye for member 3 sent by member 2.)
+    core.handle({ type: 'datagram', from: fromMember(2), bytes: chunk(0, 2) }, 2);
+    expect(core.neighbours().map((neighbour) => neighbour.memberId)).toEqual([1, 4]);
+    expect(core.stats().datagramsDropped['bad-origin']).toBe(2);
   });
 
   it('says goodbye to the source and every member on stop', () => {

@@ -36,6 +36,9 @@ const SOURCE_CONNECTION = -1;
 /** A buffer larger than this in a join accept is refused: the peer allocates B slots. */
 const MAX_BUFFER_SIZE = 1 << 20;
 
+/** Member ids remembered as gone (ids are never reused by a source). */
+const DEPARTED_MEMORY = 4096;
+
 /** Weight of a new sample in the interval moving averages (1/8, as TCP's SRTT, RFC 6298). */
 const AVERAGE_WEIGHT = 1 / 8;
 
@@ -120,6 +123,11 @@ export class PeerCore implements SansIoCore {
   readonly #debts: DebtCounters<MemberId>;
   readonly #neighboursById = new Map<MemberId, Neighbour>();
   readonly #neighboursByKey = new Map<string, Neighbour>();
+  /**
+   * Members that left or were removed: a relay of theirs that arrives after their goodbye
+   * (UDP may reorder) must not teach them back as neighbours (rule 4 learning).
+   */
+  readonly #departed = new Set<MemberId>();
 
   // Timing estimates, from the accept and then from the source chunks we receive.
   #chunkIntervalMillis = 0;
@@ -648,6 +656,7 @@ export class PeerCore implements SansIoCore {
     // The source tells us about another member (issue 5: expulsions, vanished members).
     const neighbour = this.#neighboursById.get(memberId);
     if (neighbour !== undefined) this.#removeNeighbour(neighbour, reason);
+    else this.#markDeparted(memberId);
   }
 
   // -------------------------------------------------------------------------------------
@@ -877,6 +886,7 @@ export class PeerCore implements SansIoCore {
   // Neighbours
 
   #addNeighbour(memberId: MemberId, endpoint: Endpoint, via: string): Neighbour | null {
+    if (this.#departed.has(memberId)) return null;
     const existing = this.#neighboursById.get(memberId);
     const key = formatEndpoint(endpoint);
     if (existing !== undefined) {
@@ -918,6 +928,8 @@ export class PeerCore implements SansIoCore {
     this.#neighboursByKey.delete(neighbour.key);
     const debt = this.#debts.debt(neighbour.memberId);
     this.#debts.remove(neighbour.memberId);
+    // Dropped for debt, it may come back by relaying again (rule 4); gone, it may not.
+    if (reason !== 'debt') this.#markDeparted(neighbour.memberId);
     if (reason === 'debt') {
       this.#neighboursDropped++;
       this.#outputs.event('neighbour-drop', 'warn', {
@@ -935,6 +947,14 @@ export class PeerCore implements SansIoCore {
       reason,
       neighbours: this.#neighboursById.size,
     });
+  }
+
+  #markDeparted(memberId: MemberId): void {
+    this.#departed.add(memberId);
+    if (this.#departed.size > DEPARTED_MEMORY) {
+      const oldest = this.#departed.values().next();
+      if (oldest.done !== true) this.#departed.delete(oldest.value);
+    }
   }
 
   // -------------------------------------------------------------------------------------

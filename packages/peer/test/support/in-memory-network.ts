@@ -28,6 +28,8 @@ export interface NodeRecord {
   readonly closes: { connection: ConnectionId; reason: string; at: Instant }[];
   stopped: { reason: string; at: Instant } | null;
   uploadBytes: number;
+  /** False after `crash`: it receives nothing and its timers never fire. */
+  alive: boolean;
 }
 
 interface Delivery {
@@ -82,6 +84,7 @@ export class InMemoryNetwork {
       closes: [],
       stopped: null,
       uploadBytes: 0,
+      alive: true,
     };
     this.nodes.push(node);
     this.#byEndpoint.set(formatEndpoint(udp), node);
@@ -99,6 +102,11 @@ export class InMemoryNetwork {
     this.schedule(to, { type: 'datagram', from, bytes }, at);
   }
 
+  /** The node vanishes without a word (kill -9): nothing in, nothing out, no timers. */
+  crash(node: NodeRecord): void {
+    node.alive = false;
+  }
+
   /** Runs deliveries and timers until the virtual clock reaches `until`. */
   runUntil(until: Instant): void {
     // A core that keeps asking for a timeout it does not consume would spin forever.
@@ -107,6 +115,7 @@ export class InMemoryNetwork {
       const nextDelivery = this.#queue[0]?.at ?? Number.POSITIVE_INFINITY;
       let nextTimer = Number.POSITIVE_INFINITY;
       for (const node of this.nodes) {
+        if (!node.alive) continue;
         const timeout = node.core.pollTimeout();
         if (timeout !== undefined && timeout < nextTimer) nextTimer = timeout;
       }
@@ -115,6 +124,7 @@ export class InMemoryNetwork {
       this.now = Math.max(this.now, next);
       if (nextTimer <= nextDelivery) {
         for (const node of this.nodes) {
+          if (!node.alive) continue;
           const timeout = node.core.pollTimeout();
           if (timeout !== undefined && timeout <= this.now) {
             node.core.handleTimeout(this.now);
@@ -135,6 +145,7 @@ export class InMemoryNetwork {
   }
 
   #handle(node: NodeRecord, input: CoreInput): void {
+    if (!node.alive) return;
     node.core.handle(input, this.now);
     this.#drain(node);
   }
