@@ -53,6 +53,12 @@ export interface ClusterScenarioOptions {
   readonly measureFromMs: number;
   /** Chunks between newest received and played (the peer core's default is B/2). */
   readonly playoutDelayChunks: number | null;
+  /**
+   * Peer option: relays of a source chunk are spread over at most this many chunk intervals
+   * (null: the core's default, B/4). A large value spreads them over the whole round, N
+   * intervals, as P2PSP's peers pace (rule 3).
+   */
+  readonly relaySpreadChunks: number | null;
   /** Also trace the cores' debug events (large). */
   readonly traceDebug: boolean;
   readonly onTrace: ((record: TraceRecord) => void) | null;
@@ -79,6 +85,7 @@ export const CLUSTER_DEFAULTS: Omit<ClusterScenarioOptions, 'peers' | 'bufferSiz
   natType: 'port-restricted-cone',
   measureFromMs: 0,
   playoutDelayChunks: null,
+  relaySpreadChunks: null,
   traceDebug: false,
   onTrace: null,
 };
@@ -396,6 +403,9 @@ export function runClusterScenario(
           ...(options.playoutDelayChunks === null
             ? {}
             : { playoutDelayChunks: options.playoutDelayChunks }),
+          ...(options.relaySpreadChunks === null
+            ? {}
+            : { relaySpreadChunks: options.relaySpreadChunks }),
         }),
       onOutput: onPeerOutput(record),
     });

@@ -28,6 +28,7 @@ interface SimFlags {
   natFraction: number;
   natType: string;
   playoutDelay?: number;
+  relaySpread?: number;
   joinWindow: number;
   measureFrom: number;
   seed: number;
@@ -84,7 +85,7 @@ export function formatSimSummary(summary: ClusterSummary, wallMilliseconds: numb
     `  startup delay      mean ${milliseconds(summary.startupDelayMs.mean)}  p99 ${milliseconds(summary.startupDelayMs.p99)}  ` +
       `max ${milliseconds(summary.startupDelayMs.max)}`,
     `  play-out delay     mean ${milliseconds(summary.playoutDelayMs.mean)}  max ${milliseconds(summary.playoutDelayMs.max)}`,
-    `  source upload      ${summary.sourceUploadRatio.toFixed(3)} x the stream (peers relay ${summary.peerUploadRatio.toFixed(3)} x what they play)`,
+    `  source upload      ${summary.sourceUploadRatio.toFixed(3)} x the stream (peers upload ${summary.peerUploadRatio.toFixed(3)} x the stream while present)`,
     `  cluster size       min ${summary.clusterSize.min}  max ${summary.clusterSize.max}  final ${summary.clusterSize.final}`,
     `  membership         ${summary.joins} joins, ${summary.leaves} leaves, ${summary.crashes} crashes, ` +
       `${summary.expulsions.length} expulsions${summary.expulsions.length > 0 ? `: ${summary.expulsions.map((entry) => `${entry.member} (${entry.reason})`).join(', ')}` : ''}`,
@@ -185,6 +186,11 @@ export function registerSimCommand(program: Command): void {
       integerIn(1, 65_535),
     )
     .option(
+      '--relay-spread <chunks>',
+      'spread relays over at most this many chunk intervals (default B/4; 65535: the whole round, as P2PSP)',
+      integerIn(1, 65_535),
+    )
+    .option(
       '--join-window <ms>',
       'peers join spread over this window from the start',
       nonNegative,
@@ -237,6 +243,7 @@ export function registerSimCommand(program: Command): void {
         natFraction: flags.natFraction,
         natType: flags.natType as ClusterScenarioOptions['natType'],
         playoutDelayChunks: flags.playoutDelay ?? null,
+        relaySpreadChunks: flags.relaySpread ?? null,
         joinWindowMs: flags.joinWindow,
         measureFromMs: flags.measureFrom * 1000,
         seed: flags.seed,
