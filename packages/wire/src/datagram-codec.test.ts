@@ -108,6 +108,8 @@ describe('encodeDatagram', () => {
   it('refuses frame messages', () => {
     const frame = { type: 'join-refused' } as unknown as DatagramMessage;
     expect(() => encodeDatagram(frame)).toThrow(/not a datagram message/);
+    const inherited = { type: 'toString' } as unknown as DatagramMessage;
+    expect(() => encodeDatagram(inherited)).toThrow(/not a datagram message/);
   });
 
   it('fits the largest MTU-sized chunk in 1,500 bytes with the IP and UDP headers', () => {

@@ -52,7 +52,7 @@ export function encodeDatagram(message: DatagramMessage): Uint8Array {
   if (message.type === 'chunk') return encodeChunk(message);
   const writer = new Writer();
   const type = message.type;
-  const code = (TYPE_CODES as Record<string, number>)[type];
+  const code = Object.hasOwn(TYPE_CODES, type) ? TYPE_CODES[type] : undefined;
   if (code === undefined || code < CHUNK_TYPE) {
     throw encodeError(
       'type',

@@ -61,7 +61,7 @@ export function encodeFrame(message: FrameMessage, options: FrameOptions = {}): 
   const writer = new Writer();
   writer.u32(0); // the length prefix, filled in below
   const type = message.type;
-  const code = (TYPE_CODES as Record<string, number>)[type];
+  const code = Object.hasOwn(TYPE_CODES, type) ? TYPE_CODES[type] : undefined;
   if (code === undefined || code >= TYPE_CODES.chunk) {
     throw encodeError(
       'type',
