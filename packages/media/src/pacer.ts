@@ -9,7 +9,6 @@ import {
 import { ByteWindow, writeInt64LittleEndian, writeUint32LittleEndian } from './bytes.js';
 import { oggCrc32 } from './crc32.js';
 import { MediaError } from './errors.js';
-import { createHeaderCapture, type HeaderCapture } from './header-capture.js';
 import { id3v2TagLength } from './id3.js';
 import type { MediaKind } from './media-type.js';
 import {
@@ -24,11 +23,12 @@ import {
   type OggStreamInfo,
   parseOggPage,
 } from './ogg.js';
+import { WebmLoopState, type WebmPiece, WebmSplitter } from './webm-pacing.js';
 
 export interface PacerOptions {
   /**
-   * Constant bit rate in bits/s, for containers whose timing this package does not read
-   * (WebM for now, unknown streams, Ogg streams of an unknown codec). Ignored when the
+   * Constant bit rate in bits/s, for streams whose timing this package cannot read (unknown
+   * containers, Ogg streams of an unknown codec, WebM it cannot walk). Ignored when the
    * container has its own timing.
    */
   readonly bitrate?: number | undefined;
@@ -93,9 +93,9 @@ interface PassContext {
 }
 
 /**
- * Creates a pacer. Ogg (granule positions), MP3 and ADTS (frame durations) carry their own
- * timing; anything else (WebM included, for now) needs `bitrate`, else the result is an
- * error with code P2PSP_ERR_MEDIA_BITRATE_REQUIRED whose message tells the user to pass
+ * Creates a pacer. Ogg (granule positions), MP3 and ADTS (frame durations) and WebM (block
+ * timestamps) carry their own timing; an unknown stream needs `bitrate`, else the result is
+ * an error with code P2PSP_ERR_MEDIA_BITRATE_REQUIRED whose message tells the user to pass
  * --bitrate.
  */
 export function createPacer(kind: MediaKind, options: PacerOptions = {}): PacerCreation {
@@ -105,9 +105,9 @@ export function createPacer(kind: MediaKind, options: PacerOptions = {}): PacerC
       `bitrate must be between 1000 and 1000000000 bits/s, got ${String(bitrate)}`,
     );
   }
-  const hasOwnTiming = kind === 'ogg' || kind === 'mp3' || kind === 'aac-adts';
+  const hasOwnTiming = kind !== 'unknown';
   if (!hasOwnTiming && bitrate === undefined) {
-    const what = kind === 'webm' ? 'WebM timing is not read yet' : 'the media type is unknown';
+    const what = 'the media type is unknown';
     return {
       ok: false,
       error: new MediaError(
@@ -133,8 +133,13 @@ export function createPacer(kind: MediaKind, options: PacerOptions = {}): PacerC
         return new FramePass(MPEG_AUDIO, context);
       case 'aac-adts':
         return new FramePass(ADTS, context);
+      case 'webm':
+        return new WebmPass(
+          context,
+          previous instanceof WebmPass ? previous.loopState : new WebmLoopState(),
+        );
       default:
-        return new BitratePass(context, kind === 'webm' ? createHeaderCapture('webm') : undefined);
+        return new BitratePass(context);
     }
   };
 
@@ -182,89 +187,33 @@ function invalidOption(message: string): PacerCreation {
   return { ok: false, error: new MediaError('P2PSP_ERR_MEDIA_INVALID_OPTION', message) };
 }
 
-/** Constant bit rate: time = bytes * 8 / bitrate. WebM's init segment is labelled `header`. */
+/** Constant bit rate: time = bytes * 8 / bitrate, in slices of `pieceBytes`. */
 class BitratePass implements PassParser {
   private mediaBytes = 0;
-  private headerDone: boolean;
-  private headerCaptureSeen = 0;
-  private pendingHeader: Uint8Array[] = [];
 
-  constructor(
-    private readonly context: PassContext,
-    private readonly headerCapture: HeaderCapture | undefined,
-  ) {
-    this.headerDone = headerCapture === undefined;
-  }
+  constructor(private readonly context: PassContext) {}
 
   push(bytes: Uint8Array): PacedPiece[] {
-    const pieces: PacedPiece[] = [];
-    let rest = bytes;
-    if (!this.headerDone && this.headerCapture !== undefined) {
-      const seenBefore = this.headerCaptureSeen;
-      const status = this.headerCapture.push(bytes);
-      this.headerCaptureSeen += bytes.length;
-      if (status === 'need-more') {
-        this.pendingHeader.push(bytes.slice());
-        return pieces;
-      }
-      this.headerDone = true;
-      const headerEnd = status === 'complete' ? this.headerCapture.dataOffset - seenBefore : 0;
-      const held = this.pendingHeader.concat([bytes.subarray(0, Math.max(0, headerEnd))]);
-      this.pendingHeader = [];
-      const header = concat(held);
-      // A repeated init segment mid-stream would break players: send it on the first pass only.
-      if (header.length > 0 && this.context.pass === 1) {
-        pieces.push({
-          bytes: header,
-          mediaTimeMicros: 0,
-          durationMicros: 0,
-          role: status === 'complete' ? 'header' : 'media',
-        });
-      }
-      rest = bytes.subarray(Math.max(0, headerEnd));
-    }
-    pieces.push(...this.cut(rest));
-    return pieces;
-  }
-
-  end(): PacedPiece[] {
-    if (this.headerDone) return [];
-    // A file shorter than its own header: send what there is, as media.
-    this.headerDone = true;
-    const rest = concat(this.pendingHeader);
-    this.pendingHeader = [];
-    return this.cut(rest);
-  }
-
-  private cut(bytes: Uint8Array): PacedPiece[] {
     const pieces: PacedPiece[] = [];
     const bitrate = this.context.bitrate!;
     for (let offset = 0; offset < bytes.length; offset += this.context.pieceBytes) {
       const piece = bytes.slice(offset, offset + this.context.pieceBytes);
-      const start = (this.mediaBytes * 8 * 1e6) / bitrate;
+      const start = Math.round((this.mediaBytes * 8 * 1e6) / bitrate);
       this.mediaBytes += piece.length;
-      const end = (this.mediaBytes * 8 * 1e6) / bitrate;
+      const end = Math.round((this.mediaBytes * 8 * 1e6) / bitrate);
       pieces.push({
         bytes: piece,
-        mediaTimeMicros: Math.round(start),
-        durationMicros: Math.round(end) - Math.round(start),
+        mediaTimeMicros: start,
+        durationMicros: end - start,
         role: 'media',
       });
     }
     return pieces;
   }
-}
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const result = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    result.set(part, offset);
-    offset += part.length;
+  end(): PacedPiece[] {
+    return [];
   }
-  return result;
 }
 
 /**
@@ -598,5 +547,96 @@ class OggPass implements PassParser {
     writeUint32LittleEndian(bytes, 22, 0);
     writeUint32LittleEndian(bytes, 22, oggCrc32(bytes));
     return bytes;
+  }
+}
+
+/**
+ * WebM/Matroska: one piece per block, released at its timestamp (Cluster Timestamp + the
+ * block's relative timestamp, times TimestampScale). The init segment is `header`, Segment
+ * elements after the first Cluster (Cues, Tags) are `metadata`.
+ */
+class WebmPass implements PassParser {
+  private readonly splitter: WebmSplitter;
+  private micros = 0;
+
+  constructor(
+    private readonly context: PassContext,
+    readonly loopState: WebmLoopState,
+  ) {
+    this.splitter = new WebmSplitter(context.loop, loopState);
+  }
+
+  push(bytes: Uint8Array): PacedPiece[] {
+    return this.place(this.splitter.push(bytes));
+  }
+
+  end(): PacedPiece[] {
+    return this.place(this.splitter.push(new Uint8Array(0), true));
+  }
+
+  private place(pieces: readonly WebmPiece[]): PacedPiece[] {
+    const placed: PacedPiece[] = [];
+    for (const piece of pieces) {
+      if (piece.role === 'header') {
+        // A repeated init segment mid-stream would break players: first pass only.
+        if (this.context.pass === 1) {
+          placed.push({
+            bytes: piece.bytes,
+            mediaTimeMicros: 0,
+            durationMicros: 0,
+            role: 'header',
+          });
+        }
+        continue;
+      }
+      if (piece.role === 'metadata') {
+        if (!this.context.loop) {
+          placed.push({
+            bytes: piece.bytes,
+            mediaTimeMicros: Math.round(this.micros),
+            durationMicros: 0,
+            role: 'metadata',
+          });
+        }
+        continue;
+      }
+      if (piece.blockMicros === undefined && this.splitter.isRaw) {
+        const duration = this.untimedMicros(piece.bytes.length);
+        placed.push({
+          bytes: piece.bytes,
+          mediaTimeMicros: Math.round(this.micros),
+          durationMicros: Math.round(duration),
+          role: 'media',
+        });
+        this.micros += duration;
+        continue;
+      }
+      if (piece.blockMicros !== undefined) this.micros = Math.max(this.micros, piece.blockMicros);
+      placed.push({
+        bytes: piece.bytes,
+        mediaTimeMicros: Math.round(this.micros),
+        // A SimpleBlock does not say its duration: take the spacing of the last two blocks,
+        // less the DiscardPadding that trims the final one.
+        durationMicros: Math.round(
+          Math.max(
+            0,
+            this.splitter.lastBlockSpacingMicros - this.splitter.lastDiscardPaddingMicros,
+          ),
+        ),
+        role: 'media',
+      });
+    }
+    return placed;
+  }
+
+  private untimedMicros(length: number): number {
+    const bitrate = this.context.bitrate;
+    if (bitrate === undefined) {
+      throw new MediaError(
+        'P2PSP_ERR_MEDIA_BITRATE_REQUIRED',
+        'this WebM/Matroska stream has elements this package cannot walk, so its timestamps are unknown: pass --bitrate <bits/s> to pace it',
+      );
+    }
+    return (length * 8 * 1e6) / bitrate;
   }
 }
