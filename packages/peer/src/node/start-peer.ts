@@ -256,7 +256,7 @@ export async function startPeer(options: PeerOptions): Promise<PeerHandle> {
     shuttingDown ??= (async () => {
       await runningHost.close();
       await players.close();
-      logger?.info({ reason }, 'peer-stop');
+      logger?.info({ reason }, 'sockets-close');
       resolveDone(reason);
     })();
     return shuttingDown;

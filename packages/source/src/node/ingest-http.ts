@@ -227,9 +227,12 @@ export async function openHttpIngest(
         };
         response.on('data', deliver);
         response.on('end', () => onOver('server closed the stream'));
+        response.on('close', () => onOver('connection closed'));
         response.on('error', (error) => onOver(systemCode(error)));
         request.on('error', (error) => onOver(systemCode(error)));
-        response.resume();
+        // A short response may have ended while we sniffed its first bytes.
+        if (response.readableEnded || response.destroyed) onOver('server closed the stream');
+        else response.resume();
       };
 
       const scheduleReconnect = (why: string): void => {

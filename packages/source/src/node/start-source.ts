@@ -234,7 +234,7 @@ export async function startSource(options: SourceOptions): Promise<SourceHandle>
     shuttingDown ??= (async () => {
       ingest.stop();
       await runningHost.close();
-      logger?.info({ reason }, 'source-stop');
+      logger?.info({ reason }, 'sockets-close');
       resolveDone(reason);
     })();
     return shuttingDown;

@@ -1,0 +1,183 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { demoSamplePath } from '@p2psp/media/assets';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { IcyMetadataStripper } from '../src/node/icy-metadata.js';
+import { type SourceHandle, startSource } from '../src/node/start-source.js';
+
+async function until(condition: () => boolean, limitMs: number, what: string): Promise<void> {
+  const deadline = performance.now() + limitMs;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Collects log lines (a pino-shaped logger). */
+function recordingLogger() {
+  const lines: { level: string; message: string; fields: object }[] = [];
+  const at =
+    (level: string) =>
+    (fields: object, message: string): void => {
+      lines.push({ level, message, fields });
+    };
+  return {
+    lines,
+    logger: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') },
+  };
+}
+
+const demo = readFileSync(demoSamplePath);
+let work: string;
+const sources: SourceHandle[] = [];
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), 'p2psp-ingest-'));
+});
+afterEach(async () => {
+  await Promise.all(sources.splice(0).map((source) => source.stop()));
+});
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe('file ingest', () => {
+  it('paces an MP3 file and ends the stream cleanly at its end without --loop', async () => {
+    // About 2 s of the 128 kbit/s sample.
+    const path = join(work, 'short.mp3');
+    writeFileSync(path, demo.subarray(0, 32_000));
+    const source = await startSource({ input: path, address: '127.0.0.1', port: 0 });
+    sources.push(source);
+    expect(source.mediaType).toBe('audio/mpeg');
+    const reason = await source.done;
+    expect(reason).toMatch(/stream-end|end of file/);
+    const ingested = source.status().bytesIngested;
+    // All of the file but its ID3 tag (metadata, not stream).
+    expect(ingested).toBeGreaterThan(25_000);
+    expect(ingested).toBeLessThanOrEqual(32_000);
+  });
+
+  it('repeats the file with loop', async () => {
+    const path = join(work, 'loop.mp3');
+    writeFileSync(path, demo.subarray(0, 8_000));
+    const { lines, logger } = recordingLogger();
+    const source = await startSource({
+      input: path,
+      address: '127.0.0.1',
+      port: 0,
+      loop: true,
+      logger,
+    });
+    sources.push(source);
+    await until(() => source.status().bytesIngested > 16_000, 10_000, 'a second pass');
+    expect(lines.some((line) => line.message === 'ingest-loop')).toBe(true);
+  });
+
+  it('refuses a file that is not media, and asks for --bitrate when its type is forced', async () => {
+    const path = join(work, 'noise.bin');
+    writeFileSync(path, Buffer.alloc(4000, 1));
+    await expect(startSource({ input: path, address: '127.0.0.1', port: 0 })).rejects.toMatchObject(
+      {
+        code: 'P2PSP_ERR_INGEST_NOT_MEDIA',
+        message: expect.stringMatching(/--media-type/),
+      },
+    );
+    const forced = { input: path, address: '127.0.0.1', port: 0, mediaType: 'application/x-raw' };
+    await expect(startSource(forced)).rejects.toMatchObject({
+      code: 'P2PSP_ERR_BITRATE_NEEDED',
+      message: expect.stringMatching(/--bitrate/),
+    });
+  });
+});
+
+describe('HTTP ingest (Icecast-like server on loopback)', () => {
+  let server: Server;
+  let port = 0;
+  const requests: IncomingHttpHeaders[] = [];
+  let behaviour: 'close-early' | 'stream' = 'close-early';
+
+  beforeAll(async () => {
+    server = createServer((request, response) => {
+      requests.push(request.headers);
+      response.writeHead(200, { 'Content-Type': 'audio/mpeg', 'icy-name': 'test radio' });
+      if (behaviour === 'close-early') {
+        // The first connection: some stream, then the server drops it.
+        response.end(demo.subarray(0, 20_000));
+        behaviour = 'stream';
+        return;
+      }
+      let offset = 20_000;
+      const timer = setInterval(() => {
+        if (offset + 4_000 > demo.byteLength) return;
+        response.write(demo.subarray(offset, offset + 4_000));
+        offset += 4_000;
+      }, 50);
+      response.on('close', () => clearInterval(timer));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as AddressInfo).port;
+  });
+  afterAll(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+
+  it('sends Icy-MetaData: 0, reconnects with backoff when the server closes, and logs it', async () => {
+    const { lines, logger } = recordingLogger();
+    const source = await startSource({
+      input: `http://127.0.0.1:${port}/radio.mp3`,
+      address: '127.0.0.1',
+      port: 0,
+      reconnectInitialMs: 50,
+      logger,
+    });
+    sources.push(source);
+    expect(source.mediaType).toBe('audio/mpeg');
+    await until(
+      () => source.status().bytesIngested > 40_000,
+      10_000,
+      'data after the reconnect',
+    ).catch((error: unknown) => {
+      console.log(requests.length, source.status().bytesIngested, lines);
+      throw error;
+    });
+    expect(requests.length).toBeGreaterThanOrEqual(2);
+    expect(requests[0]?.['icy-metadata']).toBe('0');
+    const reconnect = lines.find((line) => line.message === 'ingest-reconnect');
+    expect(reconnect?.level).toBe('warn');
+    expect(reconnect?.fields).toMatchObject({ attempt: 1, delayMs: 50 });
+  });
+});
+
+describe('IcyMetadataStripper', () => {
+  it('removes the metadata blocks at any slicing and reports the titles', () => {
+    const interval = 8;
+    const title = Buffer.from("StreamTitle='Ode to Joy';");
+    const blocks = Math.ceil(title.byteLength / 16);
+    const metadata = Buffer.concat([
+      Buffer.from([blocks]),
+      title,
+      Buffer.alloc(blocks * 16 - title.byteLength),
+    ]);
+    const media = Buffer.from('abcdefghijklmnopqrstuvwx'); // 3 intervals
+    const raw = Buffer.concat([
+      media.subarray(0, 8),
+      metadata,
+      media.subarray(8, 16),
+      Buffer.from([0]),
+      media.subarray(16, 24),
+    ]);
+    for (const slice of [1, 3, 7, raw.byteLength]) {
+      const stripper = new IcyMetadataStripper(interval);
+      const out: Buffer[] = [];
+      const titles: string[] = [];
+      for (let offset = 0; offset < raw.byteLength; offset += slice) {
+        const result = stripper.push(raw.subarray(offset, offset + slice));
+        out.push(Buffer.from(result.media));
+        titles.push(...result.titles);
+      }
+      expect(Buffer.concat(out).toString()).toBe(media.toString());
+      expect(titles).toEqual(['Ode to Joy']);
+    }
+  });
+});
