@@ -118,7 +118,7 @@ for (const [pacing] of pacings)
       return `| ${peers} | ${cells.join(' | ')} |`;
     });
     process.stdout.write(
-      `\n${latencyMs} ms links: mean chunk loss ratio\n\n${[header, rule, ...rows].join('\n')}\n`,
+      `\n${pacing} pacing, ${latencyMs} ms links: mean chunk loss ratio\n\n${[header, rule, ...rows].join('\n')}\n`,
     );
     const race =
       pacing === 'default' ? joinRace.filter((entry) => entry.latencyMs === latencyMs) : [];

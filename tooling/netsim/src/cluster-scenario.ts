@@ -1,5 +1,5 @@
-import { PeerCore } from '@p2psp/peer';
-import { SourceCore } from '@p2psp/source';
+import { type PeerConfig, PeerCore } from '@p2psp/peer';
+import { type SourceConfig, SourceCore } from '@p2psp/source';
 import { type CoreOutput, decodeDatagram, type Endpoint, sameEndpoint } from '@p2psp/wire';
 import type { NatPreset } from './nat.js';
 import { type SimulatedNode, Simulator, type TraceRecord } from './simulator.js';
@@ -59,6 +59,12 @@ export interface ClusterScenarioOptions {
    * intervals, as P2PSP's peers pace (rule 3).
    */
   readonly relaySpreadChunks: number | null;
+  /**
+   * Extra SourceCore / PeerCore options (rule switches such as LRS, ACS, complaint keying,
+   * thresholds) passed through unchanged; the scenario's own settings win on overlap.
+   */
+  readonly sourceOptions: Partial<Omit<SourceConfig, 'random'>>;
+  readonly peerOptions: Partial<Omit<PeerConfig, 'random' | 'source'>>;
   /** Also trace the cores' debug events (large). */
   readonly traceDebug: boolean;
   readonly onTrace: ((record: TraceRecord) => void) | null;
@@ -86,6 +92,8 @@ export const CLUSTER_DEFAULTS: Omit<ClusterScenarioOptions, 'peers' | 'bufferSiz
   measureFromMs: 0,
   playoutDelayChunks: null,
   relaySpreadChunks: null,
+  sourceOptions: {},
+  peerOptions: {},
   traceDebug: false,
   onTrace: null,
 };
@@ -167,6 +175,15 @@ export function validateClusterOptions(options: ClusterScenarioOptions): void {
   }
 }
 
+export interface Expulsion {
+  readonly time: number;
+  /** The simulated peer's name (`peer-0007`), or its endpoint when it cannot be matched. */
+  readonly member: string;
+  readonly memberId: number | null;
+  readonly reason: string;
+  readonly freeRider: boolean;
+}
+
 /** What happened to one peer during the run. */
 export interface PeerReport {
   readonly name: string;
@@ -208,11 +225,8 @@ export interface ClusterSummary {
   readonly leaves: number;
   readonly crashes: number;
   readonly freeRiders: readonly string[];
-  readonly expulsions: readonly {
-    readonly node: string;
-    readonly member: string;
-    readonly reason: string;
-  }[];
+  /** Members the source expelled: the peer's name, its member id, the reason given. */
+  readonly expulsions: readonly Expulsion[];
   readonly clusterSize: { readonly min: number; readonly max: number; readonly final: number };
   readonly chunksCorrupt: number;
   readonly chunksOutOfOrder: number;
@@ -283,7 +297,22 @@ export function runClusterScenario(
     uploadQueueBytes: options.uploadQueueBytes,
   });
 
-  let expulsions: { node: string; member: string; reason: string }[] = [];
+  const expulsions: Expulsion[] = [];
+  // Member ids -> peer names, learnt from the source's `peer-join` events (endpoint as the
+  // source sees it: the node's own, or its NAT's public address).
+  const namesByMemberId = new Map<number, PeerRecord>();
+  const recordOfEndpoint = (text: string): PeerRecord | undefined => {
+    const separator = text.lastIndexOf(':');
+    const address = text.slice(0, separator);
+    const port = Number(text.slice(separator + 1));
+    return records.find((record) => {
+      // Unset while its own addNode runs.
+      const node = record.node as SimulatedNode | undefined;
+      if (node === undefined || !node.alive) return false;
+      if (node.nat !== null) return node.nat.publicAddress === address;
+      return node.endpoint.address === address && node.endpoint.port === port;
+    });
+  };
   const sourceNode = sim.addNode({
     name: 'source',
     udpPort: SOURCE_PORT,
@@ -291,13 +320,14 @@ export function runClusterScenario(
     ...peerLink(options.sourceUploadKbps),
     createCore: ({ random: coreRandom }) =>
       new SourceCore({
+        maxMembers: Math.max(256, options.peers * 2),
+        ...options.sourceOptions,
         random: coreRandom,
         chunkSize: options.chunkSize,
         bufferSize: options.bufferSize,
-        maxMembers: Math.max(256, options.peers * 2),
         monitorCredential: MONITOR_CREDENTIAL,
       }),
-    onOutput: (node, output, now) => {
+    onOutput: (node, output) => {
       if (output.type !== 'event') return;
       const event = output.event;
       if (event.level === 'debug' && !options.traceDebug) return;
@@ -307,14 +337,25 @@ export function runClusterScenario(
         level: event.level,
         ...event.fields,
       });
+      const memberId = typeof event.fields.memberId === 'number' ? event.fields.memberId : null;
+      if (
+        event.name === 'peer-join' &&
+        memberId !== null &&
+        typeof event.fields.endpoint === 'string'
+      ) {
+        const record = recordOfEndpoint(event.fields.endpoint);
+        if (record !== undefined) namesByMemberId.set(memberId, record);
+      }
       if (event.name.includes('expel')) {
+        const record = memberId === null ? undefined : namesByMemberId.get(memberId);
         expulsions.push({
-          node: node.name,
-          member: String(event.fields.memberId ?? event.fields.endpoint ?? '?'),
+          time: sim.now,
+          member: record?.name ?? String(event.fields.endpoint ?? memberId ?? '?'),
+          memberId,
           reason: String(event.fields.reason ?? ''),
+          freeRider: record?.freeRider ?? false,
         });
       }
-      void now;
     },
   });
   const source = sourceNode.core as SourceCore;
@@ -395,6 +436,7 @@ export function runClusterScenario(
       dropOutgoing: freeRider ? isRelay(sourceEndpoint) : null,
       createCore: ({ random: coreRandom, endpoint }) =>
         new PeerCore({
+          ...options.peerOptions,
           source: sourceEndpoint,
           random: coreRandom,
           role: monitor ? 'monitor' : 'peer',
@@ -517,7 +559,6 @@ export function runClusterScenario(
       return report.bytesSent / Math.max(1, (seconds * options.bitrate) / 8);
     });
   const { onTrace: _onTrace, ...parameters } = options;
-  expulsions = [...expulsions];
   const summary: ClusterSummary = {
     parameters,
     peersMeasured: measured.length,
