@@ -18,7 +18,6 @@ import {
   granuleToMicros,
   identifyOggStream,
   isHeaderPage,
-  type OggCodec,
   type OggPage,
   type OggStreamInfo,
   parseOggPage,
@@ -337,12 +336,27 @@ class FramePass implements PassParser {
 class OggLoopState {
   /** serial -> next page sequence number to write. */
   readonly nextSequence = new Map<number, number>();
-  /** serial -> granule position written on the last page of the previous passes. */
+  /** serial -> what the previous passes add, in samples (Theora: frames). */
   readonly granuleOffset = new Map<number, bigint>();
   /** serial -> last granule of the current pass (original numbering). */
   readonly lastGranule = new Map<number, bigint>();
-  /** serial -> codec. TODO(theora): loop rewriting adds plain granules; Theora's are split. */
-  readonly codecs = new Map<number, OggCodec>();
+  readonly streams = new Map<number, OggStreamInfo>();
+}
+
+/**
+ * Granules as a plain count: Theora's granule is (keyframe number << shift) | frames since
+ * it (Theora spec section 6.2), so its count is the sum of both parts.
+ */
+function granuleCount(info: OggStreamInfo | undefined, granule: bigint): bigint {
+  if (info?.theora === undefined) return granule;
+  const shift = BigInt(info.theora.keyframeShift);
+  return (granule >> shift) + (granule & ((1n << shift) - 1n));
+}
+
+function addToGranule(info: OggStreamInfo | undefined, granule: bigint, count: bigint): bigint {
+  if (info?.theora === undefined) return granule + count;
+  const shift = BigInt(info.theora.keyframeShift);
+  return (((granule >> shift) + count) << shift) | (granule & ((1n << shift) - 1n));
 }
 
 interface OggStreamState {
@@ -380,10 +394,11 @@ class OggPass implements PassParser {
         // Vorbis trims the last block by lowering the final granule (Vorbis I spec A.2), so
         // the previous pass may decode up to half a long block (4096 samples) past it: leave
         // that gap so timestamps keep increasing.
-        const gap = loopState.codecs.get(serial) === 'vorbis' ? 4096n : 0n;
+        const info = loopState.streams.get(serial);
+        const gap = info?.codec === 'vorbis' ? 4096n : 0n;
         loopState.granuleOffset.set(
           serial,
-          (loopState.granuleOffset.get(serial) ?? 0n) + last + gap,
+          (loopState.granuleOffset.get(serial) ?? 0n) + granuleCount(info, last) + gap,
         );
       }
       loopState.lastGranule.clear();
@@ -459,7 +474,7 @@ class OggPass implements PassParser {
       );
       const info = identifyOggStream(packet);
       this.streams.set(page.serialNumber, { info, sequenceDelta: undefined });
-      this.loopState.codecs.set(page.serialNumber, info.codec);
+      this.loopState.streams.set(page.serialNumber, info);
       if (
         this.clockSerial === undefined &&
         (info.sampleRate !== undefined || info.theora !== undefined)
@@ -534,7 +549,11 @@ class OggPass implements PassParser {
     let granule = page.granulePosition;
     if (granule >= 0n) {
       state.lastGranule.set(serial, granule);
-      granule += state.granuleOffset.get(serial) ?? 0n;
+      granule = addToGranule(
+        state.streams.get(serial),
+        granule,
+        state.granuleOffset.get(serial) ?? 0n,
+      );
     }
     const unchanged =
       sequence === page.sequenceNumber &&

@@ -34,6 +34,8 @@ interface Sample {
   readonly frameMicros: number;
   /** ffmpeg writes to a pipe (a live stream: unknown sizes). */
   readonly piped?: boolean;
+  /** Adds a 15 frame/s test picture. */
+  readonly video?: boolean;
 }
 
 const SAMPLES: readonly Sample[] = [
@@ -50,6 +52,15 @@ const SAMPLES: readonly Sample[] = [
     mimeType: 'audio/ogg',
     encode: ['-c:a', 'libvorbis', '-q:a', '3'],
     frameMicros: 46_440,
+  },
+  {
+    // Video + audio: two logical streams, header pages of both (Theora 3, Vorbis 3).
+    name: 'video.ogv',
+    kind: 'ogg',
+    mimeType: 'video/ogg',
+    encode: ['-c:v', 'libtheora', '-q:v', '5', '-c:a', 'libvorbis', '-q:a', '2'],
+    frameMicros: 66_667,
+    video: true,
   },
   {
     name: 'cbr.mp3',
@@ -158,6 +169,7 @@ describe.skipIf(missing.length > 0)(`real media from ffmpeg ${missing.join(', ')
         'lavfi',
         '-i',
         SIGNAL,
+        ...(sample.video ? ['-f', 'lavfi', '-i', `testsrc=size=160x120:rate=15:d=${SECONDS}`] : []),
         '-ac',
         '2',
         ...sample.encode,
