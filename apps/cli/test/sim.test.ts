@@ -44,11 +44,31 @@ describe('p2psp sim', () => {
     expect(first.status).toBe(0);
     const summary = JSON.parse(first.stdout);
     expect(summary.peersMeasured).toBe(6);
-    expect(summary.chunkLossRatio.max).toBe(0);
+    // A chunk or two may be lost while the others join (see docs/simulation.md, section 2).
+    expect(summary.chunkLossRatio.max).toBeLessThan(0.05);
     expect(JSON.parse(second.stdout).traceHash).toBe(summary.traceHash);
     const lines = readFileSync(trace, 'utf8').trim().split('\n');
     const records = lines.map((line) => JSON.parse(line));
     expect(records.filter((record) => record.type === 'peer-join')).toHaveLength(6);
+  });
+
+  it('an upload capacity below the stream rate shows as queue drops and loss', () => {
+    const args = [
+      '--peers',
+      '10',
+      '--buffer',
+      '30',
+      '--seconds',
+      '10',
+      '--measure-from',
+      '5',
+      '--json',
+    ];
+    const enough = JSON.parse(sim(...args, '--upload-kbps', '400').stdout);
+    const starved = JSON.parse(sim(...args, '--upload-kbps', '80').stdout);
+    expect(enough.chunkLossRatio.mean).toBe(0);
+    // 80 kbit/s cannot carry ~115 kbit/s of relays: the upload queue grows, relays come late.
+    expect(starved.chunkLossRatio.mean).toBeGreaterThan(0.1);
   });
 
   it.each([

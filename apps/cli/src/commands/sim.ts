@@ -197,6 +197,12 @@ export function registerSimCommand(program: Command): void {
       1000,
     )
     .option(
+      '--measure-from <seconds>',
+      'count chunk loss only from this simulated time (skip the joins)',
+      nonNegative,
+      0,
+    )
+    .option(
       '--seed <number>',
       'seed of every random choice: same seed, same run',
       integerIn(0, 0xffffffff),
