@@ -106,12 +106,11 @@ export function createPacer(kind: MediaKind, options: PacerOptions = {}): PacerC
   }
   const hasOwnTiming = kind !== 'unknown';
   if (!hasOwnTiming && bitrate === undefined) {
-    const what = 'the media type is unknown';
     return {
       ok: false,
       error: new MediaError(
         'P2PSP_ERR_MEDIA_BITRATE_REQUIRED',
-        `cannot pace this input in real time: ${what}; pass --bitrate <bits/s> (e.g. --bitrate 128000) with the stream's bit rate`,
+        "cannot pace this input in real time: its media type is unknown (not Ogg, WebM, MP3 or ADTS AAC), so its timing cannot be read; pass --bitrate <bits/s> (e.g. --bitrate 128000) with the stream's bit rate",
       ),
     };
   }

@@ -31,6 +31,8 @@ const SEGMENT_LEVEL_IDS = new Set([
   EBML_HEADER_ID,
   SEGMENT_ID,
 ]);
+/** Larger elements (attachments, corrupt sizes) are not walked. */
+const MAX_ELEMENT_BYTES = 16 * 1024 * 1024;
 /** Default TimestampScale: 1 ms in nanoseconds (RFC 9559 section 5.1.2.1). */
 const DEFAULT_TIMESTAMP_SCALE = 1_000_000;
 
@@ -118,7 +120,8 @@ export class WebmSplitter {
     }
     const head = readElementHead(bytes, 0);
     if (head.status === 'need-more') return false;
-    if (head.status === 'invalid') return this.goRaw(pieces);
+    // A corrupt size could make us buffer the rest of the file: give up walking instead.
+    if (head.status === 'invalid' || head.size > MAX_ELEMENT_BYTES) return this.goRaw(pieces);
     const total = head.headLength + head.size;
     const whole = (): Uint8Array | undefined => {
       if (head.unknownSize || bytes.length < total) return undefined;
