@@ -1,4 +1,4 @@
-import { ADTS, checkConfirmedFrame, MPEG_AUDIO } from './audio-frames.js';
+import { ADTS, type AudioFrameFormat, checkConfirmedFrame, MPEG_AUDIO } from './audio-frames.js';
 import { matchesAt } from './bytes.js';
 import { CLUSTER_ID, DOCTYPE_ID, readElementSize } from './ebml.js';
 import { id3v2TagLength } from './id3.js';
@@ -169,10 +169,13 @@ function sniffMediaType(bytes: Uint8Array): { kind: MediaKind; mimeType: string 
   const searchEnd = Math.min(bytes.length, start + 8192);
   for (let offset = start; offset < searchEnd; offset++) {
     if (bytes[offset] !== 0xff) continue;
-    if (checkConfirmedFrame(MPEG_AUDIO, bytes, offset).status === 'frame') {
+    // Off the start, two frames in a row can happen by chance in a few KB of other data:
+    // want a third when the bytes hold it.
+    const strict = offset !== start;
+    if (framesInARow(MPEG_AUDIO, bytes, offset, strict)) {
       return { kind: 'mp3', mimeType: mimeTypeOf('mp3') };
     }
-    if (checkConfirmedFrame(ADTS, bytes, offset).status === 'frame') {
+    if (framesInARow(ADTS, bytes, offset, strict)) {
       return { kind: 'aac-adts', mimeType: mimeTypeOf('aac-adts') };
     }
   }
@@ -194,6 +197,19 @@ function sniffMediaType(bytes: Uint8Array): { kind: MediaKind; mimeType: string 
   if (findSequence(bytes, clusterId, bytes.length, () => true))
     return { kind: 'webm', mimeType: mimeTypeOf('webm') };
   return undefined;
+}
+
+function framesInARow(
+  format: AudioFrameFormat,
+  bytes: Uint8Array,
+  offset: number,
+  wantThird: boolean,
+): boolean {
+  const first = checkConfirmedFrame(format, bytes, offset);
+  if (first.status !== 'frame') return false;
+  if (!wantThird) return true;
+  const second = checkConfirmedFrame(format, bytes, offset + first.header.length);
+  return second.status !== 'invalid';
 }
 
 function findSequence(
