@@ -236,18 +236,17 @@ export class NatDiscoveryCore {
       mappings.push({ socket, local: local(socket), destination, mapped });
     };
     const notAnswered: FilteringTest = { attempts: 0, answered: false };
-    const finish = (
-      partial: Omit<
-        NatDiscoveryResult,
-        | 'mappings'
-        | 'lastMappedPort'
-        | 'requestsSent'
-        | 'elapsed'
-        | 'filteringTests'
-        | 'otherAddress'
-      > &
-        Partial<Pick<NatDiscoveryResult, 'filteringTests' | 'otherAddress'>>,
-    ): NatDiscoveryResult => ({
+    const finish = ({
+      report,
+      ...partial
+    }: Omit<
+      NatDiscoveryResult,
+      'mappings' | 'lastMappedPort' | 'requestsSent' | 'elapsed' | 'filteringTests' | 'otherAddress'
+    > &
+      Partial<
+        Pick<NatDiscoveryResult, 'filteringTests' | 'otherAddress'>
+      >): NatDiscoveryResult => ({
+      report,
       otherAddress: null,
       filteringTests: { changeAddressAndPort: notAnswered, changePort: notAnswered },
       ...partial,

@@ -88,7 +88,8 @@ export function registerNatCommand(program: Command): void {
         process.stdout.write(
           flags.json ? `${JSON.stringify(result, null, 2)}\n` : describe(result),
         );
-        process.exit(0);
+        // A verdict (even "udp-blocked") is success; running out of time is not.
+        process.exit(result.warning?.startsWith('P2PSP_ERR_NAT_DETECT_TIMEOUT') ? 1 : 0);
       } catch (error) {
         failAndExit(error);
       }

@@ -1,5 +1,5 @@
 import { createSocket, type Socket } from 'node:dgram';
-import type { Endpoint } from '@p2psp/wire';
+import { type Endpoint, formatEndpoint } from '@p2psp/wire';
 import { StunServerCore, type StunServerCounters } from '../stun-server.js';
 import { endpointOf } from './runtime.js';
 import { sendQuietly } from './udp-stun-client.js';
@@ -32,6 +32,16 @@ const RANDOM_PORT_ATTEMPTS = 20;
 export async function startStunServer(options: StartStunServerOptions): Promise<RunningStunServer> {
   const port = options.port ?? 3478;
   const alternatePort = options.alternatePort ?? 3479;
+  // Check the configuration before binding anything (the core names the mistake).
+  new StunServerCore({
+    primary: { address: options.address, port: port || 1 },
+    ...(options.alternateAddress !== undefined
+      ? {
+          alternateAddress: options.alternateAddress,
+          alternatePort: alternatePort || (port || 1) + 1,
+        }
+      : {}),
+  });
   if (options.alternateAddress === undefined || (port !== 0 && alternatePort !== 0)) {
     return startOnPorts(options, port, alternatePort);
   }
@@ -84,7 +94,14 @@ async function startOnPorts(
       const socket = createSocket({ type: endpoint.address.includes(':') ? 'udp6' : 'udp4' });
       sockets.push(socket);
       await new Promise<void>((resolve, reject) => {
-        socket.once('error', reject);
+        socket.once('error', (error: NodeJS.ErrnoException) => {
+          error.message = `cannot listen on ${formatEndpoint(endpoint)} (${error.code}): ${
+            error.code === 'EADDRINUSE'
+              ? 'another process uses that port, choose other ports'
+              : 'is that address configured on this host?'
+          }`;
+          reject(error);
+        });
         socket.bind(endpoint.port, endpoint.address, () => {
           socket.off('error', reject);
           resolve();
