@@ -1,7 +1,6 @@
+import { type SourceConfig, SourceCore } from '@p2psp/source';
 import { createRandom, decodeDatagram, type Endpoint } from '@p2psp/wire';
 import { describe, expect, it } from 'vitest';
-// TODO(package): import from '@p2psp/source' once @p2psp/peer lists it as a devDependency.
-import { type SourceConfig, SourceCore } from '../../source/src/index.js';
 import { type PeerConfig, PeerCore } from '../src/index.js';
 import {
   InMemoryNetwork,
@@ -9,7 +8,7 @@ import {
   type NodeRecord,
   scheduleIngest,
   streamBytes,
-} from './support/in-memory-network.js';
+} from '../src/testing.js';
 
 const SOURCE: Endpoint = { address: '10.0.0.1', port: 4552 };
 const CHUNK_SIZE = 1024;
@@ -367,6 +366,30 @@ describe('a source and peers on an in-memory network (DBS rules 1-6)', () => {
     for (const index of [0, 1, 3, 4]) {
       expect(peers[index]!.core.stats().chunksLost).toBe(lostAfterRemoval[index]);
       expect(peers[index]!.node.stopped?.reason).toBe('stream-end');
+    }
+  });
+
+  it('joins peers that arrive at the same instant, with 5 ms links, without holes', () => {
+    const peerCount = 8;
+    const { network, peers, stream, sourceCore } = createCluster({
+      peers: peerCount,
+      bufferSize: 64,
+      latencyMillis: 5,
+      streamBytes: 16_000 * 15,
+      // The stream is 3 s in when all eight connect at once.
+      joinAt: () => 3_000,
+    });
+    network.runUntil(25_000);
+    expect(sourceCore.members()).toHaveLength(peerCount);
+    for (const { core, node } of peers) {
+      // Everyone learnt everyone, although their accepts listed nobody.
+      expect(node.events.filter((event) => event.name === 'neighbour-add')).toHaveLength(
+        peerCount - 1,
+      );
+      const { firstChunk, bytes, plays } = played(node);
+      expect(plays.every((play) => play.payload !== null)).toBe(true);
+      expect(Buffer.compare(bytes, Buffer.from(stream.subarray(firstChunk * CHUNK_SIZE)))).toBe(0);
+      expect(core.stats().chunksLost).toBe(0);
     }
   });
 });

@@ -35,7 +35,7 @@ export interface PeerConfig {
   /**
    * Relays of one source chunk are spread over the expected time to the next source chunk,
    * but over at most this many chunk intervals, so they reach everyone well before play
-   * time (rule 3). Default: a quarter of B.
+   * time (rule 3). Default: half the play-out delay (B/4 for a peer, B/8 for a monitor).
    */
   readonly relaySpreadChunks?: number;
   /**

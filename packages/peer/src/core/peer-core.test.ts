@@ -312,6 +312,32 @@ describe('PeerCore relays (rules 2, 3)', () => {
     });
   });
 
+  it('sends a newly learnt neighbour the last source chunks it relayed (catch-up)', () => {
+    const { core } = joinedPeer({}, { members: [member(ME), member(1)] });
+    for (const number of [0, 1, 2]) {
+      core.handle({ type: 'datagram', from: SOURCE, bytes: chunk(number) }, number * 100);
+      core.handleTimeout(number * 100 + 99);
+    }
+    drain(core);
+    const joiner = { address: '10.0.9.9', port: 7000 };
+    core.handle(
+      {
+        type: 'datagram',
+        from: joiner,
+        bytes: encodeDatagram({ type: 'hello', memberId: 9, nonce: 1 }),
+      },
+      300,
+    );
+    const toJoiner = sent(drain(core)).filter(
+      ({ to }) => to === joiner || to.address === joiner.address,
+    );
+    expect(
+      toJoiner.map(({ message }) =>
+        message.type === 'chunk' ? message.chunkNumber : message.type,
+      ),
+    ).toEqual([1, 2, 'hello-ack']);
+  });
+
   it('drops a neighbour whose debt passes the threshold (rule 7)', () => {
     const { core } = joinedPeer(
       { debtThreshold: 3 },
@@ -356,7 +382,7 @@ describe('PeerCore relays (rules 2, 3)', () => {
 
 describe('PeerCore play-out (rule 5)', () => {
   it('plays in order once the delay is buffered, a missing chunk as null, across the 32-bit wrap', () => {
-    const { core } = joinedPeer({ playoutDelayChunks: 3 });
+    const { core } = joinedPeer({ playoutDelayChunks: 3 }, { nextChunkNumber: 0xffff_fffd });
     const first = 0xffff_fffd;
     const numbers = [0, 1, 2, 4, 5, 6, 7, 8].map((offset) => (first + offset) >>> 0); // 3 is lost
     const plays: { chunkNumber: number; payload: Uint8Array | null }[] = [];
@@ -381,6 +407,16 @@ describe('PeerCore play-out (rule 5)', () => {
     ]);
     expect(plays[4]?.payload).toEqual(Uint8Array.of(1, 1, 2, 3));
     expect(core.stats()).toMatchObject({ chunksPlayed: 5, chunksLost: 1, playChunkNumber: 3 });
+  });
+
+  it('starts at the chunk the accept names: older ones were relayed before it was known', () => {
+    const { core } = joinedPeer({ playoutDelayChunks: 2 }, { nextChunkNumber: 100 });
+    for (const number of [97, 98, 99, 100, 101, 102]) {
+      core.handle({ type: 'datagram', from: fromMember(1), bytes: chunk(number, 1) }, number);
+    }
+    const plays = drain(core).filter((output) => output.type === 'play');
+    expect(plays.map((play) => play.type === 'play' && play.chunkNumber)).toEqual([100]);
+    expect(core.stats()).toMatchObject({ chunksBeforeJoin: 3, chunksLost: 0 });
   });
 
   it('drops chunks outside the window and oversized ones', () => {

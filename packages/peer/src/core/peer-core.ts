@@ -3,6 +3,7 @@ import {
   type Chunk,
   type CoreInput,
   type CoreOutput,
+  chunkNumberAfter,
   type DatagramMessage,
   decodeDatagram,
   type Endpoint,
@@ -35,6 +36,9 @@ const SOURCE_CONNECTION = -1;
 
 /** A buffer larger than this in a join accept is refused: the peer allocates B slots. */
 const MAX_BUFFER_SIZE = 1 << 20;
+
+/** Source chunks a newly learnt neighbour is sent at once, if still in the window. */
+const CATCH_UP_CHUNKS = 2;
 
 /** Member ids remembered as gone (ids are never reused by a source). */
 const DEPARTED_MEMORY = 4096;
@@ -138,6 +142,10 @@ export class PeerCore implements SansIoCore {
 
   // Relaying (rules 2, 3).
   #relay: RelayJob | null = null;
+  /** The last source chunks relayed (datagram and buffer index), for catch-up relays. */
+  readonly #recentRelays: { readonly bytes: Uint8Array; readonly index: number }[] = [];
+  /** The accept's next chunk number: older chunks may have been relayed before we were known. */
+  #joinChunkNumber = 0;
 
   // Buffer and play-out (rule 5).
   #buffer: ChunkBuffer = new ChunkBuffer(1);
@@ -151,6 +159,7 @@ export class PeerCore implements SansIoCore {
   #chunksFromSource = 0;
   #chunksFromPeers = 0;
   #chunksDuplicated = 0;
+  #chunksBeforeJoin = 0;
   #chunksRelayed = 0;
   #chunksBurst = 0;
   #chunksPlayed = 0;
@@ -270,6 +279,7 @@ export class PeerCore implements SansIoCore {
       chunksFromSource: this.#chunksFromSource,
       chunksFromPeers: this.#chunksFromPeers,
       chunksDuplicated: this.#chunksDuplicated,
+      chunksBeforeJoin: this.#chunksBeforeJoin,
       chunksRelayed: this.#chunksRelayed,
       chunksBurst: this.#chunksBurst,
       chunksPlayed: this.#chunksPlayed,
@@ -377,6 +387,7 @@ export class PeerCore implements SansIoCore {
     this.#bufferSize = accept.bufferSize;
     this.#mediaType = accept.mediaType;
     this.#monitorCount = accept.monitorCount;
+    this.#joinChunkNumber = accept.nextChunkNumber;
     this.#buffer = new ChunkBuffer(accept.bufferSize);
     this.#chunkIntervalMillis = Math.max(0.01, accept.chunkIntervalMicros / 1000);
     // The source lists the joiner itself first: its flags say whether we are the monitor
@@ -396,8 +407,10 @@ export class PeerCore implements SansIoCore {
         why: `the source's buffer B is ${accept.bufferSize}: the delay must be below B`,
       });
     }
+    // Relays must reach everyone well before they are played: spread them over at most
+    // half the play-out delay, leaving the other half for latency and jitter.
     this.#relaySpreadChunks =
-      this.config.relaySpreadChunks ?? Math.max(1, Math.floor(accept.bufferSize / 4));
+      this.config.relaySpreadChunks ?? Math.max(1, Math.floor(this.#playoutDelay / 2));
     this.#state = 'streaming';
     this.#connectionOpen = false;
     this.#outputs.push({ type: 'close', connection: SOURCE_CONNECTION, reason: 'joined' });
@@ -673,6 +686,13 @@ export class PeerCore implements SansIoCore {
       this.#drop('oversized-chunk', from);
       return null;
     }
+    // Chunks cut before our accept were relayed (partly) before the others knew us: starting
+    // the play-out there would leave holes. The stream starts for us at the accept's next
+    // chunk number (a chunk from then on reaches us: our hellos overtake its relays).
+    if (!this.#playing && chunkNumberAfter(this.#joinChunkNumber, chunk.chunkNumber)) {
+      this.#chunksBeforeJoin++;
+      return null;
+    }
     const buffer = this.#buffer;
     if (!buffer.anchored) {
       buffer.anchor(chunk.chunkNumber);
@@ -730,7 +750,11 @@ export class PeerCore implements SansIoCore {
     }
     buffer.put(index, chunk.payload);
     // Rule 2: relay what came from the source, once, to every other member.
-    if (relay !== null) this.#startRelay(relay, chunk.chunkNumber, now);
+    if (relay !== null) {
+      this.#startRelay(relay, chunk.chunkNumber, now);
+      this.#recentRelays.push({ bytes: relay, index });
+      if (this.#recentRelays.length > CATCH_UP_CHUNKS + 1) this.#recentRelays.shift();
+    }
     if (index < this.#lowestIndex && !this.#playing) this.#lowestIndex = index;
     if (index > this.#highestIndex) this.#highestIndex = index;
     this.#playDue();
@@ -911,8 +935,11 @@ export class PeerCore implements SansIoCore {
     };
     this.#neighboursById.set(memberId, neighbour);
     this.#neighboursByKey.set(key, neighbour);
-    // A neighbour learnt while a source chunk is being relayed gets it too.
+    // A neighbour learnt while a source chunk is being relayed gets it too, and the last
+    // source chunks relayed before it was known, while they can still be played: it just
+    // joined, and the chunks between its accept and its hello reaching us would be holes.
     this.#relay?.targets.push(neighbour);
+    this.#catchUp(neighbour);
     this.#outputs.event('neighbour-add', 'debug', {
       memberId,
       endpoint: key,
@@ -920,6 +947,18 @@ export class PeerCore implements SansIoCore {
       neighbours: this.#neighboursById.size,
     });
     return neighbour;
+  }
+
+  #catchUp(neighbour: Neighbour): void {
+    const current = this.#relay?.bytes;
+    const oldest = this.#playing ? this.#playIndex : this.#lowestIndex;
+    const done = this.#recentRelays.filter((recent) => recent.bytes !== current);
+    for (const recent of done.slice(-CATCH_UP_CHUNKS)) {
+      if (recent.index < oldest) continue;
+      this.#chunksRelayed++;
+      this.#sendBytes(neighbour.endpoint, recent.bytes);
+      this.#debts.sent(neighbour.memberId);
+    }
   }
 
   #removeNeighbour(neighbour: Neighbour, reason: string): void {

@@ -50,6 +50,8 @@ export interface PeerStats {
   readonly chunksFromPeers: number;
   /** Chunks received again (already buffered). */
   readonly chunksDuplicated: number;
+  /** Chunks cut before our join accept, ignored: the stream starts for us after them. */
+  readonly chunksBeforeJoin: number;
   /** Relays sent (one chunk to one neighbour). */
   readonly chunksRelayed: number;
   /** Relays sent in a burst because the next source chunk came first (rule 3). */

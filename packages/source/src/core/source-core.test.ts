@@ -171,6 +171,48 @@ describe('SourceCore joins (rule 4)', () => {
     expect(second.accept.monitorCount).toBe(1);
   });
 
+  it('tells a member activated after an overlapping join about it (neither listed the other)', () => {
+    const core = createSource();
+    const a = { address: '10.0.0.1', port: 5000 };
+    const b = { address: '10.0.0.2', port: 5000 };
+    core.handle(
+      { type: 'connection-open', connection: 1, remote: { address: a.address, port: 1 } },
+      0,
+    );
+    core.handle({ type: 'connection-data', connection: 1, bytes: joinRequest() }, 0);
+    core.handle(
+      { type: 'connection-open', connection: 2, remote: { address: b.address, port: 2 } },
+      0,
+    );
+    core.handle({ type: 'connection-data', connection: 2, bytes: joinRequest() }, 0);
+    const accepts = drain(core);
+    expect(framesWritten(accepts, 2)[0]).toMatchObject({ members: [{ memberId: 2 }] });
+    core.handle(
+      {
+        type: 'datagram',
+        from: a,
+        bytes: encodeDatagram({ type: 'hello', memberId: 1, nonce: 1 }),
+      },
+      1,
+    );
+    expect(datagramsSent(drain(core)).map(({ message }) => message.type)).toEqual(['hello-ack']);
+    core.handle(
+      {
+        type: 'datagram',
+        from: b,
+        bytes: encodeDatagram({ type: 'hello', memberId: 2, nonce: 2 }),
+      },
+      2,
+    );
+    expect(datagramsSent(drain(core))).toMatchObject([
+      { to: b, message: { type: 'hello-ack', memberId: 2 } },
+      {
+        to: b,
+        message: { type: 'peer-list-reply', total: 1, members: [{ memberId: 1, endpoint: a }] },
+      },
+    ]);
+  });
+
   it('refuses a hello for a pending member id from another IP address', () => {
     const core = createSource();
     core.handle(

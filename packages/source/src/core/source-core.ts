@@ -54,6 +54,8 @@ interface Join {
   /** Set once the join accept went out: the id its hello must carry. */
   memberId: MemberId;
   request: JoinRequest | null;
+  /** The members its accept listed: those activated later are sent to it on activation. */
+  listed: ReadonlySet<MemberId>;
   /** The connection is still open (the joiner may close it once it read the accept). */
   open: boolean;
 }
@@ -348,6 +350,7 @@ export class SourceCore implements SansIoCore {
       deadline: now + this.config.joinTimeoutMillis,
       memberId: NO_MEMBER,
       request: null,
+      listed: new Set(),
       open: true,
     });
   }
@@ -424,7 +427,9 @@ export class SourceCore implements SansIoCore {
     join.memberId = member.memberId;
     join.deadline = now + this.config.joinTimeoutMillis;
     this.#joinsByMemberId.set(member.memberId, join);
-    const monitors = this.#activeMembers().filter((other) => other.role === 'monitor').length;
+    const listed = this.#activeMembers();
+    join.listed = new Set(listed.map((other) => other.memberId));
+    const monitors = listed.filter((other) => other.role === 'monitor').length;
     const accepted = this.#write(join.connection, {
       type: 'join-accept',
       memberId: member.memberId,
@@ -438,7 +443,7 @@ export class SourceCore implements SansIoCore {
       header: this.#header ?? new Uint8Array(0),
       // The joiner's own entry comes first: its flags tell it its role (monitor, external),
       // which the accept has no other field for. Peers skip their own id as a neighbour.
-      members: [toMemberInfo(member), ...this.#activeMembers().map(toMemberInfo)],
+      members: [toMemberInfo(member), ...listed.map(toMemberInfo)],
     });
     if (!accepted) {
       this.#joinsByMemberId.delete(member.memberId);
@@ -566,6 +571,14 @@ export class SourceCore implements SansIoCore {
     const joined = activated.member;
     this.#active.add(memberId);
     this.#send(from, { type: 'hello-ack', memberId, nonce });
+    // Members activated since its accept (joins that overlapped) are not in its list, and
+    // it is not in theirs: without this, neither would ever hello the other.
+    const missed = this.#activeMembers().filter(
+      (other) => other.memberId !== memberId && !join.listed.has(other.memberId),
+    );
+    if (missed.length > 0) {
+      for (const page of peerListReplies(missed.map(toMemberInfo))) this.#send(from, page);
+    }
     this.#outputs.event('peer-join', 'info', {
       memberId,
       endpoint: formatEndpoint(from),
