@@ -37,12 +37,18 @@ export class SimulationEvent {
 }
 
 export class EventQueue {
-  private heap: SimulationEvent[] = [];
+  // Struct-of-arrays heap: the keys live in typed arrays, so sifting compares contiguous
+  // numbers instead of chasing event objects across the JS heap (the agenda holds every
+  // datagram in flight: hundreds of thousands while 1,000 peers say hello).
+  private times = new Float64Array(1024);
+  private sequences = new Float64Array(1024);
+  private events: (SimulationEvent | undefined)[] = new Array(1024);
+  private length = 0;
   private free: SimulationEvent[] = [];
   private nextSequence = 0;
 
   get size(): number {
-    return this.heap.length;
+    return this.length;
   }
 
   /** An event object to fill in and `push`; recycled ones come back from `release`. */
@@ -59,68 +65,82 @@ export class EventQueue {
     if (this.free.length < 4096) this.free.push(event);
   }
 
+  private grow(): void {
+    const capacity = this.times.length * 2;
+    const times = new Float64Array(capacity);
+    times.set(this.times);
+    const sequences = new Float64Array(capacity);
+    sequences.set(this.sequences);
+    this.times = times;
+    this.sequences = sequences;
+    this.events.length = capacity;
+  }
+
   push(event: SimulationEvent): void {
-    event.sequence = this.nextSequence++;
-    const heap = this.heap;
-    let index = heap.length;
-    heap.push(event);
+    const sequence = this.nextSequence++;
+    event.sequence = sequence;
+    const time = event.time;
+    if (this.length === this.times.length) this.grow();
+    const times = this.times;
+    const sequences = this.sequences;
+    const events = this.events;
+    let index = this.length++;
     // Sift up.
     while (index > 0) {
-      const parentIndex = (index - 1) >> 1;
-      const parent = heap[parentIndex]!;
-      if (
-        parent.time < event.time ||
-        (parent.time === event.time && parent.sequence < event.sequence)
-      ) {
-        break;
-      }
-      heap[index] = parent;
-      index = parentIndex;
+      const parent = (index - 1) >> 1;
+      const parentTime = times[parent]!;
+      if (parentTime < time || (parentTime === time && sequences[parent]! < sequence)) break;
+      times[index] = parentTime;
+      sequences[index] = sequences[parent]!;
+      events[index] = events[parent];
+      index = parent;
     }
-    heap[index] = event;
+    times[index] = time;
+    sequences[index] = sequence;
+    events[index] = event;
   }
 
   /** The earliest event's time, or Infinity when empty. */
   peekTime(): number {
-    const first = this.heap[0];
-    return first === undefined ? Number.POSITIVE_INFINITY : first.time;
+    return this.length === 0 ? Number.POSITIVE_INFINITY : this.times[0]!;
   }
 
   pop(): SimulationEvent | undefined {
-    const heap = this.heap;
-    const top = heap[0];
-    if (top === undefined) return undefined;
-    const last = heap.pop()!;
-    const length = heap.length;
-    if (length > 0) {
+    if (this.length === 0) return undefined;
+    const times = this.times;
+    const sequences = this.sequences;
+    const events = this.events;
+    const top = events[0];
+    const last = --this.length;
+    const time = times[last]!;
+    const sequence = sequences[last]!;
+    const event = events[last];
+    events[last] = undefined;
+    if (last > 0) {
       // Sift the last element down from the root.
       let index = 0;
       for (;;) {
         const left = 2 * index + 1;
-        if (left >= length) break;
+        if (left >= last) break;
         const right = left + 1;
         let child = left;
-        let childEvent = heap[left]!;
-        if (right < length) {
-          const rightEvent = heap[right]!;
-          if (
-            rightEvent.time < childEvent.time ||
-            (rightEvent.time === childEvent.time && rightEvent.sequence < childEvent.sequence)
-          ) {
-            child = right;
-            childEvent = rightEvent;
-          }
-        }
         if (
-          last.time < childEvent.time ||
-          (last.time === childEvent.time && last.sequence < childEvent.sequence)
+          right < last &&
+          (times[right]! < times[left]! ||
+            (times[right] === times[left] && sequences[right]! < sequences[left]!))
         ) {
-          break;
+          child = right;
         }
-        heap[index] = childEvent;
+        const childTime = times[child]!;
+        if (time < childTime || (time === childTime && sequence < sequences[child]!)) break;
+        times[index] = childTime;
+        sequences[index] = sequences[child]!;
+        events[index] = events[child];
         index = child;
       }
-      heap[index] = last;
+      times[index] = time;
+      sequences[index] = sequence;
+      events[index] = event;
     }
     return top;
   }
