@@ -149,6 +149,11 @@ describe('answerStunDatagram (STUN on a socket shared with the stream)', () => {
     expect(answerStunDatagram(new Uint8Array(40), client)).toBeNull();
   });
 
+  it('tells a client seen as IPv4-mapped IPv6 (dual-stack socket) its IPv4 endpoint', () => {
+    const bytes = answerStunDatagram(request(), { address: '::ffff:198.51.100.7', port: 4000 });
+    expect(mappedEndpointOf(decodeReply(bytes!))).toEqual({ address: '198.51.100.7', port: 4000 });
+  });
+
   it('answers over IPv6', () => {
     const v6 = { address: '2001:db8::7', port: 1234 };
     const bytes = answerStunDatagram(request(), v6, {

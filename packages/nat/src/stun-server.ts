@@ -134,7 +134,9 @@ export class StunServerCore {
     if (findStunAttribute(request, 'response-port')) unknown.push(0x0027);
     const rejection = this.#reject(request, from, local, unknown);
     if (rejection) return rejection;
-    const attributes: StunAttribute[] = [{ type: 'xor-mapped-address', endpoint: from }];
+    const attributes: StunAttribute[] = [
+      { type: 'xor-mapped-address', endpoint: reportedEndpoint(from) },
+    ];
     if (!isWildcard(local.address)) attributes.push({ type: 'response-origin', endpoint: local });
     return this.#reply(request, local, from, attributes);
   }
@@ -165,7 +167,7 @@ export class StunServerCore {
       ? { address: from.address, port: responsePort.port }
       : from;
     const attributes: StunAttribute[] = [
-      { type: 'xor-mapped-address', endpoint: from },
+      { type: 'xor-mapped-address', endpoint: reportedEndpoint(from) },
       // RFC 5780 §7.3/§7.4: where the answer is sent from, and the diagonal endpoint of the
       // socket the request reached (other address, other port).
       { type: 'response-origin', endpoint: source },
@@ -249,6 +251,17 @@ export function answerStunDatagram(
     ...(options.software ? { software: options.software } : {}),
   });
   return core.handle(bytes, from, local)?.bytes ?? null;
+}
+
+/**
+ * A dual-stack socket sees IPv4 clients as ::ffff:a.b.c.d; the client sent from an IPv4
+ * address, so that is what it is told (the reply still goes to the mapped form).
+ */
+function reportedEndpoint(from: Endpoint): Endpoint {
+  const canonical = canonicalIpAddress(from.address);
+  return canonical?.startsWith('::ffff:') && canonical.includes('.')
+    ? { address: canonical.slice('::ffff:'.length), port: from.port }
+    : from;
 }
 
 function isWildcard(address: string): boolean {
