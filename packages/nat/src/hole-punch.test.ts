@@ -53,6 +53,50 @@ describe('hole punching through fake NATs (virtual time)', () => {
     expect(failures).toEqual([]);
   });
 
+  it('matrix: 20 runs per pair at 1% loss and 30 ms, the lab aim (>= 19/20 when feasible)', () => {
+    const rows: string[] = [];
+    const belowAim: string[] = [];
+    for (const [typeA, typeB] of pairs) {
+      if (TYPES.indexOf(typeB) < TYPES.indexOf(typeA)) continue;
+      const feasible = punchFeasibility(typeA, typeB).possible;
+      const elapsed: number[] = [];
+      let impossibleFast = 0;
+      for (let seed = 1; seed <= 20; seed++) {
+        const run = runFakePunch({
+          a: { nat: SIDES[typeA]! },
+          b: { nat: SIDES[typeB]! },
+          seed,
+          lossRate: 0.01,
+          latency: 30,
+        });
+        const results = [run.a.result, run.b.result];
+        if (results.every((result) => result?.ok)) {
+          elapsed.push(Math.max(...results.map((result) => (result?.ok ? result.elapsed : 0))));
+        }
+        if (
+          results.every(
+            (result) =>
+              result &&
+              !result.ok &&
+              result.error.code === 'P2PSP_ERR_PUNCH_IMPOSSIBLE' &&
+              result.error.elapsed === 0,
+          )
+        ) {
+          impossibleFast++;
+        }
+      }
+      elapsed.sort((x, y) => x - y);
+      const median = elapsed[Math.floor(elapsed.length / 2)];
+      rows.push(
+        `| ${typeA} | ${typeB} | ${feasible ? `${elapsed.length}/20` : `impossible, ${impossibleFast}/20 failed fast`} | ${median ?? '-'} | ${elapsed.at(-1) ?? '-'} |`,
+      );
+      if (feasible ? elapsed.length < 19 : impossibleFast < 20) belowAim.push(`${typeA}/${typeB}`);
+    }
+    // P2PSP_NAT_FIGURES=1 prints the table in the README (virtual ms, fake NATs).
+    if (process.env.P2PSP_NAT_FIGURES) console.log(rows.join('\n'));
+    expect(belowAim).toEqual([]);
+  });
+
   it('gives up with P2PSP_ERR_PUNCH_TIMEOUT within the bound when nobody answers', () => {
     const core = new HolePunchCore({
       localNat: { type: 'full-cone', portStep: 0, mappedEndpoint: null },
