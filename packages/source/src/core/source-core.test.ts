@@ -213,6 +213,26 @@ describe('SourceCore joins (rule 4)', () => {
     ]);
   });
 
+  it('matches a hello to a join seen on a dual-stack socket (IPv4-mapped address)', () => {
+    const core = createSource();
+    core.handle(
+      { type: 'connection-open', connection: 1, remote: { address: '::ffff:10.0.0.5', port: 1 } },
+      0,
+    );
+    core.handle({ type: 'connection-data', connection: 1, bytes: joinRequest() }, 0);
+    drain(core);
+    const udp = { address: '10.0.0.5', port: 5000 };
+    core.handle(
+      {
+        type: 'datagram',
+        from: udp,
+        bytes: encodeDatagram({ type: 'hello', memberId: 1, nonce: 1 }),
+      },
+      1,
+    );
+    expect(core.members()).toMatchObject([{ memberId: 1, endpoint: udp }]);
+  });
+
   it('refuses a hello for a pending member id from another IP address', () => {
     const core = createSource();
     core.handle(

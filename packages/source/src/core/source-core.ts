@@ -548,7 +548,7 @@ export class SourceCore implements SansIoCore {
     }
     // The hello must come from the host that joined over TCP (the same public IP through a
     // NAT), so a third party cannot claim a member id it overheard.
-    if (from.address !== join.remote.address) {
+    if (hostOf(from.address) !== hostOf(join.remote.address)) {
       this.#drop('member-mismatch', from, 'hello');
       return;
     }
@@ -767,4 +767,15 @@ export class SourceCore implements SansIoCore {
       });
     }
   }
+}
+
+/**
+ * The IPv4 address inside an IPv4-mapped IPv6 address (RFC 4291 section 2.5.5.2), so a TCP
+ * connection seen on a dual-stack socket (`::ffff:10.0.0.5`) matches a UDP hello seen on an
+ * IPv4 one (`10.0.0.5`).
+ */
+function hostOf(address: string): string {
+  return address.toLowerCase().startsWith('::ffff:') && address.includes('.')
+    ? address.slice(7)
+    : address;
 }
