@@ -10,6 +10,7 @@ import {
   type Random,
 } from '@p2psp/wire';
 import { canonicalIpAddress } from './ip-address.js';
+import { NatError } from './nat-error.js';
 import { punchFeasibility } from './punch-feasibility.js';
 
 /**
@@ -133,12 +134,16 @@ export class HolePunchCore {
     this.#roundInterval = options.roundInterval ?? 100;
     this.#timeout = options.timeout ?? 5000;
     if (!(this.#roundInterval > 0)) {
-      throw new RangeError(
+      throw new NatError(
+        'P2PSP_ERR_NAT_OPTION',
         `hole punching: roundInterval must be > 0 ms, got ${options.roundInterval}`,
       );
     }
     if (!(this.#timeout > 0))
-      throw new RangeError(`hole punching: timeout must be > 0 ms, got ${options.timeout}`);
+      throw new NatError(
+        'P2PSP_ERR_NAT_OPTION',
+        `hole punching: timeout must be > 0 ms, got ${options.timeout}`,
+      );
     this.#options = options;
     this.#nonce = Math.floor(options.random.next() * 0x100000000) >>> 0;
     this.#candidates = punchCandidates(options.remoteNat, options.remoteEndpoints, {
@@ -159,7 +164,8 @@ export class HolePunchCore {
   }
 
   start(now: Instant): void {
-    if (this.#startedAt !== undefined) throw new Error('hole punching: start() was already called');
+    if (this.#startedAt !== undefined)
+      throw new NatError('P2PSP_ERR_NAT_USAGE', 'hole punching: start() was already called');
     this.#startedAt = now;
     this.#deadline = now + this.#timeout;
     // Fail fast, before a single datagram, when the pair cannot work in theory.

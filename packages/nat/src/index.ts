@@ -17,6 +17,7 @@ export {
   type NatDiscoveryOutput,
   type NatDiscoveryResult,
 } from './nat-discovery.js';
+export { NAT_ERROR_CODES, NatError, type NatErrorCode } from './nat-error.js';
 export { type DetectNatOptions, detectNat } from './node/detect-nat.js';
 export { type PunchHoleOptions, type PunchHoleResult, punchHole } from './node/punch-node.js';
 export { cryptoRandom, resolveEndpoint } from './node/runtime.js';

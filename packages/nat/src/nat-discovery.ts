@@ -1,6 +1,7 @@
 import type { Endpoint, Instant, NatReport, Random } from '@p2psp/wire';
 import { canonicalIpAddress } from './ip-address.js';
 import { classifyNat, type NatBehaviour } from './nat-classification.js';
+import { NatError } from './nat-error.js';
 import { analysePortAllocation, type PortAllocation, type PortSample } from './port-allocation.js';
 import {
   StunClientCore,
@@ -123,13 +124,17 @@ export class NatDiscoveryCore {
 
   constructor(options: NatDiscoveryOptions) {
     if (options.localEndpoints.length < 1) {
-      throw new RangeError(
+      throw new NatError(
+        'P2PSP_ERR_NAT_OPTION',
         'NAT discovery: localEndpoints needs at least socket 0 (the caller socket)',
       );
     }
     const attempts = options.attempts ?? 2;
     if (!Number.isInteger(attempts) || attempts < 1) {
-      throw new RangeError(`NAT discovery: attempts must be an integer >= 1, got ${attempts}`);
+      throw new NatError(
+        'P2PSP_ERR_NAT_OPTION',
+        `NAT discovery: attempts must be an integer >= 1, got ${attempts}`,
+      );
     }
     this.#options = options;
     this.#client = new StunClientCore({
@@ -141,7 +146,8 @@ export class NatDiscoveryCore {
   }
 
   start(now: Instant): void {
-    if (this.#steps) throw new Error('NAT discovery: start() was already called');
+    if (this.#steps)
+      throw new NatError('P2PSP_ERR_NAT_USAGE', 'NAT discovery: start() was already called');
     this.#startedAt = now;
     this.#now = now;
     this.#steps = this.#discover();

@@ -1,4 +1,5 @@
 import type { Endpoint, Instant, Random } from '@p2psp/wire';
+import { NatError } from './nat-error.js';
 import {
   type DecodedStunMessage,
   decodeStunMessage,
@@ -262,14 +263,21 @@ function describeErrorResponse(message: DecodedStunMessage): string {
 function checkRetransmission(options: StunRetransmissionOptions): void {
   const { rto, maxRequests, lastWaitFactor } = options;
   if (rto !== undefined && !(Number.isFinite(rto) && rto > 0)) {
-    throw new RangeError(`STUN option rto must be a positive number of ms, got ${rto}`);
+    throw new NatError(
+      'P2PSP_ERR_NAT_OPTION',
+      `STUN option rto must be a positive number of ms, got ${rto}`,
+    );
   }
   if (maxRequests !== undefined && !(Number.isInteger(maxRequests) && maxRequests >= 1)) {
-    throw new RangeError(
+    throw new NatError(
+      'P2PSP_ERR_NAT_OPTION',
       `STUN option maxRequests (Rc) must be an integer >= 1, got ${maxRequests}`,
     );
   }
   if (lastWaitFactor !== undefined && !(Number.isFinite(lastWaitFactor) && lastWaitFactor > 0)) {
-    throw new RangeError(`STUN option lastWaitFactor (Rm) must be positive, got ${lastWaitFactor}`);
+    throw new NatError(
+      'P2PSP_ERR_NAT_OPTION',
+      `STUN option lastWaitFactor (Rm) must be positive, got ${lastWaitFactor}`,
+    );
   }
 }

@@ -1,6 +1,7 @@
 import type { Endpoint } from '@p2psp/wire';
 import { crc32 } from './crc32.js';
 import { formatIpv4, formatIpv6, parseIpAddress } from './ip-address.js';
+import { NatError } from './nat-error.js';
 
 /**
  * STUN message codec: RFC 8489 §5 (header), §14 (attributes) and the RFC 5780 §7
@@ -150,9 +151,13 @@ function xorMask(transactionId: Uint8Array): Uint8Array {
 /** RFC 8489 §14.1/14.2 address value: reserved, family, port, address (maybe xor'ed). */
 function encodeAddress(endpoint: Endpoint, xorWith: Uint8Array | null): Uint8Array {
   const address = parseIpAddress(endpoint.address);
-  if (!address) throw new TypeError(`STUN: "${endpoint.address}" is not an IPv4 or IPv6 literal`);
+  if (!address)
+    throw new NatError(
+      'P2PSP_ERR_STUN_ENCODE',
+      `STUN: "${endpoint.address}" is not an IPv4 or IPv6 literal`,
+    );
   if (!Number.isInteger(endpoint.port) || endpoint.port < 0 || endpoint.port > 0xffff) {
-    throw new TypeError(`STUN: port ${endpoint.port} is outside 0..65535`);
+    throw new NatError('P2PSP_ERR_STUN_ENCODE', `STUN: port ${endpoint.port} is outside 0..65535`);
   }
   const value = new Uint8Array(4 + address.length);
   const view = new DataView(value.buffer);
@@ -206,7 +211,10 @@ function encodeAttributeValue(
     case 'error-code': {
       // RFC 8489 §14.8: class (hundreds, 3..6) and number (0..99) in separate fields.
       if (!Number.isInteger(attribute.code) || attribute.code < 300 || attribute.code > 699) {
-        throw new TypeError(`STUN: error code ${attribute.code} is outside 300..699`);
+        throw new NatError(
+          'P2PSP_ERR_STUN_ENCODE',
+          `STUN: error code ${attribute.code} is outside 300..699`,
+        );
       }
       const reason = textEncoder.encode(attribute.reason);
       const value = new Uint8Array(4 + reason.length);
@@ -256,7 +264,10 @@ export function encodeStunMessage(
   options: StunEncodeOptions = {},
 ): Uint8Array {
   if (message.transactionId.length !== STUN_TRANSACTION_ID_LENGTH) {
-    throw new TypeError('STUN: the transaction id must be 12 bytes (RFC 8489 §5)');
+    throw new NatError(
+      'P2PSP_ERR_STUN_ENCODE',
+      'STUN: the transaction id must be 12 bytes (RFC 8489 §5)',
+    );
   }
   const encoded = message.attributes.map((attribute) =>
     encodeAttributeValue(attribute, message.transactionId),
@@ -265,7 +276,8 @@ export function encodeStunMessage(
   let bodyLength = 0;
   for (const { value } of encoded) bodyLength += 4 + ((value.length + 3) & ~3);
   const totalLength = STUN_HEADER_LENGTH + bodyLength + (withFingerprint ? 8 : 0);
-  if (totalLength - STUN_HEADER_LENGTH > 0xffff) throw new TypeError('STUN: message too long');
+  if (totalLength - STUN_HEADER_LENGTH > 0xffff)
+    throw new NatError('P2PSP_ERR_STUN_ENCODE', 'STUN: message too long');
   const bytes = new Uint8Array(totalLength);
   const view = new DataView(bytes.buffer);
   view.setUint16(0, messageType(message.method, message.messageClass));

@@ -1,5 +1,6 @@
 import type { Endpoint } from '@p2psp/wire';
 import { canonicalIpAddress } from './ip-address.js';
+import { NatError } from './nat-error.js';
 import {
   type DecodedStunMessage,
   decodeStunMessage,
@@ -59,7 +60,8 @@ export class StunServerCore {
     const hasAddress = config.alternateAddress !== undefined;
     const hasPort = config.alternatePort !== undefined;
     if (hasAddress !== hasPort) {
-      throw new RangeError(
+      throw new NatError(
+        'P2PSP_ERR_NAT_OPTION',
         'STUN server: RFC 5780 needs both alternateAddress and alternatePort (or neither for a plain Binding server)',
       );
     }
@@ -71,10 +73,16 @@ export class StunServerCore {
       const alternatePort = config.alternatePort!;
       checkEndpoint('alternate', { address: alternateAddress, port: alternatePort });
       if (canonicalIpAddress(alternateAddress) === canonicalIpAddress(address)) {
-        throw new RangeError('STUN server: alternateAddress must differ from the primary address');
+        throw new NatError(
+          'P2PSP_ERR_NAT_OPTION',
+          'STUN server: alternateAddress must differ from the primary address',
+        );
       }
       if (alternatePort === port) {
-        throw new RangeError('STUN server: alternatePort must differ from the primary port');
+        throw new NatError(
+          'P2PSP_ERR_NAT_OPTION',
+          'STUN server: alternatePort must differ from the primary port',
+        );
       }
       this.endpoints = [
         { address, port },
@@ -270,9 +278,15 @@ function isWildcard(address: string): boolean {
 
 function checkEndpoint(name: string, endpoint: Endpoint): void {
   if (canonicalIpAddress(endpoint.address) === null) {
-    throw new RangeError(`STUN server: ${name} address "${endpoint.address}" is not an IP literal`);
+    throw new NatError(
+      'P2PSP_ERR_NAT_OPTION',
+      `STUN server: ${name} address "${endpoint.address}" is not an IP literal`,
+    );
   }
   if (!Number.isInteger(endpoint.port) || endpoint.port < 0 || endpoint.port > 0xffff) {
-    throw new RangeError(`STUN server: ${name} port ${endpoint.port} is outside 0..65535`);
+    throw new NatError(
+      'P2PSP_ERR_NAT_OPTION',
+      `STUN server: ${name} port ${endpoint.port} is outside 0..65535`,
+    );
   }
 }

@@ -1,6 +1,7 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import type { Endpoint } from '@p2psp/wire';
 import { NatDiscoveryCore, type NatDiscoveryResult } from '../nat-discovery.js';
+import { NatError } from '../nat-error.js';
 import type { StunRetransmissionOptions } from '../stun-client.js';
 import {
   CoreTimer,
@@ -40,7 +41,10 @@ export async function detectNat(options: DetectNatOptions): Promise<NatDiscovery
   const family = options.server.address.includes(':') ? 'udp6' : 'udp4';
   const freshSockets = options.freshSockets ?? 3;
   if (!Number.isInteger(freshSockets) || freshSockets < 0 || freshSockets > 16) {
-    throw new RangeError(`detectNat: freshSockets must be an integer 0..16, got ${freshSockets}`);
+    throw new NatError(
+      'P2PSP_ERR_NAT_OPTION',
+      `detectNat: freshSockets must be an integer 0..16, got ${freshSockets}`,
+    );
   }
   const ownSockets: Socket[] = [];
   const bind = async (): Promise<Socket> => {
@@ -65,7 +69,8 @@ export async function detectNat(options: DetectNatOptions): Promise<NatDiscovery
     try {
       localEndpoints = sockets.map(socketEndpoint);
     } catch {
-      throw new Error(
+      throw new NatError(
+        'P2PSP_ERR_NAT_USAGE',
         'detectNat: the given socket is not bound; bind it before detecting (socket.bind)',
       );
     }

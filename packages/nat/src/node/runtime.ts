@@ -4,6 +4,7 @@ import { lookup } from 'node:dns/promises';
 import { networkInterfaces } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { Endpoint, Instant, Random } from '@p2psp/wire';
+import { NatError } from '../nat-error.js';
 
 /** Monotonic milliseconds for the cores (never Date.now: wall clocks jump). */
 export function monotonicNow(): Instant {
@@ -101,13 +102,17 @@ export async function resolveEndpoint(text: string, defaultPort: number): Promis
     port = Number(portText);
   }
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new RangeError(`"${text}": the port must be 1..65535 (write HOST:PORT, or [IPv6]:PORT)`);
+    throw new NatError(
+      'P2PSP_ERR_NAT_OPTION',
+      `"${text}": the port must be 1..65535 (write HOST:PORT, or [IPv6]:PORT)`,
+    );
   }
   try {
     const { address } = await lookup(host);
     return { address, port };
   } catch (error) {
-    throw new Error(
+    throw new NatError(
+      'P2PSP_ERR_NAT_RESOLVE',
       `cannot resolve "${host}" (${(error as Error).message}): give an IP address or a resolvable name`,
     );
   }

@@ -1,5 +1,6 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { type Endpoint, formatEndpoint } from '@p2psp/wire';
+import { NatError } from '../nat-error.js';
 import { StunServerCore, type StunServerCounters } from '../stun-server.js';
 import { endpointOf } from './runtime.js';
 import { sendQuietly } from './udp-stun-client.js';
@@ -52,7 +53,8 @@ export async function startStunServer(options: StartStunServerOptions): Promise<
     try {
       return await startOnPorts(options, first, second);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+      if (((error as NatError).cause as NodeJS.ErrnoException | undefined)?.code !== 'EADDRINUSE')
+        throw error;
       lastError = error;
     }
   }
@@ -95,12 +97,17 @@ async function startOnPorts(
       sockets.push(socket);
       await new Promise<void>((resolve, reject) => {
         socket.once('error', (error: NodeJS.ErrnoException) => {
-          error.message = `cannot listen on ${formatEndpoint(endpoint)} (${error.code}): ${
-            error.code === 'EADDRINUSE'
-              ? 'another process uses that port, choose other ports'
-              : 'is that address configured on this host?'
-          }`;
-          reject(error);
+          reject(
+            new NatError(
+              'P2PSP_ERR_NAT_LISTEN',
+              `cannot listen on ${formatEndpoint(endpoint)} (${error.code}): ${
+                error.code === 'EADDRINUSE'
+                  ? 'another process uses that port, choose other ports'
+                  : 'is that address configured on this host?'
+              }`,
+              { cause: error },
+            ),
+          );
         });
         socket.bind(endpoint.port, endpoint.address, () => {
           socket.off('error', reject);

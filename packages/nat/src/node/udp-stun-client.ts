@@ -1,5 +1,6 @@
 import type { RemoteInfo, Socket } from 'node:dgram';
 import type { Endpoint } from '@p2psp/wire';
+import { NatError } from '../nat-error.js';
 import {
   StunClientCore,
   type StunRetransmissionOptions,
@@ -57,7 +58,11 @@ export class UdpStunClient {
       readonly retransmission?: StunRetransmissionOptions;
     } = {},
   ): Promise<StunTransactionResult> {
-    if (this.#closed) return Promise.reject(new Error('UdpStunClient: request() after close()'));
+    if (this.#closed) {
+      return Promise.reject(
+        new NatError('P2PSP_ERR_NAT_USAGE', 'UdpStunClient: request() after close()'),
+      );
+    }
     return new Promise((resolve) => {
       const key = this.#core.start({ to, ...options }, monotonicNow());
       this.#waiters.set(key, resolve);
