@@ -54,8 +54,16 @@ export interface Lab {
   readonly publicHostAddress: string;
   namespace(role: Role): string;
   natType(site: SiteName): NatType;
-  /** Replaces the router's NAT rules and forgets every mapping (conntrack flushed). */
-  setNatType(site: SiteName, natType: NatType): void;
+  /**
+   * Replaces the router's NAT rules and forgets every mapping (conntrack flushed).
+   * `sequentialCounter: 'shared'` makes a symmetric-sequential NAT use one counter for all
+   * hosts instead of one per host.
+   */
+  setNatType(
+    site: SiteName,
+    natType: NatType,
+    options?: { readonly sequentialCounter?: 'per-host' | 'shared' },
+  ): void;
   /**
    * Delay and loss on the site's uplink, both directions; `null` removes it. Uses tc netem;
    * on kernels built without sch_netem, an NFQUEUE link emulator in the internet namespace
@@ -261,9 +269,16 @@ class LabImplementation implements Lab {
     return this.natTypes[site];
   }
 
-  setNatType(site: SiteName, natType: NatType): void {
+  setNatType(
+    site: SiteName,
+    natType: NatType,
+    options: { readonly sequentialCounter?: 'per-host' | 'shared' } = {},
+  ): void {
     this.assertAlive();
-    const rules = natRules(this.rulesOptions(site, natType));
+    const rules = natRules({
+      ...this.rulesOptions(site, natType),
+      sequentialCounter: options.sequentialCounter ?? 'per-host',
+    });
     runSync('ip', ['netns', 'exec', this.namespace(`${site}-router`), 'nft', '-f', '-'], rules);
     // Old connections would keep their old translation: forget them all.
     runQuiet('ip', ['netns', 'exec', this.namespace(`${site}-router`), 'conntrack', '-F']);

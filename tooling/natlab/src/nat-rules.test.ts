@@ -54,3 +54,17 @@ describe('natRules', () => {
     expect(() => natRules({ ...base, hostAddresses: many })).toThrow(/host addresses/);
   });
 });
+
+describe('natRules with a shared sequential counter', () => {
+  test('one counter for the whole site, in steps from port 20000', () => {
+    const rules = natRules({
+      ...base,
+      natType: 'symmetric-sequential',
+      sequentialCounter: 'shared',
+    });
+    expect(rules).toContain(
+      'ip saddr 10.0.1.0/24 snat ip to 203.0.113.2 : numgen inc mod 4000 map { 0 : 20000, 1 : 20002,',
+    );
+    expect(rules).not.toContain('ip saddr 10.0.1.10 snat');
+  });
+});

@@ -42,6 +42,12 @@ export interface NatRulesOptions {
   readonly hostAddresses: readonly string[];
   /** Port step of the sequential NAT (P2PSP's NTS measures it and combines steps by GCD). */
   readonly sequentialStep: number;
+  /**
+   * 'per-host' (default): one sequential counter per internal address. 'shared': one counter
+   * for the whole NAT, so every host's new flows take turns (a busy NAT, where other
+   * traffic steals predicted ports).
+   */
+  readonly sequentialCounter?: 'per-host' | 'shared';
   /** How long an idle cone mapping lives (RFC 4787 REQ-5 asks for at least 2 minutes). */
   readonly mappingTimeoutSeconds: number;
 }
@@ -49,6 +55,8 @@ export interface NatRulesOptions {
 /** First port of the sequential NAT's blocks; every block sits below 65536. */
 const SEQUENTIAL_FIRST_PORT = 20_000;
 const SEQUENTIAL_PORTS_PER_HOST = 1_800;
+/** Ports of the shared counter (20000 up to 44000 at most). */
+const SHARED_SEQUENTIAL_PORTS = 24_000;
 
 /** The sequential NAT's port for the `flowIndex`-th new flow of host `hostIndex` (documented, tested). */
 export function sequentialPort(hostIndex: number, flowIndex: number, step: number): number {
@@ -123,7 +131,17 @@ export function natRules(options: NatRulesOptions): string {
     }
   }
 
-  if (natType === 'symmetric-sequential') {
+  if (natType === 'symmetric-sequential' && options.sequentialCounter === 'shared') {
+    const slots = Math.min(Math.floor(SHARED_SEQUENTIAL_PORTS / options.sequentialStep), 4_000);
+    const entries = Array.from(
+      { length: slots },
+      (_, flowIndex) =>
+        `${flowIndex} : ${SEQUENTIAL_FIRST_PORT + flowIndex * options.sequentialStep}`,
+    );
+    postrouting.push(
+      `    oifname "${wan}" meta l4proto udp ip saddr ${lanPrefix} snat ip to ${wanAddress} : numgen inc mod ${slots} map { ${entries.join(', ')} }`,
+    );
+  } else if (natType === 'symmetric-sequential') {
     // Linux has no sequential allocator: each new flow (the nat chain sees only the first
     // packet of a connection) takes the next entry of a numgen counter, one counter per host.
     options.hostAddresses.forEach((address, hostIndex) => {
