@@ -3,7 +3,7 @@ import { type PeerHandle, startPeer } from '@p2psp/peer/node';
 import { type SourceHandle, startSource } from '@p2psp/source/node';
 import { ensureSystemTools, FFMPEG } from '@p2psp/testkit';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { sleep, until } from './helpers.js';
+import { openPlayer, sleep, until, walkMp3Frames, walkOggPages } from './helpers.js';
 
 let missing: string[] = [];
 beforeAll(() => {
@@ -134,6 +134,11 @@ describe('end to end with ffmpeg: live encode -> source -> peers -> ffmpeg decod
       );
       const latePeer = decode(peers[2]!.playerUrl);
       const latePlayer = decode(peers[1]!.playerUrl);
+      // Raw readers beside the decoders: ffmpeg silently skips junk before a sync point, so
+      // check the bytes themselves: the header, then whole pages/frames from the first byte.
+      const rawReaders = [peers[0]!, peers[1]!, peers[2]!].map((peer) =>
+        openPlayer(peer.playerUrl),
+      );
       const results = await Promise.all([early, latePeer, latePlayer]);
       for (const [index, result] of results.entries()) {
         expect(result.errors, `decoder ${index} errors`).toBe('');
@@ -141,6 +146,21 @@ describe('end to end with ffmpeg: live encode -> source -> peers -> ffmpeg decod
         expect(result.seconds, `decoder ${index} decoded seconds`).toBeGreaterThanOrEqual(
           DECODE_SECONDS - 0.1,
         );
+      }
+      for (const [index, reader] of rawReaders.entries()) {
+        const bytes = reader.bytes();
+        reader.close();
+        expect(bytes.byteLength, `reader ${index} bytes`).toBeGreaterThan(20_000);
+        if (format === 'MP3') {
+          expect(walkMp3Frames(bytes), `reader ${index} MP3 frames`).toBeGreaterThan(50);
+        } else {
+          const walk = walkOggPages(bytes);
+          // Opus (RFC 7845 section 3): the identification header page begins the stream
+          // (BOS flag), the comment header page follows, then audio pages only.
+          expect(walk.beginningPages, `reader ${index} BOS pages`).toBe(1);
+          expect(walk.pages, `reader ${index} Ogg pages`).toBeGreaterThan(50);
+          expect(Buffer.from(bytes.subarray(28, 36)).toString('latin1')).toBe('OpusHead');
+        }
       }
       expect(source.mediaType).toBe(format === 'MP3' ? 'audio/mpeg' : 'audio/ogg');
       for (const peer of peers) expect(peer.status().chunksLost).toBe(0);

@@ -93,3 +93,56 @@ export function openPlayer(url: string) {
     close: () => client.destroy(),
   };
 }
+
+/**
+ * Walks Ogg pages from the first byte (RFC 3533 section 6: 'OggS', version 0, 27-byte header,
+ * segment table): returns how many whole pages follow each other with no gap or junk, and
+ * how many of the first ones are beginning-of-stream pages. Throws at the first bad page.
+ */
+export function walkOggPages(bytes: Uint8Array): { pages: number; beginningPages: number } {
+  let offset = 0;
+  let pages = 0;
+  let beginningPages = 0;
+  while (offset + 27 <= bytes.byteLength) {
+    const magic = Buffer.from(bytes.subarray(offset, offset + 4)).toString('latin1');
+    if (magic !== 'OggS' || bytes[offset + 4] !== 0) {
+      throw new Error(`no Ogg page at byte ${offset} (page ${pages})`);
+    }
+    const segments = bytes[offset + 26]!;
+    if (offset + 27 + segments > bytes.byteLength) break;
+    let length = 27 + segments;
+    for (let index = 0; index < segments; index += 1) length += bytes[offset + 27 + index]!;
+    if (offset + length > bytes.byteLength) break;
+    if ((bytes[offset + 5]! & 0x02) !== 0 && pages === beginningPages) beginningPages += 1;
+    offset += length;
+    pages += 1;
+  }
+  return { pages, beginningPages };
+}
+
+const MPEG1_LAYER3_KBPS = [0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320];
+const MPEG1_SAMPLE_RATES = [44_100, 48_000, 32_000];
+
+/**
+ * Walks MPEG-1 Layer III frames from the first byte (ISO 11172-3 2.4.2.3: 11-bit sync,
+ * length 144 x bitrate / sample rate + padding): returns how many whole frames follow each
+ * other with no gap or junk. Throws at the first byte that is not a frame header.
+ */
+export function walkMp3Frames(bytes: Uint8Array): number {
+  let offset = 0;
+  let frames = 0;
+  while (offset + 4 <= bytes.byteLength) {
+    const [b0, b1, b2] = [bytes[offset]!, bytes[offset + 1]!, bytes[offset + 2]!];
+    const kbps = MPEG1_LAYER3_KBPS[b2 >> 4];
+    const sampleRate = MPEG1_SAMPLE_RATES[(b2 >> 2) & 0x03];
+    // 0xFFFA/0xFFFB: sync, MPEG-1, Layer III.
+    if (b0 !== 0xff || (b1 & 0xfe) !== 0xfa || !kbps || !sampleRate) {
+      throw new Error(`no MP3 frame at byte ${offset} (frame ${frames})`);
+    }
+    const length = Math.floor((144_000 * kbps) / sampleRate) + ((b2 >> 1) & 0x01);
+    if (offset + length > bytes.byteLength) break;
+    offset += length;
+    frames += 1;
+  }
+  return frames;
+}
