@@ -1,5 +1,6 @@
 import { type SourceConfig, SourceCore } from '@p2psp/source';
 import { createRandom, decodeDatagram, type Endpoint } from '@p2psp/wire';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type PeerConfig, PeerCore } from '../src/index.js';
 import {
@@ -391,5 +392,61 @@ describe('a source and peers on an in-memory network (DBS rules 1-6)', () => {
       expect(Buffer.compare(bytes, Buffer.from(stream.subarray(firstChunk * CHUNK_SIZE)))).toBe(0);
       expect(core.stats().chunksLost).toBe(0);
     }
+  });
+});
+
+describe('invariants under random loss, latency and jitter (property)', () => {
+  it('never plays out of order or corrupt bytes, and the source uploads each chunk once', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          peers: fc.integer({ min: 2, max: 6 }),
+          lossPercent: fc.integer({ min: 0, max: 5 }),
+          latencyMillis: fc.integer({ min: 1, max: 20 }),
+          jitterMillis: fc.integer({ min: 0, max: 15 }),
+          joinSpread: fc.integer({ min: 0, max: 2_000 }),
+          seed: fc.integer({ min: 1, max: 1_000_000 }),
+        }),
+        ({ peers: peerCount, lossPercent, latencyMillis, jitterMillis, joinSpread, seed }) => {
+          const random = createRandom(seed);
+          const { network, source, sourceCore, stream, peers } = createCluster({
+            peers: peerCount,
+            bufferSize: 32,
+            streamBytes: 16_000 * 8,
+            latencyMillis,
+            jitterMillis,
+            random,
+            lose: () => random.next() < lossPercent / 100,
+            joinAt: (index) => (index * joinSpread) / peerCount,
+          });
+          network.runUntil(15_000);
+          // The source: every chunk cut once, to one member, never twice (rule 1).
+          const sentNumbers = chunksSentBy(source).map(({ chunkNumber }) => chunkNumber);
+          expect(new Set(sentNumbers).size).toBe(sentNumbers.length);
+          const stats = sourceCore.stats();
+          expect(stats.chunksSent + stats.chunksDropped).toBe(stats.chunksCut);
+          for (const { core, node } of peers) {
+            // In order, one chunk number after the other, each payload the stream's bytes.
+            for (let index = 1; index < node.plays.length; index++) {
+              expect(node.plays[index]!.chunkNumber).toBe(node.plays[index - 1]!.chunkNumber + 1);
+            }
+            for (const play of node.plays) {
+              if (play.payload === null) continue;
+              const offset = play.chunkNumber * CHUNK_SIZE;
+              const expected = stream.subarray(offset, offset + play.payload.length);
+              expect(Buffer.from(play.payload).equals(expected)).toBe(true);
+            }
+            const peerStats = core.stats();
+            expect(peerStats.chunksPlayed + peerStats.chunksLost).toBe(node.plays.length);
+            // Every peer reaches the end of the stream.
+            expect(node.stopped?.reason).toBe('stream-end');
+            if (lossPercent === 0 && jitterMillis < latencyMillis) {
+              expect(peerStats.chunksLost).toBe(0);
+            }
+          }
+        },
+      ),
+      { numRuns: 15, seed: 20261121 },
+    );
   });
 });

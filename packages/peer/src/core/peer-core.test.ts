@@ -546,11 +546,14 @@ describe('PeerCore membership and bad input', () => {
     const { core } = joinedPeer();
     core.handle({ type: 'stop' }, 5);
     const outputs = drain(core);
+    // Three copies to each: a goodbye is one unacknowledged datagram.
     expect(sent(outputs).map(({ to, message }) => [to.address, message])).toEqual(
-      ['10.0.0.1', '10.0.1.1', '10.0.1.2', '10.0.1.3', '10.0.1.4'].map((address) => [
-        address,
-        { type: 'goodbye', memberId: ME, reason: 'leaving' },
-      ]),
+      ['10.0.0.1', '10.0.1.1', '10.0.1.2', '10.0.1.3', '10.0.1.4'].flatMap((address) =>
+        Array.from({ length: 3 }, () => [
+          address,
+          { type: 'goodbye', memberId: ME, reason: 'leaving' },
+        ]),
+      ),
     );
     expect(outputs.at(-1)).toEqual({ type: 'stopped', reason: 'stop' });
     expect(core.pollTimeout()).toBeUndefined();

@@ -37,6 +37,12 @@ const SOURCE_CONNECTION = -1;
 /** A buffer larger than this in a join accept is refused: the peer allocates B slots. */
 const MAX_BUFFER_SIZE = 1 << 20;
 
+/**
+ * Copies of our goodbye: a single unacknowledged datagram, and a lost one leaves the source
+ * feeding a peer that left until its liveness timeout. Duplicates are ignored.
+ */
+const GOODBYE_COPIES = 3;
+
 /** Source chunks a newly learnt neighbour is sent at once, if still in the window. */
 const CATCH_UP_CHUNKS = 2;
 
@@ -565,7 +571,8 @@ export class PeerCore implements SansIoCore {
       this.#storeChunk(message, index, learnt, null, now);
       return;
     }
-    this.#drop('non-member', from, message.type);
+    // A goodbye's extra copies arrive after the member is gone: nothing to count.
+    if (message.type !== 'goodbye') this.#drop('non-member', from, message.type);
   }
 
   #onSourceMessage(message: DatagramMessage, bytes: Uint8Array, now: Instant): void {
@@ -1004,10 +1011,16 @@ export class PeerCore implements SansIoCore {
     if (this.#state === 'streaming' || this.#state === 'draining') {
       // Relay what we owe, then say goodbye to the source and to everybody.
       this.#burstRelay();
-      const goodbye = { type: 'goodbye', memberId: this.#memberId, reason: 'leaving' } as const;
-      if (this.#state === 'streaming') this.#send(this.config.source, goodbye);
-      for (const neighbour of this.#neighboursById.values())
-        this.#send(neighbour.endpoint, goodbye);
+      const goodbye = encodeDatagram({
+        type: 'goodbye',
+        memberId: this.#memberId,
+        reason: 'leaving',
+      });
+      const targets = [...this.#neighboursById.values()].map((neighbour) => neighbour.endpoint);
+      if (this.#state === 'streaming') targets.unshift(this.config.source);
+      for (const to of targets) {
+        for (let copy = 0; copy < GOODBYE_COPIES; copy++) this.#sendBytes(to, goodbye);
+      }
     }
     this.#finish('stop');
   }

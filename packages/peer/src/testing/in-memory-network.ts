@@ -50,6 +50,13 @@ export interface NetworkOptions {
   readonly latencyMillis?: number;
   /** Return true to lose a datagram (TCP is reliable here). */
   readonly lose?: (from: NodeRecord, to: Endpoint, bytes: Uint8Array) => boolean;
+  /**
+   * Extra delay of each datagram, uniform in [0, jitter) from `random` (datagrams may then
+   * arrive out of order; TCP bytes never do). Default 0.
+   */
+  readonly jitterMillis?: number;
+  /** Randomness for the jitter (a `createRandom(seed)`). Required with `jitterMillis`. */
+  readonly random?: { next(): number };
 }
 
 export class InMemoryNetwork {
@@ -62,6 +69,8 @@ export class InMemoryNetwork {
   readonly #connections = new Map<string, ConnectionEnd>();
   readonly #latency: number;
   readonly #lose: NetworkOptions['lose'];
+  readonly #jitter: number;
+  readonly #random: { next(): number } | undefined;
   #sequence = 0;
   #nextServerConnection = 1;
   #nextEphemeralPort = 40000;
@@ -69,6 +78,11 @@ export class InMemoryNetwork {
   constructor(options: NetworkOptions = {}) {
     this.#latency = options.latencyMillis ?? 1;
     this.#lose = options.lose;
+    this.#jitter = options.jitterMillis ?? 0;
+    this.#random = options.random;
+    if (this.#jitter > 0 && this.#random === undefined) {
+      throw new Error('InMemoryNetwork: jitterMillis needs a random (createRandom(seed))');
+    }
   }
 
   add(name: string, core: SansIoCore, udp: Endpoint, listens = false): NodeRecord {
@@ -167,7 +181,8 @@ export class InMemoryNetwork {
           }
           if (this.#lose?.(node, output.to, output.bytes)) break;
           const input: CoreInput = { type: 'datagram', from: node.udp, bytes: output.bytes };
-          this.#push(this.now + this.#latency, () => this.#handle(target, input));
+          const jitter = this.#jitter > 0 ? this.#random!.next() * this.#jitter : 0;
+          this.#push(this.now + this.#latency + jitter, () => this.#handle(target, input));
           break;
         }
         case 'connect':
