@@ -123,14 +123,15 @@ export function registerNatCommand(program: Command): void {
       } catch (error) {
         failAndExit(error);
       }
-      process.stdout.write(
-        `STUN server listening on ${server.endpoints.map(formatEndpoint).join(', ')}${server.endpoints.length === 4 ? ' (RFC 5780)' : ''}\n`,
-      );
+      // Handle signals before announcing, so a stop right after the line is polite.
       onShutdownSignal(async () => {
         await server.close();
         process.stdout.write(
           `served ${server.counters.responses} responses (${server.counters.errorResponses} errors), dropped ${server.counters.dropped}\n`,
         );
       });
+      process.stdout.write(
+        `STUN server listening on ${server.endpoints.map(formatEndpoint).join(', ')}${server.endpoints.length === 4 ? ' (RFC 5780)' : ''}\n`,
+      );
     });
 }
