@@ -1,7 +1,9 @@
-import { COTURN, ensureSystemTools, IPROUTE, NFT, type SystemTool } from '@p2psp/testkit';
+import { COTURN, ensureSystemTools, IPROUTE, IPTABLES, NFT, type SystemTool } from '@p2psp/testkit';
 
 /** conntrack -F forgets the old mappings when a router changes NAT type. */
 export const CONNTRACK: SystemTool = { command: 'conntrack', debianPackage: 'conntrack' };
+/** The NFQUEUE link emulator, used where the kernel has no sch_netem (iptables queues to it). */
+export const PYTHON: SystemTool = { command: 'python3', debianPackage: 'python3' };
 
 const inCi = process.env.CI === 'true' || process.env.CI === '1';
 
@@ -17,7 +19,7 @@ export function labSkipReason(): string | null {
     if (inCi) throw new Error(`CI=true but ${reason}`);
     return reason;
   }
-  const missing = ensureSystemTools([IPROUTE, NFT, CONNTRACK, COTURN]);
+  const missing = ensureSystemTools([IPROUTE, NFT, IPTABLES, CONNTRACK, COTURN, PYTHON]);
   if (missing.length > 0) return `missing system tools: ${missing.join(', ')}`;
   return null;
 }
