@@ -98,8 +98,12 @@ export function punchCandidates(
   };
   const predictable =
     remoteNat.type === 'symmetric-sequential' || remoteNat.type === 'symmetric-preserving';
-  const publicAddress = remoteNat.mappedEndpoint?.address;
-  const publicKnown = known.filter((endpoint) => endpoint.address === publicAddress);
+  const publicAddress = remoteNat.mappedEndpoint
+    ? canonicalIpAddress(remoteNat.mappedEndpoint.address)
+    : null;
+  const publicKnown = known.filter(
+    (endpoint) => canonicalIpAddress(endpoint.address) === publicAddress,
+  );
   const base = publicKnown.at(-1) ?? remoteNat.mappedEndpoint ?? known.at(-1);
   if (predictable && base) {
     const count = Math.min(options.maxPredictedPorts ?? MAX_PREDICTED_PORTS, MAX_PREDICTED_PORTS);
