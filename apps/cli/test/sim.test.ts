@@ -84,6 +84,10 @@ describe('p2psp sim', () => {
     [['--loss', '1.5'], /--loss <probability>' argument '1.5' is invalid/],
     [['--latency', '-5'], /--latency <ms>' argument '-5' is invalid/],
     [['--nat-type', 'cone'], /--nat-type: unknown type 'cone'/],
+    [
+      ['--peers', '100', '--seconds', '5'],
+      /--seconds: the run lasts 5 s but the last peer starts playing after about 10\.6 s/,
+    ],
   ])('explains %j and exits non-zero', (args, message) => {
     const result = sim(...args);
     expect(result.status).not.toBe(0);

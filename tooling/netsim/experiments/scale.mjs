@@ -53,6 +53,7 @@ if (args[0] === '--one') {
       clrMax: summary.chunkLossRatio.max,
       startupMeanMs: summary.startupDelayMs.mean,
       sourceUploadRatio: summary.sourceUploadRatio,
+      sourceChunkRatio: summary.sourceChunkRatio,
       traceHash: summary.traceHash,
     })}\n`,
   );
@@ -76,11 +77,11 @@ for (const peers of sizes) {
 }
 const rows = results.map(
   (result) =>
-    `| ${result.peers} | ${result.wallSeconds.toFixed(1)} | ${result.cpuSeconds.toFixed(1)} | ${result.loadAverage.toFixed(1)} | ${result.peakRssMiB.toFixed(0)} | ${result.datagramsDelivered.toLocaleString('en-US')} | ${Math.round(result.datagramsPerWallSecond).toLocaleString('en-US')} | ${Math.round(result.datagramsPerCpuSecond).toLocaleString('en-US')} | ${(result.cpuSeconds / results[0].cpuSeconds).toFixed(1)} | ${(result.datagramsDelivered / results[0].datagramsDelivered).toFixed(1)} | ${(result.clrMean * 100).toFixed(3)}% | ${(result.startupMeanMs / 1000).toFixed(1)} | ${result.sourceUploadRatio.toFixed(3)} |`,
+    `| ${result.peers} | ${result.wallSeconds.toFixed(1)} | ${result.cpuSeconds.toFixed(1)} | ${result.loadAverage.toFixed(1)} | ${result.peakRssMiB.toFixed(0)} | ${result.datagramsDelivered.toLocaleString('en-US')} | ${Math.round(result.datagramsPerWallSecond).toLocaleString('en-US')} | ${Math.round(result.datagramsPerCpuSecond).toLocaleString('en-US')} | ${(result.cpuSeconds / results[0].cpuSeconds).toFixed(1)} | ${(result.datagramsDelivered / results[0].datagramsDelivered).toFixed(1)} | ${(result.clrMean * 100).toFixed(3)}% | ${(result.startupMeanMs / 1000).toFixed(1)} | ${result.sourceUploadRatio.toFixed(3)} | ${result.sourceChunkRatio.toFixed(3)} |`,
 );
 const table = [
-  '| peers N | wall s | CPU s | load avg | peak RSS MiB | datagrams delivered | datagrams / wall s | datagrams / CPU s | CPU vs N=100 | datagrams vs N=100 | CLR mean | startup s | source upload ratio |',
-  '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  '| peers N | wall s | CPU s | load avg | peak RSS MiB | datagrams delivered | datagrams / wall s | datagrams / CPU s | CPU vs N=100 | datagrams vs N=100 | CLR mean | startup s | source upload ratio | source chunk ratio |',
+  '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ...rows,
 ].join('\n');
 process.stdout.write(`${table}\n`);

@@ -173,6 +173,18 @@ export function validateClusterOptions(options: ClusterScenarioOptions): void {
   if (options.playoutDelayChunks !== null && options.playoutDelayChunks >= options.bufferSize) {
     fail('playout-delay', `must be below --buffer (${options.bufferSize})`);
   }
+  // Nobody would play: the play-out delay (B/2 chunks by default) outlasts the run.
+  const chunkMs = (options.chunkSize * 8 * 1000) / options.bitrate;
+  const playoutChunks = options.playoutDelayChunks ?? Math.floor(options.bufferSize / 2);
+  const firstPlayMs = options.joinWindowMs + playoutChunks * chunkMs;
+  if (firstPlayMs >= options.seconds * 1000) {
+    fail(
+      'seconds',
+      `the run lasts ${options.seconds} s but the last peer starts playing after about ${(firstPlayMs / 1000).toFixed(1)} s ` +
+        `(joins over ${options.joinWindowMs / 1000} s, then ${playoutChunks} chunks of ${chunkMs.toFixed(0)} ms buffered); ` +
+        `use --seconds ${Math.ceil(firstPlayMs / 1000) + 10} or more, or a smaller --buffer / --playout-delay`,
+    );
+  }
 }
 
 export interface Expulsion {
@@ -219,6 +231,8 @@ export interface ClusterSummary {
   readonly playoutDelayMs: Distribution;
   /** Source UDP payload bytes sent / stream bytes ingested (P2PSP: about 1). */
   readonly sourceUploadRatio: number;
+  /** Chunk payload bytes the source sent / stream bytes ingested (rule 1: about 1). */
+  readonly sourceChunkRatio: number;
   /** Mean over relaying peers of UDP payload bytes sent / stream bytes produced while present. */
   readonly peerUploadRatio: number;
   readonly joins: number;
@@ -571,6 +585,7 @@ export function runClusterScenario(
       reports.flatMap((report) => (report.playoutDelayMs === null ? [] : [report.playoutDelayMs])),
     ),
     sourceUploadRatio: ingested === 0 ? 0 : sourceNode.statistics.bytesSent / ingested,
+    sourceChunkRatio: ingested === 0 ? 0 : source.stats().chunkBytesSent / ingested,
     peerUploadRatio: distribution(uploadRatios).mean,
     joins,
     leaves,

@@ -85,7 +85,7 @@ export function formatSimSummary(summary: ClusterSummary, wallMilliseconds: numb
     `  startup delay      mean ${milliseconds(summary.startupDelayMs.mean)}  p99 ${milliseconds(summary.startupDelayMs.p99)}  ` +
       `max ${milliseconds(summary.startupDelayMs.max)}`,
     `  play-out delay     mean ${milliseconds(summary.playoutDelayMs.mean)}  max ${milliseconds(summary.playoutDelayMs.max)}`,
-    `  source upload      ${summary.sourceUploadRatio.toFixed(3)} x the stream (peers upload ${summary.peerUploadRatio.toFixed(3)} x the stream while present)`,
+    `  source upload      ${summary.sourceUploadRatio.toFixed(3)} x the stream (chunks ${summary.sourceChunkRatio.toFixed(3)} x) (peers upload ${summary.peerUploadRatio.toFixed(3)} x the stream while present)`,
     `  cluster size       min ${summary.clusterSize.min}  max ${summary.clusterSize.max}  final ${summary.clusterSize.final}`,
     `  membership         ${summary.joins} joins, ${summary.leaves} leaves, ${summary.crashes} crashes, ` +
       `${summary.expulsions.length} expulsions${summary.expulsions.length > 0 ? `: ${summary.expulsions.map((entry) => `${entry.member} (${entry.reason})`).join(', ')}` : ''}`,
@@ -216,7 +216,7 @@ export function registerSimCommand(program: Command): void {
     .option('--trace-debug', "also trace the cores' debug events (large)")
     .addHelpText(
       'after',
-      '\nExamples:\n  p2psp sim --peers 50 --buffer 150 --loss 1% --seconds 30\n  p2psp sim --peers 100 --free-riders 5 --json\n  p2psp sim --peers 1000 --buffer 3000 --seconds 60 --trace run.ndjson',
+      '\nExamples:\n  p2psp sim --peers 50 --buffer 150 --loss 1% --seconds 30\n  p2psp sim --peers 100 --free-riders 5 --json\n  p2psp sim --peers 1000 --buffer 1000 --seconds 60 --trace run.ndjson',
     )
     .action((flags: SimFlags, command: Command) => {
       if (!NAT_TYPES.includes(flags.natType)) {
