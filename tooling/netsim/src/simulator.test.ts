@@ -259,3 +259,69 @@ describe('Simulator: determinism', () => {
     expect(run(43)).not.toBe(first);
   });
 });
+
+describe('Simulator: paths, LANs and hairpinning', () => {
+  it('setPath overrides latency and loss for one direction of one pair', () => {
+    const sim = new Simulator({ seed: 21 });
+    const receiverCore = new ProbeCore();
+    const receiver = sim.addNode({
+      name: 'receiver',
+      createCore: () => receiverCore,
+      link: { latencyMs: 50 },
+    });
+    const sender = sim.addNode({
+      name: 'sender',
+      createCore: () => new ProbeCore([{ target: receiver.endpoint, count: 2000, intervalMs: 1 }]),
+      link: { latencyMs: 50 },
+    });
+    sim.setPath(sender, receiver, { latencyMs: 3, loss: 0.5 });
+    sim.runUntil(5000);
+    for (const datagram of receiverCore.received)
+      expect(datagram.receivedAt - datagram.sentAt).toBe(3);
+    const delivered = receiverCore.received.length / 2000;
+    expect(Math.abs(delivered - 0.5)).toBeLessThan(4 * Math.sqrt(0.25 / 2000));
+  });
+
+  it('hosts behind one NAT reach each other directly, and through the public address by hairpinning', () => {
+    const sim = new Simulator({ seed: 22 });
+    const nat = sim.addNat({ type: 'full-cone' });
+    const aCore = new ProbeCore();
+    const bCore = new ProbeCore();
+    const a = sim.addNode({ name: 'a', nat, createCore: () => aCore, udpPort: 5000 });
+    const b = sim.addNode({ name: 'b', nat, createCore: () => bCore, udpPort: 6000 });
+    const serverCore = new ProbeCore();
+    const server = sim.addNode({ name: 'server', createCore: () => serverCore });
+    sim.schedule(0, () => {
+      aCore.send(b.endpoint, 1, sim.now); // LAN: private address, no translation.
+      bCore.send(server.endpoint, 2, sim.now); // Opens b's mapping.
+      sim.wake(a);
+      sim.wake(b);
+    });
+    sim.runUntil(100);
+    expect(bCore.received[0]!.from).toEqual(a.endpoint);
+    const bPublic = serverCore.received[0]!.from;
+    expect(bPublic.address).toBe(nat.publicAddress);
+    sim.schedule(200, () => {
+      aCore.send(bPublic, 3, sim.now); // Hairpin: out to the NAT's public address and back in.
+      sim.wake(a);
+    });
+    sim.runUntil(300);
+    const hairpinned = bCore.received.find((datagram) => datagram.sequence === 3)!;
+    expect(hairpinned.from.address).toBe(nat.publicAddress);
+  });
+
+  it('TCP from behind a NAT shows the NAT public address to the listener', () => {
+    const sim = new Simulator({ seed: 23 });
+    const nat = sim.addNat({ type: 'symmetric' });
+    const serverCore = new TcpCore();
+    const server = sim.addNode({ name: 'server', createCore: () => serverCore, tcpListenPort: 80 });
+    const clientCore = new TcpCore();
+    const client = sim.addNode({ name: 'client', nat, createCore: () => clientCore });
+    clientCore.connect({ address: server.address, port: 80 });
+    sim.wake(client);
+    sim.runUntil(100);
+    expect(serverCore.events[0]).toMatchObject({ type: 'open' });
+    expect(serverCore.events[0]!.remote!.address).toBe(nat.publicAddress);
+    expect(clientCore.events[0]).toMatchObject({ type: 'open' });
+  });
+});
