@@ -212,3 +212,36 @@ describe('parseEndpoint', () => {
     expect(() => parsePort('70000', '--port')).toThrow(/from 0 to 65535/);
   });
 });
+
+describe('startNodeHost over IPv6', () => {
+  it('serves IPv6 and, bound to ::, IPv4 clients (their addresses unmapped)', async (context) => {
+    let host: NodeHost<EchoCore>;
+    try {
+      host = await startNodeHost({
+        createCore: () => new EchoCore(),
+        udp: { address: '::', port: 0 },
+      });
+    } catch {
+      context.skip('no IPv6 on this machine');
+      return;
+    }
+    hosts.push(host);
+    for (const [type, address] of [
+      ['udp6', '::1'],
+      ['udp4', '127.0.0.1'],
+    ] as const) {
+      const client = dgram.createSocket(type);
+      const replies: string[] = [];
+      client.on('message', (bytes) => replies.push(bytes.toString()));
+      await new Promise<void>((resolve) => client.bind(0, address, resolve));
+      client.send(`ping ${type}`, host.binding.udp.port, address);
+      await until(() => replies.length === 1);
+      expect(replies).toEqual([`ping ${type}`]);
+      client.close();
+    }
+    const fromAddresses = host.core.inputs.flatMap((input) =>
+      input.type === 'datagram' ? [input.from.address] : [],
+    );
+    expect(fromAddresses).toEqual(['::1', '127.0.0.1']);
+  });
+});

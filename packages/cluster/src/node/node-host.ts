@@ -1,5 +1,5 @@
 import dgram from 'node:dgram';
-import net, { isIPv6 } from 'node:net';
+import net, { isIPv4, isIPv6 } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type {
   ConnectionId,
@@ -201,6 +201,7 @@ export async function startNodeHost<Core extends SansIoCore>(
     throw error;
   }
 
+  const udpIsIpv6 = isIPv6(options.udp.address);
   const connections = new Map<ConnectionId, net.Socket>();
   let nextAcceptedId = 1;
   let timer: NodeJS.Timeout | null = null;
@@ -220,7 +221,9 @@ export async function startNodeHost<Core extends SansIoCore>(
         if (closed) return;
         const { to, bytes } = output;
         try {
-          udp.send(bytes, to.port, to.address, (error) => {
+          // A dual-stack udp6 socket reaches IPv4 peers at their IPv4-mapped address.
+          const address = udpIsIpv6 && isIPv4(to.address) ? `::ffff:${to.address}` : to.address;
+          udp.send(bytes, to.port, address, (error) => {
             inFlightDatagrams -= 1;
             if (error) {
               counters.datagramSendErrors += 1;
