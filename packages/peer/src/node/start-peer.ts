@@ -1,3 +1,4 @@
+import { createSocket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -191,6 +192,10 @@ export async function startPeer(options: PeerOptions): Promise<PeerHandle> {
 
   const udpPort = options.port ?? 0;
   const udpAddress = options.address ?? (isIP(source.address) === 6 ? '::' : '0.0.0.0');
+  // The address this machine uses toward the source: the private endpoint told to the source
+  // for peers behind the same NAT (EMS), more useful than a wildcard bind address.
+  const privateAddress =
+    udpAddress === '0.0.0.0' || udpAddress === '::' ? await localAddressToward(source) : null;
   try {
     host = await startNodeHost({
       udp: { address: udpAddress, port: udpPort },
@@ -204,7 +209,10 @@ export async function startPeer(options: PeerOptions): Promise<PeerHandle> {
           ),
           role: options.monitor ? 'monitor' : 'peer',
           ...(options.credential ? { credential: options.credential } : {}),
-          privateEndpoint: binding.udp,
+          privateEndpoint: {
+            address: privateAddress ?? binding.udp.address,
+            port: binding.udp.port,
+          },
         }),
       onStreamHeader: (type, header) => {
         mediaType = type;
@@ -309,6 +317,22 @@ export async function startPeer(options: PeerOptions): Promise<PeerHandle> {
       await shutdown('stopped');
     },
   };
+}
+
+/** Which local address the system routes toward `remote` (a connected UDP socket sends nothing). */
+async function localAddressToward(remote: Endpoint): Promise<string | null> {
+  const socket = createSocket(isIP(remote.address) === 6 ? 'udp6' : 'udp4');
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.connect(remote.port, remote.address, () => resolve());
+    });
+    return socket.address().address;
+  } catch {
+    return null;
+  } finally {
+    socket.close();
+  }
 }
 
 function safeStats(core: PeerCore): PeerStats | null {
