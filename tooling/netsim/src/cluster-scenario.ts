@@ -280,6 +280,18 @@ class PeerRecord {
   ) {}
 }
 
+/** Core event fields for a trace record; a field named like a record key is prefixed. */
+const RESERVED_KEYS = new Set(['time', 'type', 'node', 'name', 'level']);
+function safeFields(
+  fields: Readonly<Record<string, string | number | boolean | null>>,
+): Record<string, string | number | boolean | null> {
+  const result: Record<string, string | number | boolean | null> = {};
+  for (const [key, value] of Object.entries(fields)) {
+    result[RESERVED_KEYS.has(key) ? `field-${key}` : key] = value;
+  }
+  return result;
+}
+
 /** Whether an outgoing datagram is a chunk relay (a chunk to anyone but the source). */
 function isRelay(source: Endpoint): (to: Endpoint, bytes: Uint8Array) => boolean {
   return (to, bytes) => {
@@ -349,7 +361,7 @@ export function runClusterScenario(
         node: node.name,
         name: event.name,
         level: event.level,
-        ...event.fields,
+        ...safeFields(event.fields),
       });
       const memberId = typeof event.fields.memberId === 'number' ? event.fields.memberId : null;
       if (
@@ -427,7 +439,7 @@ export function runClusterScenario(
           node: node.name,
           name: event.name,
           level: event.level,
-          ...event.fields,
+          ...safeFields(event.fields),
         });
       }
     };

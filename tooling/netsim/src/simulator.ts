@@ -227,7 +227,8 @@ export class Simulator {
   }
 
   record(type: string, fields: Record<string, string | number | boolean | null> = {}): void {
-    const record: TraceRecord = { time: this.now, type, ...fields };
+    // The record's own keys win over fields of the same name.
+    const record: TraceRecord = { ...fields, time: this.now, type };
     this.traceHash.update(JSON.stringify(record));
     this.traceHash.update('\n');
     if (this.options.keepTrace) this.trace.push(record);
