@@ -233,6 +233,22 @@ describe('SourceCore joins (rule 4)', () => {
     expect(core.members()).toMatchObject([{ memberId: 1, endpoint: udp }]);
   });
 
+  it('does not take a joiner whose TCP port equals the UDP port of a member for that member', () => {
+    const core = createSource();
+    const first = { address: '10.0.0.5', port: 40002 };
+    join(core, 1, first, 0);
+    // Same host, and the second joiner's TCP connection comes from port 40002 too.
+    core.handle(
+      { type: 'connection-open', connection: 2, remote: { address: '10.0.0.5', port: 40002 } },
+      1,
+    );
+    core.handle({ type: 'connection-data', connection: 2, bytes: joinRequest() }, 1);
+    const [accept] = framesWritten(drain(core), 2);
+    expect(accept).toMatchObject({ type: 'join-accept', memberId: 2 });
+    expect(core.members()).toMatchObject([{ memberId: 1, endpoint: first }]);
+    expect(core.stats().membersLeft).toBe(0);
+  });
+
   it('refuses a hello for a pending member id from another IP address', () => {
     const core = createSource();
     core.handle(

@@ -109,6 +109,9 @@ export class SourceCore implements SansIoCore {
   readonly #recentPayloads: (Uint8Array | undefined)[];
   readonly #recentNumbers: Float64Array;
 
+  /** Placeholder ports of joiners in the table before their hello (see `#admit`). */
+  #placeholderPort = 0;
+
   /** Members whose hello arrived: listed to joiners, and fed when their role says so. */
   readonly #active = new Set<MemberId>();
 
@@ -417,7 +420,11 @@ export class SourceCore implements SansIoCore {
   #admit(join: Join, request: JoinRequest, now: Instant): void {
     const outcome = this.cluster.join(
       {
-        endpoint: join.remote,
+        // Until its hello the member is listed under a placeholder endpoint: its TCP port
+        // may equal another member's UDP port on the same host (two port spaces), and the
+        // table would take the joiner for that member restarting. Ports above 65535 never
+        // name a real UDP endpoint; admission looks at the address only.
+        endpoint: { address: join.remote.address, port: this.#nextPlaceholderPort() },
         role: request.role,
         nat: request.nat,
         credential: request.credential,
@@ -451,7 +458,7 @@ export class SourceCore implements SansIoCore {
       header: this.#header ?? new Uint8Array(0),
       // The joiner's own entry comes first: its flags tell it its role (monitor, external),
       // which the accept has no other field for. Peers skip their own id as a neighbour.
-      members: [toMemberInfo(member), ...listed.map(toMemberInfo)],
+      members: [{ ...toMemberInfo(member), endpoint: join.remote }, ...listed.map(toMemberInfo)],
     });
     if (!accepted) {
       this.#joinsByMemberId.delete(member.memberId);
@@ -721,6 +728,11 @@ export class SourceCore implements SansIoCore {
 
   // -------------------------------------------------------------------------------------
   // Helpers
+
+  #nextPlaceholderPort(): number {
+    this.#placeholderPort = (this.#placeholderPort + 1) % 0x7fff_0000;
+    return 0x1_0000 + this.#placeholderPort;
+  }
 
   #activeMembers(): Member[] {
     return this.cluster.members.members().filter((member) => this.#active.has(member.memberId));
