@@ -227,12 +227,14 @@ export class Simulator {
   }
 
   record(type: string, fields: Record<string, string | number | boolean | null> = {}): void {
-    // The record's own keys win over fields of the same name.
-    const record: TraceRecord = { ...fields, time: this.now, type };
-    this.traceHash.update(JSON.stringify(record));
+    // Time and type first (readable NDJSON); they win over fields of the same name.
+    const record: Record<string, string | number | boolean | null> = { time: this.now, type };
+    for (const key in fields) if (key !== 'time' && key !== 'type') record[key] = fields[key]!;
+    const traced = record as TraceRecord;
+    this.traceHash.update(JSON.stringify(traced));
     this.traceHash.update('\n');
-    if (this.options.keepTrace) this.trace.push(record);
-    this.options.onTrace?.(record);
+    if (this.options.keepTrace) this.trace.push(traced);
+    this.options.onTrace?.(traced);
   }
 
   addNat(options: Partial<NatOptions> & { type?: keyof typeof NAT_PRESETS } = {}): NatBox {
