@@ -149,6 +149,57 @@ describe('HTTP ingest (Icecast-like server on loopback)', () => {
   });
 });
 
+describe('HTTP ingest with ICY metadata asked for', () => {
+  it('strips the interleaved metadata and logs the titles', async () => {
+    const interval = 4_000;
+    const media = demo.subarray(0, 24_000);
+    const title = Buffer.from("StreamTitle='Ode to Joy';");
+    const blocks = Math.ceil(title.byteLength / 16);
+    const metadata = Buffer.concat([
+      Buffer.from([blocks]),
+      title,
+      Buffer.alloc(blocks * 16 - title.byteLength),
+    ]);
+    const parts: Buffer[] = [];
+    for (let offset = 0; offset < media.byteLength; offset += interval) {
+      parts.push(
+        media.subarray(offset, offset + interval),
+        offset === 0 ? metadata : Buffer.from([0]),
+      );
+    }
+    const seen: IncomingHttpHeaders[] = [];
+    const server = createServer((request, response) => {
+      seen.push(request.headers);
+      response.writeHead(200, { 'Content-Type': 'audio/mpeg', 'icy-metaint': String(interval) });
+      response.write(Buffer.concat(parts));
+      // Then stay open, like a live mount with nothing new to say.
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { lines, logger } = recordingLogger();
+    const ingested: Buffer[] = [];
+    try {
+      const source = await startSource({
+        input: `http://127.0.0.1:${(server.address() as AddressInfo).port}/radio.mp3`,
+        address: '127.0.0.1',
+        port: 0,
+        icyMetadata: true,
+        logger,
+        onIngest: (bytes) => ingested.push(Buffer.from(bytes)),
+      });
+      sources.push(source);
+      await until(() => Buffer.concat(ingested).byteLength >= media.byteLength, 5_000, 'media');
+      expect(seen[0]?.['icy-metadata']).toBe('1');
+      expect(Buffer.concat(ingested).equals(media)).toBe(true);
+      expect(lines.find((line) => line.message === 'ingest-title')?.fields).toEqual({
+        title: 'Ode to Joy',
+      });
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+});
+
 describe('IcyMetadataStripper', () => {
   it('removes the metadata blocks at any slicing and reports the titles', () => {
     const interval = 8;
