@@ -11,6 +11,7 @@ interface PeerFlags {
   playerPort: number;
   playerAddress: string;
   monitor?: boolean;
+  playoutDelay?: number;
   logLevel: string;
 }
 
@@ -34,6 +35,11 @@ export function registerPeerCommand(program: Command): void {
       '127.0.0.1',
     )
     .option('--monitor', 'ask for the monitor role (reports lost chunks to the source)')
+    .option(
+      '--playout-delay <chunks>',
+      'chunks buffered before play (default B/2; less joins faster, tolerates less lateness)',
+      integerIn(1, 65_535),
+    )
     .option('--log-level <level>', 'trace, debug, info, warn or error', 'info')
     .addHelpText(
       'after',
@@ -54,6 +60,9 @@ Then play http://127.0.0.1:8080/stream with ffplay, mpv, VLC or a browser.`,
           playerPort: flags.playerPort,
           playerAddress: flags.playerAddress,
           ...(flags.monitor ? { monitor: true } : {}),
+          ...(flags.playoutDelay !== undefined
+            ? { core: { playoutDelayChunks: flags.playoutDelay } }
+            : {}),
           logger,
         });
       } catch (error) {
