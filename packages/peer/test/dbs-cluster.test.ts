@@ -370,6 +370,24 @@ describe('a source and peers on an in-memory network (DBS rules 1-6)', () => {
     }
   });
 
+  it('stops the peers when the source vanishes without goodbye (source silence)', () => {
+    const { network, source, peers } = createCluster({
+      peers: 3,
+      streamBytes: 16_000 * 60,
+      peerConfig: () => ({ sourceTimeoutMillis: 10_000 }),
+    });
+    network.runUntil(3_000);
+    network.crash(source);
+    network.runUntil(12_000);
+    for (const { core } of peers) expect(core.state).toBe('streaming');
+    network.runUntil(14_000);
+    for (const { core, node } of peers) {
+      expect(node.stopped?.reason).toMatch(/^P2PSP_ERR_SOURCE_SILENT/);
+      // What was buffered was played before stopping: nothing lost.
+      expect(core.stats().chunksLost).toBe(0);
+    }
+  });
+
   it('joins peers that arrive at the same instant, with 5 ms links, without holes', () => {
     const peerCount = 8;
     const { network, peers, stream, sourceCore } = createCluster({

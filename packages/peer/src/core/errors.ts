@@ -8,7 +8,8 @@ export type PeerErrorCode =
   | 'P2PSP_ERR_JOIN_TIMEOUT'
   | 'P2PSP_ERR_JOIN_REFUSED'
   | 'P2PSP_ERR_JOIN_FAILED'
-  | 'P2PSP_ERR_HELLO_TIMEOUT';
+  | 'P2PSP_ERR_HELLO_TIMEOUT'
+  | 'P2PSP_ERR_SOURCE_SILENT';
 
 export class PeerConfigError extends Error {
   override readonly name = 'PeerConfigError';

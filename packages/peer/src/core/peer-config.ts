@@ -52,6 +52,13 @@ export interface PeerConfig {
    * off. Default 2,000 ms.
    */
   readonly reportIntervalMillis?: number;
+  /**
+   * Nothing from the source (no chunk, no keepalive) for this long while streaming: it died
+   * or the path broke. The buffer is played out and the peer stops with
+   * P2PSP_ERR_SOURCE_SILENT. 0 turns it off. Default 30,000 ms (sources send a keepalive
+   * every 5 s to members they feed nothing).
+   */
+  readonly sourceTimeoutMillis?: number;
 }
 
 export interface ResolvedPeerConfig {
@@ -71,6 +78,7 @@ export interface ResolvedPeerConfig {
   readonly drainMillis: number | null;
   readonly maxNeighbours: number;
   readonly reportIntervalMillis: number;
+  readonly sourceTimeoutMillis: number;
 }
 
 export const PEER_DEFAULTS = {
@@ -82,6 +90,7 @@ export const PEER_DEFAULTS = {
   maxFrameBytes: 1024 * 1024,
   maxNeighbours: 4096,
   reportIntervalMillis: 2000,
+  sourceTimeoutMillis: 30_000,
 } as const;
 
 function integerIn(option: string, value: number, min: number, max: number): number {
@@ -176,6 +185,12 @@ export function resolvePeerConfig(config: PeerConfig): ResolvedPeerConfig {
       config.reportIntervalMillis ?? PEER_DEFAULTS.reportIntervalMillis,
       0,
       3_600_000,
+    ),
+    sourceTimeoutMillis: integerIn(
+      'sourceTimeoutMillis',
+      config.sourceTimeoutMillis ?? PEER_DEFAULTS.sourceTimeoutMillis,
+      0,
+      24 * 3_600_000,
     ),
   };
 }

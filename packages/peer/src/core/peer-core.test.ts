@@ -575,6 +575,35 @@ describe('PeerCore membership and bad input', () => {
     });
   });
 
+  it('plays out and stops when the source falls silent (P2PSP_ERR_SOURCE_SILENT)', () => {
+    const { core } = joinedPeer({ sourceTimeoutMillis: 10_000, playoutDelayChunks: 4 });
+    for (let number = 0; number < 6; number++) {
+      core.handle({ type: 'datagram', from: fromMember(1), bytes: chunk(number, 1) }, 100 + number);
+    }
+    // A keepalive (hello-ack, nonce 0) at 8 s keeps it alive...
+    core.handle(
+      {
+        type: 'datagram',
+        from: SOURCE,
+        bytes: encodeDatagram({ type: 'hello-ack', memberId: ME, nonce: 0 }),
+      },
+      8_000,
+    );
+    expect(core.stats().datagramsDropped.unexpected).toBe(0);
+    core.handleTimeout(10_000);
+    expect(core.state).toBe('streaming');
+    expect(core.pollTimeout()).toBeLessThanOrEqual(18_000);
+    drain(core);
+    // ...then nothing more: at 18 s the buffer is played out and the peer stops.
+    core.handleTimeout(18_000);
+    const outputs = drain(core);
+    expect(outputs.filter((output) => output.type === 'play')).toHaveLength(4);
+    expect(outputs.at(-1)).toMatchObject({
+      type: 'stopped',
+      reason: expect.stringMatching(/^P2PSP_ERR_SOURCE_SILENT/),
+    });
+  });
+
   it('reports its counters to the source periodically (a sign of life)', () => {
     const { core } = joinedPeer({ reportIntervalMillis: 1000 });
     core.handleTimeout(1000);

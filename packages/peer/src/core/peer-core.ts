@@ -128,6 +128,8 @@ export class PeerCore implements SansIoCore {
   #helloRoundAt: Instant | null = null;
   /** Next stats-report to the source (a sign of life, rule 6), or null when off. */
   #reportAt: Instant | null = null;
+  /** The last time anything valid came from the source (chunks, keepalives). */
+  #lastSourceAt: Instant = 0;
 
   // Neighbours, and their debts (rule 7, @p2psp/cluster).
   readonly #debts: DebtCounters<MemberId>;
@@ -233,6 +235,22 @@ export class PeerCore implements SansIoCore {
     this.#runRelays(now);
     if (this.#reportAt !== null && now >= this.#reportAt) this.#report(now);
     if (this.#drainDeadline !== null && now >= this.#drainDeadline) this.#endOfStream();
+    const silentSince = this.#sourceSilenceDeadline();
+    if (silentSince !== null && now >= silentSince) {
+      this.#outputs.event('peer-fail', 'error', {
+        code: 'P2PSP_ERR_SOURCE_SILENT',
+        message: `nothing from the source ${this.#sourceKey} for ${this.config.sourceTimeoutMillis} ms`,
+      });
+      this.#endOfStream(
+        `P2PSP_ERR_SOURCE_SILENT: nothing from the source ${this.#sourceKey} for ${this.config.sourceTimeoutMillis} ms (no chunk, no keepalive): it stopped without a goodbye, or the path to it broke`,
+      );
+    }
+  }
+
+  /** When the source's silence ends the stream, or null (off, or not streaming). */
+  #sourceSilenceDeadline(): Instant | null {
+    if (this.#state !== 'streaming' || this.config.sourceTimeoutMillis === 0) return null;
+    return this.#lastSourceAt + this.config.sourceTimeoutMillis;
   }
 
   pollTimeout(): Instant | undefined {
@@ -245,6 +263,8 @@ export class PeerCore implements SansIoCore {
     if (this.#relay !== null) earliest = Math.min(earliest, this.#relay.nextAt);
     if (this.#reportAt !== null) earliest = Math.min(earliest, this.#reportAt);
     if (this.#drainDeadline !== null) earliest = Math.min(earliest, this.#drainDeadline);
+    const silence = this.#sourceSilenceDeadline();
+    if (silence !== null) earliest = Math.min(earliest, silence);
     return Number.isFinite(earliest) ? earliest : undefined;
   }
 
@@ -443,6 +463,7 @@ export class PeerCore implements SansIoCore {
     this.#sendHelloToSource();
     for (const member of accept.members) this.#learnFromList(member);
     this.#helloRoundAt = now + this.config.helloRetryMillis;
+    this.#lastSourceAt = now;
     if (this.config.reportIntervalMillis > 0)
       this.#reportAt = now + this.config.reportIntervalMillis;
   }
@@ -576,6 +597,7 @@ export class PeerCore implements SansIoCore {
   }
 
   #onSourceMessage(message: DatagramMessage, bytes: Uint8Array, now: Instant): void {
+    this.#lastSourceAt = now;
     switch (message.type) {
       case 'chunk': {
         // Chunks from the source prove it has us in its list, whatever became of the ack.
@@ -598,13 +620,14 @@ export class PeerCore implements SansIoCore {
         return;
       }
       case 'hello-ack':
-        if (message.memberId === this.#memberId && message.nonce === this.#sourceHelloNonce) {
+        // The answer to our hello, or a keepalive (nonce 0): either way the source has us.
+        if (message.memberId === this.#memberId) {
           if (!this.#sourceAcknowledged) {
             this.#sourceAcknowledged = true;
             this.#outputs.event('hello-ack', 'debug', { from: this.#sourceKey });
           }
         } else {
-          this.#drop('unexpected', this.config.source, 'hello-ack with another id or nonce');
+          this.#drop('unexpected', this.config.source, 'hello-ack for another member id');
         }
         return;
       case 'goodbye':
@@ -1026,7 +1049,7 @@ export class PeerCore implements SansIoCore {
   }
 
   /** Stream end: play what the buffer holds, in order, then stop. */
-  #endOfStream(): void {
+  #endOfStream(reason = 'stream-end'): void {
     this.#drainDeadline = null;
     if (this.#buffer.anchored && this.#buffer.filled > 0) {
       if (!this.#playing) {
@@ -1035,7 +1058,7 @@ export class PeerCore implements SansIoCore {
       }
       while (this.#playIndex <= this.#highestIndex) this.#playOne();
     }
-    this.#finish('stream-end');
+    this.#finish(reason);
   }
 
   #fail(code: PeerErrorCode, message: string): void {

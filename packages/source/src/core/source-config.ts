@@ -52,6 +52,12 @@ export interface SourceConfig {
   /** Window of the ingest-rate moving average. Default 5,000 ms. */
   readonly rateWindowMillis?: number;
   /**
+   * A member sent nothing (no chunk, no hello-ack) for this long gets a hello-ack as a sign
+   * of life, so peers can tell a stalled ingest from a dead source. 0 turns it off.
+   * Default 5,000 ms.
+   */
+  readonly keepaliveMillis?: number;
+  /**
    * Cluster policies from @p2psp/cluster (issue 5): complaints and expulsions (rule 8),
    * ACS scheduling, LRS, liveness of silent members, admission. Defaults: plain DBS round
    * robin, complaints counted with P2PSP's threshold, LRS off, no liveness timeout.
@@ -72,6 +78,7 @@ export interface ResolvedSourceConfig {
   readonly maxFrameBytes: number;
   readonly initialChunkIntervalMillis: number;
   readonly rateWindowMillis: number;
+  readonly keepaliveMillis: number;
   readonly cluster: SourceClusterOptions;
 }
 
@@ -84,6 +91,7 @@ export const SOURCE_DEFAULTS = {
   maxFrameBytes: 4096,
   initialChunkIntervalMillis: 20,
   rateWindowMillis: 5000,
+  keepaliveMillis: 5000,
 } as const;
 
 function integerIn(option: string, value: number, min: number, max: number, fix: string): number {
@@ -172,6 +180,13 @@ export function resolveSourceConfig(config: SourceConfig): ResolvedSourceConfig 
     rateWindowMillis: positive(
       'rateWindowMillis',
       config.rateWindowMillis ?? SOURCE_DEFAULTS.rateWindowMillis,
+    ),
+    keepaliveMillis: integerIn(
+      'keepaliveMillis',
+      config.keepaliveMillis ?? SOURCE_DEFAULTS.keepaliveMillis,
+      0,
+      3_600_000,
+      'use the default 5000, or 0 to turn keepalives off',
     ),
     cluster: {
       ...cluster,

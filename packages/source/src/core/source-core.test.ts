@@ -538,6 +538,27 @@ describe('SourceCore chunks (rules 1, 6)', () => {
     expect(accept.chunkIntervalMicros).toBe(10_000);
   });
 
+  it('sends a keepalive to members it sent nothing to for a period', () => {
+    const core = createSource({ keepaliveMillis: 5000 });
+    const first = { address: '10.0.0.1', port: 5000 };
+    const second = { address: '10.0.0.2', port: 5000 };
+    join(core, 1, first, 0);
+    join(core, 2, second, 0);
+    // Both were just sent their hello-ack: nothing to add in the first round.
+    expect(core.pollTimeout()).toBe(5000);
+    core.handleTimeout(5000);
+    expect(datagramsSent(drain(core))).toEqual([]);
+    // One chunk, to member 1: only member 2 needs a keepalive in the next round.
+    core.handle({ type: 'ingest-data', bytes: new Uint8Array(64) }, 6000);
+    drain(core);
+    core.handleTimeout(10_000);
+    expect(datagramsSent(drain(core))).toEqual([
+      { to: second, message: { type: 'hello-ack', memberId: 2, nonce: 0 } },
+    ]);
+    core.handleTimeout(15_000);
+    expect(datagramsSent(drain(core)).map(({ to }) => to)).toEqual([first, second]);
+  });
+
   it('counts malformed and foreign datagrams and reports each reason once', () => {
     const core = createSource();
     join(core, 1, { address: '10.0.0.1', port: 5000 }, 0);

@@ -114,6 +114,9 @@ export class SourceCore implements SansIoCore {
 
   /** Members whose hello arrived: listed to joiners, and fed when their role says so. */
   readonly #active = new Set<MemberId>();
+  /** Members sent something since the last keepalive round, and when the next round is. */
+  readonly #sentSinceKeepalive = new Set<MemberId>();
+  #keepaliveAt: Instant | null = null;
 
   // Joins in progress, by connection and by the member id their hello will carry.
   readonly #joins = new Map<ConnectionId, Join>();
@@ -208,11 +211,23 @@ export class SourceCore implements SansIoCore {
     }
     // Rule 6: members silent past the liveness timeout (when configured) are dropped.
     for (const removal of this.cluster.expireSilent(now)) this.#announceRemoval(removal);
+    if (this.#keepaliveAt !== null && now >= this.#keepaliveAt) this.#keepalive(now);
+  }
+
+  /** A hello-ack to every member sent nothing during the last period (a sign of life). */
+  #keepalive(now: Instant): void {
+    for (const member of this.#activeMembers()) {
+      if (this.#sentSinceKeepalive.has(member.memberId)) continue;
+      this.#send(member.endpoint, { type: 'hello-ack', memberId: member.memberId, nonce: 0 });
+    }
+    this.#sentSinceKeepalive.clear();
+    this.#keepaliveAt = this.#active.size > 0 ? now + this.config.keepaliveMillis : null;
   }
 
   pollTimeout(): Instant | undefined {
     if (this.#state === 'stopped') return undefined;
     let earliest = this.cluster.nextDeadline() ?? Number.POSITIVE_INFINITY;
+    if (this.#keepaliveAt !== null) earliest = Math.min(earliest, this.#keepaliveAt);
     for (const join of this.#joins.values()) earliest = Math.min(earliest, join.deadline);
     for (const join of this.#joinsByMemberId.values()) earliest = Math.min(earliest, join.deadline);
     return Number.isFinite(earliest) ? earliest : undefined;
@@ -335,6 +350,7 @@ export class SourceCore implements SansIoCore {
     }
     this.#chunksSent++;
     this.#chunkBytesSent += payload.length;
+    this.#sentSinceKeepalive.add(member.memberId);
     this.#send(member.endpoint, {
       type: 'chunk',
       chunkNumber,
@@ -586,6 +602,10 @@ export class SourceCore implements SansIoCore {
     if (activated.replaced !== null) this.#announceRemoval(activated.replaced);
     const joined = activated.member;
     this.#active.add(memberId);
+    this.#sentSinceKeepalive.add(memberId);
+    if (this.#keepaliveAt === null && this.config.keepaliveMillis > 0) {
+      this.#keepaliveAt = now + this.config.keepaliveMillis;
+    }
     this.#send(from, { type: 'hello-ack', memberId, nonce });
     // Members activated since its accept (joins that overlapped) are not in its list, and
     // it is not in theirs: without this, neither would ever hello the other.
