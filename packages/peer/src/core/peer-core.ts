@@ -902,7 +902,8 @@ export class PeerCore implements SansIoCore {
       this.#bytesPlayed += payload.length;
     } else {
       this.#chunksLost++;
-      this.#outputs.event('chunk-lost', 'warn', { chunkNumber, lost: this.#chunksLost });
+      // Debug: at 1% loss this is a line a second; the counters carry it to logs and metrics.
+      this.#outputs.event('chunk-lost', 'debug', { chunkNumber, lost: this.#chunksLost });
       // Rule 8: monitors complain about chunks missing at play time.
       if (this.#monitor && this.#state === 'streaming') {
         this.#send(this.config.source, {
