@@ -55,7 +55,7 @@ describe.skipIf(skipReason !== null)(
     let ourServer: OurStunServer;
 
     beforeAll(async () => {
-      lab = createLab({ runAddressCount: 2 });
+      lab = createLab({ runAddressCount: 4 });
       [coturn, ourServer] = await Promise.all([startCoturn(lab), startOurStunServer(lab)]);
     });
 
@@ -65,56 +65,56 @@ describe.skipIf(skipReason !== null)(
       await lab?.destroy();
     });
 
-    async function setBoth(natType: NatType): Promise<void> {
-      lab.setNatType('a', natType);
-      lab.setNatType('b', natType);
-    }
+    // Per NAT type, the four client/server combinations run at once, each from its own
+    // internal address (its own sequential counter, its own mappings), on both sites.
+    describe.each(NAT_TYPES)('%s', (natType) => {
+      const expected = EXPECTED[natType];
 
-    describe('coturn client (turnutils_natdiscovery -m -f) against coturn server', () => {
-      test.each(NAT_TYPES)('%s on both sites', async (natType) => {
-        await setBoth(natType);
-        const results = await Promise.all(
-          (['a', 'b'] as const).map((site) => runNatDiscovery(lab, site, lab.stunPrimaryAddress)),
-        );
-        for (const result of results) {
-          const { mapping, filtering, classification } = result;
-          expect({ mapping, filtering, classification }, result.output).toEqual(EXPECTED[natType]);
-        }
+      beforeAll(() => {
+        lab.setNatType('a', natType);
+        lab.setNatType('b', natType);
       });
-    });
 
-    describe('coturn client (turnutils_natdiscovery -m -f) against our STUN server', () => {
-      test.each(NAT_TYPES)('%s on both sites', async (natType) => {
-        await setBoth(natType);
-        const results = await Promise.all(
-          (['a', 'b'] as const).map((site) =>
-            runNatDiscovery(lab, site, lab.stunPrimaryAddress, { serverPort: OUR_STUN_PORT }),
-          ),
-        );
-        for (const result of results) {
-          const { mapping, filtering, classification } = result;
-          expect({ mapping, filtering, classification }, result.output).toEqual(EXPECTED[natType]);
-        }
-      });
-    });
-
-    // Our detector also measures port allocation, so it names the symmetric kind exactly.
-    for (const [serverName, serverPort] of [
-      ['coturn', STUN_PORT],
-      ['our STUN server', OUR_STUN_PORT],
-    ] as const) {
-      describe(`our detector (@p2psp/nat) against ${serverName}`, () => {
-        test.each(NAT_TYPES)('%s on both sites', async (natType) => {
-          await setBoth(natType);
+      test.concurrent.each([
+        ['coturn server', STUN_PORT, 0],
+        ['our STUN server', OUR_STUN_PORT, 1],
+      ] as const)(
+        'coturn client (turnutils_natdiscovery -m -f) against %s, both sites',
+        async (_name, serverPort, slot) => {
           const results = await Promise.all(
             (['a', 'b'] as const).map((site) =>
-              detectNat(lab, site, { serverAddress: lab.stunPrimaryAddress, serverPort }),
+              runNatDiscovery(lab, site, lab.stunPrimaryAddress, {
+                serverPort,
+                localAddress: lab.sites[site].runAddresses[slot],
+              }),
+            ),
+          );
+          for (const result of results) {
+            const { mapping, filtering, classification } = result;
+            expect({ mapping, filtering, classification }, result.output).toEqual(expected);
+          }
+        },
+      );
+
+      // Our detector also samples port allocation, so it names the symmetric kind exactly.
+      test.concurrent.each([
+        ['coturn server', STUN_PORT, 2],
+        ['our STUN server', OUR_STUN_PORT, 3],
+      ] as const)(
+        'our detector (@p2psp/nat) against %s, both sites',
+        async (_name, serverPort, slot) => {
+          const results = await Promise.all(
+            (['a', 'b'] as const).map((site) =>
+              detectNat(lab, site, {
+                serverAddress: lab.stunPrimaryAddress,
+                serverPort,
+                localAddress: lab.sites[site].runAddresses[slot],
+              }),
             ),
           );
           for (const [index, result] of results.entries()) {
             const site = index === 0 ? 'a' : 'b';
             const { mapping, filtering } = result;
-            const expected = EXPECTED[natType];
             const summary = JSON.stringify({ ...result, mappings: undefined });
             expect(result.report.type, summary).toBe(natType);
             expect({ mapping, filtering }, summary).toEqual({
@@ -124,8 +124,8 @@ describe.skipIf(skipReason !== null)(
             expect(result.report.mappedEndpoint?.address).toBe(lab.sites[site].wanAddress);
             if (natType === 'symmetric-sequential') expect(result.report.portStep).toBe(2);
           }
-        });
-      });
-    }
+        },
+      );
+    });
   },
 );
