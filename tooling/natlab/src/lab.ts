@@ -89,7 +89,8 @@ export interface Lab {
   destroy(): Promise<void>;
 }
 
-const NAMESPACE_PATTERN = /^p2psp-(\d+)-\d+-/;
+// `p2psp-<pid>-...`: the convention every namespace-creating test here follows (the brief).
+const NAMESPACE_PATTERN = /^p2psp-(\d+)-/;
 const liveLabs = new Set<LabImplementation>();
 let labCounter = 0;
 let exitHandlersInstalled = false;
