@@ -312,14 +312,21 @@ describe('PeerCore relays (rules 2, 3)', () => {
     });
   });
 
-  it('sends a newly learnt neighbour the last source chunks it relayed (catch-up)', () => {
-    const { core } = joinedPeer({}, { members: [member(ME), member(1)] });
+  it('relays to a neighbour learnt from a hello only once it answers our nonce, then catches it up', () => {
+    const { core } = joinedPeer(
+      { helloAttempts: 3, helloRetryMillis: 100 },
+      { members: [member(ME), member(1)] },
+    );
     for (const number of [0, 1, 2]) {
       core.handle({ type: 'datagram', from: SOURCE, bytes: chunk(number) }, number * 100);
       core.handleTimeout(number * 100 + 99);
     }
     drain(core);
     const joiner = { address: '10.0.9.9', port: 7000 };
+    const toJoiner = (outputs: CoreOutput[]) =>
+      sent(outputs)
+        .filter(({ to }) => to.address === joiner.address)
+        .map(({ message }) => message);
     core.handle(
       {
         type: 'datagram',
@@ -328,14 +335,62 @@ describe('PeerCore relays (rules 2, 3)', () => {
       },
       300,
     );
-    const toJoiner = sent(drain(core)).filter(
-      ({ to }) => to === joiner || to.address === joiner.address,
+    // An answer and our own hello, the challenge; no chunk yet: the address is unproven.
+    const [ack, challenge] = toJoiner(drain(core));
+    expect(ack).toEqual({ type: 'hello-ack', memberId: ME, nonce: 1 });
+    expect(challenge).toMatchObject({ type: 'hello', memberId: ME });
+    const nonce = challenge?.type === 'hello' ? challenge.nonce : -1;
+    core.handle({ type: 'datagram', from: SOURCE, bytes: chunk(3) }, 310);
+    core.handleTimeout(400);
+    expect(toJoiner(drain(core)).filter((message) => message.type === 'chunk')).toEqual([]);
+    // The right nonce: it is really there. It gets the last two source chunks relayed
+    // (chunk 3's relay job is over: it is one of them).
+    core.handle(
+      {
+        type: 'datagram',
+        from: joiner,
+        bytes: encodeDatagram({ type: 'hello-ack', memberId: 9, nonce }),
+      },
+      410,
     );
+    core.handleTimeout(500);
     expect(
-      toJoiner.map(({ message }) =>
+      toJoiner(drain(core)).map((message) =>
         message.type === 'chunk' ? message.chunkNumber : message.type,
       ),
-    ).toEqual([1, 2, 'hello-ack']);
+    ).toEqual([2, 3]);
+    expect(core.neighbours().find((neighbour) => neighbour.memberId === 9)?.verified).toBe(true);
+  });
+
+  it('never sends relays to a spoofed hello, and forgets it when it does not answer', () => {
+    const { core } = joinedPeer(
+      { helloAttempts: 3, helloRetryMillis: 100, debtThreshold: 1000 },
+      { members: [member(ME), member(1)] },
+    );
+    const victim = { address: '192.0.2.7', port: 80 };
+    core.handle(
+      {
+        type: 'datagram',
+        from: victim,
+        bytes: encodeDatagram({ type: 'hello', memberId: 77, nonce: 1 }),
+      },
+      0,
+    );
+    let toVictim = 0;
+    for (let time = 0; time < 2_000; time += 50) {
+      core.handle({ type: 'datagram', from: SOURCE, bytes: chunk(time / 50) }, time);
+      while ((core.pollTimeout() ?? Number.POSITIVE_INFINITY) <= time + 49)
+        core.handleTimeout(core.pollTimeout()!);
+      for (const { to, message } of sent(drain(core))) {
+        if (to.address === victim.address) {
+          expect(message.type).not.toBe('chunk');
+          toVictim++;
+        }
+      }
+    }
+    // One hello-ack and three hellos at most, then it is forgotten.
+    expect(toVictim).toBeLessThanOrEqual(4);
+    expect(core.neighbours().map((neighbour) => neighbour.memberId)).toEqual([1]);
   });
 
   it('drops a neighbour whose debt passes the threshold (rule 7)', () => {
@@ -481,8 +536,9 @@ describe('PeerCore membership and bad input', () => {
       },
       1,
     );
-    expect(sent(drain(core))).toEqual([
+    expect(sent(drain(core))).toMatchObject([
       { to: stranger, message: { type: 'hello-ack', memberId: ME, nonce: 33 } },
+      { to: stranger, message: { type: 'hello', memberId: ME } },
     ]);
     const relayer = { address: '10.0.9.10', port: 7000 };
     core.handle({ type: 'datagram', from: relayer, bytes: chunk(0, 10) }, 2);

@@ -46,6 +46,12 @@ const GOODBYE_COPIES = 3;
 /** Source chunks a newly learnt neighbour is sent at once, if still in the window. */
 const CATCH_UP_CHUNKS = 2;
 
+/**
+ * Neighbours learnt from a hello or a chunk (not from the source) that have not answered
+ * our nonce yet. Capped so that spoofed hellos cannot crowd out real joiners.
+ */
+const MAX_UNVERIFIED = 256;
+
 /** Member ids remembered as gone (ids are never reused by a source). */
 const DEPARTED_MEMORY = 4096;
 
@@ -58,6 +64,14 @@ interface Neighbour {
   key: string;
   /** It answered our hello or sent us something: the path works both ways. */
   reachable: boolean;
+  /**
+   * Listed by the source, or answered our hello with our nonce. Only verified neighbours
+   * are sent relays: a hello or chunk from a spoofed address must not turn this peer into
+   * a stream reflector aimed at that address.
+   */
+  verified: boolean;
+  /** The nonce of our hellos to it (random), echoed by its hello-ack. */
+  readonly nonce: number;
   /** Hello retries left while it is not reachable (NAT hole punching, NTS). */
   hellosLeft: number;
 }
@@ -135,6 +149,8 @@ export class PeerCore implements SansIoCore {
   readonly #debts: DebtCounters<MemberId>;
   readonly #neighboursById = new Map<MemberId, Neighbour>();
   readonly #neighboursByKey = new Map<string, Neighbour>();
+  /** Neighbours not verified yet (see `MAX_UNVERIFIED`). */
+  #unverified = 0;
   /**
    * Members that left or were removed: a relay of theirs that arrives after their goodbye
    * (UDP may reorder) must not teach them back as neighbours (rule 4 learning).
@@ -295,6 +311,7 @@ export class PeerCore implements SansIoCore {
       endpoint: neighbour.endpoint,
       debt: this.#debts.debt(neighbour.memberId),
       reachable: neighbour.reachable,
+      verified: neighbour.verified,
     }));
   }
 
@@ -496,7 +513,7 @@ export class PeerCore implements SansIoCore {
   #learnFromList(member: MemberInfo): void {
     if (member.memberId === this.#memberId || member.memberId === NO_MEMBER) return;
     if (this.#neighboursById.has(member.memberId)) return;
-    const neighbour = this.#addNeighbour(member.memberId, member.endpoint, 'list');
+    const neighbour = this.#addNeighbour(member.memberId, member.endpoint, 'list', true);
     if (neighbour === null) return;
     // External peers (seed 000) are sent the stream and never expected to relay.
     // Liberated ones (seed 000) are fed by the peers and give nothing back either.
@@ -520,16 +537,25 @@ export class PeerCore implements SansIoCore {
       pending = true;
     }
     for (const neighbour of this.#neighboursById.values()) {
-      if (neighbour.reachable || neighbour.hellosLeft <= 0) continue;
+      if (neighbour.reachable && neighbour.verified) continue;
+      if (neighbour.hellosLeft <= 0) {
+        // Never proved it is at that address: forget it (it may come back with a hello).
+        if (!neighbour.verified) this.#forgetUnverified(neighbour);
+        continue;
+      }
       this.#sendHello(neighbour);
-      pending = pending || neighbour.hellosLeft > 0;
+      pending = true;
     }
     this.#helloRoundAt = pending ? now + this.config.helloRetryMillis : null;
   }
 
   #sendHello(neighbour: Neighbour): void {
     neighbour.hellosLeft--;
-    this.#send(neighbour.endpoint, { type: 'hello', memberId: this.#memberId, nonce: 0 });
+    this.#send(neighbour.endpoint, {
+      type: 'hello',
+      memberId: this.#memberId,
+      nonce: neighbour.nonce,
+    });
   }
 
   // -------------------------------------------------------------------------------------
@@ -562,13 +588,16 @@ export class PeerCore implements SansIoCore {
         this.#drop('bad-origin', from, 'hello');
         return;
       }
-      const learnt = this.#addNeighbour(message.memberId, from, 'hello');
+      const learnt = this.#addNeighbour(message.memberId, from, 'hello', false);
       if (learnt === null) {
         this.#drop('bad-origin', from, 'hello');
         return;
       }
       learnt.reachable = true;
       this.#send(from, { type: 'hello-ack', memberId: this.#memberId, nonce: message.nonce });
+      // Our own hello is the challenge: its hello-ack proves the address is really its.
+      this.#sendHello(learnt);
+      this.#scheduleHelloRound(now);
       return;
     }
     if (message.type === 'chunk') {
@@ -576,19 +605,20 @@ export class PeerCore implements SansIoCore {
       // anything is stored or learnt), its origin must be a member id that is neither ours,
       // NO_MEMBER, nor a member already reachable elsewhere; the neighbour count is capped;
       // and a stored chunk is never replaced by a later copy.
-      const index = this.#acceptableIndex(message, from, false);
-      if (index === null) return;
       if (message.origin === NO_MEMBER || message.origin === this.#memberId) {
         this.#drop('bad-origin', from, 'chunk');
         return;
       }
-      const learnt = this.#addNeighbour(message.origin, from, 'chunk');
+      const index = this.#acceptableIndex(message, from, false);
+      if (index === null) return;
+      const learnt = this.#addNeighbour(message.origin, from, 'chunk', false);
       if (learnt === null) {
         this.#drop('bad-origin', from, 'chunk');
         return;
       }
       learnt.reachable = true;
       this.#sendHello(learnt);
+      this.#scheduleHelloRound(now);
       this.#storeChunk(message, index, learnt, null, now);
       return;
     }
@@ -665,6 +695,13 @@ export class PeerCore implements SansIoCore {
         return;
       case 'hello-ack':
         neighbour.reachable = true;
+        if (
+          !neighbour.verified &&
+          message.memberId === neighbour.memberId &&
+          message.nonce === neighbour.nonce
+        ) {
+          this.#verify(neighbour);
+        }
         return;
       case 'goodbye':
         if (message.memberId !== neighbour.memberId) {
@@ -843,6 +880,7 @@ export class PeerCore implements SansIoCore {
   /** Sends a datagram to every neighbour at once (an LRS recovery). */
   #relayToAllNow(datagram: Uint8Array): void {
     for (const neighbour of [...this.#neighboursById.values()]) {
+      if (!neighbour.verified) continue;
       this.#chunksRelayed++;
       this.#sendBytes(neighbour.endpoint, datagram);
       if (this.#debts.sent(neighbour.memberId).overThreshold) {
@@ -865,7 +903,8 @@ export class PeerCore implements SansIoCore {
       const target = job.targets[job.cursor++]!;
       // Skip neighbours dropped since the job started, and anyone that has it already.
       if (this.#neighboursById.get(target.memberId) !== target) continue;
-      if (job.sentTo.has(target.memberId)) continue;
+      // Not verified yet: it gets this chunk when it is (see #joinRelays).
+      if (!target.verified || job.sentTo.has(target.memberId)) continue;
       job.sentTo.add(target.memberId);
       this.#chunksRelayed++;
       this.#sendBytes(target.endpoint, job.bytes);
@@ -940,7 +979,12 @@ export class PeerCore implements SansIoCore {
   // -------------------------------------------------------------------------------------
   // Neighbours
 
-  #addNeighbour(memberId: MemberId, endpoint: Endpoint, via: string): Neighbour | null {
+  #addNeighbour(
+    memberId: MemberId,
+    endpoint: Endpoint,
+    via: string,
+    verified: boolean,
+  ): Neighbour | null {
     if (this.#departed.has(memberId)) return null;
     const existing = this.#neighboursById.get(memberId);
     const key = formatEndpoint(endpoint);
@@ -953,31 +997,75 @@ export class PeerCore implements SansIoCore {
       existing.endpoint = { address: endpoint.address, port: endpoint.port };
       existing.key = key;
       this.#neighboursByKey.set(key, existing);
+      // The new address has to prove itself like any claim (else a spoofed hello could aim
+      // the relays of a listed member that never answered at another address).
+      if (existing.verified) {
+        existing.verified = false;
+        this.#unverified++;
+      }
+      existing.hellosLeft = this.config.helloAttempts;
       this.#outputs.event('neighbour-move', 'info', { memberId, endpoint: key, via });
       return existing;
     }
     if (this.#neighboursById.size >= this.config.maxNeighbours) return null;
+    if (!verified && this.#unverified >= MAX_UNVERIFIED) return null;
     const neighbour: Neighbour = {
       memberId,
       endpoint: { address: endpoint.address, port: endpoint.port },
       key,
       reachable: false,
+      verified,
+      nonce: Math.floor(this.config.random.next() * 0x1_0000_0000) >>> 0,
       hellosLeft: this.config.helloAttempts,
     };
     this.#neighboursById.set(memberId, neighbour);
     this.#neighboursByKey.set(key, neighbour);
-    // A neighbour learnt while a source chunk is being relayed gets it too, and the last
-    // source chunks relayed before it was known, while they can still be played: it just
-    // joined, and the chunks between its accept and its hello reaching us would be holes.
-    this.#relay?.targets.push(neighbour);
-    this.#catchUp(neighbour);
+    if (!verified) this.#unverified++;
     this.#outputs.event('neighbour-add', 'debug', {
       memberId,
       endpoint: key,
       via,
+      verified,
       neighbours: this.#neighboursById.size,
     });
+    if (verified) this.#joinRelays(neighbour);
     return neighbour;
+  }
+
+  /** It answered our nonce: it really is at that address. From now on it gets relays. */
+  #verify(neighbour: Neighbour): void {
+    neighbour.verified = true;
+    this.#unverified--;
+    this.#joinRelays(neighbour);
+  }
+
+  /**
+   * A neighbour that can be sent relays gets the source chunk being relayed, and the last
+   * ones relayed before, while they can still be played: it just joined, and the chunks
+   * between its accept and our learning of it would otherwise be holes.
+   */
+  #joinRelays(neighbour: Neighbour): void {
+    if (this.#relay !== null && !this.#relay.sentTo.has(neighbour.memberId)) {
+      this.#relay.targets.push(neighbour);
+    }
+    this.#catchUp(neighbour);
+  }
+
+  #forgetUnverified(neighbour: Neighbour): void {
+    if (this.#neighboursById.get(neighbour.memberId) !== neighbour) return;
+    this.#neighboursById.delete(neighbour.memberId);
+    this.#neighboursByKey.delete(neighbour.key);
+    this.#debts.remove(neighbour.memberId);
+    this.#unverified--;
+    this.#outputs.event('neighbour-drop', 'debug', {
+      memberId: neighbour.memberId,
+      endpoint: neighbour.key,
+      reason: 'unverified',
+    });
+  }
+
+  #scheduleHelloRound(now: Instant): void {
+    if (this.#helloRoundAt === null) this.#helloRoundAt = now + this.config.helloRetryMillis;
   }
 
   #catchUp(neighbour: Neighbour): void {
@@ -996,6 +1084,7 @@ export class PeerCore implements SansIoCore {
     if (this.#neighboursById.get(neighbour.memberId) !== neighbour) return;
     this.#neighboursById.delete(neighbour.memberId);
     this.#neighboursByKey.delete(neighbour.key);
+    if (!neighbour.verified) this.#unverified--;
     const debt = this.#debts.debt(neighbour.memberId);
     this.#debts.remove(neighbour.memberId);
     // Dropped for debt, it may come back by relaying again (rule 4); gone, it may not.
@@ -1040,7 +1129,10 @@ export class PeerCore implements SansIoCore {
         memberId: this.#memberId,
         reason: 'leaving',
       });
-      const targets = [...this.#neighboursById.values()].map((neighbour) => neighbour.endpoint);
+      // Not to unverified ones: a goodbye is no reason to write to an address never proved.
+      const targets = [...this.#neighboursById.values()]
+        .filter((neighbour) => neighbour.verified)
+        .map((neighbour) => neighbour.endpoint);
       if (this.#state === 'streaming') targets.unshift(this.config.source);
       for (const to of targets) {
         for (let copy = 0; copy < GOODBYE_COPIES; copy++) this.#sendBytes(to, goodbye);

@@ -38,6 +38,8 @@ export interface NeighbourView {
   readonly debt: number;
   /** It answered our hello, or sent us something. */
   readonly reachable: boolean;
+  /** Listed by the source, or answered our hello's nonce: only these are sent relays. */
+  readonly verified: boolean;
 }
 
 /** Counters for logs, metrics and the simulator; a snapshot, cheap to take. */
