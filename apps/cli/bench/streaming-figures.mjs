@@ -146,7 +146,7 @@ async function measureIcecastStyle(clientCount, bitsPerSecond) {
 }
 
 /** Join time and ingest-to-player delay for buffer size B. */
-async function measureJoinAndDelay(bufferSize, bitsPerSecond, peerCount) {
+async function measureJoinAndDelay(bufferSize, bitsPerSecond, peerCount, playoutDelayChunks) {
   const feed = startFeed(bitsPerSecond, 120);
   // Chunk k of the source carries ingest bytes [k*1024, (k+1)*1024): key each by its bytes.
   const ingestTimes = new Map();
@@ -188,6 +188,7 @@ async function measureJoinAndDelay(bufferSize, bitsPerSecond, peerCount) {
           address: '127.0.0.1',
           playerPort: 0,
           seed: 30 + index,
+          ...(playoutDelayChunks ? { core: { playoutDelayChunks } } : {}),
           onPlay: (_chunkNumber, payload, now) => {
             if (payload === null) return;
             // The fan-out has just written this payload to the peer's players.
@@ -248,15 +249,26 @@ const JOIN_PEERS = quick ? 4 : 10;
 print(`### Join time and end-to-end delay (${JOIN_PEERS} peers joining 200 ms apart)`);
 print();
 print(
-  '| stream | B | join p50 (ms) | join p99 (ms) | delay p50 (ms) | delay p99 (ms) | delay samples | lost |',
+  '| stream | B | play-out delay | join p50 (ms) | join p99 (ms) | delay p50 (ms) | delay p99 (ms) | delay samples | lost |',
 );
-print('|---|---:|---:|---:|---:|---:|---:|---:|');
+print('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+const configurations = [];
 for (const bitsPerSecond of [128_000, 1_000_000]) {
-  for (const bufferSize of [32, 64, 128]) {
-    const result = await measureJoinAndDelay(bufferSize, bitsPerSecond, JOIN_PEERS);
-    print(
-      `| ${bitsPerSecond / 1000} kbit/s | ${bufferSize} | ${Math.round(result.joinP50)} | ${Math.round(result.joinP99)} | ${Math.round(result.delayP50)} | ${Math.round(result.delayP99)} | ${result.samples} | ${result.lost} |`,
-    );
-  }
+  for (const bufferSize of [32, 64, 128]) configurations.push({ bitsPerSecond, bufferSize });
+}
+// A shorter play-out delay (peer --playout-delay) at audio rates: join time follows it.
+for (const bufferSize of [32, 64, 128]) {
+  configurations.push({ bitsPerSecond: 128_000, bufferSize, playoutDelayChunks: 8 });
+}
+for (const { bitsPerSecond, bufferSize, playoutDelayChunks } of configurations) {
+  const result = await measureJoinAndDelay(
+    bufferSize,
+    bitsPerSecond,
+    JOIN_PEERS,
+    playoutDelayChunks,
+  );
+  print(
+    `| ${bitsPerSecond / 1000} kbit/s | ${bufferSize} | ${playoutDelayChunks ?? 'B/2 (default)'} | ${Math.round(result.joinP50)} | ${Math.round(result.joinP99)} | ${Math.round(result.delayP50)} | ${Math.round(result.delayP99)} | ${result.samples} | ${result.lost} |`,
+  );
 }
 process.exit(0);
