@@ -186,6 +186,46 @@ describe('startNodeHost', () => {
   });
 });
 
+describe('startNodeHost TCP backpressure', () => {
+  /** Writes 16 MiB at once to every connection it accepts. */
+  class FloodCore extends EchoCore {
+    private readonly queued: CoreOutput[] = [];
+    override handle(input: CoreInput, now: Instant): void {
+      super.handle(input, now);
+      if (input.type === 'connection-open') {
+        for (let index = 0; index < 256; index += 1) {
+          this.queued.push({
+            type: 'write',
+            connection: input.connection,
+            bytes: new Uint8Array(64 * 1024),
+          });
+        }
+      }
+    }
+    override pollOutput(): CoreOutput | undefined {
+      return this.queued.shift() ?? super.pollOutput();
+    }
+  }
+
+  it('gives up a connection whose reader does not read, and tells the core', async () => {
+    const host = await startNodeHost({
+      createCore: () => new FloodCore(),
+      udp: { address: '127.0.0.1', port: 0 },
+      tcp: { address: '127.0.0.1', port: 0 },
+      maxQueuedWriteBytes: 256 * 1024,
+    });
+    hosts.push(host);
+    const socket = net.connect(host.binding.tcp!.port, '127.0.0.1');
+    socket.pause(); // never reads
+    socket.on('error', () => {});
+    await until(() => host.core.inputs.some((input) => input.type === 'connection-closed'));
+    expect(host.counters.connectionsDroppedBackpressure).toBe(1);
+    // Bounded: far less than the 16 MiB the core wanted to write was accepted.
+    expect(host.counters.tcpBytesSent).toBeLessThan(16 * 1024 * 1024);
+    socket.destroy();
+  });
+});
+
 describe('parseEndpoint', () => {
   it.each([
     ['127.0.0.1:4552', '127.0.0.1', 4552],
