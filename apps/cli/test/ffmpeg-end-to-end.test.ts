@@ -1,4 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { type PeerHandle, startPeer } from '@p2psp/peer/node';
 import { type SourceHandle, startSource } from '@p2psp/source/node';
 import { ensureSystemTools, FFMPEG } from '@p2psp/testkit';
@@ -166,4 +168,58 @@ describe('end to end with ffmpeg: live encode -> source -> peers -> ffmpeg decod
       for (const peer of peers) expect(peer.status().chunksLost).toBe(0);
     },
   );
+
+  it('ingests a live MP3 URL served by ffmpeg itself (-listen 1) and a peer decodes it', {
+    timeout: 90_000,
+  }, async (context) => {
+    if (missing.length > 0) context.skip(`missing ${missing.join(', ')}`);
+    // A free port for ffmpeg's HTTP server: bind, note, release.
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const server = spawn(
+      'ffmpeg',
+      [
+        ...['-hide_banner', '-nostdin', '-v', 'error', '-re'],
+        ...['-f', 'lavfi', '-i', 'sine=frequency=330:sample_rate=44100', '-t', '40'],
+        ...['-c:a', 'libmp3lame', '-b:a', '128k', '-content_type', 'audio/mpeg', '-f', 'mp3'],
+        ...['-listen', '1', `http://127.0.0.1:${port}/live.mp3`],
+      ],
+      { stdio: ['ignore', 'ignore', 'inherit'] },
+    );
+    children.push(server);
+    // ffmpeg needs a moment to listen: retry while the URL is unreachable (bounded).
+    for (let attempt = 1; source === undefined; attempt += 1) {
+      try {
+        source = await startSource({
+          input: `http://127.0.0.1:${port}/live.mp3`,
+          address: '127.0.0.1',
+          port: 0,
+          seed: 5,
+        });
+      } catch (error) {
+        const code = (error as { code?: string }).code;
+        if (code !== 'P2PSP_ERR_INGEST_UNREACHABLE' || attempt >= 50) throw error;
+        await sleep(100);
+      }
+    }
+    expect(source.mediaType).toBe('audio/mpeg');
+    peers.push(
+      await startPeer({
+        source: { address: '127.0.0.1', port: source.endpoint.port },
+        address: '127.0.0.1',
+        playerPort: 0,
+        seed: 60,
+      }),
+    );
+    const reader = openPlayer(peers[0]!.playerUrl);
+    const result = await decode(peers[0]!.playerUrl);
+    expect(result.errors).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.seconds).toBeGreaterThanOrEqual(DECODE_SECONDS - 0.1);
+    expect(walkMp3Frames(reader.bytes())).toBeGreaterThan(50);
+    reader.close();
+    expect(peers[0]!.status().chunksLost).toBe(0);
+  });
 });
