@@ -121,7 +121,8 @@ export class PunchHosts {
   }): Promise<PairRun> {
     const { runIndex, reports } = options;
     this.nextRun += 1;
-    const run = `${this.nextRun}`;
+    const runNumber = this.nextRun;
+    const run = `${runNumber}`;
     const bound = await Promise.all(
       SITE_NAMES.map((site) => {
         const localAddress = this.lab.sites[site].runAddresses[runIndex];
@@ -157,7 +158,8 @@ export class PunchHosts {
         b: failure,
       };
     }
-    const memberId = (site: SiteName): number => 2 * this.nextRun + (site === 'a' ? 1 : 2);
+    // Distinct member ids per run: a hello that strays into another run is not answered.
+    const memberId = (site: SiteName): number => 2 * runNumber + (site === 'a' ? 1 : 2);
     const endpoints: Record<SiteName, Endpoint> = { a: mappedA, b: mappedB };
     const results = await Promise.all(
       SITE_NAMES.map((site) => {
