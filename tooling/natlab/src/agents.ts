@@ -1,8 +1,8 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { scratchFolder } from './scratch.js';
 
 /**
  * The programs the lab runs inside namespaces live in src/agents/*.ts. Node 20 cannot run
@@ -21,19 +21,8 @@ export type AgentName =
 const packageRoot = fileURLToPath(new URL('..', import.meta.url));
 const workspaceRoot = join(packageRoot, '..', '..');
 const bundled = new Map<AgentName, Promise<string>>();
-let outputFolder: string | undefined;
-
-function folder(): string {
-  if (!outputFolder) {
-    const created = mkdtempSync(join(tmpdir(), 'p2psp-natlab-agents-'));
-    outputFolder = created;
-    process.once('exit', () => rmSync(created, { recursive: true, force: true }));
-  }
-  return outputFolder;
-}
-
 async function bundle(name: AgentName): Promise<string> {
-  const outfile = join(folder(), `${name}.mjs`);
+  const outfile = join(scratchFolder('agents'), `${name}.mjs`);
   await build({
     entryPoints: [join(packageRoot, 'src', 'agents', `${name}.ts`)],
     outfile,

@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NatLabError } from './commands.js';
 import type { Lab } from './lab.js';
+import { scratchFolder } from './scratch.js';
 import type { SiteName } from './topology.js';
 
 /** RFC 5780 section 4.3 / 4.4 behaviours, as turnutils_natdiscovery names them. */
@@ -36,7 +36,7 @@ export interface CoturnServer {
  * user database goes to a temporary folder, never to /var/lib/turn.
  */
 export async function startCoturn(lab: Lab): Promise<CoturnServer> {
-  const folder = mkdtempSync(join(tmpdir(), 'p2psp-natlab-coturn-'));
+  const folder = mkdtempSync(join(scratchFolder('coturn'), 'server-'));
   const server = lab.spawn('stun', 'turnserver', [
     '-n',
     '--stun-only',
