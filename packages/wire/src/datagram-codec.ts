@@ -78,6 +78,10 @@ export function encodeDatagram(message: DatagramMessage): Uint8Array {
     case 'peer-list-request':
       writeU32(writer, message.memberId, 'peer-list-request.memberId');
       break;
+    case 'chunk-request':
+      writeU32(writer, message.memberId, 'chunk-request.memberId');
+      writeU32(writer, message.chunkNumber, 'chunk-request.chunkNumber');
+      break;
     case 'peer-list-reply': {
       const { offset, total, members } = message;
       writeU16(writer, offset, 'peer-list-reply.offset');
@@ -256,6 +260,13 @@ function decodeOtherDatagram(bytes: Uint8Array): DatagramMessage {
       break;
     case 'peer-list-request':
       message = { type, memberId: reader.u32('peer-list-request.memberId') };
+      break;
+    case 'chunk-request':
+      message = {
+        type,
+        memberId: reader.u32('chunk-request.memberId'),
+        chunkNumber: reader.u32('chunk-request.chunkNumber'),
+      };
       break;
     case 'peer-list-reply': {
       const offset = reader.u16('peer-list-reply.offset');

@@ -25,6 +25,7 @@ export const TYPE_CODES = {
   'peer-list-reply': 0x16,
   'external-peer': 0x17,
   'stats-report': 0x18,
+  'chunk-request': 0x19,
 } as const satisfies Record<MessageType, number>;
 
 export const TYPE_NAMES: ReadonlyMap<number, MessageType> = new Map(

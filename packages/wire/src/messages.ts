@@ -160,6 +160,19 @@ export interface LostChunk {
   readonly chunkNumber: number;
 }
 
+/**
+ * Peer -> neighbour (RMS-lite repair, an extension beyond P2PSP's DBS): "send me chunk x,
+ * it never reached me". Answered with at most one chunk flagged `recovered`, never relayed
+ * further. One chunk per request on purpose: a 10-byte datagram must not buy many
+ * 1,000-byte ones (no amplification), whatever the answerer's rate limit.
+ */
+export interface ChunkRequest {
+  readonly type: 'chunk-request';
+  /** The asking member (checked against the endpoint it is known at). */
+  readonly memberId: MemberId;
+  readonly chunkNumber: number;
+}
+
 export interface PeerListRequest {
   readonly type: 'peer-list-request';
   readonly memberId: MemberId;
@@ -203,7 +216,8 @@ export type DatagramMessage =
   | PeerListRequest
   | PeerListReply
   | ExternalPeerNotice
-  | StatsReport;
+  | StatsReport
+  | ChunkRequest;
 
 export type Message = FrameMessage | DatagramMessage;
 export type MessageType = Message['type'];

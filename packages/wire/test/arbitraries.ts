@@ -2,6 +2,7 @@ import { SocketAddress } from 'node:net';
 import fc from 'fast-check';
 import type {
   Chunk,
+  ChunkRequest,
   DatagramMessage,
   Endpoint,
   ExternalPeerNotice,
@@ -147,6 +148,12 @@ export const lostChunk: fc.Arbitrary<LostChunk> = fc.record({
   chunkNumber: u32,
 });
 
+export const chunkRequest: fc.Arbitrary<ChunkRequest> = fc.record({
+  type: fc.constant('chunk-request'),
+  memberId,
+  chunkNumber: u32,
+});
+
 export const peerListRequest: fc.Arbitrary<PeerListRequest> = fc.record({
   type: fc.constant('peer-list-request'),
   memberId,
@@ -192,6 +199,7 @@ export const datagramArbitraries: Record<DatagramMessage['type'], fc.Arbitrary<D
   'peer-list-reply': peerListReply,
   'external-peer': externalPeer,
   'stats-report': statsReport,
+  'chunk-request': chunkRequest,
 };
 
 export const frameArbitraries: Record<FrameMessage['type'], fc.Arbitrary<FrameMessage>> = {

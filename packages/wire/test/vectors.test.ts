@@ -59,6 +59,12 @@ const datagrams: [string, string, DatagramMessage][] = [
   ],
   ['peer-list-request', '01 | 15 | 00000003', { type: 'peer-list-request', memberId: 3 }],
   [
+    'chunk-request',
+    // member 9 asks for chunk 0x80000001 (RMS-lite repair)
+    '01 | 19 | 00000009 | 80000001',
+    { type: 'chunk-request', memberId: 9, chunkNumber: 0x8000_0001 },
+  ],
+  [
     'peer-list-reply',
     // offset 2 | total 3 | count 1 | member 9, flags external, 10.0.0.9:4000, private none
     '01 | 16 | 0002 | 0003 | 01 | 00000009 02 04 0a000009 0fa0 00',
