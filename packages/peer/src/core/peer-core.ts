@@ -1,4 +1,5 @@
 import { DebtCounters } from '@p2psp/cluster';
+import { isStunDatagram } from '@p2psp/nat';
 import {
   type Chunk,
   type CoreInput,
@@ -16,12 +17,12 @@ import {
   type MemberId,
   type MemberInfo,
   NO_MEMBER,
+  OutputQueue,
   type SansIoCore,
   sameEndpoint,
 } from '@p2psp/wire';
 import { ChunkBuffer } from './chunk-buffer.js';
 import type { PeerErrorCode } from './errors.js';
-import { OutputQueue } from './output-queue.js';
 import { type PeerConfig, type ResolvedPeerConfig, resolvePeerConfig } from './peer-config.js';
 import {
   type NeighbourView,
@@ -191,6 +192,7 @@ export class PeerCore implements SansIoCore {
   #bytesPlayed = 0;
   #datagramBytesSent = 0;
   #neighboursDropped = 0;
+  #stunDatagramsIgnored = 0;
   readonly #drops: Record<PeerDropReason, number>;
 
   constructor(config: PeerConfig) {
@@ -332,6 +334,7 @@ export class PeerCore implements SansIoCore {
       datagramsDropped: { ...this.#drops },
       neighbours: this.#neighboursById.size,
       neighboursDropped: this.#neighboursDropped,
+      stunDatagramsIgnored: this.#stunDatagramsIgnored,
       bufferFill: this.#buffer.filled,
       playChunkNumber: this.#playing ? this.#buffer.numberOf(this.#playIndex) : null,
       chunkIntervalMillis: this.#chunkIntervalMillis,
@@ -562,6 +565,12 @@ export class PeerCore implements SansIoCore {
   // Datagrams
 
   #onDatagram(from: Endpoint, bytes: Uint8Array, now: Instant): void {
+    // Issue 6: NAT detection shares this socket (RFC 8489 section 5 demultiplexing): a late
+    // STUN answer or retransmission is not a P2PSP datagram, nor an error worth a warning.
+    if (isStunDatagram(bytes)) {
+      this.#stunDatagramsIgnored++;
+      return;
+    }
     if (this.#state !== 'streaming' && this.#state !== 'draining') {
       this.#drop('not-joined', from);
       return;

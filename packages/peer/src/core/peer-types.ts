@@ -69,6 +69,8 @@ export interface PeerStats {
   readonly neighbours: number;
   /** Neighbours dropped for debt above the threshold (rule 7). */
   readonly neighboursDropped: number;
+  /** STUN datagrams seen on the stream socket (NAT detection shares it): ignored. */
+  readonly stunDatagramsIgnored: number;
   /** Chunks buffered and not yet played. */
   readonly bufferFill: number;
   /** The chunk number played next, or null before play-out starts. */

@@ -5,6 +5,7 @@ import {
   SourceCluster,
   toMemberInfo,
 } from '@p2psp/cluster';
+import { answerStunDatagram, isStunDatagram, punchFeasibility } from '@p2psp/nat';
 import {
   type ConnectionId,
   type CoreInput,
@@ -23,12 +24,12 @@ import {
   type MemberId,
   NO_MEMBER,
   nextChunkNumber,
+  OutputQueue,
   peerListReplies,
   type RefusedReason,
   type SansIoCore,
 } from '@p2psp/wire';
 import { IngestRate } from './ingest-rate.js';
-import { OutputQueue } from './output-queue.js';
 import {
   type ResolvedSourceConfig,
   resolveSourceConfig,
@@ -140,6 +141,9 @@ export class SourceCore implements SansIoCore {
   #membersExpelled = 0;
   #complaintsReceived = 0;
   #chunksRecovered = 0;
+  #stunRequestsAnswered = 0;
+  #natPairsImpossible = 0;
+  #membersIntroduced = 0;
   readonly #drops: Record<SourceDropReason, number>;
 
   constructor(config: SourceConfig) {
@@ -289,6 +293,9 @@ export class SourceCore implements SansIoCore {
       membersExpelled: this.#membersExpelled,
       complaintsReceived: this.#complaintsReceived,
       chunksRecovered: this.#chunksRecovered,
+      stunRequestsAnswered: this.#stunRequestsAnswered,
+      natPairsImpossible: this.#natPairsImpossible,
+      membersIntroduced: this.#membersIntroduced,
       datagramsDropped: { ...this.#drops },
       members: active.length,
       monitors: active.filter((member) => member.role === 'monitor').length,
@@ -458,8 +465,10 @@ export class SourceCore implements SansIoCore {
     join.memberId = member.memberId;
     join.deadline = now + this.config.joinTimeoutMillis;
     this.#joinsByMemberId.set(member.memberId, join);
-    const listed = this.#activeMembers();
-    join.listed = new Set(listed.map((other) => other.memberId));
+    const active = this.#activeMembers();
+    join.listed = new Set(active.map((other) => other.memberId));
+    // Issue 6: members it cannot reach even with hole punching are not listed (counted).
+    const listed = this.#punchable(member, active);
     const monitors = listed.filter((other) => other.role === 'monitor').length;
     const accepted = this.#write(join.connection, {
       type: 'join-accept',
@@ -535,6 +544,13 @@ export class SourceCore implements SansIoCore {
       this.#drop('stopped', from);
       return;
     }
+    // Issue 6: the source is its cluster's STUN server (plain RFC 8489 Binding), on the
+    // cluster port itself. RFC 8489 section 5 / RFC 7983 demultiplexing: the two top bits
+    // zero and the magic cookie; a P2PSP datagram never carries the cookie there.
+    if (isStunDatagram(bytes)) {
+      this.#onStun(from, bytes);
+      return;
+    }
     const decoded = decodeDatagram(bytes);
     if (!decoded.ok) {
       this.#drop('malformed', from, decoded.error.code);
@@ -554,6 +570,18 @@ export class SourceCore implements SansIoCore {
     }
     this.cluster.heard(from, now);
     this.#onMemberMessage(member, message, from, now);
+  }
+
+  /** A STUN Binding request: answered with the endpoint we see (XOR-MAPPED-ADDRESS). */
+  #onStun(from: Endpoint, bytes: Uint8Array): void {
+    const reply = answerStunDatagram(bytes, from, { software: 'p2psp source' });
+    if (reply === null) {
+      this.#drop('malformed', from, 'STUN datagram that is not a valid request');
+      return;
+    }
+    this.#stunRequestsAnswered++;
+    this.#datagramBytesSent += reply.length;
+    this.#outputs.push({ type: 'send-datagram', to: from, bytes: reply });
   }
 
   #onHello(
@@ -609,11 +637,24 @@ export class SourceCore implements SansIoCore {
     this.#send(from, { type: 'hello-ack', memberId, nonce });
     // Members activated since its accept (joins that overlapped) are not in its list, and
     // it is not in theirs: without this, neither would ever hello the other.
-    const missed = this.#activeMembers().filter(
-      (other) => other.memberId !== memberId && !join.listed.has(other.memberId),
+    const others = this.#activeMembers().filter((other) => other.memberId !== memberId);
+    const missed = this.#punchable(
+      joined,
+      others.filter((other) => !join.listed.has(other.memberId)),
     );
     if (missed.length > 0) {
       for (const page of peerListReplies(missed.map(toMemberInfo))) this.#send(from, page);
+    }
+    // Issue 6 (NTS rendezvous): the members listed in its accept are told about it now, so
+    // they hello it while its hellos to them are still being retried. Each side's hellos
+    // open its own NAT towards the other, so restricted and port-restricted cones let the
+    // next round through. Before this, a member behind a filtering NAT dropped every
+    // later joiner's hellos and never learnt of it (docs/simulation.md, NAT finding).
+    const introduction = peerListReplies([toMemberInfo(joined)]);
+    for (const other of others) {
+      if (!join.listed.has(other.memberId) || !punchPossible(joined, other).possible) continue;
+      this.#membersIntroduced++;
+      for (const page of introduction) this.#send(other.endpoint, page);
     }
     this.#outputs.event('peer-join', 'info', {
       memberId,
@@ -754,6 +795,33 @@ export class SourceCore implements SansIoCore {
     return 0x1_0000 + this.#placeholderPort;
   }
 
+  /**
+   * The members of `others` that `member` can reach, directly or by hole punching; the
+   * others are counted and reported (P2PSP measured random-port symmetric NATs against
+   * port-restricted or symmetric ones never to work). TODO(issue 5, seed 000): serve such
+   * pairs through the external-peer path instead of leaving them apart.
+   */
+  #punchable(member: Member, others: readonly Member[]): Member[] {
+    const reachable: Member[] = [];
+    for (const other of others) {
+      const feasibility = punchPossible(member, other);
+      if (feasibility.possible) {
+        reachable.push(other);
+        continue;
+      }
+      this.#natPairsImpossible++;
+      this.#outputs.event('punch-skip', this.#natPairsImpossible === 1 ? 'warn' : 'debug', {
+        memberId: member.memberId,
+        nat: member.nat.type,
+        otherMemberId: other.memberId,
+        otherNat: other.nat.type,
+        reason: feasibility.reason ?? null,
+        pairsSkipped: this.#natPairsImpossible,
+      });
+    }
+    return reachable;
+  }
+
   #activeMembers(): Member[] {
     return this.cluster.members.members().filter((member) => this.#active.has(member.memberId));
   }
@@ -812,6 +880,15 @@ export class SourceCore implements SansIoCore {
       });
     }
   }
+}
+
+/**
+ * Whether two members can open a UDP path between them (@p2psp/nat's table). Behind the
+ * same public address they talk over their private endpoints (EMS), whatever the NAT.
+ */
+function punchPossible(a: Member, b: Member): { possible: boolean; reason?: string } {
+  if (hostOf(a.publicAddress) === hostOf(b.publicAddress)) return { possible: true };
+  return punchFeasibility(a.nat.type, b.nat.type);
 }
 
 /**

@@ -70,6 +70,16 @@ export interface SourceStats {
   readonly membersExpelled: number;
   /** Chunks resent through a monitor after every monitor lost them (LRS). */
   readonly chunksRecovered: number;
+  /** STUN Binding requests answered on the cluster port (issue 6: joiners detect their NAT). */
+  readonly stunRequestsAnswered: number;
+  /**
+   * Member pairs never introduced to each other because hole punching cannot work between
+   * their NAT types (@p2psp/nat `punchFeasibility`, e.g. random-port symmetric vs
+   * port-restricted). They get no relays from each other.
+   */
+  readonly natPairsImpossible: number;
+  /** Peer-list pages sent to members about a new member, so both sides punch (issue 6). */
+  readonly membersIntroduced: number;
   readonly datagramsDropped: Readonly<Record<SourceDropReason, number>>;
   /** Members that completed their join (hello received), of every role. */
   readonly members: number;
