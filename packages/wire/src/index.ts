@@ -21,6 +21,7 @@ export {
 } from './format.js';
 export { decodeFrame, encodeFrame, FrameDecoder, type FrameOptions } from './frame-codec.js';
 export * from './messages.js';
+export { OutputQueue } from './output-queue.js';
 export { createRandom } from './random.js';
 export type {
   ConnectionId,

@@ -1,6 +1,11 @@
-import type { CoreEvent, CoreOutput } from '@p2psp/wire';
+import type { CoreEvent, CoreOutput } from './sans-io.js';
 
-/** FIFO of core outputs; `shift` without Array.prototype.shift's O(n) copy. */
+/**
+ * The FIFO a `SansIoCore` drains through `pollOutput()`: cores `push` outputs while they
+ * handle an input and the driver `shift`s them out. `shift` is O(1) (Array.prototype.shift
+ * copies the whole array), which matters when a core queues a datagram per neighbour per
+ * chunk.
+ */
 export class OutputQueue {
   #items: CoreOutput[] = [];
   #head = 0;
@@ -21,6 +26,7 @@ export class OutputQueue {
     return output;
   }
 
+  /** Queues an `event` output; `name` is noun-verb (`peer-join`, `datagram-drop`). */
   event(name: string, level: CoreEvent['level'], fields: CoreEvent['fields'] = {}): void {
     this.push({ type: 'event', event: { name, level, fields } });
   }
