@@ -1,11 +1,14 @@
 import { type PeerConfig, PeerCore } from '@p2psp/peer';
 import { type SourceConfig, SourceCore } from '@p2psp/source';
 import { type CoreOutput, decodeDatagram, type Endpoint, sameEndpoint } from '@p2psp/wire';
-import type { NatPreset } from './nat.js';
+import type { NatBox, NatPreset } from './nat.js';
 import { type SimulatedNode, Simulator, type TraceRecord } from './simulator.js';
 import { type Distribution, distribution } from './statistics.js';
 import { streamOffsetOf } from './stream-content.js';
 import { StreamGenerator } from './stream-generator.js';
+
+/** How the source keys complaints (@p2psp/cluster's `ComplaintKeying`). */
+export type ComplaintKeying = 'endpoint' | 'ip';
 
 /** Parameters of one simulated cluster run (what `p2psp sim` exposes as flags). */
 export interface ClusterScenarioOptions {
@@ -46,6 +49,37 @@ export interface ClusterScenarioOptions {
   /** Peers behind NAT boxes (one box each) and the boxes' type. */
   readonly natFraction: number;
   readonly natType: NatPreset;
+  /**
+   * Rule switches of issue 5. `lrs`: lost chunk recovery (the source resends a chunk every
+   * monitor lost, through a monitor). `acs`: adaptive chunk scheduling (weighted round
+   * robin by measured reliability). `complaintsBy`: the complaint ledger's key, the
+   * member's UDP endpoint (default) or its public IP address (seed 000).
+   */
+  readonly lrs: boolean;
+  readonly acs: boolean;
+  readonly complaintsBy: ComplaintKeying;
+  /**
+   * The source drops a member it has heard nothing from (not even the peer's periodic
+   * stats-report) for this many chunk times (rule 6). `auto`: B chunk times, but at least
+   * three of the peers' report intervals (so one or two lost reports never drop a live
+   * member). null: never (members vanish only by goodbye or complaints).
+   */
+  readonly memberTimeoutChunks: number | 'auto' | null;
+  /** Loss on each of the source's two access links (on top of `loss`): LRS experiments. */
+  readonly sourceLinkLoss: number;
+  /** Non-monitor, non-free-rider peers whose upload capacity is `slowUploadKbps` (ACS). */
+  readonly slowPeers: number;
+  readonly slowUploadKbps: number | null;
+  /**
+   * Each free rider sits behind a NAT box of its own of this type (symmetric: random port
+   * allocation, a new public port for every new mapping). null: public like the others.
+   */
+  readonly freeRiderNat: NatPreset | null;
+  /**
+   * A free rider leaves politely and a fresh process rejoins from behind the same NAT box
+   * this often (a new socket: a new mapping, so a new endpoint at the source). null: never.
+   */
+  readonly freeRiderRejoinMs: number | null;
   /**
    * Count plays only from this instant (steady-state measurements skip the joins); plays
    * before it neither count as due nor as lost. Default 0.
@@ -89,6 +123,15 @@ export const CLUSTER_DEFAULTS: Omit<ClusterScenarioOptions, 'peers' | 'bufferSiz
   crashAtMs: 0,
   natFraction: 0,
   natType: 'port-restricted-cone',
+  lrs: false,
+  acs: false,
+  complaintsBy: 'endpoint',
+  memberTimeoutChunks: 'auto',
+  sourceLinkLoss: 0,
+  slowPeers: 0,
+  slowUploadKbps: null,
+  freeRiderNat: null,
+  freeRiderRejoinMs: null,
   measureFromMs: 0,
   playoutDelayChunks: null,
   relaySpreadChunks: null,
@@ -170,6 +213,7 @@ export function validateClusterOptions(options: ClusterScenarioOptions): void {
     fail('nat-fraction', `must be in [0, 1], got ${options.natFraction}`);
   }
   if (options.chunkSize % 8 !== 0) fail('chunk-size', 'must be a multiple of 8 bytes');
+  validateRuleOptions(options, fail);
   if (options.playoutDelayChunks !== null && options.playoutDelayChunks >= options.bufferSize) {
     fail('playout-delay', `must be below --buffer (${options.bufferSize})`);
   }
@@ -187,6 +231,101 @@ export function validateClusterOptions(options: ClusterScenarioOptions): void {
   }
 }
 
+/** The P2PSP peer core's default stats-report period (the source's sign of life). */
+const DEFAULT_REPORT_INTERVAL_MS = 2000;
+
+/** Checks the issue-5 rule switches and the combinations that cannot work. */
+function validateRuleOptions(
+  options: ClusterScenarioOptions,
+  fail: (option: string, message: string) => never,
+): void {
+  if (!['endpoint', 'ip'].includes(options.complaintsBy)) {
+    fail('complaints-by', `must be endpoint or ip, got ${String(options.complaintsBy)}`);
+  }
+  // Only monitors complain (rule 8), and LRS and ACS feed on complaints.
+  if (options.monitors === 0) {
+    if (options.lrs) {
+      fail(
+        'lrs',
+        'LRS resends a chunk once every monitor reported it lost, and there is no monitor; use --monitors 1 or more',
+      );
+    }
+    if (options.acs) {
+      fail(
+        'acs',
+        'ACS weights members by the complaints monitors send about their chunks, and there is no monitor; use --monitors 1 or more',
+      );
+    }
+    if (options.complaintsBy !== 'endpoint') {
+      fail(
+        'complaints-by',
+        'complaints come from monitors only (rule 8), and there is no monitor; use --monitors 1 or more',
+      );
+    }
+  }
+  if (!(options.sourceLinkLoss >= 0 && options.sourceLinkLoss < 1)) {
+    fail('source-loss', `is a probability in [0, 1), got ${options.sourceLinkLoss}`);
+  }
+  if (!Number.isInteger(options.slowPeers) || options.slowPeers < 0) {
+    fail('slow-peers', `must be an integer >= 0, got ${options.slowPeers}`);
+  }
+  if (options.slowPeers > options.peers - options.monitors - options.freeRiders) {
+    fail(
+      'slow-peers',
+      `${options.slowPeers} slow peers but only ${options.peers - options.monitors - options.freeRiders} peers are neither monitors nor free riders`,
+    );
+  }
+  if (options.slowPeers > 0 && options.slowUploadKbps === null) {
+    fail('slow-upload-kbps', 'slow peers need an upload capacity: e.g. --slow-upload-kbps 64');
+  }
+  if (options.slowUploadKbps !== null && !(options.slowUploadKbps > 0)) {
+    fail('slow-upload-kbps', `must be > 0 kbit/s, got ${options.slowUploadKbps}`);
+  }
+  if (options.freeRiderRejoinMs !== null) {
+    if (!(options.freeRiderRejoinMs >= 1000)) {
+      fail(
+        'free-rider-rejoin',
+        `must be at least 1 s (a join takes a round trip and a hello), got ${options.freeRiderRejoinMs / 1000} s`,
+      );
+    }
+    if (options.freeRiders === 0) fail('free-rider-rejoin', 'needs --free-riders 1 or more');
+  }
+  if (options.freeRiderNat !== null && options.freeRiders === 0) {
+    fail('free-rider-nat', 'needs --free-riders 1 or more');
+  }
+  const timeout = options.memberTimeoutChunks;
+  if (timeout !== null && timeout !== 'auto') {
+    if (!Number.isInteger(timeout) || timeout < 1) {
+      fail('member-timeout', `must be a whole number of chunk times >= 1, got ${timeout}`);
+    }
+    const chunkMs = (options.chunkSize * 8 * 1000) / options.bitrate;
+    const reportMs = options.peerOptions.reportIntervalMillis ?? DEFAULT_REPORT_INTERVAL_MS;
+    if (reportMs === 0) {
+      fail(
+        'member-timeout',
+        'the peers send no stats-report (reportIntervalMillis 0), so the source would hear nothing from live members; omit --member-timeout or use 0 to turn it off',
+      );
+    }
+    if (timeout * chunkMs < 2 * reportMs) {
+      fail(
+        'member-timeout',
+        `${timeout} chunk times are ${Math.round(timeout * chunkMs)} ms, less than two of the peers' stats reports (every ${reportMs} ms): live members would be dropped; use --member-timeout ${Math.ceil((2 * reportMs) / chunkMs)} or more`,
+      );
+    }
+  }
+}
+
+/** The source's liveness timeout in ms for these options (see `memberTimeoutChunks`). */
+export function memberTimeoutMillis(options: ClusterScenarioOptions): number | null {
+  const timeout = options.memberTimeoutChunks;
+  if (timeout === null) return null;
+  const chunkMs = (options.chunkSize * 8 * 1000) / options.bitrate;
+  if (timeout !== 'auto') return timeout * chunkMs;
+  const reportMs = options.peerOptions.reportIntervalMillis ?? DEFAULT_REPORT_INTERVAL_MS;
+  if (reportMs === 0) return null;
+  return Math.max(options.bufferSize * chunkMs, 3 * reportMs);
+}
+
 export interface Expulsion {
   readonly time: number;
   /** The simulated peer's name (`peer-0007`), or its endpoint when it cannot be matched. */
@@ -194,6 +333,70 @@ export interface Expulsion {
   readonly memberId: number | null;
   readonly reason: string;
   readonly freeRider: boolean;
+  /** When this member joined (its latest join, for a rejoining free rider). */
+  readonly joinedAt: number | null;
+  /**
+   * Chunks the source gave this member before expelling it: the rounds it lasted under
+   * round robin (rule 1: one chunk per member per round).
+   */
+  readonly chunksSent: number | null;
+  /** Complaints charged to it over its life (rule 8). */
+  readonly complaints: number | null;
+}
+
+/** A member the source dropped because it fell silent (rule 6), not for complaints. */
+export interface SilentDrop {
+  readonly time: number;
+  readonly member: string;
+  readonly memberId: number;
+  readonly crashed: boolean;
+  /** Time from its crash to the drop, ms (null: it did not crash). */
+  readonly afterCrashMs: number | null;
+}
+
+/** How the cluster handled the crashes (`crashFraction`). */
+export interface CrashReport {
+  readonly crashAt: number;
+  readonly crashed: readonly string[];
+  /** 2B chunk times, the issue's bound for dropping the vanished, ms. */
+  readonly boundMs: number;
+  /** The source's drops of crashed members: time after the crash, ms. */
+  readonly sourceDropMs: Distribution;
+  /** Crashed members the source had not dropped 2B chunk times after the crash. */
+  readonly sourceMissed: readonly string[];
+  /** Survivor-side drops of a crashed neighbour (its `peer-leave`): time after the crash, ms. */
+  readonly peerDropMs: Distribution;
+  /** (survivor, crashed) pairs where the survivor still listed the crashed one at the bound. */
+  readonly peersStillListing: number;
+  /** Survivors' chunk loss ratio in the 10 s after the crash. */
+  readonly survivorLossAfterCrash: Distribution;
+}
+
+/** What the rule switches did, for checking a run from the outside. */
+export interface ClusterHealth {
+  /** Free riders the source expelled, and those it did not (by name). */
+  readonly freeRidersExpelled: readonly string[];
+  readonly freeRidersNotExpelled: readonly string[];
+  /** Honest members (not free riders, not crashed) the source expelled. */
+  readonly honestExpelled: readonly string[];
+  /** Chunks given before expulsion (= rounds under round robin), over expelled free riders. */
+  readonly roundsToExpulsion: Distribution;
+  readonly complaintsReceived: number;
+  /** Complaints the source did not charge, by reason (not-monitor, duplicate...). */
+  readonly complaintsIgnored: Readonly<Record<string, number>>;
+  /** Chunks the source resent through a monitor (LRS). */
+  readonly chunksRecovered: number;
+  /** Chunk loss ratio of the monitors, and of the honest peers that are not monitors. */
+  readonly monitorChunkLossRatio: Distribution;
+  readonly peerChunkLossRatio: Distribution;
+  /** Share of the source's chunks each slow peer got, and each other fed peer (ACS). */
+  readonly slowPeers: readonly string[];
+  readonly slowPeerSourceShare: Distribution;
+  readonly otherPeerSourceShare: Distribution;
+  /** The source's liveness timeout in ms (null: off). */
+  readonly memberTimeoutMs: number | null;
+  readonly silentDrops: readonly SilentDrop[];
+  readonly crashes: CrashReport | null;
 }
 
 /** What happened to one peer during the run. */
@@ -201,7 +404,12 @@ export interface PeerReport {
   readonly name: string;
   readonly monitor: boolean;
   readonly freeRider: boolean;
+  readonly slow: boolean;
   readonly behindNat: boolean;
+  /** The member id the source gave it (null: never joined). */
+  readonly memberId: number | null;
+  /** Chunks it got from the source (rule 1; ACS gives unreliable members fewer). */
+  readonly chunksFromSource: number;
   readonly joinedAt: number;
   readonly leftAt: number | null;
   readonly crashed: boolean;
@@ -241,6 +449,8 @@ export interface ClusterSummary {
   readonly freeRiders: readonly string[];
   /** Members the source expelled: the peer's name, its member id, the reason given. */
   readonly expulsions: readonly Expulsion[];
+  /** Issue 5: free riders caught, crashes detected, LRS and ACS figures. */
+  readonly health: ClusterHealth;
   readonly clusterSize: { readonly min: number; readonly max: number; readonly final: number };
   readonly chunksCorrupt: number;
   readonly chunksOutOfOrder: number;
@@ -262,6 +472,14 @@ const MONITOR_CREDENTIAL = new TextEncoder().encode('netsim-monitor-credential')
 
 class PeerRecord {
   firstPlayAt: number | null = null;
+  memberId: number | null = null;
+  slow = false;
+  chunksFromSource = 0;
+  /** Plays in the 10 s after the crashes. */
+  afterCrashDue = 0;
+  afterCrashLost = 0;
+  /** Member ids this peer dropped (its `peer-leave` events), and when. */
+  readonly departures = new Map<number, number>();
   due = 0;
   lost = 0;
   corrupt = 0;
@@ -271,6 +489,8 @@ class PeerRecord {
   playoutDelayCount = 0;
   leftAt: number | null = null;
   crashed = false;
+  /** The simulated host (a rejoining free rider's incarnations share it). */
+  host = '';
   node!: SimulatedNode;
   constructor(
     readonly name: string,
@@ -323,7 +543,10 @@ export function runClusterScenario(
     uploadQueueBytes: options.uploadQueueBytes,
   });
 
+  const chunkMs = (options.chunkSize * 8 * 1000) / options.bitrate;
+  const timeoutMs = memberTimeoutMillis(options);
   const expulsions: Expulsion[] = [];
+  const silentDrops: SilentDrop[] = [];
   // Member ids -> peer names, learnt from the source's `peer-join` events (endpoint as the
   // source sees it: the node's own, or its NAT's public address).
   const namesByMemberId = new Map<number, PeerRecord>();
@@ -331,7 +554,8 @@ export function runClusterScenario(
     const separator = text.lastIndexOf(':');
     const address = text.slice(0, separator);
     const port = Number(text.slice(separator + 1));
-    return records.find((record) => {
+    // Newest first: a rejoining free rider's new process shares its NAT's address.
+    return records.findLast((record) => {
       // Unset while its own addNode runs.
       const node = record.node as SimulatedNode | undefined;
       if (node === undefined || !node.alive) return false;
@@ -339,15 +563,33 @@ export function runClusterScenario(
       return node.endpoint.address === address && node.endpoint.port === port;
     });
   };
+  // The source's own links may lose more (LRS experiments): each access link drops
+  // `sourceLinkLoss` on top of its share of the path loss.
+  const sourceLink = peerLink(options.sourceUploadKbps);
+  const sourceAccessLoss = 1 - (1 - accessLoss) * (1 - options.sourceLinkLoss);
+  const sourceCluster = options.sourceOptions.cluster ?? {};
   const sourceNode = sim.addNode({
     name: 'source',
     udpPort: SOURCE_PORT,
     tcpListenPort: SOURCE_PORT,
-    ...peerLink(options.sourceUploadKbps),
+    ...sourceLink,
+    uplink: { ...sourceLink.uplink, loss: sourceAccessLoss },
+    downlink: { ...sourceLink.downlink, loss: sourceAccessLoss },
     createCore: ({ random: coreRandom }) =>
       new SourceCore({
         maxMembers: Math.max(256, options.peers * 2),
         ...options.sourceOptions,
+        // Issue 5's rule switches; explicit `sourceOptions.cluster` settings win.
+        cluster: {
+          lostChunkRecovery: options.lrs,
+          ...(timeoutMs === null ? {} : { livenessTimeoutMillis: timeoutMs }),
+          ...sourceCluster,
+          complaints: { keying: options.complaintsBy, ...sourceCluster.complaints },
+          scheduling: {
+            policy: options.acs ? 'adaptive' : 'round-robin',
+            ...sourceCluster.scheduling,
+          },
+        },
         random: coreRandom,
         chunkSize: options.chunkSize,
         bufferSize: options.bufferSize,
@@ -370,7 +612,10 @@ export function runClusterScenario(
         typeof event.fields.endpoint === 'string'
       ) {
         const record = recordOfEndpoint(event.fields.endpoint);
-        if (record !== undefined) namesByMemberId.set(memberId, record);
+        if (record !== undefined) {
+          namesByMemberId.set(memberId, record);
+          record.memberId = memberId;
+        }
       }
       if (event.name.includes('expel')) {
         const record = memberId === null ? undefined : namesByMemberId.get(memberId);
@@ -380,11 +625,29 @@ export function runClusterScenario(
           memberId,
           reason: String(event.fields.reason ?? ''),
           freeRider: record?.freeRider ?? false,
+          joinedAt: null,
+          chunksSent: null,
+          complaints: typeof event.fields.complaints === 'number' ? event.fields.complaints : null,
+        });
+      } else if (
+        event.name === 'peer-leave' &&
+        event.fields.reason === 'timeout' &&
+        memberId !== null
+      ) {
+        const record = namesByMemberId.get(memberId);
+        const crashedAt = record?.crashed ? record.leftAt : null;
+        silentDrops.push({
+          time: sim.now,
+          member: record?.name ?? String(event.fields.endpoint ?? memberId),
+          memberId,
+          crashed: record?.crashed ?? false,
+          afterCrashMs: crashedAt === null || crashedAt === undefined ? null : sim.now - crashedAt,
         });
       }
     },
   });
   const source = sourceNode.core as SourceCore;
+  const records: PeerRecord[] = [];
   const sourceEndpoint = sourceNode.endpoint;
   const generator = new StreamGenerator(sim, sourceNode, {
     bitrate: options.bitrate,
@@ -393,7 +656,6 @@ export function runClusterScenario(
     stopAt: durationMs,
   });
 
-  const records: PeerRecord[] = [];
   // Free riders: drawn deterministically among the non-monitor initial peers.
   const candidates = Array.from(
     { length: options.peers - options.monitors },
@@ -403,6 +665,12 @@ export function runClusterScenario(
   while (freeRiderIndexes.size < options.freeRiders) {
     const pick = Math.floor(random.next() * candidates.length);
     freeRiderIndexes.add(candidates[pick]!);
+  }
+  // Slow peers (ACS): drawn among the rest, only when asked (same draws as before otherwise).
+  const slowIndexes = new Set<number>();
+  const slowCandidates = candidates.filter((index) => !freeRiderIndexes.has(index));
+  while (slowIndexes.size < options.slowPeers) {
+    slowIndexes.add(slowCandidates[Math.floor(random.next() * slowCandidates.length)]!);
   }
   let joins = 0;
   let leaves = 0;
@@ -419,8 +687,14 @@ export function runClusterScenario(
         // Not counted once the peer was told to leave: its buffer drains on purpose.
         if (record.leftAt !== null || now < options.measureFromMs) return;
         record.due += 1;
+        const afterCrash =
+          options.crashFraction > 0 &&
+          now >= options.crashAtMs &&
+          now < options.crashAtMs + AFTER_CRASH_WINDOW_MS;
+        if (afterCrash) record.afterCrashDue += 1;
         if (payload === null) {
           record.lost += 1;
+          if (afterCrash) record.afterCrashLost += 1;
           return;
         }
         const offset = streamOffsetOf(payload);
@@ -434,6 +708,9 @@ export function runClusterScenario(
         record.playoutDelayCount += 1;
       } else if (output.type === 'event') {
         const event = output.event;
+        if (event.name === 'peer-leave' && typeof event.fields.memberId === 'number') {
+          record.departures.set(event.fields.memberId, now);
+        }
         if (event.level === 'debug' && !options.traceDebug) return;
         sim.record('core-event', {
           node: node.name,
@@ -448,17 +725,34 @@ export function runClusterScenario(
   const natCount = Math.round(options.natFraction * options.peers);
   while (natIndexes.size < natCount) natIndexes.add(Math.floor(random.next() * options.peers));
 
-  const startPeer = (index: number, behindNat: boolean): PeerRecord => {
+  const startPeer = (
+    index: number,
+    behindNat: boolean,
+    rejoin: { readonly nat: NatBox; readonly incarnation: number } | null = null,
+  ): PeerRecord => {
     const monitor = index < options.monitors;
     const freeRider = freeRiderIndexes.has(index);
-    const name = monitor ? `monitor-${index + 1}` : `peer-${String(index + 1).padStart(4, '0')}`;
+    const host = monitor ? `monitor-${index + 1}` : `peer-${String(index + 1).padStart(4, '0')}`;
+    const name = rejoin === null ? host : `${host}-rejoin-${rejoin.incarnation}`;
     const record = new PeerRecord(name, monitor, freeRider, sim.now);
+    record.host = host;
+    record.slow = slowIndexes.has(index);
     records.push(record);
     joins += 1;
+    let nat: NatBox | null = rejoin?.nat ?? null;
+    if (nat === null && freeRider && options.freeRiderNat !== null) {
+      nat = sim.addNat({
+        type: options.freeRiderNat,
+        // A symmetric NAT that allocates at random: every new mapping, a new public port.
+        ...(options.freeRiderNat === 'symmetric' ? { allocation: 'random' as const } : {}),
+      });
+    } else if (nat === null && behindNat) {
+      nat = sim.addNat({ type: options.natType });
+    }
     record.node = sim.addNode({
       name,
-      nat: behindNat ? sim.addNat({ type: options.natType }) : null,
-      ...peerLink(options.uploadKbps),
+      nat,
+      ...peerLink(record.slow ? options.slowUploadKbps : options.uploadKbps),
       dropOutgoing: freeRider ? isRelay(sourceEndpoint) : null,
       createCore: ({ random: coreRandom, endpoint }) =>
         new PeerCore({
@@ -477,7 +771,22 @@ export function runClusterScenario(
         }),
       onOutput: onPeerOutput(record),
     });
-    sim.record('peer-join', { node: name, monitor, freeRider, behindNat });
+    sim.record('peer-join', { node: name, monitor, freeRider, behindNat: nat !== null });
+    const rejoinMs = options.freeRiderRejoinMs;
+    if (freeRider && rejoinMs !== null && nat !== null) {
+      // Seed 000's evasion: leave and come back as a new process (a new socket, so a new
+      // NAT mapping and a new endpoint at the source) before the complaints add up.
+      const incarnation = (rejoin?.incarnation ?? 0) + 1;
+      const natBox = nat;
+      sim.schedule(sim.now + rejoinMs, () => {
+        if (record.leftAt !== null) return;
+        record.leftAt = sim.now;
+        sim.stop(record.node);
+        sim.schedule(sim.now + REJOIN_PAUSE_MS, () =>
+          startPeer(index, false, { nat: natBox, incarnation }),
+        );
+      });
+    }
     return record;
   };
 
@@ -526,8 +835,29 @@ export function runClusterScenario(
         sim.crash(victim.node);
       }
     });
+    // Rule 6 and the issue's bound: 2B chunk times after the crash, who still lists whom?
+    const checkAt = options.crashAtMs + 2 * options.bufferSize * chunkMs;
+    if (checkAt <= durationMs) {
+      sim.schedule(checkAt, () => {
+        const crashed = records.filter((record) => record.crashed && record.memberId !== null);
+        const sourceIds = new Set(source.members().map((member) => member.memberId));
+        crashCheck.sourceMissed = crashed
+          .filter((record) => sourceIds.has(record.memberId!))
+          .map((record) => record.name);
+        const crashedIds = new Set(crashed.map((record) => record.memberId!));
+        for (const survivor of records) {
+          if (survivor.leftAt !== null || !survivor.node.alive) continue;
+          const core = survivor.node.core as PeerCore;
+          for (const neighbour of core.neighbours()) {
+            if (crashedIds.has(neighbour.memberId)) crashCheck.peersStillListing += 1;
+          }
+        }
+        crashCheck.checked = true;
+      });
+    }
   }
 
+  const crashCheck = { checked: false, sourceMissed: [] as string[], peersStillListing: 0 };
   const clusterSizeOverTime: [number, number][] = [];
   for (let at = 1000; at <= durationMs; at += 1000) {
     sim.schedule(at, () => {
@@ -546,7 +876,10 @@ export function runClusterScenario(
       name: record.name,
       monitor: record.monitor,
       freeRider: record.freeRider,
+      slow: record.slow,
       behindNat: record.node.nat !== null,
+      memberId: record.memberId,
+      chunksFromSource: (record.node.core as PeerCore).stats().chunksFromSource,
       joinedAt: record.joinedAt,
       leftAt: record.leftAt,
       crashed: record.crashed,
@@ -585,6 +918,17 @@ export function runClusterScenario(
       return report.bytesSent / Math.max(1, (seconds * options.bitrate) / 8);
     });
   const { onTrace: _onTrace, ...parameters } = options;
+  const health = clusterHealth({
+    options,
+    records,
+    reports,
+    expulsions,
+    silentDrops,
+    crashCheck,
+    source,
+    timeoutMs,
+    chunkMs,
+  });
   const summary: ClusterSummary = {
     parameters,
     peersMeasured: measured.length,
@@ -603,7 +947,8 @@ export function runClusterScenario(
     leaves,
     crashes,
     freeRiders: records.filter((record) => record.freeRider).map((record) => record.name),
-    expulsions,
+    expulsions: health.expulsions,
+    health: health.health,
     clusterSize: {
       min: sizes.length === 0 ? 0 : Math.min(...sizes),
       max: sizes.length === 0 ? 0 : Math.max(...sizes),
@@ -617,4 +962,142 @@ export function runClusterScenario(
     traceHash: sim.traceDigest(),
   };
   return { summary, peers: reports, clusterSizeOverTime };
+}
+
+/** Plays counted as "after the crash" for the survivors' loss (issue 5: 10 seconds). */
+const AFTER_CRASH_WINDOW_MS = 10_000;
+/** A rejoining free rider's new process starts this long after the old one said goodbye. */
+const REJOIN_PAUSE_MS = 200;
+
+/** The issue-5 part of the summary: who was caught, who was dropped, what LRS and ACS did. */
+function clusterHealth(run: {
+  options: ClusterScenarioOptions;
+  records: readonly PeerRecord[];
+  reports: readonly PeerReport[];
+  expulsions: readonly Expulsion[];
+  silentDrops: readonly SilentDrop[];
+  crashCheck: { checked: boolean; sourceMissed: string[]; peersStillListing: number };
+  source: SourceCore;
+  timeoutMs: number | null;
+  chunkMs: number;
+}): { expulsions: Expulsion[]; health: ClusterHealth } {
+  const { options, records, reports, source } = run;
+  // The source's removal history has what the events did not carry: chunks given, join time.
+  const removals = new Map(
+    source.cluster.members
+      .removals()
+      .filter((removal) => removal.reason === 'expelled')
+      .map((removal) => [removal.member.memberId, removal.member]),
+  );
+  const expulsions = run.expulsions.map((expulsion) => {
+    const member = expulsion.memberId === null ? undefined : removals.get(expulsion.memberId);
+    return member === undefined
+      ? expulsion
+      : {
+          ...expulsion,
+          joinedAt: member.joinedAt,
+          chunksSent: member.chunksSent,
+          complaints: member.complaints,
+        };
+  });
+  const recordByName = new Map(records.map((record) => [record.name, record]));
+  const expelledHosts = new Set(
+    expulsions.flatMap((expulsion) => {
+      const record = recordByName.get(expulsion.member);
+      return record === undefined ? [] : [record.host];
+    }),
+  );
+  const freeRiderHosts = [
+    ...new Set(records.filter((record) => record.freeRider).map((record) => record.host)),
+  ];
+  const freeRiderExpulsions = expulsions.filter((expulsion) => expulsion.freeRider);
+  const honest = reports.filter(
+    (report) => !report.freeRider && !report.crashed && report.leftAt === null,
+  );
+  const lossOf = (list: readonly PeerReport[]) =>
+    distribution(
+      list.flatMap((report) => (report.chunkLossRatio === null ? [] : [report.chunkLossRatio])),
+    );
+  const fed = reports.filter(
+    (report) => !report.monitor && !report.freeRider && report.leftAt === null,
+  );
+  const totalFromSource = reports.reduce((sum, report) => sum + report.chunksFromSource, 0);
+  const shareOf = (list: readonly PeerReport[]) =>
+    distribution(
+      list.map((report) => (totalFromSource === 0 ? 0 : report.chunksFromSource / totalFromSource)),
+    );
+  let crashes: CrashReport | null = null;
+  if (options.crashFraction > 0) {
+    const crashed = records.filter((record) => record.crashed);
+    const crashedIds = new Map(
+      crashed.flatMap((record) => (record.memberId === null ? [] : [[record.memberId, record]])),
+    );
+    const sourceDropMs = crashed.flatMap((record) => {
+      const drop = run.silentDrops.find((entry) => entry.memberId === record.memberId);
+      const expelled = expulsions.find((entry) => entry.memberId === record.memberId);
+      const at = Math.min(
+        drop?.time ?? Number.POSITIVE_INFINITY,
+        expelled?.time ?? Number.POSITIVE_INFINITY,
+      );
+      return Number.isFinite(at) ? [at - options.crashAtMs] : [];
+    });
+    const peerDropMs: number[] = [];
+    const survivors = records.filter(
+      (record) => !record.crashed && record.leftAt === null && record.joinedAt < options.crashAtMs,
+    );
+    for (const survivor of survivors) {
+      for (const [memberId, time] of survivor.departures) {
+        if (crashedIds.has(memberId)) peerDropMs.push(time - options.crashAtMs);
+      }
+    }
+    crashes = {
+      crashAt: options.crashAtMs,
+      crashed: crashed.map((record) => record.name),
+      boundMs: 2 * options.bufferSize * run.chunkMs,
+      sourceDropMs: distribution(sourceDropMs),
+      // Not checked (the run ended first): every crashed member counts as missed.
+      sourceMissed: run.crashCheck.checked
+        ? run.crashCheck.sourceMissed
+        : crashed.map((record) => record.name),
+      peerDropMs: distribution(peerDropMs),
+      peersStillListing: run.crashCheck.checked ? run.crashCheck.peersStillListing : -1,
+      survivorLossAfterCrash: distribution(
+        survivors
+          .filter((record) => record.afterCrashDue > 0)
+          .map((record) => record.afterCrashLost / record.afterCrashDue),
+      ),
+    };
+  }
+  const ledger = source.cluster.ledger;
+  return {
+    expulsions,
+    health: {
+      freeRidersExpelled: freeRiderHosts.filter((host) => expelledHosts.has(host)),
+      freeRidersNotExpelled: freeRiderHosts.filter((host) => !expelledHosts.has(host)),
+      honestExpelled: expulsions
+        .filter((expulsion) => {
+          const record = recordByName.get(expulsion.member);
+          return !expulsion.freeRider && record?.crashed !== true;
+        })
+        .map((expulsion) => expulsion.member),
+      roundsToExpulsion: distribution(
+        freeRiderExpulsions.flatMap((expulsion) =>
+          expulsion.chunksSent === null ? [] : [expulsion.chunksSent],
+        ),
+      ),
+      complaintsReceived: source.stats().complaintsReceived,
+      complaintsIgnored: Object.fromEntries(
+        Object.entries(ledger.ignored).filter(([, count]) => count > 0),
+      ),
+      chunksRecovered: source.stats().chunksRecovered,
+      monitorChunkLossRatio: lossOf(honest.filter((report) => report.monitor)),
+      peerChunkLossRatio: lossOf(honest.filter((report) => !report.monitor)),
+      slowPeers: reports.filter((report) => report.slow).map((report) => report.name),
+      slowPeerSourceShare: shareOf(fed.filter((report) => report.slow)),
+      otherPeerSourceShare: shareOf(fed.filter((report) => !report.slow)),
+      memberTimeoutMs: run.timeoutMs,
+      silentDrops: run.silentDrops,
+      crashes,
+    },
+  };
 }

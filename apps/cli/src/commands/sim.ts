@@ -27,6 +27,15 @@ interface SimFlags {
   crashAt?: number;
   natFraction: number;
   natType: string;
+  lrs?: boolean;
+  acs?: boolean;
+  complaintsBy: string;
+  memberTimeout?: number;
+  sourceLoss: number;
+  slowPeers: number;
+  slowUploadKbps?: number;
+  freeRiderNat?: string;
+  freeRiderRejoin?: number;
   playoutDelay?: number;
   relaySpread?: number;
   joinWindow: number;
@@ -57,6 +66,7 @@ function probability(text: string): number {
 }
 
 const NAT_TYPES = ['full-cone', 'restricted-cone', 'port-restricted-cone', 'symmetric'];
+const COMPLAINT_KEYINGS = ['endpoint', 'ip'];
 
 function percent(ratio: number): string {
   return `${(ratio * 100).toFixed(ratio < 0.001 && ratio > 0 ? 4 : 2)}%`;
@@ -89,12 +99,61 @@ export function formatSimSummary(summary: ClusterSummary, wallMilliseconds: numb
     `  cluster size       min ${summary.clusterSize.min}  max ${summary.clusterSize.max}  final ${summary.clusterSize.final}`,
     `  membership         ${summary.joins} joins, ${summary.leaves} leaves, ${summary.crashes} crashes, ` +
       `${summary.expulsions.length} expulsions${summary.expulsions.length > 0 ? `: ${summary.expulsions.map((entry) => `${entry.member} (${entry.reason})`).join(', ')}` : ''}`,
+    ...healthLines(summary),
     `  content            ${summary.chunksCorrupt} corrupt, ${summary.chunksOutOfOrder} out of order`,
     `  datagrams          ${summary.datagramsDelivered.toLocaleString('en-US')} delivered${drops === '' ? '' : `; dropped: ${drops}`}`,
     `  trace hash         ${summary.traceHash}`,
     `  wall time          ${(wallMilliseconds / 1000).toFixed(2)} s for ${summary.eventsProcessed.toLocaleString('en-US')} events`,
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/** Issue 5's figures: rules in force, free riders caught, crashes detected, LRS, ACS. */
+function healthLines(summary: ClusterSummary): string[] {
+  const parameters = summary.parameters;
+  const health = summary.health;
+  const rules = [
+    parameters.lrs ? 'LRS' : null,
+    parameters.acs ? 'ACS' : 'round robin',
+    `complaints by ${parameters.complaintsBy}`,
+    health.memberTimeoutMs === null
+      ? 'no member timeout'
+      : `member timeout ${milliseconds(health.memberTimeoutMs)}`,
+  ].filter((rule) => rule !== null);
+  const lines = [`  rules              ${rules.join(', ')}`];
+  if (summary.freeRiders.length > 0) {
+    const rounds = health.roundsToExpulsion;
+    lines.push(
+      `  free riders        ${health.freeRidersExpelled.length} of ${health.freeRidersExpelled.length + health.freeRidersNotExpelled.length} expelled` +
+        (rounds.count > 0
+          ? `, after ${rounds.mean.toFixed(1)} rounds on average (max ${rounds.max})`
+          : '') +
+        `; honest peers expelled: ${health.honestExpelled.length === 0 ? 'none' : health.honestExpelled.join(', ')}`,
+    );
+  }
+  const ignored = Object.entries(health.complaintsIgnored)
+    .map(([reason, count]) => `${reason} ${count}`)
+    .join(', ');
+  lines.push(
+    `  complaints         ${health.complaintsReceived} received${ignored === '' ? '' : `; ignored: ${ignored}`}` +
+      (parameters.lrs ? `; ${health.chunksRecovered} chunks resent (LRS)` : ''),
+  );
+  lines.push(
+    `  monitors / others  CLR ${percent(health.monitorChunkLossRatio.mean)} / ${percent(health.peerChunkLossRatio.mean)}`,
+  );
+  if (health.slowPeers.length > 0) {
+    lines.push(
+      `  source share       slow peers ${percent(health.slowPeerSourceShare.mean)} each, others ${percent(health.otherPeerSourceShare.mean)} each`,
+    );
+  }
+  const crashes = health.crashes;
+  if (crashes !== null) {
+    lines.push(
+      `  crashes            ${crashes.crashed.length} at ${(crashes.crashAt / 1000).toFixed(1)} s; source dropped them after ${milliseconds(crashes.sourceDropMs.mean)} (max ${milliseconds(crashes.sourceDropMs.max)}, 2B = ${milliseconds(crashes.boundMs)}), ` +
+        `${crashes.sourceMissed.length} still listed at 2B; survivors' CLR in the next 10 s ${percent(crashes.survivorLossAfterCrash.mean)}`,
+    );
+  }
+  return lines;
 }
 
 /** Writes NDJSON trace lines in batches (synchronously: the run is synchronous too). */
@@ -180,6 +239,43 @@ export function registerSimCommand(program: Command): void {
     .option('--crash-at <seconds>', 'when the crashes happen (default: half way)', nonNegative)
     .option('--nat-fraction <fraction>', 'fraction of peers behind a NAT box each', nonNegative, 0)
     .option('--nat-type <type>', `their NAT type: ${NAT_TYPES.join(', ')}`, 'port-restricted-cone')
+    .option('--lrs', 'lost chunk recovery: the source resends a chunk every monitor lost (issue 5)')
+    .option(
+      '--acs',
+      'adaptive chunk scheduling: members get source chunks by measured reliability (issue 5)',
+    )
+    .option(
+      '--complaints-by <key>',
+      'key of the complaint ledger: endpoint, or ip (catches free riders that change ports)',
+      'endpoint',
+    )
+    .option(
+      '--member-timeout <chunks>',
+      'the source drops a member silent this many chunk times (default B, at least 3 stats reports; 0: never)',
+      integerIn(0, 1_000_000),
+    )
+    .option(
+      '--source-loss <probability>',
+      "extra loss on each of the source's links, e.g. 1% (LRS experiments)",
+      probability,
+      0,
+    )
+    .option(
+      '--slow-peers <count>',
+      'peers with --slow-upload-kbps of upload (ACS experiments)',
+      integerIn(0, 100_000),
+      0,
+    )
+    .option('--slow-upload-kbps <kbps>', "the slow peers' upload capacity", nonNegative)
+    .option(
+      '--free-rider-nat <type>',
+      `put each free rider behind its own NAT box of this type (${NAT_TYPES.join(', ')}); symmetric allocates ports at random`,
+    )
+    .option(
+      '--free-rider-rejoin <seconds>',
+      'free riders leave and rejoin as a new process this often (a new endpoint behind a NAT)',
+      nonNegative,
+    )
     .option(
       '--playout-delay <chunks>',
       'chunks between newest received and played (default B/2)',
@@ -216,9 +312,21 @@ export function registerSimCommand(program: Command): void {
     .option('--trace-debug', "also trace the cores' debug events (large)")
     .addHelpText(
       'after',
-      '\nExamples:\n  p2psp sim --peers 50 --buffer 150 --loss 1% --seconds 30\n  p2psp sim --peers 100 --free-riders 5 --json\n  p2psp sim --peers 1000 --buffer 1000 --seconds 60 --trace run.ndjson',
+      '\nExamples:\n  p2psp sim --peers 50 --buffer 150 --loss 1% --seconds 30\n  p2psp sim --peers 50 --free-riders 5 --loss 1% --seconds 150 --json\n  p2psp sim --peers 50 --crash-fraction 0.3 --crash-at 20 --seconds 45 --lrs\n  p2psp sim --peers 20 --free-riders 1 --free-rider-nat symmetric --free-rider-rejoin 20 --complaints-by ip --seconds 150\n  p2psp sim --peers 1000 --buffer 1000 --seconds 60 --trace run.ndjson\n\nThe --json summary lists the free riders (freeRiders), the members the source expelled with\nthe reason and the rounds they lasted (expulsions), and health: free riders caught or not,\nhonest peers expelled, rounds to expulsion, crashes detected, LRS and ACS figures.\nSee docs/cluster-health.md.',
     )
     .action((flags: SimFlags, command: Command) => {
+      const choice = (option: string, value: string | undefined, choices: readonly string[]) => {
+        if (value === undefined || choices.includes(value)) return;
+        command.error(
+          `error: ${option}: unknown value '${value}'; use one of ${choices.join(', ')}`,
+          {
+            exitCode: 2,
+            code: 'P2PSP_ERR_SIM_OPTION',
+          },
+        );
+      };
+      choice('--complaints-by', flags.complaintsBy, COMPLAINT_KEYINGS);
+      choice('--free-rider-nat', flags.freeRiderNat, NAT_TYPES);
       if (!NAT_TYPES.includes(flags.natType)) {
         command.error(
           `error: --nat-type: unknown type '${flags.natType}'; use one of ${NAT_TYPES.join(', ')}`,
@@ -248,6 +356,21 @@ export function registerSimCommand(program: Command): void {
         crashAtMs: (flags.crashAt ?? flags.seconds / 2) * 1000,
         natFraction: flags.natFraction,
         natType: flags.natType as ClusterScenarioOptions['natType'],
+        lrs: flags.lrs === true,
+        acs: flags.acs === true,
+        complaintsBy: flags.complaintsBy as ClusterScenarioOptions['complaintsBy'],
+        memberTimeoutChunks:
+          flags.memberTimeout === undefined
+            ? 'auto'
+            : flags.memberTimeout === 0
+              ? null
+              : flags.memberTimeout,
+        sourceLinkLoss: flags.sourceLoss,
+        slowPeers: flags.slowPeers,
+        slowUploadKbps: flags.slowUploadKbps ?? null,
+        freeRiderNat: (flags.freeRiderNat ?? null) as ClusterScenarioOptions['freeRiderNat'],
+        freeRiderRejoinMs:
+          flags.freeRiderRejoin === undefined ? null : flags.freeRiderRejoin * 1000,
         playoutDelayChunks: flags.playoutDelay ?? null,
         relaySpreadChunks: flags.relaySpread ?? null,
         joinWindowMs: flags.joinWindow,
