@@ -68,6 +68,12 @@ export class ChunkBuffer {
     this.#indexes[slot] = index;
   }
 
+  /** The chunk at `index` without removing it, or null when it is missing. */
+  peek(index: number): Uint8Array | null {
+    const slot = this.#slot(index);
+    return this.#indexes[slot] === index ? this.#payloads[slot]! : null;
+  }
+
   /** Removes and returns the chunk at `index`, or null when it is missing. */
   take(index: number): Uint8Array | null {
     const slot = this.#slot(index);

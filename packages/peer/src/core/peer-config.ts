@@ -59,6 +59,12 @@ export interface PeerConfig {
    * every 5 s to members they feed nothing).
    */
   readonly sourceTimeoutMillis?: number;
+  /**
+   * RMS-lite repair (chunk-repair.ts): a chunk still missing after the neighbours' relay
+   * spread is asked for from one neighbour (bounded retries and budget), and neighbours'
+   * requests are answered from the buffer. An extension beyond P2PSP's DBS. Default true.
+   */
+  readonly repair?: boolean;
 }
 
 export interface ResolvedPeerConfig {
@@ -79,6 +85,7 @@ export interface ResolvedPeerConfig {
   readonly maxNeighbours: number;
   readonly reportIntervalMillis: number;
   readonly sourceTimeoutMillis: number;
+  readonly repair: boolean;
 }
 
 export const PEER_DEFAULTS = {
@@ -91,6 +98,7 @@ export const PEER_DEFAULTS = {
   maxNeighbours: 4096,
   reportIntervalMillis: 2000,
   sourceTimeoutMillis: 30_000,
+  repair: true,
 } as const;
 
 function integerIn(option: string, value: number, min: number, max: number): number {
@@ -130,6 +138,10 @@ export function resolvePeerConfig(config: PeerConfig): ResolvedPeerConfig {
   }
   const optionalInteger = (option: string, value: number | undefined, min: number, max: number) =>
     value === undefined ? null : integerIn(option, value, min, max);
+  const repair = config.repair ?? PEER_DEFAULTS.repair;
+  if (typeof repair !== 'boolean') {
+    throw new PeerConfigError('repair', `repair must be true or false, got ${String(repair)}`);
+  }
   const drainMillis = config.drainMillis;
   if (drainMillis !== undefined && !(Number.isFinite(drainMillis) && drainMillis >= 0)) {
     throw new PeerConfigError('drainMillis', `drainMillis must be >= 0, got ${drainMillis}`);
@@ -192,5 +204,6 @@ export function resolvePeerConfig(config: PeerConfig): ResolvedPeerConfig {
       0,
       24 * 3_600_000,
     ),
+    repair,
   };
 }

@@ -22,6 +22,7 @@ import {
   sameEndpoint,
 } from '@p2psp/wire';
 import { ChunkBuffer } from './chunk-buffer.js';
+import { ChunkRepair, NO_REPAIR_STATS, type RepairView } from './chunk-repair.js';
 import type { PeerErrorCode } from './errors.js';
 import { type PeerConfig, type ResolvedPeerConfig, resolvePeerConfig } from './peer-config.js';
 import {
@@ -185,6 +186,9 @@ export class PeerCore implements SansIoCore {
   #chunksFromPeers = 0;
   #chunksDuplicated = 0;
   #chunksBeforeJoin = 0;
+  /** RMS-lite repair of lost chunks (chunk-repair.ts), or null when `repair` is off. */
+  #repair: ChunkRepair | null = null;
+
   #chunksRelayed = 0;
   #chunksBurst = 0;
   #chunksPlayed = 0;
@@ -258,6 +262,7 @@ export class PeerCore implements SansIoCore {
       this.#outputs.event('peer-fail', 'error', {
         code: 'P2PSP_ERR_SOURCE_SILENT',
         message: `nothing from the source ${this.#sourceKey} for ${this.config.sourceTimeoutMillis} ms`,
+    this.#runRepair(now);
       });
       this.#endOfStream(
         `P2PSP_ERR_SOURCE_SILENT: nothing from the source ${this.#sourceKey} for ${this.config.sourceTimeoutMillis} ms (no chunk, no keepalive): it stopped without a goodbye, or the path to it broke`,
@@ -290,6 +295,8 @@ export class PeerCore implements SansIoCore {
     return this.#outputs.shift();
   }
 
+    const repairAt = this.#state === 'streaming' ? (this.#repair?.nextAt() ?? null) : null;
+    if (repairAt !== null) earliest = Math.min(earliest, repairAt);
   // -------------------------------------------------------------------------------------
   // Views
 
@@ -350,6 +357,7 @@ export class PeerCore implements SansIoCore {
   #start(now: Instant): void {
     if (this.#startedAt !== null) return;
     this.#startedAt = now;
+      repair: this.#repair?.stats() ?? NO_REPAIR_STATS,
     this.#joinDeadline = now + this.config.joinTimeoutMillis;
   }
 
@@ -466,6 +474,23 @@ export class PeerCore implements SansIoCore {
       // A copy: the accept's header is a view into a TCP read buffer.
       header: accept.header.slice(),
     });
+    // RMS-lite (chunk-repair.ts). The neighbours spread their relays as a non-monitor does
+    // with the same options (a monitor's own spread is shorter).
+    const peerDelay =
+      this.config.playoutDelayChunks ?? Math.max(1, Math.floor(accept.bufferSize / 2));
+    this.#repair = this.config.repair
+      ? new ChunkRepair(
+          this.config.random,
+          {
+            memberId: accept.memberId,
+            bufferSize: accept.bufferSize,
+            playoutDelayChunks: this.#playoutDelay,
+            neighbourSpreadChunks:
+              this.config.relaySpreadChunks ?? Math.max(1, Math.floor(peerDelay / 2)),
+          },
+          now,
+        )
+      : null;
     this.#outputs.event('join-accept', 'info', {
       memberId: accept.memberId,
       source: this.#sourceKey,
@@ -756,6 +781,19 @@ export class PeerCore implements SansIoCore {
    * within the window (rule 5). Else the drop is counted and null returned. A chunk from
    * the source beyond the window moves the window (we fell behind); from anyone else it is
    * dropped, so a stray or forged number cannot push the play-out around by more than B.
+      case 'chunk-request':
+        // RMS-lite: only a verified neighbour asking in its own name is answered (an
+        // unverified address could be spoofed: answering would reflect chunks at it).
+        if (this.#repair === null || !neighbour.verified) {
+          this.#drop('unexpected', neighbour.endpoint, message.type);
+          return;
+        }
+        if (message.memberId !== neighbour.memberId) {
+          this.#drop('bad-origin', neighbour.endpoint, 'chunk-request for another member');
+          return;
+        }
+        this.#answerRepair(neighbour, message.chunkNumber, now);
+        return;
    */
   #acceptableIndex(chunk: Chunk, from: Endpoint, fromSource: boolean): number | null {
     if (chunk.payload.length > this.#chunkSize) {
@@ -869,6 +907,7 @@ export class PeerCore implements SansIoCore {
       cursor: 0,
       step: spread / targets.length,
       nextAt: now,
+    this.#repair?.stored(index, chunk.origin);
     };
     this.#runRelays(now);
   }
@@ -878,6 +917,7 @@ export class PeerCore implements SansIoCore {
     const job = this.#relay;
     if (job === null) return;
     while (job.nextAt <= now) {
+    this.#runRepair(now);
       if (!this.#relayOnce(job)) {
         this.#relay = null;
         return;
@@ -1008,6 +1048,61 @@ export class PeerCore implements SansIoCore {
       this.#neighboursByKey.set(key, existing);
       // The new address has to prove itself like any claim (else a spoofed hello could aim
       // the relays of a listed member that never answered at another address).
+  /** RMS-lite: asks neighbours for the chunks that are overdue (chunk-repair.ts). */
+  #runRepair(now: Instant): void {
+    const repair = this.#repair;
+    if (repair === null || this.#state !== 'streaming' || !this.#buffer.anchored) return;
+    for (const request of repair.poll(now, this.#repairView)) {
+      const neighbour = this.#neighboursById.get(request.memberId);
+      if (neighbour === undefined) continue;
+      this.#send(neighbour.endpoint, {
+        type: 'chunk-request',
+        memberId: this.#memberId,
+        chunkNumber: request.chunkNumber,
+      });
+    }
+  }
+
+  /** The buffer as the repair reads it (one object: no allocation per step). */
+  readonly #repairView: RepairView = (() => {
+    const core = this;
+    return {
+      get playIndex() {
+        return core.#playing ? core.#playIndex : core.#lowestIndex;
+      },
+      get highestIndex() {
+        return core.#highestIndex;
+      },
+      has: (index: number) => core.#buffer.has(index),
+      numberOf: (index: number) => core.#buffer.numberOf(index),
+      get chunkIntervalMillis() {
+        return core.#chunkIntervalMillis;
+      },
+      get neighbourCount() {
+        return core.#neighboursById.size;
+      },
+      verifiedNeighbours: () =>
+        [...core.#neighboursById.values()]
+          .filter((neighbour) => neighbour.verified)
+          .map((neighbour) => neighbour.memberId),
+      isVerified: (memberId: MemberId) => core.#neighboursById.get(memberId)?.verified === true,
+    };
+  })();
+
+  /**
+   * Answers a chunk-request from our buffer, flagged recovered, unless rate-limited. Not
+   * charged to the requester's debt (rule 7; chunk-repair.ts says why).
+   */
+  #answerRepair(neighbour: Neighbour, chunkNumber: number, now: Instant): void {
+    const buffer = this.#buffer;
+    const index = buffer.anchored ? buffer.indexOf(chunkNumber) : null;
+    const payload = index === null ? null : buffer.peek(index);
+    const answer = this.#repair?.answer(neighbour.memberId, chunkNumber, index, payload, now);
+    if (answer !== undefined && answer !== null) {
+      this.#sendBytes(neighbour.endpoint, encodeDatagram(answer));
+    }
+  }
+
       if (existing.verified) {
         existing.verified = false;
         this.#unverified++;

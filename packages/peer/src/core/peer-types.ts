@@ -1,4 +1,5 @@
 import type { Endpoint, MemberId } from '@p2psp/wire';
+import type { RepairStats } from './chunk-repair.js';
 
 /** Why the peer dropped a datagram (each reason counted in `PeerStats`). */
 export type PeerDropReason =
@@ -84,3 +85,5 @@ export interface PeerStats {
   /** Why the peer stopped (the `stopped` output's reason), or null while running. */
   readonly stopReason: string | null;
 }
+  /** RMS-lite repair counters (all 0 when `repair` is off). */
+  readonly repair: RepairStats;
