@@ -344,12 +344,17 @@ export function roleOfFlags(flags: MemberFlags): MemberRole {
 
 /** A member as the source announces it (wire `MemberInfo`). */
 export function toMemberInfo(member: Member): MemberInfo {
-  return {
+  const info: MemberInfo = {
     memberId: member.memberId,
     endpoint: member.endpoint,
     privateEndpoint: member.privateEndpoint,
     flags: flagsOfRole(member.role),
   };
+  if (member.nat.type === 'unknown') return info;
+  // Issue 6: other members punch towards it with this (a step outside u16 is no step).
+  const step = member.nat.portStep;
+  const portStep = Number.isInteger(step) && step >= 0 && step <= 0xffff ? step : 0;
+  return { ...info, nat: { type: member.nat.type, portStep, mappedEndpoint: null } };
 }
 
 /** Whether the source feeds this role round robin: monitors and members (rule 1, seed 000). */

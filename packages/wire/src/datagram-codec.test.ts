@@ -129,13 +129,14 @@ describe('peerListReplies', () => {
     },
     privateEndpoint: { address: 'fd00:ffff:ffff:ffff:ffff:ffff:ffff:ffff', port: 65_535 },
     flags: { monitor: true, external: true, liberated: true },
+    nat: { type: 'symmetric-sequential', portStep: 65_535, mappedEndpoint: null },
   });
 
   it('pages 100 worst-case (IPv6) members into datagrams that fit a 1,500-byte MTU', () => {
     const members = Array.from({ length: 100 }, (_, index) => member(index));
     const pages = peerListReplies(members);
-    expect(pages.map((page) => page.members.length)).toEqual([33, 33, 33, 1]);
-    expect(PEER_LIST_PAGE_SIZE).toBe(33);
+    expect(pages.map((page) => page.members.length)).toEqual([31, 31, 31, 7]);
+    expect(PEER_LIST_PAGE_SIZE).toBe(31);
     const back: MemberInfo[] = [];
     for (const page of pages) {
       const bytes = encodeDatagram(page);

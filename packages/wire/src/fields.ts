@@ -1,7 +1,7 @@
 import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from './address.js';
 import { DecodeFailure } from './decode-result.js';
 import type { Endpoint } from './endpoint.js';
-import { FAMILY_IPV4, FAMILY_IPV6, FAMILY_NONE } from './format.js';
+import { FAMILY_IPV4, FAMILY_IPV6, FAMILY_NONE, NAT_TYPES } from './format.js';
 import type { MemberFlags, MemberInfo } from './messages.js';
 import { encodeError } from './wire-error.js';
 
@@ -126,16 +126,25 @@ export class Reader {
   memberInfo(field: string): MemberInfo {
     const memberId = this.u32(`${field}.memberId`);
     const flagByte = this.u8(`${field}.flags`);
-    if (flagByte & ~MEMBER_FLAG_MASK) {
+    if (flagByte & ~(MEMBER_FLAG_MASK | MEMBER_FLAG_NAT)) {
       throw new DecodeFailure(
         'bad-value',
         `${field}.flags: reserved bits set (0x${hex(flagByte)})`,
       );
     }
-    const flags = MEMBER_FLAGS[flagByte]!;
+    const flags = MEMBER_FLAGS[flagByte & MEMBER_FLAG_MASK]!;
     const endpoint = this.endpoint(`${field}.endpoint`, false);
     const privateEndpoint = this.endpoint(`${field}.privateEndpoint`, true);
-    return { memberId, endpoint, privateEndpoint, flags };
+    if ((flagByte & MEMBER_FLAG_NAT) === 0) return { memberId, endpoint, privateEndpoint, flags };
+    const type = this.enumeration(NAT_TYPES, `${field}.nat.type`);
+    const portStep = this.u16(`${field}.nat.portStep`);
+    return {
+      memberId,
+      endpoint,
+      privateEndpoint,
+      flags,
+      nat: { type, portStep, mappedEndpoint: null },
+    };
   }
 
   /** Fails with `bad-length` when bytes follow the end of the message. */
@@ -153,6 +162,8 @@ const MEMBER_FLAG_MONITOR = 0x01;
 const MEMBER_FLAG_EXTERNAL = 0x02;
 const MEMBER_FLAG_LIBERATED = 0x04;
 const MEMBER_FLAG_MASK = 0x07;
+/** Issue 6: a NAT type (u8) and port step (u16) follow the private endpoint. */
+const MEMBER_FLAG_NAT = 0x08;
 /** The 8 flag combinations, shared and frozen so decoding allocates nothing for them. */
 const MEMBER_FLAGS: readonly MemberFlags[] = Array.from({ length: 8 }, (_, bits) =>
   Object.freeze({
@@ -332,13 +343,23 @@ export function writeEndpoint(
 export function writeMemberInfo(writer: Writer, member: MemberInfo, field: string): void {
   writeU32(writer, member.memberId, `${field}.memberId`);
   const flags = member.flags;
+  // An unknown NAT is not carried: the entry stays as short as before issue 6.
+  const nat =
+    member.nat === undefined || (member.nat.type === 'unknown' && member.nat.portStep === 0)
+      ? null
+      : member.nat;
   writer.u8(
     (flags.monitor ? MEMBER_FLAG_MONITOR : 0) |
       (flags.external ? MEMBER_FLAG_EXTERNAL : 0) |
-      (flags.liberated ? MEMBER_FLAG_LIBERATED : 0),
+      (flags.liberated ? MEMBER_FLAG_LIBERATED : 0) |
+      (nat === null ? 0 : MEMBER_FLAG_NAT),
   );
   writeEndpoint(writer, member.endpoint, false, `${field}.endpoint`);
   writeEndpoint(writer, member.privateEndpoint, true, `${field}.privateEndpoint`);
+  if (nat !== null) {
+    writeEnumeration(writer, NAT_TYPES, nat.type, `${field}.nat.type`);
+    writeU16(writer, nat.portStep, `${field}.nat.portStep`);
+  }
 }
 
 export { EMPTY };

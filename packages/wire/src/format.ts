@@ -94,14 +94,17 @@ export const MAX_MEDIA_TYPE_BYTES = 255;
 export const MAX_REFUSED_MESSAGE_BYTES = 1024;
 export const MAX_CREDENTIAL_BYTES = 1024;
 
-/** Member entry sizes: id 4 + flags 1 + endpoint (1+4+2 or 1+16+2) + optional endpoint. */
-const MAX_MEMBER_ENTRY_BYTES = 4 + 1 + 19 + 19;
+/**
+ * Member entry sizes: id 4 + flags 1 + endpoint (1+4+2 or 1+16+2) + optional endpoint +
+ * optional NAT type 1 and port step 2 (issue 6).
+ */
+const MAX_MEMBER_ENTRY_BYTES = 4 + 1 + 19 + 19 + 3;
 const PEER_LIST_REPLY_HEADER_BYTES = 7;
 
 /**
  * Members in one peer-list-reply datagram, so the worst case (IPv6 datagram, every member
- * with IPv6 public and private endpoints, 43 bytes each) fits a 1,500-byte MTU:
- * floor((1500 - 40 - 8 - 7) / 43) = 33, i.e. 7 + 33 * 43 = 1,426 bytes.
+ * with IPv6 public and private endpoints and a NAT report, 46 bytes each) fits a 1,500-byte
+ * MTU: floor((1500 - 40 - 8 - 7) / 46) = 31, i.e. 7 + 31 * 46 = 1,433 bytes.
  */
 export const PEER_LIST_PAGE_SIZE = Math.floor(
   (MTU_BYTES - IPV6_HEADER_BYTES - UDP_HEADER_BYTES - PEER_LIST_REPLY_HEADER_BYTES) /

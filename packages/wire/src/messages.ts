@@ -33,6 +33,13 @@ export interface MemberInfo {
   /** The member's own (private) endpoint, for peers behind the same public IP (EMS). */
   readonly privateEndpoint: Endpoint | null;
   readonly flags: MemberFlags;
+  /**
+   * The member's NAT as it reported it in its join request, so other members can punch
+   * towards it (issue 6: port prediction for sequential symmetric NATs, impossible pairs).
+   * Absent means unknown. On the wire only `type` and `portStep` travel (`mappedEndpoint`
+   * decodes as null: `endpoint` is the public one).
+   */
+  readonly nat?: NatReport;
 }
 
 /** NAT classification (RFC 5780 behaviours folded into the classic names). */

@@ -1,5 +1,6 @@
 import { SocketAddress } from 'node:net';
 import fc from 'fast-check';
+import { NAT_TYPES } from '../src/format.js';
 import type {
   Chunk,
   ChunkRequest,
@@ -49,12 +50,21 @@ const memberFlags = fc.record({
   liberated: fc.boolean(),
 });
 
-export const memberInfo: fc.Arbitrary<MemberInfo> = fc.record({
-  memberId,
-  endpoint,
-  privateEndpoint: optionalEndpoint,
-  flags: memberFlags,
-});
+export const memberInfo: fc.Arbitrary<MemberInfo> = fc.record(
+  {
+    memberId,
+    endpoint,
+    privateEndpoint: optionalEndpoint,
+    flags: memberFlags,
+    // Issue 6: a known NAT travels (type and step; the mapped endpoint is `endpoint`).
+    nat: fc.record({
+      type: fc.constantFrom(...NAT_TYPES.filter((type) => type !== 'unknown')),
+      portStep: u16,
+      mappedEndpoint: fc.constant(null),
+    }),
+  },
+  { requiredKeys: ['memberId', 'endpoint', 'privateEndpoint', 'flags'] },
+);
 
 /** A string whose UTF-8 form is at most `maxBytes` bytes. */
 function utf8String(maxBytes: number): fc.Arbitrary<string> {

@@ -1,5 +1,5 @@
 import { DebtCounters } from '@p2psp/cluster';
-import { isStunDatagram } from '@p2psp/nat';
+import { isStunDatagram, punchCandidates } from '@p2psp/nat';
 import {
   type Chunk,
   type CoreInput,
@@ -76,6 +76,11 @@ interface Neighbour {
   readonly nonce: number;
   /** Hello retries left while it is not reachable (NAT hole punching, NTS). */
   hellosLeft: number;
+  /**
+   * Predicted endpoints of a sequential (or port-preserving) symmetric NAT, helloed with the
+   * same nonce until it answers (P2PSP NTS port prediction, at most 32: @p2psp/nat).
+   */
+  candidates: readonly Endpoint[];
 }
 
 /** One source chunk being relayed to every neighbour (rules 2 and 3). */
@@ -197,6 +202,8 @@ export class PeerCore implements SansIoCore {
   #datagramBytesSent = 0;
   #neighboursDropped = 0;
   #stunDatagramsIgnored = 0;
+  #predictedHellosSent = 0;
+  #neighboursPunched = 0;
   readonly #drops: Record<PeerDropReason, number>;
 
   constructor(config: PeerConfig) {
@@ -342,6 +349,8 @@ export class PeerCore implements SansIoCore {
       neighbours: this.#neighboursById.size,
       neighboursDropped: this.#neighboursDropped,
       stunDatagramsIgnored: this.#stunDatagramsIgnored,
+      predictedHellosSent: this.#predictedHellosSent,
+      neighboursPunched: this.#neighboursPunched,
       bufferFill: this.#buffer.filled,
       playChunkNumber: this.#playing ? this.#buffer.numberOf(this.#playIndex) : null,
       chunkIntervalMillis: this.#chunkIntervalMillis,
@@ -543,6 +552,14 @@ export class PeerCore implements SansIoCore {
     if (this.#neighboursById.has(member.memberId)) return;
     const neighbour = this.#addNeighbour(member.memberId, member.endpoint, 'list', true);
     if (neighbour === null) return;
+    // Issue 6: a symmetric NAT opens a new port towards us, predicted from the endpoint the
+    // source saw and the step the member measured (only sequential/preserving ones).
+    if (member.nat !== undefined) {
+      const seen = neighbour.key;
+      neighbour.candidates = punchCandidates(member.nat, [member.endpoint]).filter(
+        (candidate) => formatEndpoint(candidate) !== seen,
+      );
+    }
     // External peers (seed 000) are sent the stream and never expected to relay.
     // Liberated ones (seed 000) are fed by the peers and give nothing back either.
     if (member.flags.external || member.flags.liberated) this.#debts.exempt(member.memberId);
@@ -579,11 +596,35 @@ export class PeerCore implements SansIoCore {
 
   #sendHello(neighbour: Neighbour): void {
     neighbour.hellosLeft--;
-    this.#send(neighbour.endpoint, {
+    const hello = encodeDatagram({
       type: 'hello',
       memberId: this.#memberId,
       nonce: neighbour.nonce,
     });
+    this.#sendBytes(neighbour.endpoint, hello);
+    if (neighbour.reachable) return;
+    // Bounded: at most 32 candidates, for `helloAttempts` rounds, until it answers.
+    for (const candidate of neighbour.candidates) {
+      this.#predictedHellosSent++;
+      this.#sendBytes(candidate, hello);
+    }
+  }
+
+  /**
+   * A hello-ack with our nonce from an endpoint we did not know: one of our hellos got
+   * through to a port the member's NAT opened towards us (predicted, NTS). It answered our
+   * nonce there, so the path is proven both ways: the neighbour moves to that endpoint.
+   */
+  #onPunchedAck(from: Endpoint, memberId: MemberId, nonce: number): boolean {
+    const known = this.#neighboursById.get(memberId);
+    if (known === undefined || known.reachable || known.nonce !== nonce) return false;
+    const moved = this.#addNeighbour(memberId, from, 'hello-ack', false);
+    if (moved === null) return false;
+    moved.reachable = true;
+    moved.candidates = [];
+    this.#neighboursPunched++;
+    this.#verify(moved);
+    return true;
   }
 
   // -------------------------------------------------------------------------------------
@@ -657,6 +698,9 @@ export class PeerCore implements SansIoCore {
       return;
     }
     // A goodbye's extra copies arrive after the member is gone: nothing to count.
+    if (message.type === 'hello-ack' && this.#onPunchedAck(from, message.memberId, message.nonce)) {
+      return;
+    }
     if (message.type !== 'goodbye') this.#drop('non-member', from, message.type);
   }
 
@@ -1121,6 +1165,7 @@ export class PeerCore implements SansIoCore {
       verified,
       nonce: Math.floor(this.config.random.next() * 0x1_0000_0000) >>> 0,
       hellosLeft: this.config.helloAttempts,
+      candidates: [],
     };
     this.#neighboursById.set(memberId, neighbour);
     this.#neighboursByKey.set(key, neighbour);

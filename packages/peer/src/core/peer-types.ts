@@ -72,6 +72,10 @@ export interface PeerStats {
   readonly neighboursDropped: number;
   /** STUN datagrams seen on the stream socket (NAT detection shares it): ignored. */
   readonly stunDatagramsIgnored: number;
+  /** Hellos sent to predicted ports of members behind symmetric NATs (issue 6, NTS). */
+  readonly predictedHellosSent: number;
+  /** Neighbours reached at an endpoint other than the listed one (a predicted port). */
+  readonly neighboursPunched: number;
   /** Chunks buffered and not yet played. */
   readonly bufferFill: number;
   /** The chunk number played next, or null before play-out starts. */

@@ -1,5 +1,6 @@
 import {
   type LostChunkOutcome,
+  isFedBySource,
   type Member,
   type MemberRemoval,
   SourceCluster,
@@ -652,7 +653,9 @@ export class SourceCore implements SansIoCore {
     // later joiner's hellos and never learnt of it (docs/simulation.md, NAT finding).
     const introduction = peerListReplies([toMemberInfo(joined)]);
     for (const other of others) {
-      if (!join.listed.has(other.memberId) || !punchPossible(joined, other).possible) continue;
+      if (!join.listed.has(other.memberId) || !exchangesChunks(joined, other)) continue;
+      if (!filtersStrangers(other)) continue;
+      if (!punchPossible(joined, other).possible) continue;
       this.#membersIntroduced++;
       for (const page of introduction) this.#send(other.endpoint, page);
     }
@@ -804,6 +807,7 @@ export class SourceCore implements SansIoCore {
   #punchable(member: Member, others: readonly Member[]): Member[] {
     const reachable: Member[] = [];
     for (const other of others) {
+      if (!exchangesChunks(member, other)) continue;
       const feasibility = punchPossible(member, other);
       if (feasibility.possible) {
         reachable.push(other);
@@ -880,6 +884,33 @@ export class SourceCore implements SansIoCore {
       });
     }
   }
+}
+
+/**
+ * Whether a member's NAT (or firewall) may drop a hello from a member it never wrote to,
+ * so it must be told about new members to punch towards them. Open hosts and full cones
+ * take any hello; so does a member whose endpoint the source sees as the one it reported
+ * for itself (no NAT in between) when it did not run detection. Skipping those keeps a
+ * join at one datagram per member that needs it (the source uploads the stream once).
+ */
+function filtersStrangers(member: Member): boolean {
+  const type = member.nat.type;
+  if (type === 'open' || type === 'full-cone') return false;
+  if (type !== 'unknown' || member.privateEndpoint === null) return true;
+  return !(
+    member.privateEndpoint.port === member.endpoint.port &&
+    hostOf(member.privateEndpoint.address) === hostOf(member.endpoint.address)
+  );
+}
+
+/**
+ * Whether two members have chunks for each other: at least one is fed by the source and so
+ * relays (rule 2). Two external peers (seed 000) never do; introducing them would only
+ * spend their NATs' ports (a symmetric NAT opens one per destination, NTS prediction
+ * counts on those).
+ */
+function exchangesChunks(a: Member, b: Member): boolean {
+  return isFedBySource(a.role) || isFedBySource(b.role);
 }
 
 /**
