@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { startPeer } from '@p2psp/peer/node';
 import type { Command } from 'commander';
 import { failAndExit, integerIn, onShutdownSignal } from '../cli-errors.js';
@@ -11,8 +12,41 @@ interface PeerFlags {
   playerPort: number;
   playerAddress: string;
   monitor?: boolean;
+  credential?: string;
+  credentialFile?: string;
   playoutDelay?: number;
   logLevel: string;
+}
+
+function badOption(message: string): Error {
+  return Object.assign(new Error(message), { code: 'P2PSP_ERR_BAD_OPTION' });
+}
+
+/** The monitor credential from --credential or --credential-file (issue 5), as bytes. */
+function monitorCredential(flags: PeerFlags): Uint8Array | null {
+  if (flags.credential === undefined && flags.credentialFile === undefined) return null;
+  if (flags.credential !== undefined && flags.credentialFile !== undefined) {
+    throw badOption('--credential and --credential-file both given: use one of them');
+  }
+  if (!flags.monitor) {
+    throw badOption(
+      'a credential is only for monitors: add --monitor, or drop --credential / --credential-file',
+    );
+  }
+  let text = flags.credential;
+  if (flags.credentialFile !== undefined) {
+    try {
+      text = readFileSync(flags.credentialFile, 'utf8').split(/\r?\n/)[0];
+    } catch (error) {
+      throw badOption(
+        `--credential-file ${flags.credentialFile}: cannot read it (${(error as Error).message}); give a readable file whose first line is the secret`,
+      );
+    }
+  }
+  if (text === undefined || text.length === 0) {
+    throw badOption('the credential is empty: give the secret the source was started with');
+  }
+  return new TextEncoder().encode(text);
 }
 
 /** `p2psp peer`: join a cluster, relay chunks, serve the stream to players over HTTP. */
@@ -36,6 +70,14 @@ export function registerPeerCommand(program: Command): void {
     )
     .option('--monitor', 'ask for the monitor role (reports lost chunks to the source)')
     .option(
+      '--credential <secret>',
+      "with --monitor: the source's monitor credential (p2psp source --monitor-credential)",
+    )
+    .option(
+      '--credential-file <path>',
+      'with --monitor: read the credential from a file (first line; keeps it out of the process list)',
+    )
+    .option(
       '--playout-delay <chunks>',
       'chunks buffered before play (default B/2; less joins faster, tolerates less lateness)',
       integerIn(1, 65_535),
@@ -53,7 +95,9 @@ Then play http://127.0.0.1:8080/stream with ffplay, mpv, VLC or a browser.`,
       const logger = createLogger({ level: flags.logLevel });
       let peer: Awaited<ReturnType<typeof startPeer>>;
       try {
+        const credential = monitorCredential(flags);
         peer = await startPeer({
+          ...(credential === null ? {} : { credential }),
           source: flags.source,
           port: flags.port,
           ...(flags.address !== undefined ? { address: flags.address } : {}),

@@ -2,9 +2,11 @@ import { DEFAULT_SOURCE_PORT, startSource } from '@p2psp/source/node';
 import type { Command } from 'commander';
 import { bitrate, failAndExit, integerIn, onShutdownSignal } from '../cli-errors.js';
 import { createLogger } from '../logging.js';
+import { clusterOptions, type HealthFlags, registerHealthOptions } from '../source-health.js';
+import { SourceView, startStatusServer } from '../source-view.js';
 import { startStatusLine } from '../status-line.js';
 
-interface SourceFlags {
+interface SourceFlags extends HealthFlags {
   input: string;
   address: string;
   port: number;
@@ -16,12 +18,13 @@ interface SourceFlags {
   icyMetadata?: boolean;
   maxMembers: number;
   logLevel: string;
+  statusPort?: number;
+  statusAddress: string;
 }
 
 /** `p2psp source`: ingest a live stream and feed a cluster (DBS rules 1, 4, 6). */
 export function registerSourceCommand(program: Command): void {
-  program
-    .command('source')
+  registerHealthOptions(program.command('source'))
     .description('ingest a live stream (URL, file or stdin) and feed a cluster of peers')
     .requiredOption(
       '-i, --input <url|file|->',
@@ -56,11 +59,18 @@ export function registerSourceCommand(program: Command): void {
       integerIn(1, 1_000_000),
       256,
     )
+    .option(
+      '--status-port <port>',
+      'serve GET /status (members, roles, complaints, expulsions as JSON) and GET /events (server-sent events) on this port',
+      integerIn(0, 65_535),
+    )
+    .option('--status-address <ip>', 'address of the status port', '127.0.0.1')
     .option('--log-level <level>', 'trace, debug, info, warn or error', 'info')
     .addHelpText(
       'after',
       `
 Examples:
+  p2psp source --input music.mp3 --loop --monitor-credential-file monitor.secret --status-port 9100
   p2psp source --input https://icecast.example.org:8000/radio.ogg
   p2psp source --input music.mp3 --loop
   ffmpeg -re -i talk.flac -c:a libopus -f ogg - | p2psp source --input -
@@ -68,9 +78,14 @@ Then, on each peer machine: p2psp peer --source THIS_HOST:${DEFAULT_SOURCE_PORT}
     )
     .action(async (flags: SourceFlags) => {
       const logger = createLogger({ level: flags.logLevel });
+      const view = new SourceView();
       let source: Awaited<ReturnType<typeof startSource>>;
+      let statusServer: Awaited<ReturnType<typeof startStatusServer>> | null = null;
       try {
+        const health = clusterOptions(flags);
         source = await startSource({
+          core: health,
+          onEvent: (event) => view.record(event),
           input: flags.input,
           address: flags.address,
           port: flags.port,
@@ -83,6 +98,11 @@ Then, on each peer machine: p2psp peer --source THIS_HOST:${DEFAULT_SOURCE_PORT}
           ...(flags.icyMetadata ? { icyMetadata: true } : {}),
           logger,
         });
+        view.attach(source);
+        if (flags.statusPort !== undefined) {
+          statusServer = await startStatusServer(view, flags.statusPort, flags.statusAddress);
+          logger.info({ url: statusServer.url }, 'status-listen');
+        }
       } catch (error) {
         failAndExit(error, logger);
       }
@@ -98,9 +118,11 @@ Then, on each peer machine: p2psp peer --source THIS_HOST:${DEFAULT_SOURCE_PORT}
       onShutdownSignal(async () => {
         stopStatus();
         await source.stop();
+        await statusServer?.close();
       });
       const reason = await source.done;
       stopStatus();
+      await statusServer?.close();
       logger.info({ reason }, 'source-exit');
       process.exit(0);
     });

@@ -1,0 +1,155 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { SourceHandle } from '@p2psp/source/node';
+
+/** A core event as the view keeps it (the shape of @p2psp/wire's `CoreEvent`). */
+interface ViewEvent {
+  readonly name: string;
+  readonly level: string;
+  readonly fields: Readonly<Record<string, string | number | boolean | null>>;
+}
+
+/** The membership events the view keeps and streams (issue 5: "members, roles, expulsions"). */
+const MEMBERSHIP_EVENTS = new Set(['peer-join', 'peer-leave', 'peer-expel', 'join-refuse']);
+/** Membership events kept for `/status` (older ones are dropped: a bounded history). */
+const HISTORY = 256;
+/** Event-stream clients at once; more are answered 503 (a status port is not a broadcast). */
+const MAX_EVENT_CLIENTS = 16;
+
+const endpointText = (endpoint: { address: string; port: number }) =>
+  endpoint.address.includes(':')
+    ? `[${endpoint.address}]:${endpoint.port}`
+    : `${endpoint.address}:${endpoint.port}`;
+
+/**
+ * The source's view of its cluster for operators and the dashboard to come (issue 5): the
+ * members with their roles, chunks and complaints, complaints ignored by reason (only
+ * monitors may complain, rule 8), the recent joins, leaves and expulsions, and the core's
+ * counters. `record` is given every core event; `snapshot` is what `GET /status` answers.
+ */
+export class SourceView {
+  readonly #history: { readonly time: string; readonly event: ViewEvent }[] = [];
+  readonly #listeners = new Set<(line: string) => void>();
+  #source: SourceHandle | null = null;
+
+  attach(source: SourceHandle): void {
+    this.#source = source;
+  }
+
+  record(event: ViewEvent): void {
+    if (!MEMBERSHIP_EVENTS.has(event.name)) return;
+    const entry = { time: new Date().toISOString(), event };
+    this.#history.push(entry);
+    if (this.#history.length > HISTORY) this.#history.shift();
+    const line = `event: ${event.name}\ndata: ${JSON.stringify({ time: entry.time, ...event.fields })}\n\n`;
+    for (const listener of this.#listeners) listener(line);
+  }
+
+  snapshot(): Record<string, unknown> {
+    const source = this.#source;
+    if (source === null) return { state: 'starting' };
+    const core = source.core;
+    const stats = core.stats();
+    return {
+      state: 'running',
+      endpoint: endpointText(source.endpoint),
+      mediaType: source.mediaType,
+      members: core.members().map((member) => ({
+        memberId: member.memberId,
+        role: member.role,
+        endpoint: endpointText(member.endpoint),
+        nat: member.nat.type,
+        joinedAt: member.joinedAt,
+        chunksSent: member.chunksSent,
+        complaints: member.complaints,
+      })),
+      complaints: {
+        received: stats.complaintsReceived,
+        // Not charged, by reason: `not-monitor` counts complaints from non-monitors (rule 8).
+        ignored: core.cluster.ledger.ignored,
+      },
+      removals: core.cluster.members
+        .removals()
+        .slice(-64)
+        .map((removal) => ({
+          memberId: removal.member.memberId,
+          endpoint: endpointText(removal.member.endpoint),
+          role: removal.member.role,
+          reason: removal.reason,
+          complaints: removal.member.complaints,
+          chunksSent: removal.member.chunksSent,
+          removedAt: removal.removedAt,
+        })),
+      events: this.#history.map((entry) => ({
+        time: entry.time,
+        name: entry.event.name,
+        ...entry.event.fields,
+      })),
+      stats,
+      host: source.counters,
+    };
+  }
+
+  /** Subscribes to membership events as server-sent-event lines; returns the unsubscribe. */
+  subscribe(listener: (line: string) => void): (() => void) | null {
+    if (this.#listeners.size >= MAX_EVENT_CLIENTS) return null;
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+}
+
+/**
+ * `GET /status` (JSON snapshot) and `GET /events` (membership events as server-sent events)
+ * on their own port, loopback by default. Anything else is 404; only GET is served.
+ */
+export async function startStatusServer(
+  view: SourceView,
+  port: number,
+  address: string,
+): Promise<{ readonly url: string; close(): Promise<void> }> {
+  const server = createServer((request: IncomingMessage, response: ServerResponse) => {
+    const path = (request.url ?? '/').split('?')[0];
+    if (request.method !== 'GET') {
+      response.writeHead(405, { allow: 'GET' }).end();
+      return;
+    }
+    if (path === '/status') {
+      response
+        .writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+        .end(`${JSON.stringify(view.snapshot())}\n`);
+      return;
+    }
+    if (path === '/events') {
+      const unsubscribe = view.subscribe((line) => response.write(line));
+      if (unsubscribe === null) {
+        response.writeHead(503, { 'retry-after': '10' }).end('too many event clients\n');
+        return;
+      }
+      response.writeHead(200, {
+        'content-type': 'text/event-stream',
+        'cache-control': 'no-store',
+        connection: 'keep-alive',
+      });
+      response.write(': p2psp source membership events\n\n');
+      request.on('close', unsubscribe);
+      return;
+    }
+    response.writeHead(404, { 'content-type': 'text/plain' }).end('try /status or /events\n');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, address, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const bound = server.address() as AddressInfo;
+  return {
+    url: `http://${endpointText({ address: bound.address, port: bound.port })}/status`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
