@@ -1,0 +1,119 @@
+import {
+  type CoreOutput,
+  createRandom,
+  decodeDatagram,
+  type Endpoint,
+  encodeDatagram,
+  encodeFrame,
+  FrameDecoder,
+} from '@p2psp/wire';
+import { describe, expect, it } from 'vitest';
+import { SourceCore } from '../src/index.js';
+
+/**
+ * Issue 5: only monitors complain (rule 8). A [lost chunk] from an ordinary member is not
+ * charged to anyone: it is ignored and counted, as the source's status shows.
+ */
+const UNKNOWN_NAT = { type: 'unknown', portStep: 0, mappedEndpoint: null } as const;
+
+function drain(core: SourceCore): CoreOutput[] {
+  const outputs: CoreOutput[] = [];
+  for (let output = core.pollOutput(); output !== undefined; output = core.pollOutput()) {
+    outputs.push(output);
+  }
+  return outputs;
+}
+
+function join(core: SourceCore, connection: number, udp: Endpoint, role: 'peer' | 'monitor') {
+  core.handle(
+    {
+      type: 'connection-open',
+      connection,
+      remote: { address: udp.address, port: 40000 + connection },
+    },
+    0,
+  );
+  core.handle(
+    {
+      type: 'connection-data',
+      connection,
+      bytes: encodeFrame({
+        type: 'join-request',
+        role,
+        privateEndpoint: null,
+        nat: UNKNOWN_NAT,
+        credential: new TextEncoder().encode(role === 'monitor' ? 'secret' : ''),
+      }),
+    },
+    0,
+  );
+  const decoder = new FrameDecoder();
+  for (const output of drain(core)) {
+    if (output.type === 'write' && output.connection === connection) decoder.push(output.bytes);
+  }
+  const [accept] = [...decoder];
+  if (!accept?.ok || accept.message.type !== 'join-accept') throw new Error('no join accept');
+  const memberId = accept.message.memberId;
+  core.handle(
+    { type: 'datagram', from: udp, bytes: encodeDatagram({ type: 'hello', memberId, nonce: 1 }) },
+    0,
+  );
+  drain(core);
+  return memberId;
+}
+
+describe('complaints from non-monitors (rule 8, issue 5)', () => {
+  it('are ignored, counted as not-monitor, and charge nobody', () => {
+    const core = new SourceCore({
+      random: createRandom(3),
+      chunkSize: 64,
+      bufferSize: 8,
+      monitorCredential: new TextEncoder().encode('secret'),
+    });
+    const monitor = { address: '10.0.0.1', port: 5000 };
+    const member = { address: '10.0.0.2', port: 5000 };
+    const other = { address: '10.0.0.3', port: 5000 };
+    const monitorId = join(core, 1, monitor, 'monitor');
+    const memberId = join(core, 2, member, 'peer');
+    const otherId = join(core, 3, other, 'peer');
+    expect(core.members().map((view) => [view.memberId, view.role])).toEqual([
+      [monitorId, 'monitor'],
+      [memberId, 'member'],
+      [otherId, 'member'],
+    ]);
+    // Six chunks, round robin (rule 1): the destinations are known to the source.
+    core.handle({ type: 'ingest-data', bytes: new Uint8Array(6 * 64) }, 10);
+    const sent = drain(core).flatMap((output) => {
+      if (output.type !== 'send-datagram') return [];
+      const decoded = decodeDatagram(output.bytes);
+      return decoded.ok && decoded.message.type === 'chunk'
+        ? [{ to: output.to, chunkNumber: decoded.message.chunkNumber }]
+        : [];
+    });
+    const toOther = sent.find((chunk) => chunk.to.address === other.address)!;
+    const complain = (from: Endpoint, complainer: number) =>
+      core.handle(
+        {
+          type: 'datagram',
+          from,
+          bytes: encodeDatagram({
+            type: 'lost-chunk',
+            memberId: complainer,
+            chunkNumber: toOther.chunkNumber,
+          }),
+        },
+        20,
+      );
+    // A member bad-mouths another: not a monitor, so not charged.
+    complain(member, memberId);
+    complain(member, memberId);
+    expect(core.stats().complaintsReceived).toBe(2);
+    expect(core.cluster.ledger.ignored['not-monitor']).toBe(2);
+    expect(core.members().find((view) => view.memberId === otherId)!.complaints).toBe(0);
+    // The monitor's complaint about the same chunk is charged to its destination.
+    complain(monitor, monitorId);
+    expect(core.members().find((view) => view.memberId === otherId)!.complaints).toBe(1);
+    expect(core.cluster.ledger.ignored['not-monitor']).toBe(2);
+    expect(core.stats().complaintsReceived).toBe(3);
+  });
+});
