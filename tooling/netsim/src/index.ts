@@ -1,11 +1,17 @@
 export {
   CLUSTER_DEFAULTS,
+  type ClusterHealth,
   type ClusterRun,
   type ClusterScenarioOptions,
   type ClusterSummary,
+  type ComplaintKeying,
+  type CrashReport,
+  type Expulsion,
+  memberTimeoutMillis,
   type PeerReport,
   runClusterScenario,
   ScenarioOptionError,
+  type SilentDrop,
   validateClusterOptions,
 } from './cluster-scenario.js';
 export { EventQueue } from './event-queue.js';
