@@ -36,7 +36,12 @@ export {
   DebtCounters,
   type DebtCountersOptions,
 } from './debt-counters.js';
-export { ClusterError, type ClusterErrorCode } from './errors.js';
+export {
+  CLUSTER_ERROR_CODES,
+  ClusterError,
+  type ClusterErrorCode,
+  type EndpointSyntaxErrorCode,
+} from './errors.js';
 export { chooseExpulsions, type Expulsion } from './expulsion.js';
 export {
   type Heard,

@@ -1,4 +1,4 @@
-export { MediaError, type MediaErrorCode } from './errors.js';
+export { MEDIA_ERROR_CODES, MediaError, type MediaErrorCode } from './errors.js';
 export {
   createHeaderCapture,
   type HeaderCapture,

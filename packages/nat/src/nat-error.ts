@@ -1,3 +1,5 @@
+import { errorCodes, P2pspError, type P2pspErrorTable } from '@p2psp/wire';
+
 /**
  * Errors for misuse of this package (bad options, calls out of order, a port in use). What
  * the network does wrong is never thrown: it comes back as a typed result (`ok: false`
@@ -15,20 +17,23 @@ export type NatErrorCode =
   /** A STUN server name did not resolve. */
   | 'P2PSP_ERR_NAT_RESOLVE';
 
-export const NAT_ERROR_CODES: readonly NatErrorCode[] = [
-  'P2PSP_ERR_NAT_OPTION',
-  'P2PSP_ERR_NAT_USAGE',
-  'P2PSP_ERR_STUN_ENCODE',
-  'P2PSP_ERR_NAT_LISTEN',
-  'P2PSP_ERR_NAT_RESOLVE',
-];
+export const NAT_ERRORS: P2pspErrorTable<NatErrorCode> = {
+  P2PSP_ERR_NAT_OPTION: { kind: 'usage', message: 'a NAT option is out of range or inconsistent' },
+  P2PSP_ERR_NAT_USAGE: { kind: 'usage', message: 'a call out of order (started twice, or closed)' },
+  P2PSP_ERR_STUN_ENCODE: { kind: 'usage', message: 'a value does not fit the STUN format' },
+  P2PSP_ERR_NAT_LISTEN: {
+    kind: 'environment',
+    message: 'the server socket could not be bound: port in use, or address not on this host',
+  },
+  P2PSP_ERR_NAT_RESOLVE: { kind: 'environment', message: 'the STUN server name did not resolve' },
+};
 
-export class NatError extends Error {
+export const NAT_ERROR_CODES = errorCodes(NAT_ERRORS);
+
+export class NatError extends P2pspError<NatErrorCode> {
   override readonly name = 'NatError';
-  readonly code: NatErrorCode;
 
-  constructor(code: NatErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
+  constructor(code: NatErrorCode, message?: string, options?: { cause?: unknown }) {
+    super(code, NAT_ERRORS[code], message, options);
   }
 }

@@ -1,4 +1,9 @@
-export { PeerConfigError, type PeerErrorCode } from './core/errors.js';
+export {
+  PEER_ERROR_CODES,
+  PeerConfigError,
+  type PeerErrorCode,
+  type PeerRuntimeErrorCode,
+} from './core/errors.js';
 export { PEER_DEFAULTS, type PeerConfig } from './core/peer-config.js';
 export { PeerCore } from './core/peer-core.js';
 export {

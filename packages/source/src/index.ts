@@ -1,4 +1,9 @@
-export { SourceConfigError, type SourceErrorCode } from './core/errors.js';
+export {
+  SOURCE_ERROR_CODES,
+  SourceConfigError,
+  type SourceErrorCode,
+  type SourceRuntimeErrorCode,
+} from './core/errors.js';
 export {
   MIN_CHUNK_SIZE,
   SOURCE_DEFAULTS,

@@ -22,6 +22,18 @@ export {
 export { decodeFrame, encodeFrame, FrameDecoder, type FrameOptions } from './frame-codec.js';
 export * from './messages.js';
 export { OutputQueue } from './output-queue.js';
+export {
+  errorCodes,
+  P2pspError,
+  type P2pspErrorCode,
+  type P2pspErrorInfo,
+  type P2pspErrorKind,
+  type P2pspErrorOptions,
+  type P2pspErrorTable,
+  SHARED_ERROR_CODES,
+  SHARED_ERRORS,
+  type SharedErrorCode,
+} from './p2psp-error.js';
 export { createRandom } from './random.js';
 export type {
   ConnectionId,
@@ -32,4 +44,4 @@ export type {
   Random,
   SansIoCore,
 } from './sans-io.js';
-export { WireError, type WireErrorCode } from './wire-error.js';
+export { WIRE_ERROR_CODES, WireError, type WireErrorCode } from './wire-error.js';

@@ -1,3 +1,5 @@
+import { errorCodes, P2pspError, type P2pspErrorTable } from './p2psp-error.js';
+
 /**
  * Thrown when the CALLER misused the API (an out-of-range field given to an encoder, a bad
  * option), never for bad network input (decoders return typed results instead). The code is
@@ -5,16 +7,23 @@
  */
 export type WireErrorCode = 'P2PSP_ERR_WIRE_ENCODE' | 'P2PSP_ERR_WIRE_OPTION';
 
-export class WireError extends Error {
+export const WIRE_ERRORS: P2pspErrorTable<WireErrorCode> = {
+  P2PSP_ERR_WIRE_ENCODE: { kind: 'usage', message: 'a value does not fit the wire format' },
+  P2PSP_ERR_WIRE_OPTION: { kind: 'usage', message: 'a codec option is out of range' },
+};
+
+export const WIRE_ERROR_CODES = errorCodes(WIRE_ERRORS);
+
+export class WireError extends P2pspError<WireErrorCode> {
   override readonly name = 'WireError';
 
   constructor(
-    readonly code: WireErrorCode,
+    code: WireErrorCode,
     /** The message field or option at fault, e.g. `chunk.payload` or `maxFrameBytes`. */
     readonly field: string,
-    message: string,
+    message: string = WIRE_ERRORS[code].message,
   ) {
-    super(`${field}: ${message}`);
+    super(code, WIRE_ERRORS[code], `${field}: ${message}`, { details: { field } });
   }
 }
 

@@ -1,4 +1,6 @@
 import { isIP } from 'node:net';
+import { P2pspError } from '@p2psp/wire';
+import { CLUSTER_ERRORS, type EndpointSyntaxErrorCode } from '../errors.js';
 
 /** A `HOST:PORT` as typed by a user: the host may be a name, resolved later. */
 export interface ParsedEndpoint {
@@ -7,9 +9,12 @@ export interface ParsedEndpoint {
 }
 
 /** A user-supplied address or port is wrong; the message names the problem and the fix. */
-export class EndpointSyntaxError extends Error {
-  readonly code = 'P2PSP_ERR_BAD_ADDRESS';
+export class EndpointSyntaxError extends P2pspError<EndpointSyntaxErrorCode> {
   override readonly name = 'EndpointSyntaxError';
+
+  constructor(message?: string) {
+    super('P2PSP_ERR_BAD_ADDRESS', CLUSTER_ERRORS.P2PSP_ERR_BAD_ADDRESS, message);
+  }
 }
 
 /** Parses a port number, 0 allowed when `allowZero` (pick a free one). */

@@ -1,22 +1,14 @@
-/** Why the source runtime could not start or keep its ingest: each names the fix. */
-export type SourceRuntimeErrorCode =
-  | 'P2PSP_ERR_INGEST_UNREACHABLE'
-  | 'P2PSP_ERR_INGEST_HTTP_STATUS'
-  | 'P2PSP_ERR_INGEST_NOT_MEDIA'
-  | 'P2PSP_ERR_INGEST_FILE'
-  | 'P2PSP_ERR_INGEST_EMPTY'
-  | 'P2PSP_ERR_BITRATE_NEEDED'
-  | 'P2PSP_ERR_PORT_IN_USE'
-  | 'P2PSP_ERR_BAD_OPTION';
+import { P2pspError } from '@p2psp/wire';
+import { SOURCE_ERRORS, type SourceRuntimeErrorCode } from '../core/errors.js';
+
+export type { SourceRuntimeErrorCode } from '../core/errors.js';
 
 /** A problem of the operator's setup (not of the protocol): message says what to change. */
-export class SourceRuntimeError extends Error {
+export class SourceRuntimeError extends P2pspError<SourceRuntimeErrorCode> {
   override readonly name = 'SourceRuntimeError';
-  readonly code: SourceRuntimeErrorCode;
 
-  constructor(code: SourceRuntimeErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
+  constructor(code: SourceRuntimeErrorCode, message?: string, options?: { cause?: unknown }) {
+    super(code, SOURCE_ERRORS[code], message, options);
   }
 }
 
