@@ -124,10 +124,12 @@ describe('cluster health (issue 5, simulator, real cores)', () => {
     table('crashes: 50 peers, 30% crash at 20 s, B = 150 (2B = 19,200 ms)', rows);
   });
 
-  it('LRS: with 1% loss on the source links, the peers lose almost nothing', () => {
-    // A chunk the source's link lost reached nobody: every monitor misses it at its play
-    // time (monitors play at B/4) and reports it, the source resends it through a monitor,
-    // which relays it to everybody before their play time (B/2).
+  it('LRS: with 1% loss on the source links, the monitors and the peers lose almost nothing', () => {
+    // A chunk the source's link lost reached nobody, so no neighbour can repair it: every
+    // monitor misses it at its play time (monitors play at B/4) and reports it, the source
+    // resends it through a monitor, which relays it to everybody before their play time
+    // (B/2). The monitors themselves get it back only through the peers' chunk repair
+    // (a request to a neighbour, on by default): with repair off they keep their loss.
     const base: Options = {
       peers: 30,
       bufferSize: 90,
@@ -137,34 +139,49 @@ describe('cluster health (issue 5, simulator, real cores)', () => {
       measureFromMs: 10_000,
       seed: 21,
     };
-    const off = runClusterScenario({ ...base, lrs: false }).summary;
-    const on = runClusterScenario({ ...base, lrs: true }).summary;
+    const run = (lrs: boolean, repair: boolean) =>
+      runClusterScenario({ ...base, lrs, peerOptions: { repair } }).summary;
+    const off = run(false, true);
+    const on = run(true, true);
+    const offNoRepair = run(false, false);
+    const onNoRepair = run(true, false);
+    const row = (rules: string, summary: typeof on) => [
+      rules,
+      percent(summary.health.monitorChunkLossRatio.mean),
+      percent(summary.health.peerChunkLossRatio.mean),
+      summary.health.chunksRecovered,
+    ];
     table('LRS: 30 peers (2 monitors), 1% loss on each of the source links, 120 s', [
       ['rules', 'monitors CLR', 'other peers CLR', 'chunks resent'],
-      [
-        'DBS',
-        percent(off.health.monitorChunkLossRatio.mean),
-        percent(off.health.peerChunkLossRatio.mean),
-        off.health.chunksRecovered,
-      ],
-      [
-        'DBS + LRS',
-        percent(on.health.monitorChunkLossRatio.mean),
-        percent(on.health.peerChunkLossRatio.mean),
-        on.health.chunksRecovered,
-      ],
+      row('DBS (peer repair on)', off),
+      row('DBS + LRS (peer repair on)', on),
+      row('DBS, peer repair off', offNoRepair),
+      row('DBS + LRS, peer repair off', onNoRepair),
     ]);
-    expect(off.health.chunksRecovered).toBe(0);
-    expect(on.health.chunksRecovered).toBeGreaterThan(0);
-    // Without LRS a chunk lost on the source's uplink is lost for everybody: ~1%.
-    expect(off.health.peerChunkLossRatio.mean).toBeGreaterThan(0.005);
-    // With it, only what the recovery itself loses: a report or the resend lost on the
-    // source's links (~1% each), so about a tenth of the losses remain at most.
-    expect(on.health.peerChunkLossRatio.mean).toBeLessThan(0.002);
-    expect(on.health.peerChunkLossRatio.mean).toBeLessThan(off.health.peerChunkLossRatio.mean / 5);
-    // Monitors notice a loss at their own (early) play time, so they keep theirs: that is
-    // how they can report it while the others still have time (PROTOCOL-NOTES, LRS).
-    expect(on.health.monitorChunkLossRatio.mean).toBeGreaterThan(0.005);
+    for (const summary of [off, offNoRepair]) {
+      expect(summary.health.chunksRecovered).toBe(0);
+      // Without LRS a chunk lost on the source's uplink is lost for everybody: ~1%.
+      expect(summary.health.monitorChunkLossRatio.mean).toBeGreaterThan(0.005);
+      expect(summary.health.peerChunkLossRatio.mean).toBeGreaterThan(0.005);
+    }
+    for (const [summary, without] of [
+      [on, off],
+      [onNoRepair, offNoRepair],
+    ] as const) {
+      expect(summary.health.chunksRecovered).toBeGreaterThan(0);
+      // Only what the recovery itself loses remains: a report or the resend lost on the
+      // source's links (~1% each).
+      expect(summary.health.peerChunkLossRatio.mean).toBeLessThan(0.002);
+      expect(summary.health.peerChunkLossRatio.mean).toBeLessThan(
+        without.health.peerChunkLossRatio.mean / 5,
+      );
+    }
+    // The monitors' own loss: near zero with repair, as without LRS when repair is off.
+    expect(on.health.monitorChunkLossRatio.mean).toBeLessThan(0.002);
+    expect(on.health.monitorChunkLossRatio.mean).toBeLessThan(
+      off.health.monitorChunkLossRatio.mean / 5,
+    );
+    expect(onNoRepair.health.monitorChunkLossRatio.mean).toBeGreaterThan(0.005);
   });
 
   it('ACS: peers with half the needed upload get fewer source chunks; the cluster loses less', () => {
