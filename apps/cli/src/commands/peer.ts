@@ -15,6 +15,8 @@ interface PeerFlags {
   credential?: string;
   credentialFile?: string;
   playoutDelay?: number;
+  stun?: string;
+  natDetect: boolean;
   logLevel: string;
 }
 
@@ -82,6 +84,11 @@ export function registerPeerCommand(program: Command): void {
       'chunks buffered before play (default B/2; less joins faster, tolerates less lateness)',
       integerIn(1, 65_535),
     )
+    .option(
+      '--stun <host:port>',
+      'STUN server for NAT detection before joining (default: the source, which answers STUN on its port; an RFC 5780 server also classifies the NAT)',
+    )
+    .option('--no-nat-detect', 'skip NAT detection (the join request then reports an unknown NAT)')
     .option('--log-level <level>', 'trace, debug, info, warn or error', 'info')
     .addHelpText(
       'after',
@@ -104,6 +111,8 @@ Then play http://127.0.0.1:8080/stream with ffplay, mpv, VLC or a browser.`,
           playerPort: flags.playerPort,
           playerAddress: flags.playerAddress,
           ...(flags.monitor ? { monitor: true } : {}),
+          ...(flags.stun !== undefined ? { stun: flags.stun } : {}),
+          natDetect: flags.natDetect,
           ...(flags.playoutDelay !== undefined
             ? { core: { playoutDelayChunks: flags.playoutDelay } }
             : {}),

@@ -31,6 +31,12 @@ export interface HostBinding {
 export interface NodeHostOptions<Core extends SansIoCore> {
   /** Builds the core once the sockets are bound (a peer announces its own UDP endpoint). */
   readonly createCore: (binding: HostBinding) => Core;
+  /**
+   * Runs on the bound UDP socket before the core exists, e.g. a peer detecting its NAT on
+   * the socket it will stream on (issue 6). Its own 'message' listeners must be gone when
+   * it resolves; a rejection closes the sockets and rejects `startNodeHost`.
+   */
+  readonly beforeCore?: (socket: dgram.Socket, binding: HostBinding) => Promise<void>;
   /** UDP bind address and port; port 0 picks a free one. IPv6 literals open a udp6 socket. */
   readonly udp: Endpoint;
   /** Listen for TCP connections (the source's join port); connections get ids 1, 2, 3, ... */
@@ -194,6 +200,7 @@ export async function startNodeHost<Core extends SansIoCore>(
 
   let core: Core;
   try {
+    await options.beforeCore?.(udp, binding);
     core = options.createCore(binding);
   } catch (error) {
     udp.close();

@@ -1,4 +1,4 @@
-import { createSocket } from 'node:dgram';
+import { createSocket, type Socket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -9,7 +9,14 @@ import {
   parseEndpoint,
   startNodeHost,
 } from '@p2psp/cluster/node';
-import { type CoreEvent, createRandom, type Endpoint, formatEndpoint } from '@p2psp/wire';
+import { detectNat } from '@p2psp/nat';
+import {
+  type CoreEvent,
+  createRandom,
+  type Endpoint,
+  formatEndpoint,
+  type NatReport,
+} from '@p2psp/wire';
 import type { PeerConfig } from '../core/peer-config.js';
 import { PeerCore } from '../core/peer-core.js';
 import type { PeerStats } from '../core/peer-types.js';
@@ -36,6 +43,23 @@ export interface PeerOptions {
   readonly seed?: number;
   /** Extra core options (debt threshold, play-out delay...). */
   readonly core?: Partial<Omit<PeerConfig, 'source' | 'random'>>;
+  /**
+   * Detect the NAT before joining (issue 6), on the UDP socket the stream will use, and
+   * report it in the join request. Default true; false reports `core.nat` or `unknown`.
+   */
+  readonly natDetect?: boolean;
+  /**
+   * STUN server for the detection, `HOST:PORT` or an endpoint. Default: the source, which
+   * answers plain STUN on its cluster port (mapped endpoint, open vs NAT); an RFC 5780
+   * server (`p2psp nat serve --alternate-address`) also classifies the NAT.
+   */
+  readonly stun?: string | Endpoint;
+  /**
+   * Detection is abandoned after this long and the NAT reported `unknown` (the join goes
+   * on). Default 2,000 ms against the source, 8,000 ms against `stun` (RFC 5780 discovery
+   * waits out silent filtering tests).
+   */
+  readonly natDetectTimeoutMs?: number;
   /** A player with more than this many bytes unsent is dropped (default 1 MiB). */
   readonly maxPlayerQueueBytes?: number;
   /** A player whose socket has not drained for this long is dropped (default 10 s). */
@@ -73,6 +97,8 @@ export interface PeerHandle {
   /** The UDP endpoint the peer is bound to. */
   readonly udp: Endpoint;
   readonly source: Endpoint;
+  /** The NAT report sent in the join request (detected, or given, or `unknown`). */
+  readonly nat: NatReport;
   /** Where players open the stream, e.g. http://127.0.0.1:8080/stream. */
   readonly playerUrl: string;
   readonly playerPort: number;
@@ -86,11 +112,14 @@ export interface PeerHandle {
   stop(): Promise<void>;
 }
 
-async function resolveSource(source: string | Endpoint): Promise<Endpoint> {
+async function resolveSource(
+  source: string | Endpoint,
+  flag: '--source' | '--stun' = '--source',
+): Promise<Endpoint> {
   let host: string;
   let port: number;
   if (typeof source === 'string') {
-    ({ host, port } = parseEndpoint(source, '--source'));
+    ({ host, port } = parseEndpoint(source, flag));
   } else {
     host = source.address;
     port = source.port;
@@ -102,7 +131,7 @@ async function resolveSource(source: string | Endpoint): Promise<Endpoint> {
   } catch (error) {
     throw new PeerRuntimeError(
       'P2PSP_ERR_SOURCE_UNREACHABLE',
-      `--source ${host}:${port}: the name ${host} does not resolve; check the spelling or use an IP address`,
+      `${flag} ${host}:${port}: the name ${host} does not resolve; check the spelling or use an IP address`,
       { cause: error },
     );
   }
@@ -135,6 +164,8 @@ function portInUse(error: unknown, what: string, port: number, fix: string): unk
 export async function startPeer(options: PeerOptions): Promise<PeerHandle> {
   const logger = options.logger;
   const source = await resolveSource(options.source);
+  const stun = options.stun === undefined ? source : await resolveSource(options.stun, '--stun');
+  let nat: NatReport = options.core?.nat ?? UNKNOWN_NAT;
   const fanOut = new PlayerFanOut({
     createSyncPointFinder: (mediaType): SyncPointFinder | null => createSyncPointFinder(mediaType),
     ...(options.maxPlayerQueueBytes !== undefined
@@ -200,9 +231,19 @@ export async function startPeer(options: PeerOptions): Promise<PeerHandle> {
     host = await startNodeHost({
       udp: { address: udpAddress, port: udpPort },
       ...(logger ? { logger } : {}),
+      ...(options.natDetect === false
+        ? {}
+        : {
+            beforeCore: async (socket: Socket) => {
+              const timeout =
+                options.natDetectTimeoutMs ?? (options.stun === undefined ? 2000 : 8000);
+              nat = await detectPeerNat(socket, stun, timeout, logger);
+            },
+          }),
       createCore: (binding) =>
         new PeerCore({
           ...options.core,
+          nat,
           source,
           random: createRandom(
             options.seed ?? Math.floor(performance.timeOrigin + performance.now()),
@@ -304,6 +345,7 @@ export async function startPeer(options: PeerOptions): Promise<PeerHandle> {
   return {
     udp: runningHost.binding.udp,
     source,
+    nat,
     playerUrl: players.url,
     playerPort: players.port,
     core: runningHost.core,
@@ -317,6 +359,43 @@ export async function startPeer(options: PeerOptions): Promise<PeerHandle> {
       await shutdown('stopped');
     },
   };
+}
+
+const UNKNOWN_NAT: NatReport = { type: 'unknown', portStep: 0, mappedEndpoint: null };
+
+/**
+ * Issue 6: RFC 5780 discovery (plain binding against the source) on the stream socket,
+ * bounded in time. Never fails the join: trouble means `unknown`. No answer at all reads
+ * as `unknown` too, not `udp-blocked`: the source may simply not answer STUN, and the
+ * join's own UDP hello is the real test.
+ */
+async function detectPeerNat(
+  socket: Socket,
+  server: Endpoint,
+  timeout: number,
+  logger: HostLogger | undefined,
+): Promise<NatReport> {
+  try {
+    const result = await detectNat({ server, socket, timeout, software: 'p2psp peer' });
+    const report = result.report.type === 'udp-blocked' ? UNKNOWN_NAT : result.report;
+    logger?.info(
+      {
+        stun: formatEndpoint(server),
+        type: report.type,
+        portStep: report.portStep,
+        mappedEndpoint: report.mappedEndpoint ? formatEndpoint(report.mappedEndpoint) : null,
+        ...(result.warning ? { warning: result.warning } : {}),
+      },
+      'nat-detect',
+    );
+    return report;
+  } catch (error) {
+    logger?.warn(
+      { stun: formatEndpoint(server), message: String((error as Error).message ?? error) },
+      'nat-detect-fail',
+    );
+    return UNKNOWN_NAT;
+  }
 }
 
 /** Which local address the system routes toward `remote` (a connected UDP socket sends nothing). */
