@@ -334,8 +334,33 @@ describe('a source and peers on an in-memory network (DBS rules 1-6)', () => {
     });
     network.runUntil(15_000);
     expect(sourceCore.stats().chunksRecovered).toBe(1);
-    // The monitor (B/4 delay) noticed the loss and played null; the resend reached the
-    // others (B/2 delay) in time.
+    // With RMS-lite repair (default) the monitor complains as soon as its repair fails,
+    // before its own play time (3B/8), so the resend reaches it too, and the others (B/2).
+    expect(peers[0]!.core.monitor).toBe(true);
+    for (const { core } of peers) expect(core.stats().chunksLost).toBe(0);
+    expect(sourceCore.stats().complaintsReceived).toBe(1);
+  });
+
+  it('LRS without repair: the monitor (B/4 delay) loses the chunk, the others get the resend', () => {
+    let lostChunk: number | null = null;
+    const { network, sourceCore, peers } = createCluster({
+      peers: 4,
+      bufferSize: 32,
+      streamBytes: 16_000 * 10,
+      source: { cluster: { lostChunkRecovery: true } },
+      peerConfig: () => ({ repair: false }),
+      lose: (from, to, bytes) => {
+        if (from.name !== 'source' || lostChunk !== null || to.address === '10.0.1.1') return false;
+        const decoded = decodeDatagram(bytes);
+        if (decoded.ok && decoded.message.type === 'chunk' && decoded.message.chunkNumber >= 60) {
+          lostChunk = decoded.message.chunkNumber;
+          return true;
+        }
+        return false;
+      },
+    });
+    network.runUntil(15_000);
+    expect(sourceCore.stats().chunksRecovered).toBe(1);
     expect(peers[0]!.core.monitor).toBe(true);
     expect(peers[0]!.core.stats().chunksLost).toBe(1);
     for (const { core } of peers.slice(1)) expect(core.stats().chunksLost).toBe(0);

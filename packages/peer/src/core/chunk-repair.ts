@@ -131,6 +131,8 @@ interface Missing {
   attempts: number;
   readonly asked: MemberId[];
   nextAt: Instant;
+  /** Handed to `takeUnrepairable` already. */
+  reported: boolean;
 }
 
 /** A token bucket in chunk intervals: `rate` tokens per interval, at most `burst`. */
@@ -190,6 +192,8 @@ export class ChunkRepair {
   readonly #lastIndexByOrigin = new Map<MemberId, number>();
   #period = 0;
   #intervalMillis = 1;
+  #unrepairable: number[] = [];
+  readonly #reportedIndexes: Float64Array;
 
   #chunksRepaired = 0;
   #requestsSent = 0;
@@ -208,6 +212,7 @@ export class ChunkRepair {
     this.#origins = new Float64Array(settings.bufferSize).fill(Number.NaN);
     this.#originIndexes = new Float64Array(settings.bufferSize).fill(Number.NaN);
     this.#seenAt = new Float64Array(settings.bufferSize).fill(Number.NaN);
+    this.#reportedIndexes = new Float64Array(settings.bufferSize).fill(Number.NaN);
     this.#seenIndexes = new Float64Array(settings.bufferSize).fill(Number.NaN);
   }
 
@@ -261,6 +266,8 @@ export class ChunkRepair {
         continue;
       }
       if (missing.nextAt > now) continue;
+      // The likely origin did not answer: most likely nobody but the source ever had it.
+      if (missing.attempts > 0) this.#report(index, missing, view);
       if (missing.attempts >= MAX_ATTEMPTS) {
         // The last neighbour asked did not answer in time either.
         this.#missing.delete(index);
@@ -269,6 +276,8 @@ export class ChunkRepair {
       }
       const target = this.#chooseTarget(index, missing.asked, view);
       if (target === null) {
+        // Nobody left to ask, or the source's hop to us lost it.
+        this.#report(index, missing, view);
         this.#missing.delete(index);
         this.#failed++;
         continue;
@@ -284,6 +293,31 @@ export class ChunkRepair {
       requests.push({ memberId: target, chunkNumber: view.numberOf(index) });
     }
     return requests;
+  }
+
+  /**
+   * Chunk numbers that repair most likely cannot get (the source's hop lost them: we were
+   * their likely origin, or their likely origin did not answer), each reported once. A
+   * monitor complains about them at once (rule 8, LRS) instead of at its play time, so the
+   * source's resend reaches it too, not only the peers that play later.
+   */
+  takeUnrepairable(): number[] {
+    const numbers = this.#unrepairable;
+    this.#unrepairable = [];
+    return numbers;
+  }
+
+  #report(index: number, missing: Missing, view: RepairView): void {
+    if (missing.reported) return;
+    missing.reported = true;
+    // Bounded: the missing table holds at most B entries, each reported once.
+    this.#unrepairable.push(view.numberOf(index));
+    this.#reportedIndexes[this.#slot(index)] = index;
+  }
+
+  /** The chunk at `index` was handed to `takeUnrepairable` (a monitor complained already). */
+  reported(index: number): boolean {
+    return this.#reportedIndexes[this.#slot(index)] === index;
   }
 
   /** When `poll` has something to do without new input (a retry, a deferred request). */
@@ -380,7 +414,12 @@ export class ChunkRepair {
       if (!view.has(index) && !this.#missing.has(index)) {
         const slot = this.#slot(index);
         const seenAt = this.#seenIndexes[slot] === index ? this.#seenAt[slot]! : now;
-        this.#missing.set(index, { attempts: 0, asked: [], nextAt: seenAt + grace });
+        this.#missing.set(index, {
+          attempts: 0,
+          asked: [],
+          nextAt: seenAt + grace,
+          reported: false,
+        });
       }
     }
     this.#scanFrom = Math.max(this.#scanFrom, index);

@@ -458,8 +458,11 @@ export class PeerCore implements SansIoCore {
     const self = accept.members.find((member) => member.memberId === accept.memberId);
     this.#monitor = self?.flags.monitor ?? this.config.role === 'monitor';
     // Monitors play with half the delay so they notice losses while the others still have
-    // time for a recovery (LRS: "monitors run a buffer of B/2").
-    const defaultDelay = Math.floor(accept.bufferSize / (this.#monitor ? 4 : 2));
+    // time for a recovery (LRS: "monitors run a buffer of B/2"). With repair, a monitor
+    // complains as soon as its repair fails (chunk-repair.ts), not at play time, so it plays
+    // at 3/4 of the peers' delay: time for its own repairs and for the resend to reach it.
+    const monitorDivisor = this.config.repair ? 8 / 3 : 4;
+    const defaultDelay = Math.floor(accept.bufferSize / (this.#monitor ? monitorDivisor : 2));
     const delay = this.config.playoutDelayChunks ?? Math.max(1, defaultDelay);
     this.#playoutDelay = Math.min(delay, accept.bufferSize - 1);
     if (this.#playoutDelay !== delay) {
@@ -1036,8 +1039,8 @@ export class PeerCore implements SansIoCore {
       this.#chunksLost++;
       // Debug: at 1% loss this is a line a second; the counters carry it to logs and metrics.
       this.#outputs.event('chunk-lost', 'debug', { chunkNumber, lost: this.#chunksLost });
-      // Rule 8: monitors complain about chunks missing at play time.
-      if (this.#monitor && this.#state === 'streaming') {
+      // Rule 8: monitors complain about chunks missing at play time (once: repair may have).
+      if (this.#monitor && this.#state === 'streaming' && !this.#repair?.reported(index)) {
         this.#send(this.config.source, {
           type: 'lost-chunk',
           memberId: this.#memberId,
@@ -1104,6 +1107,16 @@ export class PeerCore implements SansIoCore {
         memberId: this.#memberId,
         chunkNumber: request.chunkNumber,
       });
+    }
+    // Rule 8 and LRS, early: what repair cannot get was most likely lost on the source's hop.
+    for (const chunkNumber of repair.takeUnrepairable()) {
+      if (this.#monitor) {
+        this.#send(this.config.source, {
+          type: 'lost-chunk',
+          memberId: this.#memberId,
+          chunkNumber,
+        });
+      }
     }
   }
 
