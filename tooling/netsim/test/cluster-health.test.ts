@@ -188,8 +188,10 @@ describe('cluster health (issue 5, simulator, real cores)', () => {
     // Relaying one source chunk per round to 19 others needs ~135 kbit/s at 128 kbit/s
     // (headers included): 5 peers get 64 kbit/s, the others plenty. Their relays queue up
     // and arrive after the others' play time; the monitor complains about those chunks.
-    // Expulsion is off in both runs (a threshold no one reaches): with it, plain round robin
-    // expels the slow peers as free riders after ~33 rounds, which hides the scheduling.
+    // Expulsion and the member timeout are off in both runs, to compare the scheduling
+    // alone: with them, plain round robin expels the slow peers as free riders after ~33
+    // rounds, or drops them as silent (their stats reports wait behind relays in a full
+    // upload queue), and ACS drops some at start-up before their weights fall.
     const base: Options = {
       peers: 20,
       bufferSize: 60,
@@ -198,6 +200,7 @@ describe('cluster health (issue 5, simulator, real cores)', () => {
       slowUploadKbps: 64,
       measureFromMs: 30_000,
       sourceOptions: { cluster: { complaints: { threshold: 1_000_000 } } },
+      memberTimeoutChunks: null,
       seed: 31,
     };
     const plain = runClusterScenario({ ...base, acs: false }).summary;
@@ -228,6 +231,9 @@ describe('cluster health (issue 5, simulator, real cores)', () => {
     expect(adaptive.chunkLossRatio.mean).toBeLessThan(plain.chunkLossRatio.mean);
     expect(plain.expulsions).toEqual([]);
     expect(adaptive.expulsions).toEqual([]);
+    expect(plain.health.silentDrops).toEqual([]);
+    // Under round robin each fed member gets its 1/19 (rule 1), slow or not.
+    expect(plain.health.slowPeerSourceShare.mean).toBeGreaterThan(0.04);
   });
 
   it('complaints keyed by IP catch a free rider behind a symmetric NAT that endpoint keying misses', () => {

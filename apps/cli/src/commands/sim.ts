@@ -28,9 +28,11 @@ interface SimFlags {
   natFraction: number;
   natType: string;
   lrs?: boolean;
+  repair: boolean;
   acs?: boolean;
   complaintsBy: string;
   memberTimeout?: number;
+  complaintThreshold?: number;
   sourceLoss: number;
   slowPeers: number;
   slowUploadKbps?: number;
@@ -119,6 +121,7 @@ function healthLines(summary: ClusterSummary): string[] {
     health.memberTimeoutMs === null
       ? 'no member timeout'
       : `member timeout ${milliseconds(health.memberTimeoutMs)}`,
+    parameters.peerOptions.repair === false ? 'no repair' : 'repair (RMS-lite)',
   ].filter((rule) => rule !== null);
   const lines = [`  rules              ${rules.join(', ')}`];
   if (summary.freeRiders.length > 0) {
@@ -241,6 +244,10 @@ export function registerSimCommand(program: Command): void {
     .option('--nat-type <type>', `their NAT type: ${NAT_TYPES.join(', ')}`, 'port-restricted-cone')
     .option('--lrs', 'lost chunk recovery: the source resends a chunk every monitor lost (issue 5)')
     .option(
+      '--no-repair',
+      'plain DBS peers: no RMS-lite repair (asking a neighbour for a chunk lost on the last hop; on by default)',
+    )
+    .option(
       '--acs',
       'adaptive chunk scheduling: members get source chunks by measured reliability (issue 5)',
     )
@@ -253,6 +260,11 @@ export function registerSimCommand(program: Command): void {
       '--member-timeout <chunks>',
       'the source drops a member silent this many chunk times (default B, at least 3 stats reports; 0: never)',
       integerIn(0, 1_000_000),
+    )
+    .option(
+      '--complaint-threshold <count>',
+      'expel a member past this many complaints (rule 8; default 32 as P2PSP)',
+      integerIn(1, 1_000_000_000),
     )
     .option(
       '--source-loss <probability>',
@@ -357,6 +369,7 @@ export function registerSimCommand(program: Command): void {
         natFraction: flags.natFraction,
         natType: flags.natType as ClusterScenarioOptions['natType'],
         lrs: flags.lrs === true,
+        peerOptions: { repair: flags.repair },
         acs: flags.acs === true,
         complaintsBy: flags.complaintsBy as ClusterScenarioOptions['complaintsBy'],
         memberTimeoutChunks:
@@ -366,6 +379,11 @@ export function registerSimCommand(program: Command): void {
               ? null
               : flags.memberTimeout,
         sourceLinkLoss: flags.sourceLoss,
+        ...(flags.complaintThreshold === undefined
+          ? {}
+          : {
+              sourceOptions: { cluster: { complaints: { threshold: flags.complaintThreshold } } },
+            }),
         slowPeers: flags.slowPeers,
         slowUploadKbps: flags.slowUploadKbps ?? null,
         freeRiderNat: (flags.freeRiderNat ?? null) as ClusterScenarioOptions['freeRiderNat'],
