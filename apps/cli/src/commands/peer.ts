@@ -17,6 +17,7 @@ interface PeerFlags {
   playoutDelay?: number;
   stun?: string;
   natDetect: boolean;
+  repair: boolean;
   logLevel: string;
 }
 
@@ -89,6 +90,10 @@ export function registerPeerCommand(program: Command): void {
       'STUN server for NAT detection before joining (default: the source, which answers STUN on its port; an RFC 5780 server also classifies the NAT)',
     )
     .option('--no-nat-detect', 'skip NAT detection (the join request then reports an unknown NAT)')
+    .option(
+      '--no-repair',
+      'plain DBS: never ask neighbours for lost chunks, nor answer their chunk-requests (RMS-lite repair is on by default)',
+    )
     .option('--log-level <level>', 'trace, debug, info, warn or error', 'info')
     .addHelpText(
       'after',
@@ -113,9 +118,10 @@ Then play http://127.0.0.1:8080/stream with ffplay, mpv, VLC or a browser.`,
           ...(flags.monitor ? { monitor: true } : {}),
           ...(flags.stun !== undefined ? { stun: flags.stun } : {}),
           natDetect: flags.natDetect,
-          ...(flags.playoutDelay !== undefined
-            ? { core: { playoutDelayChunks: flags.playoutDelay } }
-            : {}),
+          core: {
+            ...(flags.playoutDelay !== undefined ? { playoutDelayChunks: flags.playoutDelay } : {}),
+            repair: flags.repair,
+          },
           logger,
         });
       } catch (error) {
