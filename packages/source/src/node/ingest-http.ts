@@ -2,8 +2,13 @@ import http from 'node:http';
 import https from 'node:https';
 import { SourceRuntimeError, systemCode } from './errors.js';
 import { IcyMetadataStripper } from './icy-metadata.js';
-import type { IngestHandlers, IngestLogger, OpenedIngest } from './ingest.js';
-import { silentIngestLogger } from './ingest.js';
+import {
+  firstBytes,
+  type IngestHandlers,
+  type IngestLogger,
+  type OpenedIngest,
+  silentIngestLogger,
+} from './ingest.js';
 
 export interface HttpIngestOptions {
   /** Ask the server for ICY metadata (the titles are logged and stripped from the stream). */
@@ -108,44 +113,6 @@ function checkMedia(url: URL, response: http.IncomingMessage): void {
   }
 }
 
-/** Waits for the first bytes of a response (sniffing needs them). */
-function firstBytes(response: http.IncomingMessage, url: URL, timeoutMs: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      cleanup();
-      reject(
-        new SourceRuntimeError(
-          'P2PSP_ERR_INGEST_EMPTY',
-          `--input ${redacted(url)} sent no stream bytes within ${timeoutMs} ms: check that the mount has a live source`,
-        ),
-      );
-    }, timeoutMs);
-    const onData = (bytes: Buffer) => {
-      cleanup();
-      response.pause();
-      resolve(bytes);
-    };
-    const onEnd = () => {
-      cleanup();
-      reject(
-        new SourceRuntimeError(
-          'P2PSP_ERR_INGEST_EMPTY',
-          `--input ${redacted(url)} ended before sending any stream bytes: check that the mount has a live source`,
-        ),
-      );
-    };
-    const cleanup = () => {
-      clearTimeout(timer);
-      response.off('data', onData);
-      response.off('end', onEnd);
-      response.off('error', onEnd);
-    };
-    response.on('data', onData);
-    response.on('end', onEnd);
-    response.on('error', onEnd);
-  });
-}
-
 /**
  * Opens an Icecast/SHOUTcast-compatible HTTP(S) stream. The first connection must work
  * (errors name the problem and the fix: 404, not media, unreachable); after that, a close
@@ -168,7 +135,10 @@ export async function openHttpIngest(
   }
   let head: Buffer;
   try {
-    head = await firstBytes(first.response, url, connectTimeoutMs);
+    head = await firstBytes(first.response, connectTimeoutMs, {
+      silent: `--input ${redacted(url)} sent no stream bytes within ${connectTimeoutMs} ms: check that the mount has a live source`,
+      ended: `--input ${redacted(url)} ended before sending any stream bytes: check that the mount has a live source`,
+    });
   } catch (error) {
     first.request.destroy();
     throw error;

@@ -1,6 +1,5 @@
 import type { Readable } from 'node:stream';
-import { SourceRuntimeError } from './errors.js';
-import type { IngestHandlers, OpenedIngest } from './ingest.js';
+import { firstBytes, type IngestHandlers, type OpenedIngest } from './ingest.js';
 
 /**
  * Reads the stream from stdin (`--input -`), paced by its producer: e.g.
@@ -10,39 +9,10 @@ export async function openStdinIngest(
   input: Readable = process.stdin,
   timeoutMs = 30_000,
 ): Promise<OpenedIngest> {
-  const head = await new Promise<Buffer>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      cleanup();
-      reject(
-        new SourceRuntimeError(
-          'P2PSP_ERR_INGEST_EMPTY',
-          `--input - (stdin) sent nothing within ${timeoutMs} ms: pipe a live stream in, e.g. ffmpeg -re -i FILE -f ogg - | p2psp source --input -`,
-        ),
-      );
-    }, timeoutMs);
-    const onData = (bytes: Buffer) => {
-      cleanup();
-      input.pause();
-      resolve(bytes);
-    };
-    const onEnd = () => {
-      cleanup();
-      reject(
-        new SourceRuntimeError(
-          'P2PSP_ERR_INGEST_EMPTY',
-          '--input - (stdin) closed before any byte: pipe a live stream in, e.g. ffmpeg -re -i FILE -f ogg - | p2psp source --input -',
-        ),
-      );
-    };
-    const cleanup = () => {
-      clearTimeout(timer);
-      input.off('data', onData);
-      input.off('end', onEnd);
-      input.off('error', onEnd);
-    };
-    input.on('data', onData);
-    input.on('end', onEnd);
-    input.on('error', onEnd);
+  const head = await firstBytes(input, timeoutMs, {
+    silent: `--input - (stdin) sent nothing within ${timeoutMs} ms: pipe a live stream in, e.g. ffmpeg -re -i FILE -f ogg - | p2psp source --input -`,
+    ended:
+      '--input - (stdin) closed before any byte: pipe a live stream in, e.g. ffmpeg -re -i FILE -f ogg - | p2psp source --input -',
   });
   let stopped = false;
   return {

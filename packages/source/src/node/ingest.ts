@@ -1,3 +1,6 @@
+import type { Readable } from 'node:stream';
+import { SourceRuntimeError } from './errors.js';
+
 /** Where the ingest delivers the stream, in order. */
 export interface IngestHandlers {
   data(bytes: Uint8Array): void;
@@ -29,3 +32,40 @@ export interface OpenedIngest {
 }
 
 export const silentIngestLogger: IngestLogger = { info() {}, warn() {}, debug() {} };
+
+/**
+ * Waits for the first bytes of an ingest (sniffing the media type needs them), then pauses
+ * it so `pipe` can deliver from the first byte. Rejects with `P2PSP_ERR_INGEST_EMPTY` and
+ * the given message when nothing comes within `timeoutMs` (`silent`) or the input ends or
+ * fails first (`ended`).
+ */
+export function firstBytes(
+  input: Readable,
+  timeoutMs: number,
+  messages: { readonly silent: string; readonly ended: string },
+): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new SourceRuntimeError('P2PSP_ERR_INGEST_EMPTY', messages.silent));
+    }, timeoutMs);
+    const onData = (bytes: Buffer) => {
+      cleanup();
+      input.pause();
+      resolve(bytes);
+    };
+    const onEnd = () => {
+      cleanup();
+      reject(new SourceRuntimeError('P2PSP_ERR_INGEST_EMPTY', messages.ended));
+    };
+    const cleanup = () => {
+      clearTimeout(timer);
+      input.off('data', onData);
+      input.off('end', onEnd);
+      input.off('error', onEnd);
+    };
+    input.on('data', onData);
+    input.on('end', onEnd);
+    input.on('error', onEnd);
+  });
+}
