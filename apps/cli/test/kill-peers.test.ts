@@ -191,6 +191,16 @@ describe('kill -9 of 3 of 10 loopback peers (processes of the built CLI)', () =>
         'every survivor playing',
       );
 
+      // The dashboard's feed: membership events as server-sent events.
+      let eventText = '';
+      const events = get(statusUrl.replace(/\/status$/, '/events'), (response) => {
+        response.on('data', (bytes: Buffer) => {
+          eventText += bytes.toString();
+        });
+      });
+      events.on('error', () => {});
+      await until(() => eventText.includes('membership events'), 5000, 'the event stream');
+
       // kill -9: no goodbye (rule 6).
       for (const victim of [1, 2, 3]) peers[victim]!.child.kill('SIGKILL');
       const atKill = players.map((player) => player.receivedBytes);
@@ -204,6 +214,14 @@ describe('kill -9 of 3 of 10 loopback peers (processes of the built CLI)', () =>
       const removals = status.removals as { reason: string }[];
       expect(removals.filter((removal) => removal.reason === 'timeout')).toHaveLength(3);
       expect((status.stats as { membersExpelled: number }).membersExpelled).toBe(0);
+      // The event stream said so as it happened.
+      await until(
+        () =>
+          (eventText.match(/event: peer-leave\ndata: .*"reason":"timeout"/g) ?? []).length === 3,
+        5000,
+        'three peer-leave events',
+      );
+      events.destroy();
       // ...and told every survivor, which dropped them too.
       await until(
         () =>
