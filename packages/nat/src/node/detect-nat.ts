@@ -5,6 +5,7 @@ import { NatError } from '../nat-error.js';
 import type { StunRetransmissionOptions } from '../stun-client.js';
 import {
   CoreTimer,
+  closeQuietly,
   cryptoRandom,
   endpointOf,
   hostAddresses,
@@ -120,18 +121,7 @@ export async function detectNat(options: DetectNatOptions): Promise<NatDiscovery
       const listener = listeners[index];
       if (listener) socket.off('message', listener);
     });
-    await Promise.all(
-      ownSockets.map(
-        (socket) =>
-          new Promise<void>((resolve) => {
-            try {
-              socket.close(() => resolve());
-            } catch {
-              resolve();
-            }
-          }),
-      ),
-    );
+    await Promise.all(ownSockets.map(closeQuietly));
   }
 }
 

@@ -68,6 +68,18 @@ export class CoreTimer {
 }
 
 /** Node reports IPv4-mapped senders as ::ffff:a.b.c.d on dual-stack sockets; keep it as is. */
+/** Closes a UDP socket; resolves once closed, or at once if it was closed already. */
+export function closeQuietly(socket: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    try {
+      socket.close(() => resolve());
+    } catch {
+      // ERR_SOCKET_DGRAM_NOT_RUNNING: closed before, nothing left to wait for.
+      resolve();
+    }
+  });
+}
+
 export function endpointOf(rinfo: { address: string; port: number }): Endpoint {
   return { address: rinfo.address, port: rinfo.port };
 }

@@ -2,7 +2,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { type Endpoint, formatEndpoint } from '@p2psp/wire';
 import { NatError } from '../nat-error.js';
 import { StunServerCore, type StunServerCounters } from '../stun-server.js';
-import { endpointOf } from './runtime.js';
+import { closeQuietly, endpointOf } from './runtime.js';
 import { sendQuietly } from './udp-stun-client.js';
 
 export interface StartStunServerOptions {
@@ -68,18 +68,7 @@ async function startOnPorts(
 ): Promise<RunningStunServer> {
   const sockets: Socket[] = [];
   const closeAll = async () => {
-    await Promise.all(
-      sockets.map(
-        (socket) =>
-          new Promise<void>((resolve) => {
-            try {
-              socket.close(() => resolve());
-            } catch {
-              resolve();
-            }
-          }),
-      ),
-    );
+    await Promise.all(sockets.map(closeQuietly));
   };
   try {
     const plan: Endpoint[] =
