@@ -54,6 +54,8 @@ for (const [pacing, relaySpreadChunks] of pacings)
           measureFromMs,
           relaySpreadChunks,
           seed,
+          // Plain DBS, as P2PSP's simulator (RMS-lite repair is measured in docs "Repair").
+          peerOptions: { repair: false },
         });
         results.push({
           pacing,
@@ -85,6 +87,7 @@ for (const latencyMs of latencies) {
       latencyMs,
       joinWindowMs: 1000,
       seed,
+      peerOptions: { repair: false },
     });
     joinRace.push({
       latencyMs,

@@ -31,6 +31,8 @@ if (args[0] === '--one') {
     jitterMs: 5,
     loss: 0.001,
     seed: 1,
+    // The figures in docs/simulation.md section 3 are plain DBS (RMS-lite repair off).
+    peerOptions: { repair: false },
   });
   const wallSeconds = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpuStarted);
