@@ -1,6 +1,6 @@
 import {
-  type LostChunkOutcome,
   isFedBySource,
+  type LostChunkOutcome,
   type Member,
   type MemberRemoval,
   SourceCluster,
