@@ -262,6 +262,7 @@ export class PeerCore implements SansIoCore {
     // The hello round may have given up on the source.
     if (this.state === 'stopped') return;
     this.#runRelays(now);
+    this.#runRepair(now);
     if (this.#reportAt !== null && now >= this.#reportAt) this.#report(now);
     if (this.#drainDeadline !== null && now >= this.#drainDeadline) this.#endOfStream();
     const silentSince = this.#sourceSilenceDeadline();
@@ -269,7 +270,6 @@ export class PeerCore implements SansIoCore {
       this.#outputs.event('peer-fail', 'error', {
         code: 'P2PSP_ERR_SOURCE_SILENT',
         message: `nothing from the source ${this.#sourceKey} for ${this.config.sourceTimeoutMillis} ms`,
-    this.#runRepair(now);
       });
       this.#endOfStream(
         `P2PSP_ERR_SOURCE_SILENT: nothing from the source ${this.#sourceKey} for ${this.config.sourceTimeoutMillis} ms (no chunk, no keepalive): it stopped without a goodbye, or the path to it broke`,
