@@ -186,14 +186,14 @@ export class PeerCore implements SansIoCore {
   #highestIndex = 0;
   #drainDeadline: Instant | null = null;
 
+  /** RMS-lite repair of lost chunks (chunk-repair.ts), or null when `repair` is off. */
+  #repair: ChunkRepair | null = null;
+
   // Counters.
   #chunksFromSource = 0;
   #chunksFromPeers = 0;
   #chunksDuplicated = 0;
   #chunksBeforeJoin = 0;
-  /** RMS-lite repair of lost chunks (chunk-repair.ts), or null when `repair` is off. */
-  #repair: ChunkRepair | null = null;
-
   #chunksRelayed = 0;
   #chunksBurst = 0;
   #chunksPlayed = 0;
@@ -295,6 +295,8 @@ export class PeerCore implements SansIoCore {
     if (this.#drainDeadline !== null) earliest = Math.min(earliest, this.#drainDeadline);
     const silence = this.#sourceSilenceDeadline();
     if (silence !== null) earliest = Math.min(earliest, silence);
+    const repairAt = this.#state === 'streaming' ? (this.#repair?.nextAt() ?? null) : null;
+    if (repairAt !== null) earliest = Math.min(earliest, repairAt);
     return Number.isFinite(earliest) ? earliest : undefined;
   }
 
@@ -302,8 +304,6 @@ export class PeerCore implements SansIoCore {
     return this.#outputs.shift();
   }
 
-    const repairAt = this.#state === 'streaming' ? (this.#repair?.nextAt() ?? null) : null;
-    if (repairAt !== null) earliest = Math.min(earliest, repairAt);
   // -------------------------------------------------------------------------------------
   // Views
 
@@ -357,6 +357,7 @@ export class PeerCore implements SansIoCore {
       monitorCount: this.#monitorCount,
       mediaType: this.#mediaType,
       stopReason: this.#stopReason,
+      repair: this.#repair?.stats() ?? NO_REPAIR_STATS,
     };
   }
 
@@ -366,7 +367,6 @@ export class PeerCore implements SansIoCore {
   #start(now: Instant): void {
     if (this.#startedAt !== null) return;
     this.#startedAt = now;
-      repair: this.#repair?.stats() ?? NO_REPAIR_STATS,
     this.#joinDeadline = now + this.config.joinTimeoutMillis;
   }
 
@@ -477,15 +477,6 @@ export class PeerCore implements SansIoCore {
     // half the play-out delay, leaving the other half for latency and jitter.
     this.#relaySpreadChunks =
       this.config.relaySpreadChunks ?? Math.max(1, Math.floor(this.#playoutDelay / 2));
-    this.#state = 'streaming';
-    this.#connectionOpen = false;
-    this.#outputs.push({ type: 'close', connection: SOURCE_CONNECTION, reason: 'joined' });
-    this.#outputs.push({
-      type: 'stream-header',
-      mediaType: accept.mediaType,
-      // A copy: the accept's header is a view into a TCP read buffer.
-      header: accept.header.slice(),
-    });
     // RMS-lite (chunk-repair.ts). The neighbours spread their relays as a non-monitor does
     // with the same options (a monitor's own spread is shorter).
     const peerDelay =
@@ -503,6 +494,15 @@ export class PeerCore implements SansIoCore {
           now,
         )
       : null;
+    this.#state = 'streaming';
+    this.#connectionOpen = false;
+    this.#outputs.push({ type: 'close', connection: SOURCE_CONNECTION, reason: 'joined' });
+    this.#outputs.push({
+      type: 'stream-header',
+      mediaType: accept.mediaType,
+      // A copy: the accept's header is a view into a TCP read buffer.
+      header: accept.header.slice(),
+    });
     this.#outputs.event('join-accept', 'info', {
       memberId: accept.memberId,
       source: this.#sourceKey,
@@ -784,6 +784,19 @@ export class PeerCore implements SansIoCore {
           this.#verify(neighbour);
         }
         return;
+      case 'chunk-request':
+        // RMS-lite: only a verified neighbour asking in its own name is answered (an
+        // unverified address could be spoofed: answering would reflect chunks at it).
+        if (this.#repair === null || !neighbour.verified) {
+          this.#drop('unexpected', neighbour.endpoint, message.type);
+          return;
+        }
+        if (message.memberId !== neighbour.memberId) {
+          this.#drop('bad-origin', neighbour.endpoint, 'chunk-request for another member');
+          return;
+        }
+        this.#answerRepair(neighbour, message.chunkNumber, now);
+        return;
       case 'goodbye':
         if (message.memberId !== neighbour.memberId) {
           this.#drop('bad-origin', neighbour.endpoint, 'goodbye for another member');
@@ -828,19 +841,6 @@ export class PeerCore implements SansIoCore {
    * within the window (rule 5). Else the drop is counted and null returned. A chunk from
    * the source beyond the window moves the window (we fell behind); from anyone else it is
    * dropped, so a stray or forged number cannot push the play-out around by more than B.
-      case 'chunk-request':
-        // RMS-lite: only a verified neighbour asking in its own name is answered (an
-        // unverified address could be spoofed: answering would reflect chunks at it).
-        if (this.#repair === null || !neighbour.verified) {
-          this.#drop('unexpected', neighbour.endpoint, message.type);
-          return;
-        }
-        if (message.memberId !== neighbour.memberId) {
-          this.#drop('bad-origin', neighbour.endpoint, 'chunk-request for another member');
-          return;
-        }
-        this.#answerRepair(neighbour, message.chunkNumber, now);
-        return;
    */
   #acceptableIndex(chunk: Chunk, from: Endpoint, fromSource: boolean): number | null {
     if (chunk.payload.length > this.#chunkSize) {
@@ -910,6 +910,7 @@ export class PeerCore implements SansIoCore {
       return;
     }
     buffer.put(index, chunk.payload);
+    this.#repair?.stored(index, chunk.origin);
     // Rule 2: relay what came from the source, once, to every other member.
     if (relay !== null) {
       this.#startRelay(relay, chunk.chunkNumber, now);
@@ -919,6 +920,7 @@ export class PeerCore implements SansIoCore {
     if (index < this.#lowestIndex && !this.#playing) this.#lowestIndex = index;
     if (index > this.#highestIndex) this.#highestIndex = index;
     this.#playDue();
+    this.#runRepair(now);
   }
 
   #measureSourceChunk(index: number, now: Instant): void {
@@ -954,7 +956,6 @@ export class PeerCore implements SansIoCore {
       cursor: 0,
       step: spread / targets.length,
       nextAt: now,
-    this.#repair?.stored(index, chunk.origin);
     };
     this.#runRelays(now);
   }
@@ -964,7 +965,6 @@ export class PeerCore implements SansIoCore {
     const job = this.#relay;
     if (job === null) return;
     while (job.nextAt <= now) {
-    this.#runRepair(now);
       if (!this.#relayOnce(job)) {
         this.#relay = null;
         return;
@@ -1051,50 +1051,6 @@ export class PeerCore implements SansIoCore {
     this.#outputs.push({ type: 'play', chunkNumber, payload });
   }
 
-  /** A source chunk beyond the window: we fell behind; play (or skip) up to it. */
-  #skipAhead(chunkNumber: number, index: number): number {
-    const behind = index - (this.#playIndex + this.#bufferSize - 1);
-    if (behind > 4 * this.#bufferSize) {
-      // Too far to play nulls one by one: count them lost and buffer again from here.
-      this.#chunksLost += index - this.#playIndex;
-      this.#outputs.event('buffer-resync', 'warn', {
-        chunkNumber,
-        skippedChunks: index - this.#playIndex,
-      });
-      this.#buffer.anchor(chunkNumber);
-      this.#playing = false;
-      this.#lowestIndex = 0;
-      this.#highestIndex = 0;
-      return 0;
-    }
-    const target = this.#playIndex + behind;
-    while (this.#playIndex < target) this.#playOne();
-    return this.#buffer.indexOf(chunkNumber);
-  }
-
-  // -------------------------------------------------------------------------------------
-  // Neighbours
-
-  #addNeighbour(
-    memberId: MemberId,
-    endpoint: Endpoint,
-    via: string,
-    verified: boolean,
-  ): Neighbour | null {
-    if (this.#departed.has(memberId)) return null;
-    const existing = this.#neighboursById.get(memberId);
-    const key = formatEndpoint(endpoint);
-    if (existing !== undefined) {
-      // Known at another endpoint. Only move it while it never answered there (the list
-      // gave an endpoint that does not work from here, e.g. behind the same NAT); a
-      // reachable member is not taken over by whoever claims its id.
-      if (existing.reachable || this.#neighboursByKey.has(key)) return null;
-      this.#neighboursByKey.delete(existing.key);
-      existing.endpoint = { address: endpoint.address, port: endpoint.port };
-      existing.key = key;
-      this.#neighboursByKey.set(key, existing);
-      // The new address has to prove itself like any claim (else a spoofed hello could aim
-      // the relays of a listed member that never answered at another address).
   /** RMS-lite: asks neighbours for the chunks that are overdue (chunk-repair.ts). */
   #runRepair(now: Instant): void {
     const repair = this.#repair;
@@ -1160,6 +1116,50 @@ export class PeerCore implements SansIoCore {
     }
   }
 
+  /** A source chunk beyond the window: we fell behind; play (or skip) up to it. */
+  #skipAhead(chunkNumber: number, index: number): number {
+    const behind = index - (this.#playIndex + this.#bufferSize - 1);
+    if (behind > 4 * this.#bufferSize) {
+      // Too far to play nulls one by one: count them lost and buffer again from here.
+      this.#chunksLost += index - this.#playIndex;
+      this.#outputs.event('buffer-resync', 'warn', {
+        chunkNumber,
+        skippedChunks: index - this.#playIndex,
+      });
+      this.#buffer.anchor(chunkNumber);
+      this.#playing = false;
+      this.#lowestIndex = 0;
+      this.#highestIndex = 0;
+      return 0;
+    }
+    const target = this.#playIndex + behind;
+    while (this.#playIndex < target) this.#playOne();
+    return this.#buffer.indexOf(chunkNumber);
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Neighbours
+
+  #addNeighbour(
+    memberId: MemberId,
+    endpoint: Endpoint,
+    via: string,
+    verified: boolean,
+  ): Neighbour | null {
+    if (this.#departed.has(memberId)) return null;
+    const existing = this.#neighboursById.get(memberId);
+    const key = formatEndpoint(endpoint);
+    if (existing !== undefined) {
+      // Known at another endpoint. Only move it while it never answered there (the list
+      // gave an endpoint that does not work from here, e.g. behind the same NAT); a
+      // reachable member is not taken over by whoever claims its id.
+      if (existing.reachable || this.#neighboursByKey.has(key)) return null;
+      this.#neighboursByKey.delete(existing.key);
+      existing.endpoint = { address: endpoint.address, port: endpoint.port };
+      existing.key = key;
+      this.#neighboursByKey.set(key, existing);
+      // The new address has to prove itself like any claim (else a spoofed hello could aim
+      // the relays of a listed member that never answered at another address).
       if (existing.verified) {
         existing.verified = false;
         this.#unverified++;

@@ -88,6 +88,6 @@ export interface PeerStats {
   readonly mediaType: string;
   /** Why the peer stopped (the `stopped` output's reason), or null while running. */
   readonly stopReason: string | null;
-}
   /** RMS-lite repair counters (all 0 when `repair` is off). */
   readonly repair: RepairStats;
+}
