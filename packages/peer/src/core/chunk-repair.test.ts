@@ -235,6 +235,41 @@ describe('RMS-lite repair: asking for a lost chunk', () => {
   });
 });
 
+describe('RMS-lite repair: a monitor and the source hop', () => {
+  it('complains at once about a chunk the source never gave it, asks nobody, complains once', () => {
+    // We are the monitor: delay 3B/8 = 15 with repair. Five members in the round robin,
+    // chunk k from 1 + (k mod 5); 5 is us, fed by the source directly.
+    const core = new PeerCore({ source: SOURCE, random: createRandom(3), role: 'monitor' });
+    core.handleTimeout(0);
+    core.handle({ type: 'connection-open', connection: -1, remote: SOURCE }, 0);
+    const listed = {
+      ...accept(B),
+      members: [member(ME, true), member(1), member(2), member(3), member(4)],
+    };
+    core.handle({ type: 'connection-data', connection: -1, bytes: encodeFrame(listed) }, 0);
+    drain(core);
+    expect(core.monitor).toBe(true);
+    const roundRobin = (number: number) => 1 + (number % 5);
+    const outputs: CoreOutput[] = [];
+    // Chunk 9 (ours, from the source) is lost on the source's hop to us.
+    for (let number = 0; number <= 9 + 15; number++) {
+      if (number === 9) continue;
+      const origin = roundRobin(number);
+      const from = origin === ME ? SOURCE : endpointOf(origin);
+      core.handle({ type: 'datagram', from, bytes: chunk(number, origin) }, number * INTERVAL);
+      outputs.push(...drain(core));
+    }
+    const complaints = sent(outputs).filter(({ message }) => message.type === 'lost-chunk');
+    expect(complaints).toEqual([
+      { to: SOURCE, message: { type: 'lost-chunk', memberId: ME, chunkNumber: 9 } },
+    ]);
+    expect(requestsIn(outputs)).toEqual([]);
+    // Played as lost at its turn, without a second complaint.
+    expect(plays(outputs).find((play) => play.chunkNumber === 9)?.payload).toBeNull();
+    expect(core.stats().repair.repairsFailed).toBe(1);
+  });
+});
+
 describe('RMS-lite repair: answering requests', () => {
   function request(from: Endpoint, memberId: number, chunkNumber: number) {
     return {
