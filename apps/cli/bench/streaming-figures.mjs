@@ -6,54 +6,26 @@
 //      and end-to-end delay (ingest to player write), p50 and p99, for B = 32, 64, 128.
 // Reproduce: pnpm turbo run build --filter=p2psp... && node apps/cli/bench/streaming-figures.mjs
 // (or `pnpm bench`). Quick run: P2PSP_BENCH_QUICK=1.
-import { randomBytes } from 'node:crypto';
 import { createServer, request } from 'node:http';
 import { cpus } from 'node:os';
-import { PassThrough } from 'node:stream';
 import { startPeer } from '@p2psp/peer/node';
 import { startSource } from '@p2psp/source/node';
+import {
+  loopbackPeerOptions,
+  loopbackSourceOptions,
+  sleep,
+  startLoopbackPeers,
+  startRandomFeed,
+  until,
+} from '../test/loopback.mjs';
 
 const quick = process.env.P2PSP_BENCH_QUICK === '1';
 const CHUNK_SIZE = 1024;
 const WINDOW_MS = quick ? 3_000 : 8_000;
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(condition, limitMs, what) {
-  const deadline = performance.now() + limitMs;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
 /** A live feed: chunk-sized random blocks at `bitsPerSecond`, bounded by `maxSeconds`. */
-function startFeed(bitsPerSecond, maxSeconds) {
-  const stream = new PassThrough();
-  const periodMs = (CHUNK_SIZE * 8 * 1000) / bitsPerSecond;
-  const started = performance.now();
-  let blocks = 0;
-  let timer;
-  let ended = false;
-  const tick = () => {
-    const elapsed = performance.now() - started;
-    if (ended) return;
-    if (elapsed > maxSeconds * 1000) return end();
-    while (blocks * periodMs <= elapsed) {
-      stream.write(randomBytes(CHUNK_SIZE));
-      blocks += 1;
-    }
-    timer = setTimeout(tick, Math.max(1, periodMs / 2));
-  };
-  const end = () => {
-    if (ended) return;
-    ended = true;
-    clearTimeout(timer);
-    stream.end();
-  };
-  timer = setTimeout(tick, 0);
-  return { stream, end };
-}
+const startFeed = (bitsPerSecond, maxSeconds) =>
+  startRandomFeed({ bytesPerSecond: bitsPerSecond / 8, blockBytes: CHUNK_SIZE, maxSeconds });
 
 function percentile(values, fraction) {
   if (values.length === 0) return Number.NaN;
@@ -67,27 +39,14 @@ const round = (value, digits = 3) => Math.round(value * 10 ** digits) / 10 ** di
 async function measureP2psp(peerCount, bitsPerSecond) {
   const feed = startFeed(bitsPerSecond, 120);
   const source = await startSource({
-    input: '-',
-    stdin: feed.stream,
-    mediaType: 'application/octet-stream',
-    address: '127.0.0.1',
-    port: 0,
+    ...loopbackSourceOptions(feed),
     chunkSize: CHUNK_SIZE,
     bufferSize: Math.max(64, 2 * peerCount),
     seed: 1,
   });
   const peers = [];
   try {
-    for (let index = 0; index < peerCount; index += 1) {
-      peers.push(
-        await startPeer({
-          source: { address: '127.0.0.1', port: source.endpoint.port },
-          address: '127.0.0.1',
-          playerPort: 0,
-          seed: 10 + index,
-        }),
-      );
-    }
+    await startLoopbackPeers(source, peerCount, 10, peers);
     await until(() => source.status().members === peerCount, 20_000, 'members');
     await sleep(1_000);
     const upload = () => source.counters.datagramBytesSent + source.counters.tcpBytesSent;
@@ -152,11 +111,7 @@ async function measureJoinAndDelay(bufferSize, bitsPerSecond, peerCount, playout
   const ingestTimes = new Map();
   let pending = Buffer.alloc(0);
   const source = await startSource({
-    input: '-',
-    stdin: feed.stream,
-    mediaType: 'application/octet-stream',
-    address: '127.0.0.1',
-    port: 0,
+    ...loopbackSourceOptions(feed),
     chunkSize: CHUNK_SIZE,
     bufferSize,
     seed: 2,
@@ -184,10 +139,7 @@ async function measureJoinAndDelay(bufferSize, bitsPerSecond, peerCount, playout
       );
       peers.push(
         await startPeer({
-          source: { address: '127.0.0.1', port: source.endpoint.port },
-          address: '127.0.0.1',
-          playerPort: 0,
-          seed: 30 + index,
+          ...loopbackPeerOptions(source, 30 + index),
           ...(playoutDelayChunks ? { core: { playoutDelayChunks } } : {}),
           onPlay: (_chunkNumber, payload, now) => {
             if (payload === null) return;

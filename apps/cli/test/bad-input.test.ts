@@ -1,11 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { type PeerHandle, startPeer } from '@p2psp/peer/node';
+import type { PeerHandle } from '@p2psp/peer/node';
 import { type SourceHandle, startSource } from '@p2psp/source/node';
 import { encodeDatagram } from '@p2psp/wire';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPlayer, sleep, startRandomFeed, until } from './helpers.js';
+import {
+  loopbackSourceOptions,
+  openPlayer,
+  sleep,
+  startLoopbackPeers,
+  startRandomFeed,
+  until,
+} from './helpers.js';
 
 const sum = (counts: Readonly<Record<string, number>>) =>
   Object.values(counts).reduce((total, count) => total + count, 0);
@@ -21,25 +28,12 @@ describe('bad input on real sockets', () => {
   beforeAll(async () => {
     feed = startRandomFeed({ bytesPerSecond: 20_000, maxSeconds: 60 });
     source = await startSource({
-      input: '-',
-      stdin: feed.stream,
-      mediaType: 'application/octet-stream',
-      address: '127.0.0.1',
-      port: 0,
+      ...loopbackSourceOptions(feed),
       seed: 7,
       // A join that says nothing is given up quickly here (the default is 5 s).
       core: { joinTimeoutMillis: 500 },
     });
-    for (let index = 0; index < 3; index += 1) {
-      peers.push(
-        await startPeer({
-          source: { address: '127.0.0.1', port: source.endpoint.port },
-          address: '127.0.0.1',
-          playerPort: 0,
-          seed: 20 + index,
-        }),
-      );
-    }
+    await startLoopbackPeers(source, 3, 20, peers);
     await new Promise<void>((resolve) => attacker.bind(0, '127.0.0.1', resolve));
     await until(() => source.status().members === 3, 10_000, 'members');
   });

@@ -1,8 +1,15 @@
 import { createHash } from 'node:crypto';
-import { type PeerHandle, startPeer } from '@p2psp/peer/node';
+import type { PeerHandle } from '@p2psp/peer/node';
 import { type SourceHandle, startSource } from '@p2psp/source/node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openPlayer, sleep, startRandomFeed, until } from './helpers.js';
+import {
+  loopbackSourceOptions,
+  openPlayer,
+  sleep,
+  startLoopbackPeers,
+  startRandomFeed,
+  until,
+} from './helpers.js';
 
 const PEERS = 10;
 const STREAM_SECONDS = 20;
@@ -25,26 +32,13 @@ describe('a source and 10 peers on loopback, real UDP/TCP/HTTP', () => {
     const feed = startRandomFeed({ bytesPerSecond: 32_000, maxSeconds: STREAM_SECONDS });
     const ingested: Buffer[] = [];
     source = await startSource({
-      input: '-',
-      stdin: feed.stream,
-      mediaType: 'application/octet-stream',
-      address: '127.0.0.1',
-      port: 0,
+      ...loopbackSourceOptions(feed),
       chunkSize: CHUNK_SIZE,
       bufferSize: 64,
       seed: 1,
       onIngest: (bytes) => ingested.push(Buffer.from(bytes)),
     });
-    for (let index = 0; index < PEERS; index += 1) {
-      peers.push(
-        await startPeer({
-          source: { address: '127.0.0.1', port: source.endpoint.port },
-          address: '127.0.0.1',
-          playerPort: 0,
-          seed: 100 + index,
-        }),
-      );
-    }
+    await startLoopbackPeers(source, PEERS, 100, peers);
     const players = peers.map((peer) => openPlayer(peer.playerUrl));
     await until(() => source!.status().members === PEERS, 10_000, 'all peers to be members');
 
