@@ -1,5 +1,6 @@
 export { chunkNumberAfter, chunkNumberDistance, nextChunkNumber } from './chunk-number.js';
 export { decodeDatagram, encodeDatagram, peerListReplies } from './datagram-codec.js';
+export { countDrop } from './datagram-drop.js';
 export {
   DECODE_ERROR_CODES,
   type DecodeError,

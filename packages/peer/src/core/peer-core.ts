@@ -5,6 +5,7 @@ import {
   type CoreInput,
   type CoreOutput,
   chunkNumberAfter,
+  countDrop,
   type DatagramMessage,
   decodeDatagram,
   type Endpoint,
@@ -1350,14 +1351,6 @@ export class PeerCore implements SansIoCore {
 
   /** Counts a dropped datagram; the first of each reason is reported (logged once). */
   #drop(reason: PeerDropReason, from: Endpoint, detail?: string): void {
-    this.#drops[reason]++;
-    if (this.#drops[reason] === 1) {
-      this.#outputs.event('datagram-drop', 'warn', {
-        reason,
-        from: formatEndpoint(from),
-        detail: detail ?? null,
-        note: 'first of its kind; later ones are only counted (stats().datagramsDropped)',
-      });
-    }
+    countDrop(this.#outputs, this.#drops, reason, from, detail);
   }
 }

@@ -11,6 +11,7 @@ import {
   type ConnectionId,
   type CoreInput,
   type CoreOutput,
+  countDrop,
   type DatagramMessage,
   decodeDatagram,
   type Endpoint,
@@ -874,15 +875,7 @@ export class SourceCore implements SansIoCore {
 
   /** Counts a dropped datagram; the first of each reason is reported (logged once). */
   #drop(reason: SourceDropReason, from: Endpoint, detail?: string): void {
-    this.#drops[reason]++;
-    if (this.#drops[reason] === 1) {
-      this.#outputs.event('datagram-drop', 'warn', {
-        reason,
-        from: formatEndpoint(from),
-        detail: detail ?? null,
-        note: 'first of its kind; later ones are only counted (stats().datagramsDropped)',
-      });
-    }
+    countDrop(this.#outputs, this.#drops, reason, from, detail);
   }
 }
 
