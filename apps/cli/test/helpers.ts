@@ -1,13 +1,7 @@
 import { request } from 'node:http';
 
-export {
-  loopbackPeerOptions,
-  loopbackSourceOptions,
-  sleep,
-  startLoopbackPeers,
-  startRandomFeed,
-  until,
-} from './loopback.mjs';
+// The loopback helpers the bench shares (plain JavaScript, see loopback.mjs).
+export * from './loopback.mjs';
 
 /** An HTTP player: reads a peer's stream into memory. */
 export function openPlayer(url: string) {

@@ -1,5 +1,5 @@
 import { createRandom, type Endpoint, type Instant } from '@p2psp/wire';
-import { FakeNat, type FakeNatBehaviour, FakeNetwork } from './fake-nat.js';
+import { FakeNat, type FakeNatBehaviour, FakeNetwork, timerParticipant } from './fake-nat.js';
 import {
   NatDiscoveryCore,
   type NatDiscoveryOptions,
@@ -88,15 +88,7 @@ export function runFakeDiscovery(options: FakeDiscoveryOptions): FakeDiscoveryRu
   core.start(network.now);
   drain();
   network.run(
-    [
-      {
-        pollTimeout: () => core.pollTimeout(),
-        handleTimeout: (now) => {
-          core.handleTimeout(now);
-          drain();
-        },
-      },
-    ],
+    [timerParticipant(core, drain)],
     options.limit ?? 120_000,
     () => core.result !== undefined,
   );

@@ -174,6 +174,20 @@ export interface FakeTimerParticipant {
   handleTimeout(now: Instant): void;
 }
 
+/** A sans-IO core's timer on the fake network, with `drain` (its outputs) after each timeout. */
+export function timerParticipant(
+  core: FakeTimerParticipant,
+  drain: () => void,
+): FakeTimerParticipant {
+  return {
+    pollTimeout: () => core.pollTimeout(),
+    handleTimeout: (now) => {
+      core.handleTimeout(now);
+      drain();
+    },
+  };
+}
+
 export interface FakeNetworkOptions {
   /** One-way delay in ms. Default 10. */
   readonly latency?: number;

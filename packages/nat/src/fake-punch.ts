@@ -5,7 +5,7 @@ import {
   FAKE_STUN_ALTERNATE_PORT,
   FAKE_STUN_PRIMARY,
 } from './fake-discovery.js';
-import { FakeNat, type FakeNatBehaviour, FakeNetwork } from './fake-nat.js';
+import { FakeNat, type FakeNatBehaviour, FakeNetwork, timerParticipant } from './fake-nat.js';
 import { HolePunchCore, type HolePunchOptions, type HolePunchResult } from './hole-punch.js';
 import { NatDiscoveryCore, type NatDiscoveryResult } from './nat-discovery.js';
 import { StunServerCore } from './stun-server.js';
@@ -114,16 +114,7 @@ export function runFakePunch(options: FakePunchOptions): FakePunchRun {
     });
     core.start(network.now);
     drain();
-    return {
-      core,
-      participant: {
-        pollTimeout: () => core.pollTimeout(),
-        handleTimeout: (now: number) => {
-          core.handleTimeout(now);
-          drain();
-        },
-      },
-    };
+    return { core, participant: timerParticipant(core, drain) };
   });
   network.run(
     discoveries.map((discovery) => discovery.participant),
@@ -173,16 +164,7 @@ export function runFakePunch(options: FakePunchOptions): FakePunchRun {
     });
     core.start(network.now);
     drain();
-    return {
-      core,
-      participant: {
-        pollTimeout: () => core.pollTimeout(),
-        handleTimeout: (now: number) => {
-          core.handleTimeout(now);
-          drain();
-        },
-      },
-    };
+    return { core, participant: timerParticipant(core, drain) };
   });
   network.run(
     punches.map((punch) => punch.participant),
