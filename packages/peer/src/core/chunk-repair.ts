@@ -38,8 +38,13 @@ import type { Chunk, Instant, MemberId, Random } from '@p2psp/wire';
 export const GRACE_CHUNKS = 2;
 /** Chunk intervals to wait for an answer before asking another neighbour. */
 export const RETRY_CHUNKS = 3;
-/** Neighbours asked for one chunk at most. */
-export const MAX_ATTEMPTS = 3;
+/**
+ * Neighbours asked for one chunk at most: the likely origin, then one other. The origin
+ * holds the chunk unless the source's hop lost it (then nobody does: a third ask only adds
+ * traffic, e.g. 3 requests per chunk a free rider withholds); the second covers a request
+ * or answer lost on the way (1% loss: 2% of repairs).
+ */
+export const MAX_ATTEMPTS = 2;
 /**
  * A request must leave at least this many chunk intervals before the chunk's play time:
  * less cannot carry a request and its answer.
