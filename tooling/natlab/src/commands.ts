@@ -1,13 +1,61 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { errorCodes, P2pspError, type P2pspErrorTable } from '@p2psp/wire';
+
+/** Why a lab step failed: the lab's own machinery (namespaces, processes, agents). */
+export type NatLabErrorCode =
+  | 'P2PSP_ERR_NATLAB_COMMAND'
+  | 'P2PSP_ERR_NATLAB_SPAWN'
+  | 'P2PSP_ERR_NATLAB_PROCESS_EXITED'
+  | 'P2PSP_ERR_NATLAB_PROCESS_TIMEOUT'
+  | 'P2PSP_ERR_NATLAB_DESTROYED'
+  | 'P2PSP_ERR_NATLAB_LINK_EMULATOR'
+  | 'P2PSP_ERR_NATLAB_STUN_START'
+  | 'P2PSP_ERR_NATLAB_COTURN_START'
+  | 'P2PSP_ERR_NATLAB_DETECT'
+  | 'P2PSP_ERR_NATLAB_AGENT'
+  | 'P2PSP_ERR_NATLAB_AGENT_TIMEOUT';
+
+export const NATLAB_ERRORS: P2pspErrorTable<NatLabErrorCode> = {
+  P2PSP_ERR_NATLAB_COMMAND: {
+    kind: 'environment',
+    message: 'a setup command failed; the lab needs root and iproute2/nftables',
+  },
+  P2PSP_ERR_NATLAB_SPAWN: { kind: 'environment', message: 'a lab process failed to start' },
+  P2PSP_ERR_NATLAB_PROCESS_EXITED: {
+    kind: 'environment',
+    message: 'a lab process exited before printing a line',
+  },
+  P2PSP_ERR_NATLAB_PROCESS_TIMEOUT: {
+    kind: 'environment',
+    message: 'a lab process printed nothing in time',
+  },
+  P2PSP_ERR_NATLAB_DESTROYED: {
+    kind: 'usage',
+    message: 'the lab was destroyed; create a new one',
+  },
+  P2PSP_ERR_NATLAB_LINK_EMULATOR: {
+    kind: 'environment',
+    message: 'the link emulator did not start',
+  },
+  P2PSP_ERR_NATLAB_STUN_START: { kind: 'environment', message: 'the STUN server did not start' },
+  P2PSP_ERR_NATLAB_COTURN_START: { kind: 'environment', message: 'turnserver did not start' },
+  P2PSP_ERR_NATLAB_DETECT: { kind: 'environment', message: 'the NAT detector failed' },
+  P2PSP_ERR_NATLAB_AGENT: { kind: 'environment', message: 'a punch-host agent failed' },
+  P2PSP_ERR_NATLAB_AGENT_TIMEOUT: {
+    kind: 'environment',
+    message: 'a punch-host agent did not answer in time',
+  },
+};
+
+export const NATLAB_ERROR_CODES = errorCodes(NATLAB_ERRORS);
 
 /** Thrown when a lab command fails; `code` is stable, the message names the command and the fix. */
-export class NatLabError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.name = 'NatLabError';
-    this.code = code;
+export class NatLabError extends P2pspError<NatLabErrorCode> {
+  override readonly name = 'NatLabError';
+
+  constructor(code: NatLabErrorCode, message?: string) {
+    super(code, NATLAB_ERRORS[code], message);
   }
 }
 

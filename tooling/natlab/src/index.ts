@@ -1,5 +1,11 @@
 export { type AgentName, agentScript } from './agents.js';
-export { type CommandResult, LabProcess, NatLabError } from './commands.js';
+export {
+  type CommandResult,
+  LabProcess,
+  NATLAB_ERROR_CODES,
+  NatLabError,
+  type NatLabErrorCode,
+} from './commands.js';
 export {
   type Behaviour,
   type CoturnDiscovery,
