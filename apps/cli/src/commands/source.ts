@@ -20,6 +20,8 @@ interface SourceFlags extends HealthFlags {
   logLevel: string;
   statusPort?: number;
   statusAddress: string;
+  alternateAddress?: string;
+  alternatePort?: number;
 }
 
 /** `p2psp source`: ingest a live stream and feed a cluster (DBS rules 1, 4, 6). */
@@ -53,6 +55,15 @@ export function registerSourceCommand(program: Command): void {
     .option('--bitrate <bps>', 'pace a file with no timing of its own (e.g. 128k)', bitrate)
     .option('--media-type <type>', 'force the media type (e.g. audio/ogg) instead of detecting it')
     .option('--icy-metadata', 'ask an HTTP input for ICY metadata (titles are logged)')
+    .option(
+      '--alternate-address <ip>',
+      'a second IP of this machine: the cluster port then serves RFC 5780 NAT discovery to joiners (needs --address)',
+    )
+    .option(
+      '--alternate-port <port>',
+      'the RFC 5780 alternate port (default: --port + 1)',
+      integerIn(1, 65_535),
+    )
     .option(
       '--max-members <count>',
       'refuse joins above this many members',
@@ -96,6 +107,10 @@ Then, on each peer machine: p2psp peer --source THIS_HOST:${DEFAULT_SOURCE_PORT}
           ...(flags.bitrate !== undefined ? { bitrate: flags.bitrate } : {}),
           ...(flags.mediaType !== undefined ? { mediaType: flags.mediaType } : {}),
           ...(flags.icyMetadata ? { icyMetadata: true } : {}),
+          ...(flags.alternateAddress !== undefined
+            ? { stunAlternateAddress: flags.alternateAddress }
+            : {}),
+          ...(flags.alternatePort !== undefined ? { stunAlternatePort: flags.alternatePort } : {}),
           logger,
         });
         view.attach(source);

@@ -37,6 +37,11 @@ export interface NodeHostOptions<Core extends SansIoCore> {
    * it resolves; a rejection closes the sockets and rejects `startNodeHost`.
    */
   readonly beforeCore?: (socket: dgram.Socket, binding: HostBinding) => Promise<void>;
+  /**
+   * Sees each datagram on the UDP socket before the core; returning true takes it (counted
+   * as received, not given to the core). The source's RFC 5780 STUN service uses it.
+   */
+  readonly interceptDatagram?: (bytes: Uint8Array, from: Endpoint) => boolean;
   /** UDP bind address and port; port 0 picks a free one. IPv6 literals open a udp6 socket. */
   readonly udp: Endpoint;
   /** Listen for TCP connections (the source's join port); connections get ids 1, 2, 3, ... */
@@ -405,11 +410,9 @@ export async function startNodeHost<Core extends SansIoCore>(
   udp.on('message', (bytes, remote) => {
     counters.datagramsReceived += 1;
     counters.datagramBytesReceived += bytes.byteLength;
-    feed({
-      type: 'datagram',
-      from: { address: plainAddress(remote.address), port: remote.port },
-      bytes,
-    });
+    const from = { address: plainAddress(remote.address), port: remote.port };
+    if (options.interceptDatagram?.(bytes, from) === true) return;
+    feed({ type: 'datagram', from, bytes });
   });
   udp.on('error', (error) => {
     // ICMP port unreachable and the like surface here on some systems: count and go on.

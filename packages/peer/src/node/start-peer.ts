@@ -56,8 +56,9 @@ export interface PeerOptions {
   readonly stun?: string | Endpoint;
   /**
    * Detection is abandoned after this long and the NAT reported `unknown` (the join goes
-   * on). Default 2,000 ms against the source, 8,000 ms against `stun` (RFC 5780 discovery
-   * waits out silent filtering tests).
+   * on). Default 3,000 ms against the source (a plain source answers in one round trip; one
+   * with `--alternate-address` runs RFC 5780 discovery, retransmitting from 100 ms so that
+   * silent filtering tests take about 2.2 s), 8,000 ms against `stun`.
    */
   readonly natDetectTimeoutMs?: number;
   /** A player with more than this many bytes unsent is dropped (default 1 MiB). */
@@ -235,9 +236,9 @@ export async function startPeer(options: PeerOptions): Promise<PeerHandle> {
         ? {}
         : {
             beforeCore: async (socket: Socket) => {
-              const timeout =
-                options.natDetectTimeoutMs ?? (options.stun === undefined ? 2000 : 8000);
-              nat = await detectPeerNat(socket, stun, timeout, logger);
+              const againstSource = options.stun === undefined;
+              const timeout = options.natDetectTimeoutMs ?? (againstSource ? 3000 : 8000);
+              nat = await detectPeerNat(socket, stun, timeout, againstSource, logger);
             },
           }),
       createCore: (binding) =>
@@ -373,10 +374,19 @@ async function detectPeerNat(
   socket: Socket,
   server: Endpoint,
   timeout: number,
+  quick: boolean,
   logger: HostLogger | undefined,
 ): Promise<NatReport> {
   try {
-    const result = await detectNat({ server, socket, timeout, software: 'p2psp peer' });
+    const result = await detectNat({
+      server,
+      socket,
+      timeout,
+      software: 'p2psp peer',
+      // Before a join, silence must not cost the RFC 8489 defaults (RFC 5780 section 4.4
+      // tests that get no answer are retried, but from a shorter RTO).
+      ...(quick ? { retransmission: { rto: 100 } } : {}),
+    });
     const report = result.report.type === 'udp-blocked' ? UNKNOWN_NAT : result.report;
     logger?.info(
       {

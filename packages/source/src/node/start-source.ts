@@ -1,3 +1,4 @@
+import type { Socket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import {
@@ -10,6 +11,7 @@ import { type CoreEvent, createRandom, type Endpoint, formatEndpoint } from '@p2
 import type { SourceConfig } from '../core/source-config.js';
 import { SourceCore } from '../core/source-core.js';
 import type { SourceStats } from '../core/source-types.js';
+import { type ClusterStun, startClusterStun } from './cluster-stun.js';
 import { SourceRuntimeError } from './errors.js';
 import type { OpenedIngest } from './ingest.js';
 import { openFileIngest } from './ingest-file.js';
@@ -47,6 +49,14 @@ export interface SourceOptions {
   readonly seed?: number;
   /** Extra core options. */
   readonly core?: Partial<Omit<SourceConfig, 'random'>>;
+  /**
+   * A second IP address of this machine: the cluster port then serves RFC 5780 behaviour
+   * discovery (issue 6), so joiners learn their full NAT type from the source itself.
+   * Needs `address` set to one IP. Default: plain STUN Binding only.
+   */
+  readonly stunAlternateAddress?: string;
+  /** The RFC 5780 alternate port (with `stunAlternateAddress`). Default: the port + 1. */
+  readonly stunAlternatePort?: number;
   /** Stdin replacement (tests, embedding). */
   readonly stdin?: Readable;
   /** HTTP ingest reconnect delays (defaults 500 ms doubling to 30 s). */
@@ -179,6 +189,8 @@ export async function startSource(options: SourceOptions): Promise<SourceHandle>
   let hostReady = false;
   let coreStoppedReason: string | null = null;
   let host: NodeHost<SourceCore>;
+  let clusterStun: ClusterStun | null = null;
+  const alternateAddress = options.stunAlternateAddress;
   try {
     const splitter = createHeaderSplitter(streamType.kind);
     host = await startNodeHost({
@@ -186,6 +198,20 @@ export async function startSource(options: SourceOptions): Promise<SourceHandle>
       tcp: { address, port },
       sharePort: true,
       ...(logger ? { logger } : {}),
+      ...(alternateAddress === undefined
+        ? {}
+        : {
+            beforeCore: async (socket: Socket, binding: { readonly udp: Endpoint }) => {
+              clusterStun = await startClusterStun(
+                socket,
+                binding.udp,
+                alternateAddress,
+                options.stunAlternatePort ?? binding.udp.port + 1,
+              );
+            },
+            interceptDatagram: (bytes: Uint8Array, from: Endpoint) =>
+              clusterStun?.handleClusterDatagram(bytes, from) ?? false,
+          }),
       createCore: () =>
         new SourceCore({
           ...options.core,
@@ -228,12 +254,20 @@ export async function startSource(options: SourceOptions): Promise<SourceHandle>
   }
   hostReady = true;
   const runningHost = host;
+  const runningStun = clusterStun as ClusterStun | null;
+  if (runningStun !== null) {
+    logger?.info(
+      { endpoints: runningStun.endpoints.map((endpoint) => formatEndpoint(endpoint)) },
+      'stun-listen',
+    );
+  }
 
   let shuttingDown: Promise<void> | null = null;
   const shutdown = (reason: string): Promise<void> => {
     shuttingDown ??= (async () => {
       ingest.stop();
       await runningHost.close();
+      await runningStun?.close();
       logger?.info({ reason }, 'sockets-close');
       resolveDone(reason);
     })();
