@@ -1,3 +1,4 @@
+export type { RepairStats } from './core/chunk-repair.js';
 export {
   PEER_ERROR_CODES,
   PeerConfigError,
@@ -5,7 +6,6 @@ export {
   type PeerRuntimeErrorCode,
 } from './core/errors.js';
 export { PEER_DEFAULTS, type PeerConfig } from './core/peer-config.js';
-export { type RepairStats } from './core/chunk-repair.js';
 export { PeerCore } from './core/peer-core.js';
 export {
   type NeighbourView,
