@@ -1,4 +1,10 @@
 export {
+  freePort,
+  type IcecastServer,
+  type IcecastServerOptions,
+  startIcecastServer,
+} from './icecast-server.js';
+export {
   CHROMIUM,
   COTURN,
   ensureSystemTools,

@@ -1,0 +1,217 @@
+import { get } from 'node:http';
+import {
+  ensureSystemTools,
+  FFMPEG,
+  ICECAST,
+  type IcecastServer,
+  startIcecastServer,
+} from '@p2psp/testkit';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ChildProcesses, type RunningChild } from './child-processes.js';
+import { openPlayer, until, walkMp3Frames, walkOggPages } from './helpers.js';
+
+// Issue 3, "Ingest from an http(s) URL, Icecast-compatible": a real Icecast 2 server (Debian
+// package icecast2), fed live by ffmpeg as a source client, ingested by `p2psp source` (the
+// built CLI), relayed by two `p2psp peer` processes and decoded by ffmpeg from each peer's
+// player port. Then the Icecast server is stopped and started again: the source must log its
+// reconnects with growing delays (backoff) and the players must get data again.
+
+let missing: string[] = [];
+beforeAll(() => {
+  // Installs icecast2 and ffmpeg when missing (as root); throws in CI if still missing.
+  missing = ensureSystemTools([ICECAST, FFMPEG]);
+}, 15 * 60_000);
+
+const processes = new ChildProcesses();
+let icecast: IcecastServer | undefined;
+afterEach(async () => {
+  processes.killAll();
+  await icecast?.dispose();
+  icecast = undefined;
+});
+
+const DECODE_SECONDS = 10;
+
+/** Encoders for the two mounts: a 128 kbit/s MP3 and an Ogg/Opus with short pages. */
+const MOUNTS = {
+  'live.mp3': ['-c:a', 'libmp3lame', '-b:a', '128k', '-content_type', 'audio/mpeg', '-f', 'mp3'],
+  'live.ogg': [
+    ...['-c:a', 'libopus', '-b:a', '64k', '-page_duration', '20000'],
+    ...['-content_type', 'audio/ogg', '-f', 'ogg'],
+  ],
+} as const;
+type Mount = keyof typeof MOUNTS;
+
+/** ffmpeg as an Icecast source client: a live sine (paced by -re), bounded to 90 s. */
+function startSourceClient(server: IcecastServer, mount: Mount): RunningChild {
+  return processes.spawn('ffmpeg', [
+    ...['-hide_banner', '-nostdin', '-v', 'error', '-re'],
+    ...['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', '90'],
+    ...MOUNTS[mount],
+    server.sourceUrl(mount),
+  ]);
+}
+
+/** True once the mount answers 200 (its source client is connected). */
+function mountIsLive(url: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const request = get(url, (response) => {
+      resolve(response.statusCode === 200);
+      request.destroy();
+    });
+    request.setTimeout(1000, () => request.destroy());
+    request.on('error', () => resolve(false));
+  });
+}
+
+async function waitForMount(url: string): Promise<void> {
+  for (let attempt = 0; !(await mountIsLive(url)); attempt += 1) {
+    if (attempt >= 100) throw new Error(`Icecast mount ${url} did not come up within ~10 s`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Decodes a URL with ffmpeg for `seconds`; `-xerror` makes any decode error exit non-zero. */
+async function decode(url: string, seconds: number) {
+  const decoder = processes.spawn('ffmpeg', [
+    ...['-hide_banner', '-nostdin', '-v', 'error', '-xerror'],
+    ...['-i', url, '-t', String(seconds), '-progress', 'pipe:1', '-f', 'null', '-'],
+  ]);
+  // Bounded: a stalled stream kills the decoder (and fails the decoded-seconds check).
+  const timer = setTimeout(() => ChildProcesses.kill(decoder.child), (seconds + 30) * 1000);
+  const status = await decoder.exited;
+  clearTimeout(timer);
+  const times = [...decoder.stdout().matchAll(/out_time_us=(\d+)/g)].map((match) =>
+    Number(match[1]),
+  );
+  return { status, errors: decoder.stderr(), seconds: Math.max(0, ...times) / 1e6 };
+}
+
+function logsNamed(running: RunningChild, message: string): Record<string, unknown>[] {
+  return running.logs().filter((line) => line.msg === message);
+}
+
+/** `p2psp source --input URL` on a free loopback port; resolves with its cluster port. */
+async function startP2pspSource(input: string): Promise<{ running: RunningChild; port: string }> {
+  const running = processes.cli(
+    'source',
+    '--input',
+    input,
+    '--address',
+    '127.0.0.1',
+    '--port',
+    '0',
+  );
+  await until(
+    () => logsNamed(running, 'source-start').length > 0 || running.child.exitCode !== null,
+    20_000,
+    `p2psp source --input ${input} to start`,
+  );
+  const start = logsNamed(running, 'source-start')[0];
+  if (!start) throw new Error(`p2psp source exited: ${running.stderr()}`);
+  return { running, port: String(start.endpoint).split(':').at(-1)! };
+}
+
+/** `p2psp peer --source 127.0.0.1:PORT`; resolves with the URL it prints for players. */
+async function startP2pspPeer(sourcePort: string): Promise<{ running: RunningChild; url: string }> {
+  const running = processes.cli(
+    ...['peer', '--source', `127.0.0.1:${sourcePort}`, '--address', '127.0.0.1'],
+    ...['--player-port', '0'],
+  );
+  await until(
+    () => /play: (\S+)/.test(running.stdout()) || running.child.exitCode !== null,
+    20_000,
+    'p2psp peer to print its player URL',
+  );
+  const url = /play: (\S+)/.exec(running.stdout())?.[1];
+  if (!url) throw new Error(`p2psp peer exited: ${running.stderr()}`);
+  return { running, url };
+}
+
+describe('ingest from a real Icecast 2 server (icecast2, ffmpeg as source client and decoder)', () => {
+  it('peers of an MP3 and an Ogg/Opus mount decode cleanly, and play again after Icecast restarts', {
+    timeout: 120_000,
+  }, async (context) => {
+    if (missing.length > 0) context.skip(`missing ${missing.join(', ')}`);
+    const server = await startIcecastServer();
+    icecast = server;
+    let sourceClients = (Object.keys(MOUNTS) as Mount[]).map((mount) =>
+      startSourceClient(server, mount),
+    );
+    await Promise.all([
+      waitForMount(server.mountUrl('live.mp3')),
+      waitForMount(server.mountUrl('live.ogg')),
+    ]);
+
+    const mp3Source = await startP2pspSource(server.mountUrl('live.mp3'));
+    const oggSource = await startP2pspSource(server.mountUrl('live.ogg'));
+    const mp3Peers = [await startP2pspPeer(mp3Source.port), await startP2pspPeer(mp3Source.port)];
+    const oggPeer = await startP2pspPeer(oggSource.port);
+
+    // Raw readers beside the decoders: they count bytes across the restart, and their first
+    // bytes must be whole frames/pages (ffmpeg would silently skip junk before a sync point).
+    const readers = [...mp3Peers, oggPeer].map((peer) => openPlayer(peer.url));
+    const results = await Promise.all(
+      [...mp3Peers, oggPeer].map((peer) => decode(peer.url, DECODE_SECONDS)),
+    );
+    for (const [index, result] of results.entries()) {
+      expect(result.errors, `decoder ${index} errors`).toBe('');
+      expect(result.status, `decoder ${index} exit`).toBe(0);
+      expect(result.seconds, `decoder ${index} seconds`).toBeGreaterThanOrEqual(
+        DECODE_SECONDS - 0.1,
+      );
+    }
+    for (const reader of readers.slice(0, 2)) {
+      expect(walkMp3Frames(reader.bytes())).toBeGreaterThan(100);
+    }
+    const oggWalk = walkOggPages(readers[2]!.bytes());
+    expect(oggWalk.beginningPages).toBe(1);
+    expect(oggWalk.pages).toBeGreaterThan(100);
+    expect(logsNamed(mp3Source.running, 'source-start')[0]?.mediaType).toBe('audio/mpeg');
+
+    // Icecast goes away, and its source clients with it: each p2psp source must retry with
+    // growing delays (backoff), logging every attempt, while the peers keep their players.
+    const sources = [mp3Source.running, oggSource.running];
+    await server.stop();
+    for (const client of sourceClients) ChildProcesses.kill(client.child);
+    await until(
+      () => sources.every((source) => logsNamed(source, 'ingest-reconnect').length >= 2),
+      20_000,
+      'two reconnect attempts by each source while Icecast is down',
+    );
+    for (const source of sources) {
+      const delays = logsNamed(source, 'ingest-reconnect').map((line) => Number(line.delayMs));
+      expect(delays[1], `backoff: ${delays.join(', ')} ms`).toBeGreaterThan(delays[0]!);
+      expect(logsNamed(source, 'ingest-reconnect-done')).toHaveLength(0);
+    }
+
+    // Icecast and the source clients come back on the same port and mounts.
+    await server.start();
+    sourceClients = (Object.keys(MOUNTS) as Mount[]).map((mount) =>
+      startSourceClient(server, mount),
+    );
+    await until(
+      () => sources.every((source) => logsNamed(source, 'ingest-reconnect-done').length > 0),
+      30_000,
+      'each source to reconnect once Icecast is back',
+    );
+    const before = readers.map((reader) => reader.receivedBytes);
+    // The players that stayed connected through the outage receive data again (64 KB is
+    // 4 s of the 128 kbit/s MP3, 8 s of the 64 kbit/s Opus)...
+    await until(
+      () => readers.every((reader, index) => reader.receivedBytes > before[index]! + 32 * 1024),
+      30_000,
+      'the players to receive data again after the reconnect',
+    );
+    for (const reader of readers) {
+      expect(reader.state.ended, `player ended: ${reader.state.error}`).toBe(false);
+      reader.close();
+    }
+    // ...and a player that connects now decodes the resumed MP3 stream cleanly.
+    const after = await decode(mp3Peers[1]!.url, 3);
+    expect(after.errors).toBe('');
+    expect(after.status).toBe(0);
+    expect(after.seconds).toBeGreaterThanOrEqual(3 - 0.1);
+    for (const source of sources) expect(source.child.exitCode).toBeNull();
+  });
+});
