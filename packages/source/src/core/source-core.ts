@@ -1,6 +1,7 @@
 import {
   isFedBySource,
   type LostChunkOutcome,
+  isFedBySource,
   type Member,
   type MemberRemoval,
   SourceCluster,
@@ -55,6 +56,13 @@ const RECOVERED_CHUNK = { nonExclusive: false, recovered: true } as const;
  * Three independent copies make that p^3 (1e-6 at 1% loss); duplicates are ignored.
  */
 const GOODBYE_COPIES = 3;
+
+/**
+ * Copies of each introduction (issue 6): a lost one leaves a member behind a filtering NAT
+ * apart from the new member for good (nothing else would tell it); the new member's own
+ * hellos are retried, this single datagram is not. Peers ignore the repeats.
+ */
+const INTRODUCTION_COPIES = 3;
 
 /** A TCP connection from a joiner: waiting for its join request, then for its UDP hello. */
 interface Join {
@@ -658,7 +666,9 @@ export class SourceCore implements SansIoCore {
       if (!filtersStrangers(other)) continue;
       if (!punchPossible(joined, other).possible) continue;
       this.#membersIntroduced++;
-      for (const page of introduction) this.#send(other.endpoint, page);
+      for (let copy = 0; copy < INTRODUCTION_COPIES; copy++) {
+        for (const page of introduction) this.#send(other.endpoint, page);
+      }
     }
     this.#outputs.event('peer-join', 'info', {
       memberId,
