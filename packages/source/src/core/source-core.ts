@@ -1,7 +1,6 @@
 import {
   isFedBySource,
   type LostChunkOutcome,
-  isFedBySource,
   type Member,
   type MemberRemoval,
   SourceCluster,
