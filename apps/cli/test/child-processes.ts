@@ -20,11 +20,11 @@ export interface RunningChild {
 export class ChildProcesses {
   private readonly children: ChildProcess[] = [];
 
-  /** Starts any program, its stdout and stderr captured. */
-  spawn(command: string, args: readonly string[]): RunningChild {
+  /** Starts any program, its stdout and stderr captured; `env` adds to this one's. */
+  spawn(command: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): RunningChild {
     const child = spawn(command, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, P2PSP_LOG_LEVEL: 'info' },
+      env: { ...process.env, P2PSP_LOG_LEVEL: 'info', ...env },
     });
     this.children.push(child);
     let stdout = '';
