@@ -207,7 +207,11 @@ describe('ingest from a real Icecast 2 server (icecast2, ffmpeg as source client
       expect(reader.state.ended, `player ended: ${reader.state.error}`).toBe(false);
       reader.close();
     }
-    // ...and a player that connects now decodes the resumed MP3 stream cleanly.
+    // ...and a player that connects now decodes the resumed MP3 stream cleanly. Not checked
+    // for Ogg: the restarted mount is a new logical stream (new serial numbers, new header
+    // pages), but the source keeps the header it captured first, so a player joining now
+    // gets the old header and ffmpeg says 'Cannot identify new stream' (TODO(media) in
+    // packages/source/src/node/ingest-http.ts; a fix belongs in the source core).
     const after = await decode(mp3Peers[1]!.url, 3);
     expect(after.errors).toBe('');
     expect(after.status).toBe(0);
