@@ -207,15 +207,18 @@ describe('ingest from a real Icecast 2 server (icecast2, ffmpeg as source client
       expect(reader.state.ended, `player ended: ${reader.state.error}`).toBe(false);
       reader.close();
     }
-    // ...and a player that connects now decodes the resumed MP3 stream cleanly. Not checked
-    // for Ogg: the restarted mount is a new logical stream (new serial numbers, new header
-    // pages), but the source keeps the header it captured first, so a player joining now
-    // gets the old header and ffmpeg says 'Cannot identify new stream' (TODO(media) in
-    // packages/source/src/node/ingest-http.ts; a fix belongs in the source core).
-    const after = await decode(mp3Peers[1]!.url, 3);
-    expect(after.errors).toBe('');
-    expect(after.status).toBe(0);
-    expect(after.seconds).toBeGreaterThanOrEqual(3 - 0.1);
+    // ...and a player that connects now decodes the resumed stream cleanly. For Ogg that
+    // needs the NEW header: the restarted mount is a new logical stream (new serial numbers
+    // and header pages), which the source captures again on `ingest-restart` and the peer
+    // finds in the played data (regression: the old header gave 'Cannot identify new stream').
+    const after = await Promise.all([decode(mp3Peers[1]!.url, 3), decode(oggPeer.url, 3)]);
+    for (const [index, result] of after.entries()) {
+      expect(result.errors, `late decoder ${index} errors`).toBe('');
+      expect(result.status, `late decoder ${index} exit`).toBe(0);
+      expect(result.seconds, `late decoder ${index} seconds`).toBeGreaterThanOrEqual(3 - 0.1);
+    }
+    const restarts = logsNamed(oggSource.running, 'header-capture').filter((line) => line.restart);
+    expect(restarts.length, 'the Ogg header captured again after the reconnect').toBeGreaterThan(0);
     for (const source of sources) expect(source.child.exitCode).toBeNull();
   });
 });

@@ -41,6 +41,13 @@ export type CoreInput =
     }
   /** Stream bytes from the ingest (source only), in order. */
   | { readonly type: 'ingest-data'; readonly bytes: Uint8Array }
+  /**
+   * The ingest reconnected (source only; e.g. the Icecast server restarted): the bytes that
+   * follow start a new stream from its beginning, so a core that captured a stream header
+   * (Ogg header pages, a WebM init segment) captures it again from them. Sent before the
+   * first `ingest-data` of the new connection.
+   */
+  | { readonly type: 'ingest-restart'; readonly reason: string }
   /** The ingest has ended for good (end of file without --loop, stdin closed). */
   | { readonly type: 'ingest-end'; readonly reason: string }
   /** The operator asked the node to stop (SIGINT/SIGTERM): leave politely. */

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { createStreamHeaderWatcher, type StreamHeaderWatcher } from './stream-header-watcher.js';
 
 /**
  * Finds where a player that joins mid-stream may start decoding: fed the played bytes in
@@ -16,6 +17,12 @@ const MAX_PENDING_SYNC_BYTES = 1024 * 1024;
 export interface PlayerFanOutOptions {
   /** A new finder for each player waiting for its first sync point; null = chunk boundaries. */
   readonly createSyncPointFinder?: (mediaType: string) => SyncPointFinder | null;
+  /**
+   * Watches the played stream for a new stream header (the source's ingest reconnected and
+   * a new Ogg/WebM stream began), served to players that connect from then on. Default:
+   * @p2psp/media's header capture for Ogg and WebM; null = keep the header given on join.
+   */
+  readonly createHeaderWatcher?: (mediaType: string) => StreamHeaderWatcher | null;
   /** A player with more than this many bytes unsent is too slow and dropped (default 1 MiB). */
   readonly maxQueuedBytes?: number;
   /** A player whose socket has not drained for this long is dropped (default 10 s). */
@@ -81,6 +88,7 @@ export class PlayerFanOut {
   private nextId = 1;
   private mediaType: string | null = null;
   private header: Uint8Array = new Uint8Array(0);
+  private headerWatcher: StreamHeaderWatcher | null = null;
   private ended = false;
   private readonly maxQueuedBytes: number;
   private readonly stallTimeoutMs: number;
@@ -114,6 +122,10 @@ export class PlayerFanOut {
     const changed =
       this.mediaType !== null &&
       (this.mediaType !== mediaType || !Buffer.from(this.header).equals(Buffer.from(header)));
+    if (this.mediaType !== mediaType || this.headerWatcher === null) {
+      const create = this.options.createHeaderWatcher ?? createStreamHeaderWatcher;
+      this.headerWatcher = create(mediaType);
+    }
     this.mediaType = mediaType;
     this.header = header;
     for (const player of this.players.values()) {
@@ -167,6 +179,8 @@ export class PlayerFanOut {
   /** The next chunk in play order (lost chunks are skipped: they never reach here). */
   play(chunkNumber: number, payload: Uint8Array): void {
     const now = this.clock();
+    const newHeader = this.headerWatcher?.push(payload) ?? null;
+    if (newHeader !== null) this.changeHeaderInStream(newHeader);
     for (const player of [...this.players.values()]) {
       if (!player.headerSent) continue;
       let bytes = payload;
@@ -199,6 +213,7 @@ export class PlayerFanOut {
    * gap would not decode cleanly, so every player starts again at the next sync point.
    */
   skip(): void {
+    this.headerWatcher?.reset();
     for (const player of this.players.values()) {
       if (player.headerSent && !player.waitingForSync) this.resync(player);
     }
@@ -241,6 +256,21 @@ export class PlayerFanOut {
     player.headerSent = true;
     if (this.header.byteLength > 0) this.write(player, this.header);
     this.resync(player);
+  }
+
+  /**
+   * A new stream began inside the played data (its header pages are in it: players already
+   * playing decode it as a chained stream). Players that connect from now on get the new
+   * header; players still waiting for their first sync point got the old one, so they get
+   * the new one too and wait for a sync point after it.
+   */
+  private changeHeaderInStream(header: Uint8Array): void {
+    this.header = header;
+    for (const player of this.players.values()) {
+      if (!player.headerSent || !player.waitingForSync) continue;
+      this.write(player, header);
+      this.resync(player);
+    }
   }
 
   private resync(player: Player): void {

@@ -14,6 +14,11 @@ export interface StreamHeaderSplitter {
   push(bytes: Uint8Array): Uint8Array;
   /** The complete header, or null while it is still arriving. Empty for MP3/ADTS. */
   readonly header: Uint8Array | null;
+  /**
+   * The ingest reconnected (`ingest-restart`): the next bytes pushed start a new stream, so
+   * capture its header again (`header` is null until then). Without it the first header stays.
+   */
+  restart?(): void;
 }
 
 export interface SourceConfig {

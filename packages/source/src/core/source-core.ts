@@ -110,6 +110,8 @@ export class SourceCore implements SansIoCore {
   // Stream header (rule 4: a late joiner's player needs it before any chunk).
   readonly #splitter: StreamHeaderSplitter | null;
   #header: Uint8Array | null;
+  /** Capturing the header of a reconnected ingest: it also goes out as chunk data. */
+  #headerRecapture = false;
 
   // Chunking.
   #chunk: Uint8Array;
@@ -202,6 +204,9 @@ export class SourceCore implements SansIoCore {
         return;
       case 'ingest-data':
         this.#onIngest(input.bytes, now);
+        return;
+      case 'ingest-restart':
+        this.#onIngestRestart(input.reason);
         return;
       case 'ingest-end':
         this.#finish('stream-end', `ingest ended: ${input.reason}`);
@@ -329,7 +334,15 @@ export class SourceCore implements SansIoCore {
       const header = this.#splitter.header;
       if (header === null) return;
       this.#header = header;
-      this.#outputs.event('header-capture', 'info', { bytes: header.length });
+      if (this.#headerRecapture) {
+        this.#headerRecapture = false;
+        this.#outputs.event('header-capture', 'info', { bytes: header.length, restart: true });
+        // Players already playing need the new stream's header too, in order, as data: for
+        // Ogg that makes a chained stream (RFC 3533 section 4: new BOS pages after the old).
+        if (header.length > 0) media = concatBytes(header, media);
+      } else {
+        this.#outputs.event('header-capture', 'info', { bytes: header.length });
+      }
       this.#answerJoinsWaitingForHeader(now);
     }
     let offset = 0;
@@ -340,6 +353,21 @@ export class SourceCore implements SansIoCore {
       offset += take;
       if (this.#chunkFill === this.config.chunkSize) this.#emitChunk();
     }
+  }
+
+  /**
+   * The ingest reconnected: its next bytes start a new stream (an Icecast mount restarted
+   * sends new Ogg header pages, with new serial numbers). Joins wait for its header, so a
+   * late joiner's player never gets the old header before the new stream's pages.
+   */
+  #onIngestRestart(reason: string): void {
+    if (this.#state === 'stopped') return;
+    this.#outputs.event('ingest-restart', 'info', { reason });
+    if (this.#splitter?.restart === undefined) return;
+    this.#splitter.restart();
+    // Only a header already handed out must also reach the players as data.
+    if (this.#header !== null) this.#headerRecapture = true;
+    this.#header = null;
   }
 
   /** Sends the chunk being filled to the next member (rule 1), or drops it when alone. */
@@ -933,4 +961,11 @@ function hostOf(address: string): string {
   return address.toLowerCase().startsWith('::ffff:') && address.includes('.')
     ? address.slice(7)
     : address;
+}
+
+function concatBytes(first: Uint8Array, second: Uint8Array): Uint8Array {
+  const joined = new Uint8Array(first.length + second.length);
+  joined.set(first);
+  joined.set(second, first.length);
+  return joined;
 }

@@ -223,8 +223,11 @@ export async function openHttpIngest(
                 return;
               }
               logger.info({ input: redacted(url), attempt: failures }, 'ingest-reconnect-done');
-              // TODO(media): after a reconnect an Ogg server sends its header pages again;
-              // the source keeps the header it captured first.
+              // A new connection starts a new stream (new Ogg serial numbers and header
+              // pages, or an MP3 frame cut anywhere): the core captures its header again.
+              // TODO(media): the dead connection's last bytes may end mid-frame; that one
+              // partial frame still reaches players (decoders resynchronise at the next).
+              handlers.restart?.('ingest reconnected');
               stream(connected, null);
             },
             (error: unknown) => scheduleReconnect(systemCode(error)),

@@ -4,6 +4,12 @@ import { SourceRuntimeError } from './errors.js';
 /** Where the ingest delivers the stream, in order. */
 export interface IngestHandlers {
   data(bytes: Uint8Array): void;
+  /**
+   * The ingest reconnected (HTTP): the next `data` starts a new stream from its beginning,
+   * with its own header (an Icecast mount whose source client came back starts a new Ogg
+   * stream). Called before the new connection's first bytes.
+   */
+  restart?(reason: string): void;
   /** The ingest is over for good (end of file without --loop, stdin closed). */
   end(reason: string): void;
 }

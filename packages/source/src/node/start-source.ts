@@ -281,6 +281,9 @@ export async function startSource(options: SourceOptions): Promise<SourceHandle>
         options.onIngest?.(bytes, performance.now());
         runningHost.handle({ type: 'ingest-data', bytes });
       },
+      restart: (reason) => {
+        runningHost.handle({ type: 'ingest-restart', reason });
+      },
       end: (reason) => {
         logger?.info({ input: ingest.description, reason }, 'ingest-end');
         // The core says goodbye (stream-end) to the cluster and then `stopped`.

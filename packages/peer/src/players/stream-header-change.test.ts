@@ -1,0 +1,161 @@
+import { request } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createSyncPointFinder } from '../node/media.js';
+import { PlayerFanOut } from './player-fan-out.js';
+import { type PlayerServer, startPlayerServer } from './player-server.js';
+import { createStreamHeaderWatcher } from './stream-header-watcher.js';
+
+// Regression: after the source's Icecast ingest reconnected, the Ogg mount went on as a new
+// logical stream (new serial numbers and header pages, sent as data), but players that
+// connected afterwards got the header given on join and could not decode.
+
+/** Ogg CRC-32: polynomial 0x04c11db7, no reflection, initial 0 (RFC 3533 section 6). */
+function oggCrc(bytes: Uint8Array): number {
+  let crc = 0;
+  for (const byte of bytes) {
+    crc ^= byte << 24;
+    for (let bit = 0; bit < 8; bit++) {
+      crc = crc & 0x80000000 ? ((crc << 1) ^ 0x04c11db7) >>> 0 : (crc << 1) >>> 0;
+    }
+  }
+  return crc >>> 0;
+}
+
+/** One Ogg page holding whole packets (each < 255 bytes). */
+function oggPage(serial: number, sequence: number, flags: number, packets: Uint8Array[]) {
+  const bodyLength = packets.reduce((sum, packet) => sum + packet.length, 0);
+  const page = new Uint8Array(27 + packets.length + bodyLength);
+  const view = new DataView(page.buffer);
+  page.set([0x4f, 0x67, 0x67, 0x53, 0, flags]);
+  view.setBigInt64(6, BigInt(sequence * 960), true);
+  view.setUint32(14, serial, true);
+  view.setUint32(18, sequence, true);
+  page[26] = packets.length;
+  packets.forEach((packet, index) => {
+    page[27 + index] = packet.length;
+  });
+  let offset = 27 + packets.length;
+  for (const packet of packets) {
+    page.set(packet, offset);
+    offset += packet.length;
+  }
+  view.setUint32(22, oggCrc(page), true);
+  return page;
+}
+
+const ascii = (text: string) => new TextEncoder().encode(text);
+
+/** An Ogg/Opus logical stream: OpusHead (BOS) and OpusTags pages, then `pages` data pages. */
+function opusStream(serial: number, pages: number) {
+  const head = Uint8Array.of(...ascii('OpusHead'), 1, 1, 0x38, 0x01, 0x80, 0xbb, 0, 0, 0, 0, 0);
+  const tags = Uint8Array.of(...ascii('OpusTags'), 4, 0, 0, 0, ...ascii('test'), 0, 0, 0, 0);
+  const header = Uint8Array.from(
+    Buffer.concat([oggPage(serial, 0, 0x02, [head]), oggPage(serial, 1, 0, [tags])]),
+  );
+  const data = Array.from({ length: pages }, (_, index) =>
+    oggPage(serial, 2 + index, 0, [new Uint8Array(100).fill(index + 1)]),
+  );
+  return { header, data };
+}
+
+/** Cuts bytes into pieces of `size` (a peer plays chunks that ignore page boundaries). */
+function chunks(bytes: Uint8Array, size: number): Uint8Array[] {
+  const pieces: Uint8Array[] = [];
+  for (let offset = 0; offset < bytes.length; offset += size) {
+    pieces.push(bytes.subarray(offset, offset + size));
+  }
+  return pieces;
+}
+
+describe('createStreamHeaderWatcher', () => {
+  const first = opusStream(0x1111, 3);
+  const second = opusStream(0x2222, 3);
+  const stream = Buffer.concat([...first.data, second.header, ...second.data]);
+
+  it.each([1, 7, 64, 1000])('finds a new Ogg stream header in %i-byte chunks', (size) => {
+    const watcher = createStreamHeaderWatcher('audio/ogg');
+    const found = chunks(stream, size).flatMap((chunk) => watcher?.push(chunk) ?? []);
+    expect(found).toEqual([second.header]);
+  });
+
+  it('ignores a chance BOS capture pattern in media data (bad CRC)', () => {
+    const watcher = createStreamHeaderWatcher('audio/ogg; codecs=opus')!;
+    const fake = Uint8Array.of(...ascii('OggS'), 0, 0x02, ...new Uint8Array(40).fill(9));
+    expect(watcher.push(fake)).toBeNull();
+    expect(watcher.push(Buffer.concat([...first.data]))).toBeNull();
+    expect(watcher.push(Buffer.concat([second.header, second.data[0]!]))).toEqual(second.header);
+  });
+
+  it('abandons a header cut by a lost chunk, and finds the next one', () => {
+    const watcher = createStreamHeaderWatcher('audio/ogg')!;
+    expect(watcher.push(second.header.subarray(0, 30))).toBeNull();
+    watcher.reset();
+    expect(watcher.push(second.header.subarray(30))).toBeNull();
+    expect(watcher.push(Buffer.concat([...second.data]))).toBeNull();
+    const third = opusStream(0x3333, 1);
+    expect(watcher.push(Buffer.concat([third.header, ...third.data]))).toEqual(third.header);
+  });
+
+  it('watches nothing for streams without a header (MP3)', () => {
+    expect(createStreamHeaderWatcher('audio/mpeg')).toBeNull();
+  });
+});
+
+const servers: PlayerServer[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((server) => server.close()));
+});
+
+async function until(condition: () => boolean, limitMs = 5_000): Promise<void> {
+  for (let waited = 0; !condition(); waited += 5) {
+    if (waited > limitMs) throw new Error('condition not reached');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+function openPlayer(url: string) {
+  const received: Buffer[] = [];
+  const client = request(url, (response) => {
+    response.on('data', (bytes: Buffer) => received.push(bytes));
+  });
+  client.on('error', () => {});
+  client.end();
+  return { bytes: () => Buffer.concat(received), close: () => client.destroy() };
+}
+
+describe('PlayerFanOut when a new stream begins in the played data', () => {
+  it('serves the new header to players that connect afterwards; others get a chained stream', async () => {
+    const fanOut = new PlayerFanOut({ createSyncPointFinder });
+    const server = await startPlayerServer({ fanOut, port: 0, status: () => ({}) });
+    servers.push(server);
+    const first = opusStream(0x1111, 4);
+    const second = opusStream(0x2222, 4);
+    fanOut.setStreamHeader('audio/ogg', first.header);
+    const early = openPlayer(server.url);
+    await until(() => early.bytes().length === first.header.length);
+    let chunkNumber = 0;
+    const play = (bytes: Uint8Array) => {
+      for (const chunk of chunks(bytes, 64)) fanOut.play(chunkNumber++, chunk);
+    };
+    play(Buffer.concat(first.data));
+    // The source's ingest reconnected: the new stream's header pages arrive as data.
+    const afterRestart = Buffer.concat([second.header, ...second.data.slice(0, 2)]);
+    play(afterRestart);
+    const late = openPlayer(server.url);
+    await until(() => late.bytes().length >= second.header.length);
+    play(Buffer.concat(second.data.slice(2)));
+    const lateExpected = Buffer.concat([second.header, ...second.data.slice(2)]);
+    await until(() => late.bytes().length === lateExpected.length);
+    expect(late.bytes()).toEqual(lateExpected);
+    const earlyExpected = Buffer.concat([
+      first.header,
+      ...first.data,
+      afterRestart,
+      ...second.data.slice(2),
+    ]);
+    await until(() => early.bytes().length === earlyExpected.length);
+    expect(early.bytes()).toEqual(earlyExpected);
+    early.close();
+    late.close();
+  });
+});
