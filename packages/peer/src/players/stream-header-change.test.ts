@@ -96,6 +96,25 @@ describe('createStreamHeaderWatcher', () => {
     expect(watcher.push(Buffer.concat([third.header, ...third.data]))).toEqual(third.header);
   });
 
+  it('finds a new WebM init segment (EBML header up to the first Cluster)', () => {
+    // id bytes + a one-byte size (0x80 | size, RFC 8794 section 4) + body.
+    const element = (id: number[], body: number[]) => [...id, 0x80 | body.length, ...body];
+    const cluster = (timestamp: number) =>
+      element([0x1f, 0x43, 0xb6, 0x75], [...element([0xe7], [timestamp]), 0xa3, 0x81, 1]);
+    const initSegment = (docType: string) => [
+      ...element([0x1a, 0x45, 0xdf, 0xa3], element([0x42, 0x82], [...ascii(docType)])),
+      ...[0x18, 0x53, 0x80, 0x67, 0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
+      ...element([0x15, 0x49, 0xa9, 0x66], element([0x2a, 0xd7, 0xb1], [0x0f, 0x42, 0x40])),
+    ];
+    const second = Uint8Array.from(initSegment('webm'));
+    const played = Uint8Array.from([...cluster(1), ...cluster(2), ...second, ...cluster(0)]);
+    for (const size of [1, 5, 1000]) {
+      const watcher = createStreamHeaderWatcher('video/webm')!;
+      const found = chunks(played, size).flatMap((chunk) => watcher.push(chunk) ?? []);
+      expect(found).toEqual([second]);
+    }
+  });
+
   it('watches nothing for streams without a header (MP3)', () => {
     expect(createStreamHeaderWatcher('audio/mpeg')).toBeNull();
   });
