@@ -1,4 +1,7 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import {
   ensureSystemTools,
   FFMPEG,
@@ -206,6 +209,17 @@ describe('ingest from a real Icecast 2 server (icecast2, ffmpeg as source client
     for (const reader of readers) {
       expect(reader.state.ended, `player ended: ${reader.state.error}`).toBe(false);
       reader.close();
+    }
+    // The Ogg player that stayed connected got a chained stream: the new header pages came
+    // as data (RFC 3533 section 4), and ffmpeg decodes all it received with no error.
+    const seamFile = join(mkdtempSync(join(tmpdir(), 'p2psp-icecast-')), 'across-restart.ogg');
+    try {
+      writeFileSync(seamFile, readers[2]!.bytes());
+      const seam = await decode(seamFile, 600);
+      expect(seam.errors, 'decoding the Ogg player across the restart').toBe('');
+      expect(seam.status).toBe(0);
+    } finally {
+      rmSync(dirname(seamFile), { recursive: true, force: true });
     }
     // ...and a player that connects now decodes the resumed stream cleanly. For Ogg that
     // needs the NEW header: the restarted mount is a new logical stream (new serial numbers
