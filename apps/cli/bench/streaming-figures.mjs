@@ -208,9 +208,10 @@ const configurations = [];
 for (const bitsPerSecond of [128_000, 1_000_000]) {
   for (const bufferSize of [32, 64, 128]) configurations.push({ bitsPerSecond, bufferSize });
 }
-// A shorter play-out delay (peer --playout-delay) at audio rates: join time follows it.
+// The former default, B/2 chunks, at audio rates: the baseline of the time-based default
+// (peer --playout-delay-ms, 500 ms): join time follows the delay.
 for (const bufferSize of [32, 64, 128]) {
-  configurations.push({ bitsPerSecond: 128_000, bufferSize, playoutDelayChunks: 8 });
+  configurations.push({ bitsPerSecond: 128_000, bufferSize, playoutDelayChunks: bufferSize / 2 });
 }
 for (const { bitsPerSecond, bufferSize, playoutDelayChunks } of configurations) {
   const result = await measureJoinAndDelay(
@@ -220,7 +221,7 @@ for (const { bitsPerSecond, bufferSize, playoutDelayChunks } of configurations) 
     playoutDelayChunks,
   );
   print(
-    `| ${bitsPerSecond / 1000} kbit/s | ${bufferSize} | ${playoutDelayChunks ?? 'B/2 (default)'} | ${Math.round(result.joinP50)} | ${Math.round(result.joinP99)} | ${Math.round(result.delayP50)} | ${Math.round(result.delayP99)} | ${result.samples} | ${result.lost} |`,
+    `| ${bitsPerSecond / 1000} kbit/s | ${bufferSize} | ${playoutDelayChunks ? `${playoutDelayChunks} chunks (B/2)` : '500 ms (default)'} | ${Math.round(result.joinP50)} | ${Math.round(result.joinP99)} | ${Math.round(result.delayP50)} | ${Math.round(result.delayP99)} | ${result.samples} | ${result.lost} |`,
   );
 }
 process.exit(0);

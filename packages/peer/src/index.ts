@@ -5,7 +5,13 @@ export {
   type PeerErrorCode,
   type PeerRuntimeErrorCode,
 } from './core/errors.js';
-export { PEER_DEFAULTS, type PeerConfig } from './core/peer-config.js';
+export {
+  PEER_DEFAULTS,
+  type PeerConfig,
+  PLAYOUT_DELAY_MIN_CHUNKS,
+  type PlayoutDelay,
+  playoutDelayFor,
+} from './core/peer-config.js';
 export { PeerCore } from './core/peer-core.js';
 export {
   type NeighbourView,

@@ -14,7 +14,7 @@ interface PeerFlags {
   monitor?: boolean;
   credential?: string;
   credentialFile?: string;
-  playoutDelay?: number;
+  playoutDelayMs?: number;
   stun?: string;
   natDetect: boolean;
   repair: boolean;
@@ -81,9 +81,9 @@ export function registerPeerCommand(program: Command): void {
       'with --monitor: read the credential from a file (first line; keeps it out of the process list)',
     )
     .option(
-      '--playout-delay <chunks>',
-      'chunks buffered before play (default B/2; less joins faster, tolerates less lateness)',
-      integerIn(1, 65_535),
+      '--playout-delay-ms <ms>',
+      'target play-out delay in ms (default 500): in chunks with the chunk interval, within [8 chunks, B/2]; less joins faster, tolerates less lateness',
+      integerIn(1, 3_600_000),
     )
     .option(
       '--stun <host:port>',
@@ -119,7 +119,9 @@ Then play http://127.0.0.1:8080/stream with ffplay, mpv, VLC or a browser.`,
           ...(flags.stun !== undefined ? { stun: flags.stun } : {}),
           natDetect: flags.natDetect,
           core: {
-            ...(flags.playoutDelay !== undefined ? { playoutDelayChunks: flags.playoutDelay } : {}),
+            ...(flags.playoutDelayMs !== undefined
+              ? { playoutDelayMillis: flags.playoutDelayMs }
+              : {}),
             repair: flags.repair,
           },
           logger,

@@ -140,6 +140,9 @@ interface Missing {
   reported: boolean;
 }
 
+/** Rounding slack of the token count (refills add fractions of a token). */
+const TOKEN_EPSILON = 1e-9;
+
 /** A token bucket in chunk intervals: `rate` tokens per interval, at most `burst`. */
 class TokenBucket {
   tokens: number;
@@ -155,14 +158,20 @@ class TokenBucket {
 
   take(now: Instant, intervalMillis: number): boolean {
     this.refill(now, intervalMillis);
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
+    if (this.tokens < 1 - TOKEN_EPSILON) return false;
+    this.tokens = Math.max(0, this.tokens - 1);
     return true;
   }
 
-  /** When the next token is there. */
+  /**
+   * When the next token is there. A refill can leave 0.9999999999999998 tokens; without
+   * the epsilon, `take` refused while this said "now" (the shortfall times the interval
+   * rounds away), and a driver polling at that time spun forever (a simulated 50-peer run).
+   */
   readyAt(intervalMillis: number): Instant {
-    return this.tokens >= 1 ? this.at : this.at + ((1 - this.tokens) * intervalMillis) / this.rate;
+    return this.tokens >= 1 - TOKEN_EPSILON
+      ? this.at
+      : this.at + ((1 - this.tokens) * intervalMillis) / this.rate;
   }
 
   refill(now: Instant, intervalMillis: number): void {
@@ -178,7 +187,7 @@ class TokenBucket {
 
 export class ChunkRepair {
   readonly #random: Random;
-  readonly #settings: RepairSettings;
+  #settings: RepairSettings;
   /** Missing chunks by buffer index, in index order (scanned in increasing order). */
   readonly #missing = new Map<number, Missing>();
   /** The lowest index not checked yet for a gap; null before the first step. */
@@ -233,6 +242,14 @@ export class ChunkRepair {
     return Math.max(1, Math.min(spread + GRACE_CHUNKS, playoutDelayChunks - MIN_LEAD_CHUNKS));
   }
 
+  /**
+   * The peer shortened its play-out delay before playing (the accept's chunk interval was
+   * the source's initial estimate): repair follows the new delay and relay spread.
+   */
+  adjustDelay(playoutDelayChunks: number, neighbourSpreadChunks: number): void {
+    this.#settings = { ...this.#settings, playoutDelayChunks, neighbourSpreadChunks };
+  }
+
   /** A chunk was stored (its first copy). Counts it repaired if we had asked for it. */
   stored(index: number, origin: MemberId): void {
     const missing = this.#missing.get(index);
@@ -265,7 +282,10 @@ export class ChunkRepair {
         continue;
       }
       if (index < view.playIndex || index < lastUseful) {
-        // Played as lost, or too close to its play time.
+        // Played as lost, or too close to its play time. Not played yet: reported now (a
+        // monitor complains MIN_LEAD_CHUNKS before its play time rather than at it, so
+        // an LRS resend can still reach it with a short play-out delay).
+        if (index >= view.playIndex) this.#report(index, missing, view);
         this.#missing.delete(index);
         this.#failed++;
         continue;

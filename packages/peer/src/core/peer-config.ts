@@ -20,8 +20,16 @@ export interface PeerConfig {
   /** Debt above which a neighbour is dropped (rule 7; P2PSP used 32). Default 32. */
   readonly debtThreshold?: number;
   /**
-   * Chunks between the newest chunk received and the chunk played (the play-out delay).
-   * Default B/2 (B from the join accept). Must be below B.
+   * Target play-out delay in milliseconds: converted to chunks with the chunk interval of
+   * the join accept (rounded up), then kept within [PLAYOUT_DELAY_MIN_CHUNKS, B/2]. Monitors
+   * play with 3/4 of it with `repair`, 1/2 without (LRS: they notice losses first).
+   * Default 500 ms (`PEER_DEFAULTS.playoutDelayMillis`; see playoutDelayFor for why).
+   */
+  readonly playoutDelayMillis?: number;
+  /**
+   * The play-out delay as an exact number of chunks (between the newest chunk received and
+   * the chunk played), for every role, instead of `playoutDelayMillis`; must be below B.
+   * For experiments that tie the delay to B (P2PSP played with the buffer half full).
    */
   readonly playoutDelayChunks?: number;
   /** From connect to join accept. Default 5,000 ms. */
@@ -75,6 +83,7 @@ export interface ResolvedPeerConfig {
   readonly privateEndpoint: Endpoint | null;
   readonly nat: NatReport;
   readonly debtThreshold: number;
+  readonly playoutDelayMillis: number;
   readonly playoutDelayChunks: number | null;
   readonly joinTimeoutMillis: number;
   readonly helloRetryMillis: number;
@@ -91,6 +100,7 @@ export interface ResolvedPeerConfig {
 export const PEER_DEFAULTS = {
   role: 'peer',
   debtThreshold: 32,
+  playoutDelayMillis: 500,
   joinTimeoutMillis: 5000,
   helloRetryMillis: 200,
   helloAttempts: 25,
@@ -142,6 +152,12 @@ export function resolvePeerConfig(config: PeerConfig): ResolvedPeerConfig {
   if (typeof repair !== 'boolean') {
     throw new PeerConfigError('repair', `repair must be true or false, got ${String(repair)}`);
   }
+  if (config.playoutDelayMillis !== undefined && config.playoutDelayChunks !== undefined) {
+    throw new PeerConfigError(
+      'playoutDelayChunks',
+      'playoutDelayMillis and playoutDelayChunks both given: set one of them (the delay in time, or in chunks)',
+    );
+  }
   const drainMillis = config.drainMillis;
   if (drainMillis !== undefined && !(Number.isFinite(drainMillis) && drainMillis >= 0)) {
     throw new PeerConfigError('drainMillis', `drainMillis must be >= 0, got ${drainMillis}`);
@@ -158,6 +174,12 @@ export function resolvePeerConfig(config: PeerConfig): ResolvedPeerConfig {
       config.debtThreshold ?? PEER_DEFAULTS.debtThreshold,
       1,
       1_000_000,
+    ),
+    playoutDelayMillis: integerIn(
+      'playoutDelayMillis',
+      config.playoutDelayMillis ?? PEER_DEFAULTS.playoutDelayMillis,
+      1,
+      3_600_000,
     ),
     playoutDelayChunks: optionalInteger('playoutDelayChunks', config.playoutDelayChunks, 1, 65535),
     joinTimeoutMillis: integerIn(
@@ -206,4 +228,60 @@ export function resolvePeerConfig(config: PeerConfig): ResolvedPeerConfig {
     ),
     repair,
   };
+}
+
+/**
+ * The smallest play-out delay the time-based default gives, in chunks. Below it the
+ * pieces that run inside the delay stop fitting: relays are spread over half of it (rule 3),
+ * and RMS-lite repair finds a gap after that spread plus GRACE_CHUNKS (2) and must still ask
+ * at least MIN_LEAD_CHUNKS (2) before the play time (chunk-repair.ts): 8 = 4 + 2 + 2.
+ */
+export const PLAYOUT_DELAY_MIN_CHUNKS = 8;
+
+/** The play-out delays a peer uses, fixed at the join accept. */
+export interface PlayoutDelay {
+  /** Our own delay in chunks. */
+  readonly chunks: number;
+  /** A non-monitor's delay with the same options: the neighbours' relay spread follows it. */
+  readonly peerChunks: number;
+  /** The delay asked for, in chunks, when it had to be changed to fit B (else null). */
+  readonly requestedChunks: number | null;
+}
+
+/**
+ * Rule 5 play-out delay. `playoutDelayChunks` is taken as is (below B). Otherwise the delay
+ * is time-based: `playoutDelayMillis` (default 500 ms) in chunk intervals, rounded up, kept
+ * within [PLAYOUT_DELAY_MIN_CHUNKS, B/2] (B/2: the old default, P2PSP's half-full buffer).
+ * Why 500 ms: half of it (250 ms) is the relay spread, the other half covers the network's
+ * latency and a repair; at 128 kbit/s with 1,024-byte chunks (64 ms) that is 8 chunks, the
+ * minimum, where B/2 chunks was 1 s at B = 32 and 4 s at B = 128; join time on loopback is
+ * about this delay (issue 3: under 1 s). Monitors play earlier so their complaints and the
+ * LRS resends come while the others still have time: 3/4 of the peers' delay with repair
+ * (they complain once repair failed), 1/2 without (P2PSP: monitors run half the buffer).
+ */
+export function playoutDelayFor(options: {
+  readonly bufferSize: number;
+  readonly chunkIntervalMillis: number;
+  readonly monitor: boolean;
+  readonly repair: boolean;
+  readonly playoutDelayMillis: number;
+  readonly playoutDelayChunks: number | null;
+}): PlayoutDelay {
+  const { bufferSize, monitor } = options;
+  if (options.playoutDelayChunks !== null) {
+    const chunks = Math.min(options.playoutDelayChunks, bufferSize - 1);
+    return {
+      chunks,
+      peerChunks: chunks,
+      requestedChunks: chunks === options.playoutDelayChunks ? null : options.playoutDelayChunks,
+    };
+  }
+  const half = Math.max(1, Math.floor(bufferSize / 2));
+  const interval = Math.max(0.01, options.chunkIntervalMillis);
+  const wanted = Math.ceil(options.playoutDelayMillis / interval - 1e-9);
+  const peerChunks = Math.min(half, Math.max(PLAYOUT_DELAY_MIN_CHUNKS, wanted));
+  const chunks = monitor
+    ? Math.max(1, Math.floor((peerChunks * (options.repair ? 3 : 2)) / 4))
+    : peerChunks;
+  return { chunks, peerChunks, requestedChunks: null };
 }

@@ -13,7 +13,12 @@ import {
 } from '@p2psp/wire';
 import { describe, expect, it } from 'vitest';
 import { PeerConfigError } from './errors.js';
-import type { PeerConfig } from './peer-config.js';
+import {
+  PEER_DEFAULTS,
+  type PeerConfig,
+  PLAYOUT_DELAY_MIN_CHUNKS,
+  playoutDelayFor,
+} from './peer-config.js';
 import { PeerCore } from './peer-core.js';
 
 const SOURCE: Endpoint = { address: '10.0.0.1', port: 4552 };
@@ -109,6 +114,8 @@ describe('PeerCore options', () => {
     [{ role: 'boss' as never }, 'role'],
     [{ debtThreshold: 0 }, 'debtThreshold'],
     [{ playoutDelayChunks: 0 }, 'playoutDelayChunks'],
+    [{ playoutDelayMillis: 0 }, 'playoutDelayMillis'],
+    [{ playoutDelayMillis: 400, playoutDelayChunks: 4 }, 'playoutDelayChunks'],
     [{ helloAttempts: 0 }, 'helloAttempts'],
     [{ random: undefined as never }, 'random'],
   ])('refuses %o naming %s', (options, option) => {
@@ -436,6 +443,97 @@ describe('PeerCore relays (rules 2, 3)', () => {
 });
 
 describe('PeerCore play-out (rule 5)', () => {
+  it('plays 500 ms behind by default: chunks from the accept interval, within [8, B/2]; monitors 3/4', () => {
+    const delayOf = (
+      config: Partial<PeerConfig>,
+      overrides: Partial<JoinAccept>,
+    ): number | undefined => {
+      const { outputs } = joinedPeer(config, overrides);
+      const accepted = outputs.find(
+        (output) => output.type === 'event' && output.event.name === 'join-accept',
+      );
+      if (accepted?.type !== 'event') throw new Error('no join-accept event');
+      return accepted.event.fields.playoutDelayChunks as number;
+    };
+    // 128 kbit/s with 1,024-byte chunks: 64 ms per chunk, 500 ms = 7.8 -> 8 chunks, where
+    // B/2 was 16 at B = 32 and 64 at B = 128.
+    expect(delayOf({}, { bufferSize: 32, chunkIntervalMicros: 64_000 })).toBe(8);
+    expect(delayOf({}, { bufferSize: 128, chunkIntervalMicros: 64_000 })).toBe(8);
+    // A faster stream: 10 ms chunks, 50 of them, capped at B/2.
+    expect(delayOf({}, { bufferSize: 256, chunkIntervalMicros: 10_000 })).toBe(50);
+    expect(delayOf({}, { bufferSize: 64, chunkIntervalMicros: 10_000 })).toBe(32);
+    // A slow stream: 500 ms is 2 chunks of 256 ms, raised to the minimum that keeps the
+    // relay spread and repair working.
+    expect(delayOf({}, { bufferSize: 64, chunkIntervalMicros: 256_000 })).toBe(
+      PLAYOUT_DELAY_MIN_CHUNKS,
+    );
+    // ... but never above B/2 (a tiny buffer).
+    expect(delayOf({}, { bufferSize: 8, chunkIntervalMicros: 256_000 })).toBe(4);
+    expect(
+      delayOf({ playoutDelayMillis: 1000 }, { bufferSize: 64, chunkIntervalMicros: 64_000 }),
+    ).toBe(16);
+    // Monitors keep playing earlier than the peers (LRS): 3/4 with repair, 1/2 without.
+    const monitorAccept = {
+      bufferSize: 128,
+      chunkIntervalMicros: 10_000,
+      members: [member(ME, true), member(1)],
+    };
+    expect(delayOf({}, monitorAccept)).toBe(37);
+    expect(delayOf({ repair: false }, monitorAccept)).toBe(25);
+    // An exact number of chunks is taken as is, for every role.
+    expect(delayOf({ playoutDelayChunks: 40 }, monitorAccept)).toBe(40);
+  });
+
+  it('shortens the delay before playing when chunks come slower than the accept announced', () => {
+    // The source had not measured its ingest yet: it announced its initial 20 ms estimate,
+    // so 500 ms read as 25 chunks; the stream really has a chunk every 64 ms (8 chunks).
+    const { core, outputs } = joinedPeer({}, { bufferSize: 128, chunkIntervalMicros: 20_000 });
+    expect(outputs).toContainEqual(
+      expect.objectContaining({
+        event: expect.objectContaining({
+          name: 'join-accept',
+          fields: expect.objectContaining({ playoutDelayChunks: 25 }),
+        }),
+      }),
+    );
+    const played: number[] = [];
+    let adjust: CoreOutput | undefined;
+    for (let number = 0; number <= 12; number++) {
+      core.handle({ type: 'datagram', from: fromMember(1), bytes: chunk(number, 1) }, number * 64);
+      for (const output of drain(core)) {
+        if (output.type === 'play' && output.payload !== null) played.push(output.chunkNumber);
+        if (output.type === 'event' && output.event.name === 'config-adjust') adjust = output;
+      }
+    }
+    expect(adjust).toMatchObject({
+      event: { fields: { option: 'playoutDelayMillis', used: 8, previous: 25 } },
+    });
+    // Chunk k plays once k + 8 arrived: 0-4 by chunk 12, not before chunk 25.
+    expect(played).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('playoutDelayFor: the same rule as a function (the simulator checks runs with it)', () => {
+    const base = {
+      bufferSize: 150,
+      chunkIntervalMillis: 64,
+      monitor: false,
+      repair: true,
+      playoutDelayMillis: PEER_DEFAULTS.playoutDelayMillis,
+      playoutDelayChunks: null,
+    };
+    expect(playoutDelayFor(base)).toEqual({ chunks: 8, peerChunks: 8, requestedChunks: null });
+    expect(playoutDelayFor({ ...base, monitor: true })).toEqual({
+      chunks: 6,
+      peerChunks: 8,
+      requestedChunks: null,
+    });
+    expect(playoutDelayFor({ ...base, playoutDelayChunks: 200 })).toEqual({
+      chunks: 149,
+      peerChunks: 149,
+      requestedChunks: 200,
+    });
+  });
+
   it('plays in order once the delay is buffered, a missing chunk as null, across the 32-bit wrap', () => {
     const { core } = joinedPeer({ playoutDelayChunks: 3 }, { nextChunkNumber: 0xffff_fffd });
     const first = 0xffff_fffd;
@@ -561,6 +659,58 @@ describe('PeerCore membership and bad input', () => {
     core.handle({ type: 'datagram', from: other, bytes: Uint8Array.of(1, 2, 3) }, 4);
     expect(core.stats().datagramsDropped).toMatchObject({ 'non-member': 1, malformed: 1 });
     expect(core.stats().neighbours).toBe(2);
+  });
+
+  it('drops a neighbour silent for 2B chunk times without the source saying so, externals exempt (rule 6)', () => {
+    // B = 8: 2B = 16 chunk times. Member 1 relays, member 2 vanishes after chunk 3, member 3
+    // is external (seed 000: fed, never relays) and member 4 never sends anything (never
+    // heard, its debt is what counts: rule 7).
+    const { core } = joinedPeer(
+      { debtThreshold: 1000 },
+      {
+        members: [
+          member(ME),
+          member(1),
+          member(2),
+          { ...member(3), flags: { monitor: false, external: true, liberated: false } },
+          member(4),
+        ],
+      },
+    );
+    const silentDrops = (outputs: CoreOutput[]) =>
+      outputs.flatMap((output) =>
+        output.type === 'event' &&
+        output.event.name === 'neighbour-drop' &&
+        output.event.fields.reason === 'silent'
+          ? [output.event.fields.memberId]
+          : [],
+      );
+    const dropped: unknown[] = [];
+    let time = 0;
+    for (let number = 0; number < 40; number += 2) {
+      time += 128;
+      core.handle({ type: 'datagram', from: SOURCE, bytes: chunk(number) }, time);
+      core.handle({ type: 'datagram', from: fromMember(1), bytes: chunk(number + 1, 1) }, time);
+      if (number < 4) {
+        core.handle({ type: 'datagram', from: fromMember(2), bytes: chunk(number + 1, 2) }, time);
+      }
+      while ((core.pollTimeout() ?? Number.POSITIVE_INFINITY) <= time)
+        core.handleTimeout(core.pollTimeout()!);
+      const outputs = drain(core);
+      dropped.push(...silentDrops(outputs).map((memberId) => [memberId, number]));
+    }
+    // Member 2 (last heard with chunk 3) 16 chunk times later; the others stay.
+    expect(dropped).toEqual([[2, 18]]);
+    expect(core.neighbours().map((neighbour) => neighbour.memberId)).toEqual([1, 3, 4]);
+    expect(core.stats().neighboursSilent).toBe(1);
+    // A stalled stream is nobody's silence: no chunk arrives, so no clock advances.
+    for (let tick = 0; tick < 20; tick++) {
+      time += 1000;
+      while ((core.pollTimeout() ?? Number.POSITIVE_INFINITY) <= time)
+        core.handleTimeout(core.pollTimeout()!);
+    }
+    expect(silentDrops(drain(core))).toEqual([]);
+    expect(core.neighbours().map((neighbour) => neighbour.memberId)).toEqual([1, 3, 4]);
   });
 
   it('drops a member on its goodbye, and one the source removes', () => {

@@ -1,4 +1,4 @@
-import { DebtCounters } from '@p2psp/cluster';
+import { NeighbourAccounting } from '@p2psp/cluster';
 import { isStunDatagram, punchCandidates } from '@p2psp/nat';
 import {
   type Chunk,
@@ -25,7 +25,12 @@ import {
 import { ChunkBuffer } from './chunk-buffer.js';
 import { ChunkRepair, NO_REPAIR_STATS, type RepairView } from './chunk-repair.js';
 import type { PeerErrorCode } from './errors.js';
-import { type PeerConfig, type ResolvedPeerConfig, resolvePeerConfig } from './peer-config.js';
+import {
+  type PeerConfig,
+  playoutDelayFor,
+  type ResolvedPeerConfig,
+  resolvePeerConfig,
+} from './peer-config.js';
 import {
   type NeighbourView,
   PEER_DROP_REASONS,
@@ -48,6 +53,8 @@ const GOODBYE_COPIES = 3;
 
 /** Source chunks a newly learnt neighbour is sent at once, if still in the window. */
 const CATCH_UP_CHUNKS = 2;
+/** Chunks received before the pre-play measure of the chunk interval is trusted. */
+const MEASURE_CHUNKS = 4;
 
 /**
  * Neighbours learnt from a hello or a chunk (not from the source) that have not answered
@@ -138,6 +145,11 @@ export class PeerCore implements SansIoCore {
   #bufferSize = 0;
   #playoutDelay = 0;
   #relaySpreadChunks = 0;
+  /** First chunk stored after the join (time, index): measures the interval before play. */
+  #firstStoredAt: Instant | null = null;
+  #firstStoredIndex = 0;
+  /** Cap of the relay spread in time (time-based delay only), else infinity. */
+  #relaySpreadCapMillis = Number.POSITIVE_INFINITY;
   #mediaType = '';
   #monitorCount = 0;
   /** We are a monitor (rule 8): told by our own entry in the accept's member list. */
@@ -154,7 +166,18 @@ export class PeerCore implements SansIoCore {
   #lastSourceAt: Instant = 0;
 
   // Neighbours, and their debts (rule 7, @p2psp/cluster).
-  readonly #debts: DebtCounters<MemberId>;
+  /**
+   * Debts (rule 7) and liveness (rule 6) per neighbour (@p2psp/cluster). Liveness runs on
+   * the stream's clock, `#streamClock` (chunk times as chunk numbers advance), not on
+   * wall time: a stalled ingest silences everybody and must not count as their silence.
+   */
+  #accounting: NeighbourAccounting<MemberId>;
+  /** External and liberated members (seed 000): exempt from debts and liveness. */
+  readonly #externals = new Set<MemberId>();
+  /** Chunk times elapsed: the sum of the advances of the newest chunk index. */
+  #streamClock = 0;
+  /** Stream clock at which the liveness check next has work (a cached lower bound). */
+  #livenessCheckAt = 0;
   readonly #neighboursById = new Map<MemberId, Neighbour>();
   readonly #neighboursByKey = new Map<string, Neighbour>();
   /** Neighbours not verified yet (see `MAX_UNVERIFIED`). */
@@ -202,6 +225,7 @@ export class PeerCore implements SansIoCore {
   #bytesPlayed = 0;
   #datagramBytesSent = 0;
   #neighboursDropped = 0;
+  #neighboursSilent = 0;
   #stunDatagramsIgnored = 0;
   #predictedHellosSent = 0;
   #neighboursPunched = 0;
@@ -211,7 +235,9 @@ export class PeerCore implements SansIoCore {
     this.config = resolvePeerConfig(config);
     this.#sourceKey = formatEndpoint(this.config.source);
     this.#decoder = new FrameDecoder({ maxFrameBytes: this.config.maxFrameBytes });
-    this.#debts = new DebtCounters<MemberId>({ threshold: this.config.debtThreshold });
+    this.#accounting = new NeighbourAccounting<MemberId>({
+      debtThreshold: this.config.debtThreshold,
+    });
     this.#drops = Object.fromEntries(PEER_DROP_REASONS.map((reason) => [reason, 0])) as Record<
       PeerDropReason,
       number
@@ -239,7 +265,6 @@ export class PeerCore implements SansIoCore {
         this.#onConnectionClosed(input.connection, input.reason);
         return;
       case 'ingest-data':
-      case 'ingest-restart':
       case 'ingest-end':
         // A peer has no ingest; a driver that sends one is misconfigured, not attacked.
         this.#outputs.event('input-ignore', 'warn', { type: input.type });
@@ -327,7 +352,7 @@ export class PeerCore implements SansIoCore {
     return [...this.#neighboursById.values()].map((neighbour) => ({
       memberId: neighbour.memberId,
       endpoint: neighbour.endpoint,
-      debt: this.#debts.debt(neighbour.memberId),
+      debt: this.#accounting.debts.debt(neighbour.memberId),
       reachable: neighbour.reachable,
       verified: neighbour.verified,
     }));
@@ -350,6 +375,7 @@ export class PeerCore implements SansIoCore {
       datagramsDropped: { ...this.#drops },
       neighbours: this.#neighboursById.size,
       neighboursDropped: this.#neighboursDropped,
+      neighboursSilent: this.#neighboursSilent,
       stunDatagramsIgnored: this.#stunDatagramsIgnored,
       predictedHellosSent: this.#predictedHellosSent,
       neighboursPunched: this.#neighboursPunched,
@@ -454,23 +480,36 @@ export class PeerCore implements SansIoCore {
     this.#monitorCount = accept.monitorCount;
     this.#joinChunkNumber = accept.nextChunkNumber;
     this.#buffer = new ChunkBuffer(accept.bufferSize);
+    // Liveness in chunk times of the stream clock (see #dropSilentNeighbours): 2B, issue 5's
+    // bound. No neighbour is known before the accept, so nothing is lost by replacing it.
+    this.#accounting = new NeighbourAccounting<MemberId>({
+      debtThreshold: this.config.debtThreshold,
+      livenessTimeoutMillis: 2 * accept.bufferSize,
+    });
+    this.#livenessCheckAt = 2 * accept.bufferSize;
     this.#chunkIntervalMillis = Math.max(0.01, accept.chunkIntervalMicros / 1000);
     // The source lists the joiner itself first: its flags say whether we are the monitor
     // (the first joiner is, by default, even without asking).
     const self = accept.members.find((member) => member.memberId === accept.memberId);
     this.#monitor = self?.flags.monitor ?? this.config.role === 'monitor';
-    // Monitors play with half the delay so they notice losses while the others still have
-    // time for a recovery (LRS: "monitors run a buffer of B/2"). With repair, a monitor
-    // complains as soon as its repair fails (chunk-repair.ts), not at play time, so it plays
-    // at 3/4 of the peers' delay: time for its own repairs and for the resend to reach it.
-    const monitorDivisor = this.config.repair ? 8 / 3 : 4;
-    const defaultDelay = Math.floor(accept.bufferSize / (this.#monitor ? monitorDivisor : 2));
-    const delay = this.config.playoutDelayChunks ?? Math.max(1, defaultDelay);
-    this.#playoutDelay = Math.min(delay, accept.bufferSize - 1);
-    if (this.#playoutDelay !== delay) {
+    // Rule 5 play-out delay, time-based by default (playoutDelayFor in peer-config.ts).
+    // Monitors play earlier so they notice losses while the others still have time for a
+    // recovery (LRS: "monitors run a buffer of B/2"). With repair, a monitor complains as
+    // soon as its repair fails (chunk-repair.ts), not at play time, so it plays at 3/4 of
+    // the peers' delay: time for its own repairs and for the resend to reach it.
+    const delay = playoutDelayFor({
+      bufferSize: accept.bufferSize,
+      chunkIntervalMillis: this.#chunkIntervalMillis,
+      monitor: this.#monitor,
+      repair: this.config.repair,
+      playoutDelayMillis: this.config.playoutDelayMillis,
+      playoutDelayChunks: this.config.playoutDelayChunks,
+    });
+    this.#playoutDelay = delay.chunks;
+    if (delay.requestedChunks !== null) {
       this.#outputs.event('config-adjust', 'warn', {
         option: 'playoutDelayChunks',
-        requested: delay,
+        requested: delay.requestedChunks,
         used: this.#playoutDelay,
         why: `the source's buffer B is ${accept.bufferSize}: the delay must be below B`,
       });
@@ -479,10 +518,13 @@ export class PeerCore implements SansIoCore {
     // half the play-out delay, leaving the other half for latency and jitter.
     this.#relaySpreadChunks =
       this.config.relaySpreadChunks ?? Math.max(1, Math.floor(this.#playoutDelay / 2));
+    // With the time-based delay, also at most half of it in time: a member that joined
+    // while the source still announced its initial interval estimate has more chunks of
+    // delay than those that came later, and must not spread its relays past their play time.
+    if (this.config.relaySpreadChunks === null && this.config.playoutDelayChunks === null)
+      this.#relaySpreadCapMillis = this.config.playoutDelayMillis / 2;
     // RMS-lite (chunk-repair.ts). The neighbours spread their relays as a non-monitor does
     // with the same options (a monitor's own spread is shorter).
-    const peerDelay =
-      this.config.playoutDelayChunks ?? Math.max(1, Math.floor(accept.bufferSize / 2));
     this.#repair = this.config.repair
       ? new ChunkRepair(
           this.config.random,
@@ -491,7 +533,7 @@ export class PeerCore implements SansIoCore {
             bufferSize: accept.bufferSize,
             playoutDelayChunks: this.#playoutDelay,
             neighbourSpreadChunks:
-              this.config.relaySpreadChunks ?? Math.max(1, Math.floor(peerDelay / 2)),
+              this.config.relaySpreadChunks ?? Math.max(1, Math.floor(delay.peerChunks / 2)),
           },
           now,
         )
@@ -567,7 +609,10 @@ export class PeerCore implements SansIoCore {
     }
     // External peers (seed 000) are sent the stream and never expected to relay.
     // Liberated ones (seed 000) are fed by the peers and give nothing back either.
-    if (member.flags.external || member.flags.liberated) this.#debts.exempt(member.memberId);
+    if (member.flags.external || member.flags.liberated) {
+      this.#externals.add(member.memberId);
+      this.#accounting.markExternal(member.memberId);
+    }
     this.#sendHello(neighbour);
   }
 
@@ -756,6 +801,8 @@ export class PeerCore implements SansIoCore {
   }
 
   #onNeighbourMessage(neighbour: Neighbour, message: DatagramMessage, now: Instant): void {
+    // Anything from it (a chunk, a hello, a repair request...) says it is alive (rule 6).
+    this.#accounting.heard(neighbour.memberId, this.#streamClock);
     switch (message.type) {
       case 'chunk': {
         const index = this.#acceptableIndex(message, neighbour.endpoint, false);
@@ -905,7 +952,14 @@ export class PeerCore implements SansIoCore {
       this.#chunksFromPeers++;
       // Rule 7: -1 for every chunk received (floored at -threshold, so that a neighbour
       // that was generous and then stops relaying is still dropped within 2 x threshold).
-      this.#debts.received(neighbour.memberId);
+      // Liveness watches neighbours that relayed to us (rule 6: one that stops has
+      // vanished); one that never relays is a matter for its debt (rule 7), or an external.
+      if (!this.#accounting.has(neighbour.memberId)) {
+        this.#accounting.add(neighbour.memberId, this.#streamClock, {
+          external: this.#externals.has(neighbour.memberId),
+        });
+      }
+      this.#accounting.received(neighbour.memberId, this.#streamClock);
     }
     if (duplicate) {
       this.#chunksDuplicated++;
@@ -913,6 +967,10 @@ export class PeerCore implements SansIoCore {
     }
     buffer.put(index, chunk.payload);
     this.#repair?.stored(index, chunk.origin);
+    if (this.#firstStoredAt === null) {
+      this.#firstStoredAt = now;
+      this.#firstStoredIndex = index;
+    }
     // Rule 2: relay what came from the source, once, to every other member.
     if (relay !== null) {
       this.#startRelay(relay, chunk.chunkNumber, now);
@@ -920,7 +978,12 @@ export class PeerCore implements SansIoCore {
       if (this.#recentRelays.length > CATCH_UP_CHUNKS + 1) this.#recentRelays.shift();
     }
     if (index < this.#lowestIndex && !this.#playing) this.#lowestIndex = index;
-    if (index > this.#highestIndex) this.#highestIndex = index;
+    if (index > this.#highestIndex) {
+      this.#streamClock += index - this.#highestIndex;
+      this.#highestIndex = index;
+      if (this.#streamClock >= this.#livenessCheckAt) this.#dropSilentNeighbours();
+    }
+    if (!this.#playing) this.#adjustDelayBeforePlay(now);
     this.#playDue();
     this.#runRepair(now);
   }
@@ -949,7 +1012,11 @@ export class PeerCore implements SansIoCore {
     if (targets.length === 0) return;
     const expectedGap =
       this.#sourceGapMillis ?? (this.#neighboursById.size + 1) * this.#chunkIntervalMillis;
-    const spread = Math.min(expectedGap, this.#relaySpreadChunks * this.#chunkIntervalMillis);
+    const spread = Math.min(
+      expectedGap,
+      this.#relaySpreadChunks * this.#chunkIntervalMillis,
+      this.#relaySpreadCapMillis,
+    );
     this.#relay = {
       bytes: datagram,
       chunkNumber,
@@ -981,7 +1048,7 @@ export class PeerCore implements SansIoCore {
       if (!neighbour.verified) continue;
       this.#chunksRelayed++;
       this.#sendBytes(neighbour.endpoint, datagram);
-      if (this.#debts.sent(neighbour.memberId).overThreshold) {
+      if (this.#accounting.debts.sent(neighbour.memberId).overThreshold) {
         this.#removeNeighbour(neighbour, 'debt');
       }
     }
@@ -1007,10 +1074,51 @@ export class PeerCore implements SansIoCore {
       this.#chunksRelayed++;
       this.#sendBytes(target.endpoint, job.bytes);
       // Rule 7: +1 for every chunk sent to it; past the threshold it is dropped.
-      if (this.#debts.sent(target.memberId).overThreshold) this.#removeNeighbour(target, 'debt');
+      if (this.#accounting.debts.sent(target.memberId).overThreshold)
+        this.#removeNeighbour(target, 'debt');
       return true;
     }
     return false;
+  }
+
+  /**
+   * A source that has not measured its ingest rate yet announces its initial estimate
+   * (20 ms by default), so an early joiner would turn the time-based delay into too many
+   * chunks (500 ms at 64 ms per chunk: 25 instead of 8). Before playing, once a few chunks
+   * came, the interval they arrived at is measured and the delay recomputed; only ever
+   * shortened (an interval measured across late relays reads short, so errors lean long).
+   */
+  #adjustDelayBeforePlay(now: Instant): void {
+    if (this.config.playoutDelayChunks !== null || this.#firstStoredAt === null) return;
+    const span = this.#highestIndex - this.#firstStoredIndex;
+    if (span < MEASURE_CHUNKS) return;
+    const measured = (now - this.#firstStoredAt) / span;
+    // Within 25% of the announced interval: the accept was right.
+    if (!(measured > this.#chunkIntervalMillis * 1.25)) return;
+    const delay = playoutDelayFor({
+      bufferSize: this.#bufferSize,
+      chunkIntervalMillis: measured,
+      monitor: this.#monitor,
+      repair: this.config.repair,
+      playoutDelayMillis: this.config.playoutDelayMillis,
+      playoutDelayChunks: null,
+    });
+    if (delay.chunks >= this.#playoutDelay) return;
+    this.#outputs.event('config-adjust', 'info', {
+      option: 'playoutDelayMillis',
+      requested: this.config.playoutDelayMillis,
+      used: delay.chunks,
+      previous: this.#playoutDelay,
+      why: `chunks arrive every ${measured.toFixed(1)} ms, not the ${this.#chunkIntervalMillis.toFixed(1)} ms the join accept announced`,
+    });
+    this.#chunkIntervalMillis = measured;
+    this.#playoutDelay = delay.chunks;
+    if (this.config.relaySpreadChunks === null)
+      this.#relaySpreadChunks = Math.max(1, Math.floor(delay.chunks / 2));
+    this.#repair?.adjustDelay(
+      delay.chunks,
+      this.config.relaySpreadChunks ?? Math.max(1, Math.floor(delay.peerChunks / 2)),
+    );
   }
 
   /** Plays every chunk that is `playoutDelay` behind the newest one (rule 5). */
@@ -1219,7 +1327,7 @@ export class PeerCore implements SansIoCore {
     if (this.#neighboursById.get(neighbour.memberId) !== neighbour) return;
     this.#neighboursById.delete(neighbour.memberId);
     this.#neighboursByKey.delete(neighbour.key);
-    this.#debts.remove(neighbour.memberId);
+    this.#accounting.remove(neighbour.memberId);
     this.#unverified--;
     this.#outputs.event('neighbour-drop', 'debug', {
       memberId: neighbour.memberId,
@@ -1240,8 +1348,23 @@ export class PeerCore implements SansIoCore {
       if (recent.index < oldest) continue;
       this.#chunksRelayed++;
       this.#sendBytes(neighbour.endpoint, recent.bytes);
-      this.#debts.sent(neighbour.memberId);
+      this.#accounting.debts.sent(neighbour.memberId);
     }
+  }
+
+  /**
+   * Rule 6 on the peer's side (issue 5): a neighbour we heard nothing from for 2B chunk
+   * times vanished without goodbye (a live one relays a source chunk every round of
+   * |T| <= B chunk times, so 2B also forgives one lost relay); dropped without waiting for
+   * the source's word. External and liberated members are exempt (they relay nothing).
+   */
+  #dropSilentNeighbours(): void {
+    for (const drop of this.#accounting.expireSilent(this.#streamClock)) {
+      const neighbour = this.#neighboursById.get(drop.neighbour);
+      if (neighbour !== undefined) this.#removeNeighbour(neighbour, 'silent');
+    }
+    const timeout = this.#accounting.livenessTimeoutMillis ?? Number.POSITIVE_INFINITY;
+    this.#livenessCheckAt = this.#accounting.nextDeadline() ?? this.#streamClock + timeout;
   }
 
   #removeNeighbour(neighbour: Neighbour, reason: string): void {
@@ -1249,10 +1372,22 @@ export class PeerCore implements SansIoCore {
     this.#neighboursById.delete(neighbour.memberId);
     this.#neighboursByKey.delete(neighbour.key);
     if (!neighbour.verified) this.#unverified--;
-    const debt = this.#debts.debt(neighbour.memberId);
-    this.#debts.remove(neighbour.memberId);
-    // Dropped for debt, it may come back by relaying again (rule 4); gone, it may not.
-    if (reason !== 'debt') this.#markDeparted(neighbour.memberId);
+    const debt = this.#accounting.debts.debt(neighbour.memberId);
+    this.#accounting.remove(neighbour.memberId);
+    this.#externals.delete(neighbour.memberId);
+    // Dropped for debt or silence, it may come back by relaying again (rule 4); gone, it
+    // may not.
+    if (reason !== 'debt' && reason !== 'silent') this.#markDeparted(neighbour.memberId);
+    if (reason === 'silent') {
+      this.#neighboursSilent++;
+      this.#outputs.event('neighbour-drop', 'warn', {
+        memberId: neighbour.memberId,
+        endpoint: neighbour.key,
+        reason: 'silent',
+        chunkTimes: this.#accounting.livenessTimeoutMillis ?? null,
+      });
+      return;
+    }
     if (reason === 'debt') {
       this.#neighboursDropped++;
       this.#outputs.event('neighbour-drop', 'warn', {

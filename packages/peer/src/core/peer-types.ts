@@ -70,6 +70,12 @@ export interface PeerStats {
   readonly neighbours: number;
   /** Neighbours dropped for debt above the threshold (rule 7). */
   readonly neighboursDropped: number;
+  /**
+   * Neighbours dropped for silence: nothing from them for 2B chunk times while the stream
+   * flowed (rule 6, issue 5: a member that vanished without goodbye; external and
+   * liberated members exempt). It comes back if it sends again.
+   */
+  readonly neighboursSilent: number;
   /** STUN datagrams seen on the stream socket (NAT detection shares it): ignored. */
   readonly stunDatagramsIgnored: number;
   /** Hellos sent to predicted ports of members behind symmetric NATs (issue 6, NTS). */
