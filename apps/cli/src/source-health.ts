@@ -61,7 +61,10 @@ export function registerHealthOptions(command: Command): Command {
       'expel a member past this many complaints (rule 8; default 32 as P2PSP)',
       threshold,
     )
-    .option('--lrs', 'lost chunk recovery: resend a chunk every monitor lost, through a monitor')
+    .option(
+      '--no-lrs',
+      'turn off lost chunk recovery (LRS, on by default: a chunk every monitor lost is resent through a monitor)',
+    )
     .option('--acs', 'adaptive chunk scheduling: members get chunks by measured reliability')
     .option(
       '--member-timeout <seconds>',
@@ -118,7 +121,7 @@ export function clusterOptions(flags: HealthFlags): Partial<Omit<SourceConfig, '
   return {
     ...(monitorCredential === null ? {} : { monitorCredential }),
     cluster: {
-      lostChunkRecovery: flags.lrs === true,
+      lostChunkRecovery: flags.lrs !== false,
       scheduling: { policy: flags.acs === true ? 'adaptive' : 'round-robin' },
       complaints: {
         keying: flags.complaintsBy as 'endpoint' | 'ip',

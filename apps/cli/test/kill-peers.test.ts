@@ -128,7 +128,6 @@ describe('kill -9 of 3 of 10 loopback peers (processes of the built CLI)', () =>
         '64',
         '--monitor-credential',
         CREDENTIAL,
-        '--lrs',
         '--member-timeout',
         '6',
         '--status-port',

@@ -51,7 +51,6 @@ describe('p2psp sim: cluster health from the outside (issue 5)', () => {
       '10',
       '--seconds',
       '25',
-      '--lrs',
       '--acs',
       '--complaints-by',
       'ip',
@@ -63,7 +62,6 @@ describe('p2psp sim: cluster health from the outside (issue 5)', () => {
   });
 
   it.each([
-    [['sim', '--monitors', '0', '--lrs'], /--lrs: LRS resends a chunk once every monitor/],
     [['sim', '--monitors', '0', '--acs'], /--acs: ACS weights members by the complaints/],
     [
       ['sim', '--monitors', '0', '--complaints-by', 'ip'],

@@ -89,6 +89,11 @@ describe('SourceCluster', () => {
     expect(cluster.lostChunk(at('10.0.0.3'), 2, 5).recovery).toBeNull();
   });
 
+  it('has LRS on by default, and off with lostChunkRecovery: false', () => {
+    expect(new SourceCluster({ bufferSize: 16 }).recovery).not.toBeNull();
+    expect(new SourceCluster({ bufferSize: 16, lostChunkRecovery: false }).recovery).toBeNull();
+  });
+
   it('with LRS does not wait for a monitor that is still joining', () => {
     const credential = new Uint8Array([1, 2, 3]);
     const cluster = new SourceCluster({

@@ -51,7 +51,8 @@ export interface ClusterScenarioOptions {
   readonly natType: NatPreset;
   /**
    * Rule switches of issue 5. `lrs`: lost chunk recovery (the source resends a chunk every
-   * monitor lost, through a monitor). `acs`: adaptive chunk scheduling (weighted round
+   * monitor lost, through a monitor); on by default, as in the source core (false with
+   * `monitors: 0`). `acs`: adaptive chunk scheduling (weighted round
    * robin by measured reliability). `complaintsBy`: the complaint ledger's key, the
    * member's UDP endpoint (default) or its public IP address (seed 000).
    */
@@ -127,7 +128,7 @@ export const CLUSTER_DEFAULTS: Omit<ClusterScenarioOptions, 'peers' | 'bufferSiz
   crashAtMs: 0,
   natFraction: 0,
   natType: 'port-restricted-cone',
-  lrs: false,
+  lrs: true,
   acs: false,
   complaintsBy: 'endpoint',
   memberTimeoutChunks: 'auto',
@@ -268,7 +269,7 @@ function validateRuleOptions(
     if (options.lrs) {
       fail(
         'lrs',
-        'LRS resends a chunk once every monitor reported it lost, and there is no monitor; use --monitors 1 or more',
+        'LRS resends a chunk once every monitor reported it lost, and there is no monitor; use --monitors 1 or more, or turn LRS off (lrs: false)',
       );
     }
     if (options.acs) {

@@ -201,6 +201,9 @@ describe('cluster health (issue 5, simulator, real cores)', () => {
       measureFromMs: 30_000,
       sourceOptions: { cluster: { complaints: { threshold: 1_000_000 } } },
       memberTimeoutChunks: null,
+      // LRS (on by default) would resend the slow peers' late chunks: off, to compare the
+      // scheduling alone.
+      lrs: false,
       seed: 31,
     };
     const plain = runClusterScenario({ ...base, acs: false }).summary;

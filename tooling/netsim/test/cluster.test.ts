@@ -38,7 +38,9 @@ describe('cluster on the simulated network (real cores)', () => {
       seconds: 30,
       loss,
       seed: 4,
-      // Plain DBS: RMS-lite repair (on by default) is measured in test/repair.test.ts.
+      // Plain DBS: RMS-lite repair and LRS (on by default) are measured in
+      // test/repair.test.ts.
+      lrs: false,
       peerOptions: { repair: false },
     });
     expect(summary.peersMeasured).toBe(50);
@@ -79,6 +81,9 @@ describe('cluster on the simulated network (real cores)', () => {
       bufferSize: 60,
       seconds: 20,
       freeRiders: 2,
+      // Plain DBS: with LRS (the default) the monitor's complaints bring the riders'
+      // chunks back (test/cluster-health.test.ts).
+      lrs: false,
       seed: 5,
     });
     expect(summary.freeRiders).toHaveLength(2);
@@ -89,8 +94,8 @@ describe('cluster on the simulated network (real cores)', () => {
       // ...but sends no chunk to anyone (hellos only).
       expect(rider.bytesSent).toBeLessThan(2000);
     }
-    // Until the cluster reacts (issue 5), the chunks the source gave the riders are lost
-    // to everyone else: about 2 of every 20.
+    // Without LRS and until the riders are expelled (issue 5), the chunks the source gave
+    // them are lost to everyone else: about 2 of every 20.
     const honest = peers.filter((peer) => !peer.freeRider);
     for (const peer of honest) expect(peer.chunkLossRatio!).toBeGreaterThan(0.03);
   });

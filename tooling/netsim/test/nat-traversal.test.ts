@@ -80,8 +80,15 @@ function runCluster(
     udpPort: SOURCE_PORT,
     tcpListenPort: SOURCE_PORT,
     ...link,
+    // Plain DBS at the source (LRS is on by default): the figures compare with two lossy hops.
     createCore: ({ random }) =>
-      new SourceCore({ random, chunkSize: CHUNK, bufferSize: BUFFER, maxMembers: 256 }),
+      new SourceCore({
+        random,
+        chunkSize: CHUNK,
+        bufferSize: BUFFER,
+        maxMembers: 256,
+        cluster: { lostChunkRecovery: false },
+      }),
   });
   new StreamGenerator(sim, sourceNode, {
     bitrate: BITRATE,

@@ -29,8 +29,12 @@ describe('RMS-lite repair on the simulated network (issue 4)', { timeout: 60_000
   it('50 peers, 1% loss, B = 3N: with repair and LRS every peer plays with CLR under 1%', () => {
     const seed = 4;
     const repaired = run('repair + LRS', { seed, lrs: true });
-    const plain = run('plain DBS (no repair)', { seed, peerOptions: { repair: false } });
-    const repairOnly = run('repair, no LRS', { seed });
+    const plain = run('plain DBS (no repair)', {
+      seed,
+      lrs: false,
+      peerOptions: { repair: false },
+    });
+    const repairOnly = run('repair, no LRS', { seed, lrs: false });
     const lrsOnly = run('LRS, no repair', { seed, lrs: true, peerOptions: { repair: false } });
 
     expect(repaired.peersMeasured).toBe(50);

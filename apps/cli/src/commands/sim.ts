@@ -242,7 +242,10 @@ export function registerSimCommand(program: Command): void {
     .option('--crash-at <seconds>', 'when the crashes happen (default: half way)', nonNegative)
     .option('--nat-fraction <fraction>', 'fraction of peers behind a NAT box each', nonNegative, 0)
     .option('--nat-type <type>', `their NAT type: ${NAT_TYPES.join(', ')}`, 'port-restricted-cone')
-    .option('--lrs', 'lost chunk recovery: the source resends a chunk every monitor lost (issue 5)')
+    .option(
+      '--no-lrs',
+      'turn off lost chunk recovery (LRS, on by default with monitors: the source resends a chunk every monitor lost; issue 5)',
+    )
     .option(
       '--no-repair',
       'plain DBS peers: no RMS-lite repair (asking a neighbour for a chunk lost on the last hop; on by default)',
@@ -324,7 +327,7 @@ export function registerSimCommand(program: Command): void {
     .option('--trace-debug', "also trace the cores' debug events (large)")
     .addHelpText(
       'after',
-      '\nExamples:\n  p2psp sim --peers 50 --buffer 150 --loss 1% --seconds 30\n  p2psp sim --peers 50 --free-riders 5 --loss 1% --seconds 150 --json\n  p2psp sim --peers 50 --crash-fraction 0.3 --crash-at 20 --seconds 45 --lrs\n  p2psp sim --peers 20 --free-riders 1 --free-rider-nat symmetric --free-rider-rejoin 20 --complaints-by ip --seconds 150\n  p2psp sim --peers 1000 --buffer 1000 --seconds 60 --trace run.ndjson\n\nThe --json summary lists the free riders (freeRiders), the members the source expelled with\nthe reason and the rounds they lasted (expulsions), and health: free riders caught or not,\nhonest peers expelled, rounds to expulsion, crashes detected, LRS and ACS figures.\nSee docs/cluster-health.md.',
+      '\nExamples:\n  p2psp sim --peers 50 --buffer 150 --loss 1% --seconds 30\n  p2psp sim --peers 50 --free-riders 5 --loss 1% --seconds 150 --json\n  p2psp sim --peers 50 --crash-fraction 0.3 --crash-at 20 --seconds 45 --no-lrs\n  p2psp sim --peers 20 --free-riders 1 --free-rider-nat symmetric --free-rider-rejoin 20 --complaints-by ip --seconds 150\n  p2psp sim --peers 1000 --buffer 1000 --seconds 60 --trace run.ndjson\n\nThe --json summary lists the free riders (freeRiders), the members the source expelled with\nthe reason and the rounds they lasted (expulsions), and health: free riders caught or not,\nhonest peers expelled, rounds to expulsion, crashes detected, LRS and ACS figures.\nSee docs/cluster-health.md.',
     )
     .action((flags: SimFlags, command: Command) => {
       const choice = (option: string, value: string | undefined, choices: readonly string[]) => {
@@ -368,7 +371,8 @@ export function registerSimCommand(program: Command): void {
         crashAtMs: (flags.crashAt ?? flags.seconds / 2) * 1000,
         natFraction: flags.natFraction,
         natType: flags.natType as ClusterScenarioOptions['natType'],
-        lrs: flags.lrs === true,
+        // LRS is on by default; with no monitor it has nothing to act on, so it is off.
+        lrs: flags.lrs !== false && flags.monitors > 0,
         peerOptions: { repair: flags.repair },
         acs: flags.acs === true,
         complaintsBy: flags.complaintsBy as ClusterScenarioOptions['complaintsBy'],

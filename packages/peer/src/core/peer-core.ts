@@ -265,6 +265,7 @@ export class PeerCore implements SansIoCore {
         this.#onConnectionClosed(input.connection, input.reason);
         return;
       case 'ingest-data':
+      case 'ingest-restart':
       case 'ingest-end':
         // A peer has no ingest; a driver that sends one is misconfigured, not attacked.
         this.#outputs.event('input-ignore', 'warn', { type: input.type });

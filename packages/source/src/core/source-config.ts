@@ -65,7 +65,8 @@ export interface SourceConfig {
   /**
    * Cluster policies from @p2psp/cluster (issue 5): complaints and expulsions (rule 8),
    * ACS scheduling, LRS, liveness of silent members, admission. Defaults: plain DBS round
-   * robin, complaints counted with P2PSP's threshold, LRS off, no liveness timeout.
+   * robin, complaints counted with P2PSP's threshold, LRS on (`lostChunkRecovery: false`
+   * turns it off), no liveness timeout.
    * `maxMembers` and `monitorCredential` above fill `admission` unless it sets them.
    */
   readonly cluster?: Omit<SourceClusterOptions, 'bufferSize' | 'feedOnJoin'>;
@@ -195,6 +196,8 @@ export function resolveSourceConfig(config: SourceConfig): ResolvedSourceConfig 
     ),
     cluster: {
       ...cluster,
+      // LRS on unless turned off: free while monitors lose nothing (issue 4 target).
+      lostChunkRecovery: cluster.lostChunkRecovery ?? true,
       bufferSize,
       // Rule 4: a member is fed once its UDP hello arrives, not when the TCP join is admitted.
       feedOnJoin: false,

@@ -106,6 +106,13 @@ describe('SourceCore options', () => {
     }
   });
 
+  it('runs LRS by default (free while monitors lose nothing), off with lostChunkRecovery: false', () => {
+    expect(createSource().config.cluster.lostChunkRecovery).toBe(true);
+    expect(
+      createSource({ cluster: { lostChunkRecovery: false } }).config.cluster.lostChunkRecovery,
+    ).toBe(false);
+  });
+
   it('takes the largest chunk that fits the MTU, and defaults to 1,024', () => {
     expect(createSource({ chunkSize: MAX_CHUNK_PAYLOAD_FOR_MTU }).config.chunkSize).toBe(
       MAX_CHUNK_PAYLOAD_FOR_MTU,
