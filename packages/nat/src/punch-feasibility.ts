@@ -1,4 +1,4 @@
-import type { NatType } from '@p2psp/wire';
+import { NAT_TYPES, type NatType } from '@p2psp/wire';
 
 /**
  * Which NAT type pairs hole punching can open, in theory (README "Impossible pairs").
@@ -51,14 +51,5 @@ export function punchFeasibility(local: NatType, remote: NatType): PunchFeasibil
   };
 }
 
-/** All types a pair table covers, in table order. */
-export const PUNCH_TABLE_TYPES: readonly NatType[] = [
-  'open',
-  'full-cone',
-  'restricted-cone',
-  'port-restricted-cone',
-  'symmetric-preserving',
-  'symmetric-sequential',
-  'symmetric-random',
-  'udp-blocked',
-];
+/** All types a pair table covers, in table order: every NAT type but `unknown`. */
+export const PUNCH_TABLE_TYPES: readonly NatType[] = NAT_TYPES.filter((type) => type !== 'unknown');

@@ -1,10 +1,4 @@
-import type {
-  GoodbyeReason,
-  MessageType,
-  NatType,
-  RefusedReason,
-  RequestedRole,
-} from './messages.js';
+import type { GoodbyeReason, MessageType, RefusedReason, RequestedRole } from './messages.js';
 
 /**
  * The numbers of the format, in one place. The byte tables in README.md are written from
@@ -36,7 +30,12 @@ export const FRAME_TYPE_CODES: ReadonlySet<number> = new Set([0x01, 0x02, 0x03])
 
 /** Enumerations on the wire: the index in each list is the byte. Append only. */
 export const ROLES: readonly RequestedRole[] = ['peer', 'monitor', 'liberated'];
-export const NAT_TYPES: readonly NatType[] = [
+/**
+ * Every NAT classification (the classic names; RFC 5780 behaviours folded in), in wire
+ * order. The one list: `NatType` is derived from it, and the NAT package, the tests and
+ * the codecs read it.
+ */
+export const NAT_TYPES = [
   'unknown',
   'open',
   'full-cone',
@@ -46,7 +45,7 @@ export const NAT_TYPES: readonly NatType[] = [
   'symmetric-sequential',
   'symmetric-random',
   'udp-blocked',
-];
+] as const;
 export const REFUSED_REASONS: readonly RefusedReason[] = [
   'cluster-full',
   'bad-version',

@@ -18,6 +18,7 @@ export {
   MAX_MEDIA_TYPE_BYTES,
   MAX_REFUSED_MESSAGE_BYTES,
   MAX_SIGNATURE_BYTES,
+  NAT_TYPES,
   PEER_LIST_PAGE_SIZE,
 } from './format.js';
 export { decodeFrame, encodeFrame, FrameDecoder, type FrameOptions } from './frame-codec.js';

@@ -1,4 +1,5 @@
 import type { Endpoint } from './endpoint.js';
+import type { NAT_TYPES } from './format.js';
 
 /**
  * The protocol version carried by every message. A decoder refuses other versions with
@@ -42,17 +43,8 @@ export interface MemberInfo {
   readonly nat?: NatReport;
 }
 
-/** NAT classification (RFC 5780 behaviours folded into the classic names). */
-export type NatType =
-  | 'unknown'
-  | 'open'
-  | 'full-cone'
-  | 'restricted-cone'
-  | 'port-restricted-cone'
-  | 'symmetric-preserving'
-  | 'symmetric-sequential'
-  | 'symmetric-random'
-  | 'udp-blocked';
+/** NAT classification (RFC 5780 behaviours folded into the classic names): `NAT_TYPES`. */
+export type NatType = (typeof NAT_TYPES)[number];
 
 export interface NatReport {
   readonly type: NatType;

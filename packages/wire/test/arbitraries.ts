@@ -74,17 +74,7 @@ function utf8String(maxBytes: number): fc.Arbitrary<string> {
 }
 
 const natReport: fc.Arbitrary<NatReport> = fc.record({
-  type: fc.constantFrom(
-    'unknown',
-    'open',
-    'full-cone',
-    'restricted-cone',
-    'port-restricted-cone',
-    'symmetric-preserving',
-    'symmetric-sequential',
-    'symmetric-random',
-    'udp-blocked',
-  ),
+  type: fc.constantFrom(...NAT_TYPES),
   portStep: fc.integer({ min: -0x8000_0000, max: 0x7fff_ffff }),
   mappedEndpoint: optionalEndpoint,
 });
