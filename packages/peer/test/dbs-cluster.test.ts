@@ -21,6 +21,31 @@ function peerEndpoint(index: number): Endpoint {
   return { address: `10.0.1.${index + 1}`, port: 5000 + index };
 }
 
+/**
+ * Loses the first source datagram from chunk 60 on that goes to a non-monitor (peer 0 at
+ * 10.0.1.1, the first joiner, is the monitor: monitors are trusted, never charged); records
+ * which chunk it was and whom it was for.
+ */
+function loseOneSourceChunk() {
+  const lost = {
+    chunkNumber: null as number | null,
+    to: null as Endpoint | null,
+    lose: (from: NodeRecord, to: Endpoint, bytes: Uint8Array): boolean => {
+      if (from.name !== 'source' || lost.chunkNumber !== null || to.address === '10.0.1.1') {
+        return false;
+      }
+      const decoded = decodeDatagram(bytes);
+      if (decoded.ok && decoded.message.type === 'chunk' && decoded.message.chunkNumber >= 60) {
+        lost.chunkNumber = decoded.message.chunkNumber;
+        lost.to = to;
+        return true;
+      }
+      return false;
+    },
+  };
+  return lost;
+}
+
 interface ClusterOptions extends NetworkOptions {
   readonly peers: number;
   readonly streamBytes: number;
@@ -187,8 +212,7 @@ describe('a source and peers on an in-memory network (DBS rules 1-6)', () => {
   });
 
   it('plays a chunk lost by everyone as null, counts it, and keeps going (rule 5); monitors complain', () => {
-    let lostChunk: number | null = null;
-    let lostTo: Endpoint | null = null;
+    const lost = loseOneSourceChunk();
     const { network, sourceCore, peers, stream } = createCluster({
       peers: 4,
       streamBytes: 16_000 * 10,
@@ -196,23 +220,14 @@ describe('a source and peers on an in-memory network (DBS rules 1-6)', () => {
       source: { cluster: { lostChunkRecovery: false } },
       // The first source datagram from chunk 60 on that goes to a non-monitor (peer 0, the
       // first joiner, is the monitor: monitors are trusted, never charged) never arrives.
-      lose: (from, to, bytes) => {
-        if (from.name !== 'source' || lostChunk !== null || to.address === '10.0.1.1') return false;
-        const decoded = decodeDatagram(bytes);
-        if (decoded.ok && decoded.message.type === 'chunk' && decoded.message.chunkNumber >= 60) {
-          lostChunk = decoded.message.chunkNumber;
-          lostTo = to;
-          return true;
-        }
-        return false;
-      },
+      lose: lost.lose,
     });
     network.runUntil(15_000);
-    expect(lostChunk).not.toBeNull();
+    expect(lost.chunkNumber).not.toBeNull();
     for (const { core, node } of peers) {
       expect(core.stats().chunksLost).toBe(1);
       const nulls = node.plays.filter((play) => play.payload === null);
-      expect(nulls.map((play) => play.chunkNumber)).toEqual([lostChunk]);
+      expect(nulls.map((play) => play.chunkNumber)).toEqual([lost.chunkNumber]);
       expect(node.events.some((event) => event.name === 'chunk-lost')).toBe(true);
       // The rest is intact and in order.
       const { firstChunk, plays } = played(node);
@@ -231,7 +246,7 @@ describe('a source and peers on an in-memory network (DBS rules 1-6)', () => {
     expect(peers.map(({ core }) => core.monitor)).toEqual([true, false, false, false]);
     expect(sourceCore.stats().complaintsReceived).toBe(1);
     const charged = sourceCore.members().filter((member) => member.complaints > 0);
-    expect(charged.map((member) => member.endpoint)).toEqual([lostTo]);
+    expect(charged.map((member) => member.endpoint)).toEqual([lost.to]);
   });
 
   it('drops a member that says goodbye, at the source and at every peer (rule 6)', () => {
@@ -326,21 +341,13 @@ describe('a source and peers on an in-memory network (DBS rules 1-6)', () => {
   });
 
   it('recovers a chunk every monitor lost through a monitor (LRS)', () => {
-    let lostChunk: number | null = null;
+    const lost = loseOneSourceChunk();
     const { network, sourceCore, peers } = createCluster({
       peers: 4,
       bufferSize: 32,
       streamBytes: 16_000 * 10,
       source: { cluster: { lostChunkRecovery: true } },
-      lose: (from, to, bytes) => {
-        if (from.name !== 'source' || lostChunk !== null || to.address === '10.0.1.1') return false;
-        const decoded = decodeDatagram(bytes);
-        if (decoded.ok && decoded.message.type === 'chunk' && decoded.message.chunkNumber >= 60) {
-          lostChunk = decoded.message.chunkNumber;
-          return true;
-        }
-        return false;
-      },
+      lose: lost.lose,
     });
     network.runUntil(15_000);
     expect(sourceCore.stats().chunksRecovered).toBe(1);
@@ -352,22 +359,14 @@ describe('a source and peers on an in-memory network (DBS rules 1-6)', () => {
   });
 
   it('LRS without repair: the monitor (B/4 delay) loses the chunk, the others get the resend', () => {
-    let lostChunk: number | null = null;
+    const lost = loseOneSourceChunk();
     const { network, sourceCore, peers } = createCluster({
       peers: 4,
       bufferSize: 32,
       streamBytes: 16_000 * 10,
       source: { cluster: { lostChunkRecovery: true } },
       peerConfig: () => ({ repair: false }),
-      lose: (from, to, bytes) => {
-        if (from.name !== 'source' || lostChunk !== null || to.address === '10.0.1.1') return false;
-        const decoded = decodeDatagram(bytes);
-        if (decoded.ok && decoded.message.type === 'chunk' && decoded.message.chunkNumber >= 60) {
-          lostChunk = decoded.message.chunkNumber;
-          return true;
-        }
-        return false;
-      },
+      lose: lost.lose,
     });
     network.runUntil(15_000);
     expect(sourceCore.stats().chunksRecovered).toBe(1);

@@ -2,13 +2,10 @@ import {
   type ChunkFlags,
   type CoreOutput,
   createRandom,
-  type DatagramMessage,
-  decodeDatagram,
   type Endpoint,
   encodeDatagram,
   encodeFrame,
   type JoinAccept,
-  type MemberInfo,
 } from '@p2psp/wire';
 import { describe, expect, it } from 'vitest';
 import {
@@ -18,6 +15,17 @@ import {
   REQUEST_BURST,
   RETRY_CHUNKS,
 } from './chunk-repair.js';
+import {
+  accept as acceptWith,
+  chunkDatagram,
+  drain,
+  joinedPeer as joinPeer,
+  ME,
+  member,
+  PLAIN,
+  SOURCE,
+  sent,
+} from './joined-peer.test-helpers.js';
 import type { PeerConfig } from './peer-config.js';
 import { PeerCore } from './peer-core.js';
 
@@ -28,55 +36,14 @@ import { PeerCore } from './peer-core.js';
  * robin gives them (rule 1).
  */
 
-const SOURCE: Endpoint = { address: '10.0.0.1', port: 4552 };
-const ME = 5;
 const INTERVAL = 10; // ms per chunk: chunkIntervalMicros 10,000
-const PLAIN: ChunkFlags = { nonExclusive: false, recovered: false };
 const RECOVERED: ChunkFlags = { nonExclusive: false, recovered: true };
-
-function member(memberId: number, monitor = false): MemberInfo {
-  return {
-    memberId,
-    endpoint: { address: `10.0.1.${memberId}`, port: 5000 },
-    privateEndpoint: null,
-    flags: { monitor, external: false, liberated: false },
-  };
-}
 
 const endpointOf = (memberId: number): Endpoint => member(memberId).endpoint;
 const originOf = (chunkNumber: number): number => 1 + (chunkNumber % 4);
 
 function accept(bufferSize: number): JoinAccept {
-  return {
-    type: 'join-accept',
-    memberId: ME,
-    observedEndpoint: { address: '10.0.1.5', port: 40000 },
-    chunkSize: 16,
-    bufferSize,
-    monitorCount: 1,
-    chunkIntervalMicros: INTERVAL * 1000,
-    nextChunkNumber: 0,
-    mediaType: 'audio/mpeg',
-    header: new Uint8Array(0),
-    members: [member(ME), member(1, true), member(2), member(3), member(4)],
-  };
-}
-
-function drain(core: PeerCore): CoreOutput[] {
-  const outputs: CoreOutput[] = [];
-  for (let output = core.pollOutput(); output !== undefined; output = core.pollOutput()) {
-    outputs.push(output);
-  }
-  return outputs;
-}
-
-function sent(outputs: CoreOutput[]): { to: Endpoint; message: DatagramMessage }[] {
-  return outputs.flatMap((output) => {
-    if (output.type !== 'send-datagram') return [];
-    const decoded = decodeDatagram(output.bytes);
-    if (!decoded.ok) throw new Error(decoded.error.detail);
-    return [{ to: output.to, message: decoded.message }];
-  });
+  return acceptWith({ bufferSize, header: new Uint8Array(0) });
 }
 
 function requestsIn(outputs: CoreOutput[]) {
@@ -86,37 +53,12 @@ function requestsIn(outputs: CoreOutput[]) {
 }
 
 function chunk(chunkNumber: number, origin = originOf(chunkNumber), flags = PLAIN): Uint8Array {
-  return encodeDatagram({
-    type: 'chunk',
-    chunkNumber,
-    origin,
-    flags,
-    payload: Uint8Array.of(chunkNumber & 0xff, 1, 2, 3),
-    signature: new Uint8Array(0),
-  });
+  return chunkDatagram(chunkNumber, origin, flags);
 }
 
 /** A peer that joined at t = 0 with buffer B (play-out delay B/2, relay spread B/4). */
 function joinedPeer(bufferSize: number, config: Partial<PeerConfig> = {}) {
-  const core = new PeerCore({ source: SOURCE, random: createRandom(3), ...config });
-  core.handleTimeout(0);
-  core.handle({ type: 'connection-open', connection: -1, remote: SOURCE }, 0);
-  core.handle(
-    { type: 'connection-data', connection: -1, bytes: encodeFrame(accept(bufferSize)) },
-    0,
-  );
-  const hello = sent(drain(core)).find(({ to }) => to.port === SOURCE.port);
-  if (hello?.message.type !== 'hello') throw new Error('no hello to the source');
-  core.handle(
-    {
-      type: 'datagram',
-      from: SOURCE,
-      bytes: encodeDatagram({ type: 'hello-ack', memberId: ME, nonce: hello.message.nonce }),
-    },
-    0,
-  );
-  drain(core);
-  return core;
+  return joinPeer(config, { bufferSize, header: new Uint8Array(0) }).core;
 }
 
 /** Chunk k arrives from its origin at k x INTERVAL ms; returns everything the core output. */

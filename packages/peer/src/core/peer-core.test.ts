@@ -1,18 +1,25 @@
 import {
-  type ChunkFlags,
   type CoreOutput,
   createRandom,
-  type DatagramMessage,
-  decodeDatagram,
   type Endpoint,
   encodeDatagram,
   encodeFrame,
   FrameDecoder,
   type JoinAccept,
-  type MemberInfo,
 } from '@p2psp/wire';
 import { describe, expect, it } from 'vitest';
 import { PeerConfigError } from './errors.js';
+import {
+  accept,
+  chunkDatagram,
+  drain,
+  joinedPeer,
+  ME,
+  member,
+  PLAIN,
+  SOURCE,
+  sent,
+} from './joined-peer.test-helpers.js';
 import {
   PEER_DEFAULTS,
   type PeerConfig,
@@ -21,86 +28,8 @@ import {
 } from './peer-config.js';
 import { PeerCore } from './peer-core.js';
 
-const SOURCE: Endpoint = { address: '10.0.0.1', port: 4552 };
-const ME = 5;
-const PLAIN: ChunkFlags = { nonExclusive: false, recovered: false };
-
-function member(memberId: number, monitor = false): MemberInfo {
-  return {
-    memberId,
-    endpoint: { address: `10.0.1.${memberId}`, port: 5000 },
-    privateEndpoint: null,
-    flags: { monitor, external: false, liberated: false },
-  };
-}
-
-function accept(overrides: Partial<JoinAccept> = {}): JoinAccept {
-  return {
-    type: 'join-accept',
-    memberId: ME,
-    observedEndpoint: { address: '10.0.1.5', port: 40000 },
-    chunkSize: 16,
-    bufferSize: 8,
-    monitorCount: 1,
-    chunkIntervalMicros: 10_000,
-    nextChunkNumber: 0,
-    mediaType: 'audio/mpeg',
-    header: Uint8Array.of(7, 7),
-    members: [member(ME), member(1, true), member(2), member(3), member(4)],
-    ...overrides,
-  };
-}
-
-function drain(core: PeerCore): CoreOutput[] {
-  const outputs: CoreOutput[] = [];
-  for (let output = core.pollOutput(); output !== undefined; output = core.pollOutput()) {
-    outputs.push(output);
-  }
-  return outputs;
-}
-
-function sent(outputs: CoreOutput[]): { to: Endpoint; message: DatagramMessage }[] {
-  return outputs.flatMap((output) => {
-    if (output.type !== 'send-datagram') return [];
-    const decoded = decodeDatagram(output.bytes);
-    if (!decoded.ok) throw new Error(decoded.error.detail);
-    return [{ to: output.to, message: decoded.message }];
-  });
-}
-
 function chunk(chunkNumber: number, origin = ME, flags = PLAIN): Uint8Array {
-  return encodeDatagram({
-    type: 'chunk',
-    chunkNumber,
-    origin,
-    flags,
-    payload: Uint8Array.of(chunkNumber & 0xff, 1, 2, 3),
-    signature: new Uint8Array(0),
-  });
-}
-
-/** A peer that joined (accept read, hello-ack from the source received) at t = 0. */
-function joinedPeer(config: Partial<PeerConfig> = {}, acceptOverrides: Partial<JoinAccept> = {}) {
-  const core = new PeerCore({ source: SOURCE, random: createRandom(3), ...config });
-  core.handleTimeout(0);
-  core.handle({ type: 'connection-open', connection: -1, remote: SOURCE }, 0);
-  core.handle(
-    { type: 'connection-data', connection: -1, bytes: encodeFrame(accept(acceptOverrides)) },
-    0,
-  );
-  const outputs = drain(core);
-  const hello = sent(outputs).find(({ to }) => to === SOURCE || to.port === SOURCE.port);
-  if (hello?.message.type !== 'hello') throw new Error('no hello to the source');
-  core.handle(
-    {
-      type: 'datagram',
-      from: SOURCE,
-      bytes: encodeDatagram({ type: 'hello-ack', memberId: ME, nonce: hello.message.nonce }),
-    },
-    0,
-  );
-  drain(core);
-  return { core, outputs };
+  return chunkDatagram(chunkNumber, origin, flags);
 }
 
 function fromMember(memberId: number): Endpoint {
