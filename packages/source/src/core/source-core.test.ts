@@ -1,86 +1,29 @@
 import {
-  type CoreOutput,
   createRandom,
-  decodeDatagram,
   type Endpoint,
   encodeDatagram,
-  encodeFrame,
-  FrameDecoder,
-  type FrameMessage,
-  type JoinRequest,
   MAX_CHUNK_PAYLOAD_FOR_MTU,
 } from '@p2psp/wire';
 import { describe, expect, it } from 'vitest';
 import { SourceConfigError } from './errors.js';
-import type { SourceConfig, StreamHeaderSplitter } from './source-config.js';
+import type { StreamHeaderSplitter } from './source-config.js';
 import { SourceCore } from './source-core.js';
-
-const UNKNOWN_NAT = { type: 'unknown', portStep: 0, mappedEndpoint: null } as const;
-
-function joinRequest(overrides: Partial<JoinRequest> = {}): Uint8Array {
-  return encodeFrame({
-    type: 'join-request',
-    role: 'peer',
-    privateEndpoint: null,
-    nat: UNKNOWN_NAT,
-    credential: new Uint8Array(0),
-    ...overrides,
-  });
-}
-
-function createSource(config: Partial<SourceConfig> = {}) {
-  return new SourceCore({ random: createRandom(1), chunkSize: 64, bufferSize: 8, ...config });
-}
-
-function drain(core: SourceCore): CoreOutput[] {
-  const outputs: CoreOutput[] = [];
-  for (let output = core.pollOutput(); output !== undefined; output = core.pollOutput()) {
-    outputs.push(output);
-  }
-  return outputs;
-}
-
-function framesWritten(outputs: CoreOutput[], connection: number): FrameMessage[] {
-  const decoder = new FrameDecoder();
-  for (const output of outputs) {
-    if (output.type === 'write' && output.connection === connection) decoder.push(output.bytes);
-  }
-  return [...decoder].map((result) => {
-    if (!result.ok) throw new Error(result.error.detail);
-    return result.message;
-  });
-}
-
-function datagramsSent(outputs: CoreOutput[]) {
-  return outputs.flatMap((output) => {
-    if (output.type !== 'send-datagram') return [];
-    const decoded = decodeDatagram(output.bytes);
-    if (!decoded.ok) throw new Error(decoded.error.detail);
-    return [{ to: output.to, message: decoded.message }];
-  });
-}
+import {
+  createSource,
+  datagramsSent,
+  drain,
+  framesWritten,
+  joinRequest,
+  requestJoin,
+  sendHello,
+} from './source-core.test-helpers.js';
 
 /** Joins a member over TCP (connection `connection`) and UDP (hello from `udp`). */
 function join(core: SourceCore, connection: number, udp: Endpoint, now: number) {
-  core.handle(
-    {
-      type: 'connection-open',
-      connection,
-      remote: { address: udp.address, port: 40000 + connection },
-    },
-    now,
-  );
-  core.handle({ type: 'connection-data', connection, bytes: joinRequest() }, now);
+  requestJoin(core, connection, { address: udp.address, port: 40000 + connection }, now);
   const accept = framesWritten(drain(core), connection)[0];
   if (accept?.type !== 'join-accept') throw new Error(`no accept: ${JSON.stringify(accept)}`);
-  core.handle(
-    {
-      type: 'datagram',
-      from: udp,
-      bytes: encodeDatagram({ type: 'hello', memberId: accept.memberId, nonce: 7 }),
-    },
-    now,
-  );
+  sendHello(core, udp, accept.memberId, 7, now);
   return { accept, outputs: drain(core) };
 }
 
@@ -153,14 +96,7 @@ describe('SourceCore joins (rule 4)', () => {
     expect(core.stats()).toMatchObject({ chunksDropped: 1, chunksSent: 0 });
     drain(core);
 
-    core.handle(
-      {
-        type: 'datagram',
-        from: udp,
-        bytes: encodeDatagram({ type: 'hello', memberId: 1, nonce: 42 }),
-      },
-      3,
-    );
+    sendHello(core, udp, 1, 42, 3);
     const outputs = drain(core);
     expect(datagramsSent(outputs)).toEqual([
       { to: udp, message: { type: 'hello-ack', memberId: 1, nonce: 42 } },
@@ -182,35 +118,13 @@ describe('SourceCore joins (rule 4)', () => {
     const core = createSource();
     const a = { address: '10.0.0.1', port: 5000 };
     const b = { address: '10.0.0.2', port: 5000 };
-    core.handle(
-      { type: 'connection-open', connection: 1, remote: { address: a.address, port: 1 } },
-      0,
-    );
-    core.handle({ type: 'connection-data', connection: 1, bytes: joinRequest() }, 0);
-    core.handle(
-      { type: 'connection-open', connection: 2, remote: { address: b.address, port: 2 } },
-      0,
-    );
-    core.handle({ type: 'connection-data', connection: 2, bytes: joinRequest() }, 0);
+    requestJoin(core, 1, { address: a.address, port: 1 }, 0);
+    requestJoin(core, 2, { address: b.address, port: 2 }, 0);
     const accepts = drain(core);
     expect(framesWritten(accepts, 2)[0]).toMatchObject({ members: [{ memberId: 2 }] });
-    core.handle(
-      {
-        type: 'datagram',
-        from: a,
-        bytes: encodeDatagram({ type: 'hello', memberId: 1, nonce: 1 }),
-      },
-      1,
-    );
+    sendHello(core, a, 1, 1, 1);
     expect(datagramsSent(drain(core)).map(({ message }) => message.type)).toEqual(['hello-ack']);
-    core.handle(
-      {
-        type: 'datagram',
-        from: b,
-        bytes: encodeDatagram({ type: 'hello', memberId: 2, nonce: 2 }),
-      },
-      2,
-    );
+    sendHello(core, b, 2, 2, 2);
     expect(datagramsSent(drain(core))).toMatchObject([
       { to: b, message: { type: 'hello-ack', memberId: 2 } },
       {
@@ -222,21 +136,10 @@ describe('SourceCore joins (rule 4)', () => {
 
   it('matches a hello to a join seen on a dual-stack socket (IPv4-mapped address)', () => {
     const core = createSource();
-    core.handle(
-      { type: 'connection-open', connection: 1, remote: { address: '::ffff:10.0.0.5', port: 1 } },
-      0,
-    );
-    core.handle({ type: 'connection-data', connection: 1, bytes: joinRequest() }, 0);
+    requestJoin(core, 1, { address: '::ffff:10.0.0.5', port: 1 }, 0);
     drain(core);
     const udp = { address: '10.0.0.5', port: 5000 };
-    core.handle(
-      {
-        type: 'datagram',
-        from: udp,
-        bytes: encodeDatagram({ type: 'hello', memberId: 1, nonce: 1 }),
-      },
-      1,
-    );
+    sendHello(core, udp, 1, 1, 1);
     expect(core.members()).toMatchObject([{ memberId: 1, endpoint: udp }]);
   });
 
@@ -245,11 +148,7 @@ describe('SourceCore joins (rule 4)', () => {
     const first = { address: '10.0.0.5', port: 40002 };
     join(core, 1, first, 0);
     // Same host, and the second joiner's TCP connection comes from port 40002 too.
-    core.handle(
-      { type: 'connection-open', connection: 2, remote: { address: '10.0.0.5', port: 40002 } },
-      1,
-    );
-    core.handle({ type: 'connection-data', connection: 2, bytes: joinRequest() }, 1);
+    requestJoin(core, 2, { address: '10.0.0.5', port: 40002 }, 1);
     const [accept] = framesWritten(drain(core), 2);
     expect(accept).toMatchObject({ type: 'join-accept', memberId: 2 });
     expect(core.members()).toMatchObject([{ memberId: 1, endpoint: first }]);
@@ -258,21 +157,10 @@ describe('SourceCore joins (rule 4)', () => {
 
   it('refuses a hello for a pending member id from another IP address', () => {
     const core = createSource();
-    core.handle(
-      { type: 'connection-open', connection: 1, remote: { address: '10.0.0.5', port: 40001 } },
-      0,
-    );
-    core.handle({ type: 'connection-data', connection: 1, bytes: joinRequest() }, 0);
+    requestJoin(core, 1, { address: '10.0.0.5', port: 40001 }, 0);
     drain(core);
     const intruder = { address: '10.9.9.9', port: 5000 };
-    core.handle(
-      {
-        type: 'datagram',
-        from: intruder,
-        bytes: encodeDatagram({ type: 'hello', memberId: 1, nonce: 1 }),
-      },
-      1,
-    );
+    sendHello(core, intruder, 1, 1, 1);
     expect(datagramsSent(drain(core))).toEqual([]);
     expect(core.stats().datagramsDropped['member-mismatch']).toBe(1);
     expect(core.stats().members).toBe(0);
@@ -345,11 +233,7 @@ describe('SourceCore joins (rule 4)', () => {
 
   it('forgets an accepted joiner whose hello never comes', () => {
     const core = createSource({ joinTimeoutMillis: 500 });
-    core.handle(
-      { type: 'connection-open', connection: 1, remote: { address: '10.0.0.5', port: 1 } },
-      0,
-    );
-    core.handle({ type: 'connection-data', connection: 1, bytes: joinRequest() }, 0);
+    requestJoin(core, 1, { address: '10.0.0.5', port: 1 }, 0);
     core.handle({ type: 'connection-closed', connection: 1, reason: 'read the accept' }, 10);
     drain(core);
     core.handleTimeout(500);
@@ -402,11 +286,7 @@ describe('SourceCore joins (rule 4)', () => {
       },
     };
     const core = createSource({ header: { splitter } });
-    core.handle(
-      { type: 'connection-open', connection: 1, remote: { address: '10.0.0.5', port: 1 } },
-      0,
-    );
-    core.handle({ type: 'connection-data', connection: 1, bytes: joinRequest() }, 0);
+    requestJoin(core, 1, { address: '10.0.0.5', port: 1 }, 0);
     expect(framesWritten(drain(core), 1)).toEqual([]);
     core.handle(
       { type: 'ingest-data', bytes: Uint8Array.from({ length: 6 }, (_, index) => index) },

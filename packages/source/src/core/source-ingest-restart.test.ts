@@ -1,15 +1,14 @@
-import {
-  type CoreOutput,
-  createRandom,
-  decodeDatagram,
-  encodeDatagram,
-  encodeFrame,
-  FrameDecoder,
-  type FrameMessage,
-} from '@p2psp/wire';
+import { type CoreOutput, createRandom, decodeDatagram } from '@p2psp/wire';
 import { describe, expect, it } from 'vitest';
 import type { StreamHeaderSplitter } from './source-config.js';
 import { SourceCore } from './source-core.js';
+import {
+  createSource,
+  drain,
+  framesWritten,
+  requestJoin,
+  sendHello,
+} from './source-core.test-helpers.js';
 
 // Regression: after an Icecast restart the Ogg mount is a new logical stream (new serial
 // numbers, new header pages), but the source kept the first header for later joiners, whose
@@ -39,25 +38,6 @@ function eightByteSplitter(): StreamHeaderSplitter {
   };
 }
 
-function drain(core: SourceCore): CoreOutput[] {
-  const outputs: CoreOutput[] = [];
-  for (let output = core.pollOutput(); output !== undefined; output = core.pollOutput()) {
-    outputs.push(output);
-  }
-  return outputs;
-}
-
-function framesWritten(outputs: CoreOutput[], connection: number): FrameMessage[] {
-  const decoder = new FrameDecoder();
-  for (const output of outputs) {
-    if (output.type === 'write' && output.connection === connection) decoder.push(output.bytes);
-  }
-  return [...decoder].map((result) => {
-    if (!result.ok) throw new Error(result.error.detail);
-    return result.message;
-  });
-}
-
 function chunkPayloads(outputs: CoreOutput[]): Uint8Array[] {
   return outputs.flatMap((output) => {
     if (output.type !== 'send-datagram') return [];
@@ -67,51 +47,23 @@ function chunkPayloads(outputs: CoreOutput[]): Uint8Array[] {
   });
 }
 
-function requestJoin(core: SourceCore, connection: number, now: number): void {
-  core.handle(
-    { type: 'connection-open', connection, remote: { address: '10.0.0.9', port: connection } },
-    now,
-  );
-  core.handle(
-    {
-      type: 'connection-data',
-      connection,
-      bytes: encodeFrame({
-        type: 'join-request',
-        role: 'peer',
-        privateEndpoint: null,
-        nat: { type: 'unknown', portStep: 0, mappedEndpoint: null },
-        credential: new Uint8Array(0),
-      }),
-    },
-    now,
-  );
+/** A joiner from 10.0.0.9 (TCP port = its connection number) asks to join. */
+function requestJoinFrom(core: SourceCore, connection: number, now: number): void {
+  requestJoin(core, connection, { address: '10.0.0.9', port: connection }, now);
 }
 
 const filled = (length: number, value: number) => new Uint8Array(length).fill(value);
 
 describe('SourceCore after ingest-restart (a reconnected ingest starts a new stream)', () => {
   it('re-captures the header, gives joiners the new one, and sends it to players as data', () => {
-    const core = new SourceCore({
-      random: createRandom(1),
-      chunkSize: 64,
-      bufferSize: 8,
-      header: { splitter: eightByteSplitter() },
-    });
+    const core = createSource({ header: { splitter: eightByteSplitter() } });
     // First connection: header 0x01 x 8, then media 0x11.
     core.handle({ type: 'ingest-data', bytes: filled(HEADER_BYTES, 0x01) }, 0);
-    requestJoin(core, 1, 0);
+    requestJoinFrom(core, 1, 0);
     const first = framesWritten(drain(core), 1)[0];
     expect(first).toMatchObject({ type: 'join-accept', header: filled(HEADER_BYTES, 0x01) });
     if (first?.type !== 'join-accept') return;
-    core.handle(
-      {
-        type: 'datagram',
-        from: { address: '10.0.0.9', port: 5000 },
-        bytes: encodeDatagram({ type: 'hello', memberId: first.memberId, nonce: 1 }),
-      },
-      0,
-    );
+    sendHello(core, { address: '10.0.0.9', port: 5000 }, first.memberId, 1, 0);
     core.handle({ type: 'ingest-data', bytes: filled(32, 0x11) }, 1);
     drain(core);
 
@@ -122,7 +74,7 @@ describe('SourceCore after ingest-restart (a reconnected ingest starts a new str
       event: expect.objectContaining({ name: 'ingest-restart' }),
     });
     expect(core.header()).toBeNull();
-    requestJoin(core, 2, 2);
+    requestJoinFrom(core, 2, 2);
     expect(framesWritten(drain(core), 2)).toEqual([]);
     core.handle({ type: 'ingest-data', bytes: filled(5, 0x02) }, 3);
     expect(framesWritten(drain(core), 2)).toEqual([]);
@@ -158,7 +110,7 @@ describe('SourceCore after ingest-restart (a reconnected ingest starts a new str
     core.handle({ type: 'ingest-restart', reason: 'ingest reconnected' }, 0);
     drain(core);
     expect(core.header()).toEqual(fixed);
-    requestJoin(core, 1, 1);
+    requestJoinFrom(core, 1, 1);
     expect(framesWritten(drain(core), 1)[0]).toMatchObject({ type: 'join-accept', header: fixed });
   });
 });

@@ -1,0 +1,90 @@
+import {
+  type CoreOutput,
+  createRandom,
+  decodeDatagram,
+  type Endpoint,
+  encodeDatagram,
+  encodeFrame,
+  FrameDecoder,
+  type FrameMessage,
+  type JoinRequest,
+} from '@p2psp/wire';
+import type { SourceConfig } from './source-config.js';
+import { SourceCore } from './source-core.js';
+
+// The scripted-joiner harness the SourceCore unit tests share (sans-IO: inputs in, outputs
+// drained, nothing sleeps). Test-only: tsconfig.build.json leaves `*.test-helpers.ts` out.
+
+export const UNKNOWN_NAT = { type: 'unknown', portStep: 0, mappedEndpoint: null } as const;
+
+/** A peer's join-request frame (no credential, NAT unknown) with `overrides`. */
+export function joinRequest(overrides: Partial<JoinRequest> = {}): Uint8Array {
+  return encodeFrame({
+    type: 'join-request',
+    role: 'peer',
+    privateEndpoint: null,
+    nat: UNKNOWN_NAT,
+    credential: new Uint8Array(0),
+    ...overrides,
+  });
+}
+
+/** A source with 64-byte chunks and B = 8, seeded. */
+export function createSource(config: Partial<SourceConfig> = {}) {
+  return new SourceCore({ random: createRandom(1), chunkSize: 64, bufferSize: 8, ...config });
+}
+
+export function drain(core: SourceCore): CoreOutput[] {
+  const outputs: CoreOutput[] = [];
+  for (let output = core.pollOutput(); output !== undefined; output = core.pollOutput()) {
+    outputs.push(output);
+  }
+  return outputs;
+}
+
+/** The frames the source wrote on `connection`, decoded. */
+export function framesWritten(outputs: CoreOutput[], connection: number): FrameMessage[] {
+  const decoder = new FrameDecoder();
+  for (const output of outputs) {
+    if (output.type === 'write' && output.connection === connection) decoder.push(output.bytes);
+  }
+  return [...decoder].map((result) => {
+    if (!result.ok) throw new Error(result.error.detail);
+    return result.message;
+  });
+}
+
+/** The datagrams the source sent, decoded (throws on one it could not have meant). */
+export function datagramsSent(outputs: CoreOutput[]) {
+  return outputs.flatMap((output) => {
+    if (output.type !== 'send-datagram') return [];
+    const decoded = decodeDatagram(output.bytes);
+    if (!decoded.ok) throw new Error(decoded.error.detail);
+    return [{ to: output.to, message: decoded.message }];
+  });
+}
+
+/** A joiner connects from `remote` and sends its join-request (outputs left undrained). */
+export function requestJoin(
+  core: SourceCore,
+  connection: number,
+  remote: Endpoint,
+  now: number,
+): void {
+  core.handle({ type: 'connection-open', connection, remote }, now);
+  core.handle({ type: 'connection-data', connection, bytes: joinRequest() }, now);
+}
+
+/** The joiner's UDP hello for `memberId` from `from`. */
+export function sendHello(
+  core: SourceCore,
+  from: Endpoint,
+  memberId: number,
+  nonce: number,
+  now: number,
+): void {
+  core.handle(
+    { type: 'datagram', from, bytes: encodeDatagram({ type: 'hello', memberId, nonce }) },
+    now,
+  );
+}
