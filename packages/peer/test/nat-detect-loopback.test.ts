@@ -1,6 +1,6 @@
 import { createSocket, type Socket } from 'node:dgram';
-import { Readable } from 'node:stream';
 import { type SourceHandle, startSource } from '@p2psp/source/node';
+import { boundedLiveFeed } from '@p2psp/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PeerHandle, startPeer } from '../src/node/index.js';
 
@@ -11,21 +11,7 @@ import { type PeerHandle, startPeer } from '../src/node/index.js';
  */
 
 /** A bounded live feed: 1 KiB every 20 ms for at most 15 s (50 KB/s), then the end. */
-function feed(): Readable {
-  let sent = 0;
-  const stream = new Readable({ read() {} });
-  const timer = setInterval(() => {
-    sent += 1;
-    if (sent > 750) {
-      clearInterval(timer);
-      stream.push(null);
-      return;
-    }
-    stream.push(Buffer.alloc(1024, sent & 0xff));
-  }, 20);
-  stream.on('close', () => clearInterval(timer));
-  return stream;
-}
+const feed = () => boundedLiveFeed(750);
 
 describe('NAT detection against the source on loopback (real UDP/TCP)', () => {
   let source: SourceHandle;

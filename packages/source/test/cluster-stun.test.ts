@@ -1,6 +1,6 @@
 import { createSocket } from 'node:dgram';
-import { Readable } from 'node:stream';
 import { detectNat } from '@p2psp/nat';
+import { boundedLiveFeed } from '@p2psp/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type SourceHandle, startSource } from '../src/node/index.js';
 
@@ -11,21 +11,7 @@ import { type SourceHandle, startSource } from '../src/node/index.js';
  */
 
 /** A bounded live feed: 1 KiB every 20 ms for at most 10 s. */
-function feed(): Readable {
-  let sent = 0;
-  const stream = new Readable({ read() {} });
-  const timer = setInterval(() => {
-    sent += 1;
-    if (sent > 500) {
-      clearInterval(timer);
-      stream.push(null);
-      return;
-    }
-    stream.push(Buffer.alloc(1024, sent & 0xff));
-  }, 20);
-  stream.on('close', () => clearInterval(timer));
-  return stream;
-}
+const feed = () => boundedLiveFeed(500);
 
 describe('RFC 5780 on the source cluster port (--alternate-address)', () => {
   const sources: SourceHandle[] = [];

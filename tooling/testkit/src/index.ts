@@ -4,6 +4,7 @@ export {
   type IcecastServerOptions,
   startIcecastServer,
 } from './icecast-server.js';
+export { boundedLiveFeed } from './live-feed.js';
 export {
   CHROMIUM,
   COTURN,
