@@ -111,6 +111,9 @@ export const PEER_DEFAULTS = {
   repair: true,
 } as const;
 
+/** The options that are integers with a default in PEER_DEFAULTS. */
+type IntegerOptionWithDefault = Exclude<keyof typeof PEER_DEFAULTS, 'role' | 'repair'>;
+
 function integerIn(option: string, value: number, min: number, max: number): number {
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new PeerConfigError(
@@ -148,6 +151,9 @@ export function resolvePeerConfig(config: PeerConfig): ResolvedPeerConfig {
   }
   const optionalInteger = (option: string, value: number | undefined, min: number, max: number) =>
     value === undefined ? null : integerIn(option, value, min, max);
+  // An integer option with a default: one line per option below (name, range), read as a table.
+  const withDefault = (option: IntegerOptionWithDefault, min: number, max: number) =>
+    integerIn(option, config[option] ?? PEER_DEFAULTS[option], min, max);
   const repair = config.repair ?? PEER_DEFAULTS.repair;
   if (typeof repair !== 'boolean') {
     throw new PeerConfigError('repair', `repair must be true or false, got ${String(repair)}`);
@@ -169,63 +175,18 @@ export function resolvePeerConfig(config: PeerConfig): ResolvedPeerConfig {
     credential: config.credential ?? new Uint8Array(0),
     privateEndpoint: config.privateEndpoint ?? null,
     nat: config.nat ?? { type: 'unknown', portStep: 0, mappedEndpoint: null },
-    debtThreshold: integerIn(
-      'debtThreshold',
-      config.debtThreshold ?? PEER_DEFAULTS.debtThreshold,
-      1,
-      1_000_000,
-    ),
-    playoutDelayMillis: integerIn(
-      'playoutDelayMillis',
-      config.playoutDelayMillis ?? PEER_DEFAULTS.playoutDelayMillis,
-      1,
-      3_600_000,
-    ),
+    debtThreshold: withDefault('debtThreshold', 1, 1_000_000),
+    playoutDelayMillis: withDefault('playoutDelayMillis', 1, 3_600_000),
     playoutDelayChunks: optionalInteger('playoutDelayChunks', config.playoutDelayChunks, 1, 65535),
-    joinTimeoutMillis: integerIn(
-      'joinTimeoutMillis',
-      config.joinTimeoutMillis ?? PEER_DEFAULTS.joinTimeoutMillis,
-      1,
-      3_600_000,
-    ),
-    helloRetryMillis: integerIn(
-      'helloRetryMillis',
-      config.helloRetryMillis ?? PEER_DEFAULTS.helloRetryMillis,
-      1,
-      60_000,
-    ),
-    helloAttempts: integerIn(
-      'helloAttempts',
-      config.helloAttempts ?? PEER_DEFAULTS.helloAttempts,
-      1,
-      10_000,
-    ),
-    maxFrameBytes: integerIn(
-      'maxFrameBytes',
-      config.maxFrameBytes ?? PEER_DEFAULTS.maxFrameBytes,
-      1024,
-      64 * 1024 * 1024,
-    ),
+    joinTimeoutMillis: withDefault('joinTimeoutMillis', 1, 3_600_000),
+    helloRetryMillis: withDefault('helloRetryMillis', 1, 60_000),
+    helloAttempts: withDefault('helloAttempts', 1, 10_000),
+    maxFrameBytes: withDefault('maxFrameBytes', 1024, 64 * 1024 * 1024),
     relaySpreadChunks: optionalInteger('relaySpreadChunks', config.relaySpreadChunks, 1, 65535),
     drainMillis: drainMillis ?? null,
-    maxNeighbours: integerIn(
-      'maxNeighbours',
-      config.maxNeighbours ?? PEER_DEFAULTS.maxNeighbours,
-      1,
-      1_000_000,
-    ),
-    reportIntervalMillis: integerIn(
-      'reportIntervalMillis',
-      config.reportIntervalMillis ?? PEER_DEFAULTS.reportIntervalMillis,
-      0,
-      3_600_000,
-    ),
-    sourceTimeoutMillis: integerIn(
-      'sourceTimeoutMillis',
-      config.sourceTimeoutMillis ?? PEER_DEFAULTS.sourceTimeoutMillis,
-      0,
-      24 * 3_600_000,
-    ),
+    maxNeighbours: withDefault('maxNeighbours', 1, 1_000_000),
+    reportIntervalMillis: withDefault('reportIntervalMillis', 0, 3_600_000),
+    sourceTimeoutMillis: withDefault('sourceTimeoutMillis', 0, 24 * 3_600_000),
     repair,
   };
 }
