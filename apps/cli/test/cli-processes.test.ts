@@ -1,56 +1,16 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ChildProcesses } from './child-processes.js';
 import { openPlayer, until, walkMp3Frames } from './helpers.js';
 
 // The built bundle, run as users run it: separate processes, JSON logs (stderr is no TTY).
-const bundle = join(import.meta.dirname, '../dist/p2psp.mjs');
 const demoSample = join(import.meta.dirname, '../../../packages/media/assets/demo.mp3');
 
-interface Running {
-  readonly child: ChildProcess;
-  readonly logs: () => Record<string, unknown>[];
-  readonly stdout: () => string;
-  readonly exited: Promise<number | null>;
-}
+const processes = new ChildProcesses();
+const run = (...args: string[]) => processes.cli(...args);
 
-const children: ChildProcess[] = [];
-
-function run(...args: string[]): Running {
-  const child = spawn(process.execPath, [bundle, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, P2PSP_LOG_LEVEL: 'info' },
-  });
-  children.push(child);
-  let stderr = '';
-  let stdout = '';
-  child.stderr!.on('data', (bytes: Buffer) => {
-    stderr += bytes.toString();
-  });
-  child.stdout!.on('data', (bytes: Buffer) => {
-    stdout += bytes.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-  return {
-    child,
-    stdout: () => stdout,
-    logs: () =>
-      stderr
-        .split('\n')
-        .filter((line) => line.startsWith('{'))
-        .map((line) => JSON.parse(line) as Record<string, unknown>),
-    exited,
-  };
-}
-
-afterAll(() => {
-  // Clean up by PID even when a test failed.
-  for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
-      process.kill(child.pid, 'SIGKILL');
-    }
-  }
-});
+// Clean up by PID even when a test failed.
+afterAll(() => processes.killAll());
 
 describe('p2psp source and p2psp peer as processes', () => {
   it('stream MP3 to a player; the peer leaves with a goodbye on SIGTERM', {

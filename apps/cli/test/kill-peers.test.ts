@@ -1,61 +1,19 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { get } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ChildProcesses, type RunningChild } from './child-processes.js';
 import { openPlayer, until } from './helpers.js';
 
 // Issue 5, real sockets: a source and 10 loopback peers as processes of the built bundle;
 // `kill -9` of 3 peers. The 7 others keep playing, and the source's member list (its
 // status port) shrinks to 7 once their silence passes --member-timeout (rule 6).
-const bundle = join(import.meta.dirname, '../dist/p2psp.mjs');
 const demoSample = join(import.meta.dirname, '../../../packages/media/assets/demo.mp3');
 const CREDENTIAL = 'kill-peers-monitor-secret';
 
-interface Running {
-  readonly child: ChildProcess;
-  readonly logs: () => Record<string, unknown>[];
-  readonly stdout: () => string;
-}
-
-const children: ChildProcess[] = [];
-
-function run(...args: string[]): Running {
-  const child = spawn(process.execPath, [bundle, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, P2PSP_LOG_LEVEL: 'info' },
-  });
-  children.push(child);
-  let stderr = '';
-  let stdout = '';
-  child.stderr!.on('data', (bytes: Buffer) => {
-    stderr += bytes.toString();
-  });
-  child.stdout!.on('data', (bytes: Buffer) => {
-    stdout += bytes.toString();
-  });
-  return {
-    child,
-    stdout: () => stdout,
-    logs: () =>
-      stderr
-        .split('\n')
-        .filter((line) => line.startsWith('{'))
-        .map((line) => JSON.parse(line) as Record<string, unknown>),
-  };
-}
-
-function killAll(): void {
-  // By PID, even when the test failed half way.
-  for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
-      try {
-        process.kill(child.pid, 'SIGKILL');
-      } catch {
-        // Already gone.
-      }
-    }
-  }
-}
+const processes = new ChildProcesses();
+const run = (...args: string[]) => processes.cli(...args);
+// By PID, even when the test failed half way.
+const killAll = () => processes.killAll();
 afterAll(killAll);
 
 function getJson(url: string): Promise<Record<string, unknown>> {
@@ -169,7 +127,7 @@ describe('kill -9 of 3 of 10 loopback peers (processes of the built CLI)', () =>
 
       // The operator's monitor first (with the credential; otherwise the first ordinary
       // joiner would become one), then 9 ordinary peers.
-      const peers: Running[] = [startPeer('--monitor', '--credential', CREDENTIAL)];
+      const peers: RunningChild[] = [startPeer('--monitor', '--credential', CREDENTIAL)];
       expect(await waitForMembers(1, 20_000)).toHaveLength(1);
       for (let index = 1; index < 10; index++) peers.push(startPeer());
       const urls: string[] = [];
