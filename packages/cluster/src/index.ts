@@ -64,7 +64,6 @@ export {
   type RemovalReason,
   roleOfFlags,
   toMemberInfo,
-  UNKNOWN_NAT_REPORT,
 } from './membership.js';
 export {
   NeighbourAccounting,

@@ -8,6 +8,7 @@ import {
   type MemberInfo,
   type NatReport,
   NO_MEMBER,
+  UNKNOWN_NAT_REPORT,
 } from '@p2psp/wire';
 import { ClusterError, checkInteger } from './errors.js';
 
@@ -80,8 +81,6 @@ export interface MembershipTableOptions {
   /** How many addresses the unreliable-address memory keeps. Default 4,096. */
   readonly unreliableAddressHistory?: number;
 }
-
-export const UNKNOWN_NAT_REPORT: NatReport = { type: 'unknown', portStep: 0, mappedEndpoint: null };
 
 /** Removal reasons that mark the member's address as unreliable for admission (seed 000). */
 const UNRELIABLE_REASONS: ReadonlySet<RemovalReason> = new Set(['expelled', 'debt']);

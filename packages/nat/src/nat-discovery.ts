@@ -1,4 +1,10 @@
-import type { Endpoint, Instant, NatReport, Random } from '@p2psp/wire';
+import {
+  type Endpoint,
+  type Instant,
+  type NatReport,
+  type Random,
+  UNKNOWN_NAT_REPORT,
+} from '@p2psp/wire';
 import { canonicalIpAddress } from './ip-address.js';
 import { classifyNat, type NatBehaviour } from './nat-classification.js';
 import { NatError } from './nat-error.js';
@@ -290,7 +296,7 @@ export class NatDiscoveryCore {
     const mapped1 = mappedEndpointOf(first.response);
     if (!mapped1) {
       return finish({
-        report: { type: 'unknown', portStep: 0, mappedEndpoint: null },
+        report: UNKNOWN_NAT_REPORT,
         natPresent: null,
         mapping: 'unknown',
         filtering: 'unknown',

@@ -6,6 +6,7 @@ import {
   encodeDatagram,
   encodeFrame,
   FrameDecoder,
+  UNKNOWN_NAT_REPORT,
 } from '@p2psp/wire';
 import { describe, expect, it } from 'vitest';
 import { SourceCore } from '../src/index.js';
@@ -14,7 +15,6 @@ import { SourceCore } from '../src/index.js';
  * Issue 5: only monitors complain (rule 8). A [lost chunk] from an ordinary member is not
  * charged to anyone: it is ignored and counted, as the source's status shows.
  */
-const UNKNOWN_NAT = { type: 'unknown', portStep: 0, mappedEndpoint: null } as const;
 
 function drain(core: SourceCore): CoreOutput[] {
   const outputs: CoreOutput[] = [];
@@ -41,7 +41,7 @@ function join(core: SourceCore, connection: number, udp: Endpoint, role: 'peer' 
         type: 'join-request',
         role,
         privateEndpoint: null,
-        nat: UNKNOWN_NAT,
+        nat: UNKNOWN_NAT_REPORT,
         credential: new TextEncoder().encode(role === 'monitor' ? 'secret' : ''),
       }),
     },

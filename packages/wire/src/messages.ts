@@ -54,6 +54,13 @@ export interface NatReport {
   readonly mappedEndpoint: Endpoint | null;
 }
 
+/** What a node reports when it has not (or could not) detect its NAT. */
+export const UNKNOWN_NAT_REPORT: NatReport = Object.freeze({
+  type: 'unknown',
+  portStep: 0,
+  mappedEndpoint: null,
+});
+
 export type RefusedReason =
   | 'cluster-full'
   | 'bad-version'

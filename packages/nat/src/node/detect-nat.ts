@@ -1,5 +1,5 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
-import type { Endpoint } from '@p2psp/wire';
+import { type Endpoint, UNKNOWN_NAT_REPORT } from '@p2psp/wire';
 import { NatDiscoveryCore, type NatDiscoveryResult } from '../nat-discovery.js';
 import { NatError } from '../nat-error.js';
 import type { StunRetransmissionOptions } from '../stun-client.js';
@@ -127,7 +127,7 @@ export async function detectNat(options: DetectNatOptions): Promise<NatDiscovery
 
 function timedOut(timeout: number): NatDiscoveryResult {
   return {
-    report: { type: 'unknown', portStep: 0, mappedEndpoint: null },
+    report: UNKNOWN_NAT_REPORT,
     natPresent: null,
     mapping: 'unknown',
     filtering: 'unknown',

@@ -1,4 +1,4 @@
-import type { Endpoint, NatReport, Random } from '@p2psp/wire';
+import { type Endpoint, type NatReport, type Random, UNKNOWN_NAT_REPORT } from '@p2psp/wire';
 import { PeerConfigError } from './errors.js';
 
 export interface PeerConfig {
@@ -174,7 +174,7 @@ export function resolvePeerConfig(config: PeerConfig): ResolvedPeerConfig {
     role,
     credential: config.credential ?? new Uint8Array(0),
     privateEndpoint: config.privateEndpoint ?? null,
-    nat: config.nat ?? { type: 'unknown', portStep: 0, mappedEndpoint: null },
+    nat: config.nat ?? UNKNOWN_NAT_REPORT,
     debtThreshold: withDefault('debtThreshold', 1, 1_000_000),
     playoutDelayMillis: withDefault('playoutDelayMillis', 1, 3_600_000),
     playoutDelayChunks: optionalInteger('playoutDelayChunks', config.playoutDelayChunks, 1, 65535),

@@ -16,6 +16,7 @@ import {
   type Endpoint,
   formatEndpoint,
   type NatReport,
+  UNKNOWN_NAT_REPORT,
 } from '@p2psp/wire';
 import type { PeerConfig } from '../core/peer-config.js';
 import { PeerCore } from '../core/peer-core.js';
@@ -166,7 +167,7 @@ export async function startPeer(options: PeerOptions): Promise<PeerHandle> {
   const logger = options.logger;
   const source = await resolveSource(options.source);
   const stun = options.stun === undefined ? source : await resolveSource(options.stun, '--stun');
-  let nat: NatReport = options.core?.nat ?? UNKNOWN_NAT;
+  let nat: NatReport = options.core?.nat ?? UNKNOWN_NAT_REPORT;
   const fanOut = new PlayerFanOut({
     createSyncPointFinder: (mediaType): SyncPointFinder | null => createSyncPointFinder(mediaType),
     ...(options.maxPlayerQueueBytes !== undefined
@@ -362,8 +363,6 @@ export async function startPeer(options: PeerOptions): Promise<PeerHandle> {
   };
 }
 
-const UNKNOWN_NAT: NatReport = { type: 'unknown', portStep: 0, mappedEndpoint: null };
-
 /**
  * Issue 6: RFC 5780 discovery (plain binding against the source) on the stream socket,
  * bounded in time. Never fails the join: trouble means `unknown`. No answer at all reads
@@ -387,7 +386,7 @@ async function detectPeerNat(
       // tests that get no answer are retried, but from a shorter RTO).
       ...(quick ? { retransmission: { rto: 100 } } : {}),
     });
-    const report = result.report.type === 'udp-blocked' ? UNKNOWN_NAT : result.report;
+    const report = result.report.type === 'udp-blocked' ? UNKNOWN_NAT_REPORT : result.report;
     logger?.info(
       {
         stun: formatEndpoint(server),
@@ -404,7 +403,7 @@ async function detectPeerNat(
       { stun: formatEndpoint(server), message: String((error as Error).message ?? error) },
       'nat-detect-fail',
     );
-    return UNKNOWN_NAT;
+    return UNKNOWN_NAT_REPORT;
   }
 }
 

@@ -8,6 +8,7 @@ import {
   FrameDecoder,
   type FrameMessage,
   type JoinRequest,
+  UNKNOWN_NAT_REPORT,
 } from '@p2psp/wire';
 import type { SourceConfig } from './source-config.js';
 import { SourceCore } from './source-core.js';
@@ -15,15 +16,13 @@ import { SourceCore } from './source-core.js';
 // The scripted-joiner harness the SourceCore unit tests share (sans-IO: inputs in, outputs
 // drained, nothing sleeps). Test-only: tsconfig.build.json leaves `*.test-helpers.ts` out.
 
-export const UNKNOWN_NAT = { type: 'unknown', portStep: 0, mappedEndpoint: null } as const;
-
 /** A peer's join-request frame (no credential, NAT unknown) with `overrides`. */
 export function joinRequest(overrides: Partial<JoinRequest> = {}): Uint8Array {
   return encodeFrame({
     type: 'join-request',
     role: 'peer',
     privateEndpoint: null,
-    nat: UNKNOWN_NAT,
+    nat: UNKNOWN_NAT_REPORT,
     credential: new Uint8Array(0),
     ...overrides,
   });
