@@ -20,7 +20,7 @@ export {
 export { NAT_ERROR_CODES, NatError, type NatErrorCode } from './nat-error.js';
 export { type DetectNatOptions, detectNat } from './node/detect-nat.js';
 export { type PunchHoleOptions, type PunchHoleResult, punchHole } from './node/punch-node.js';
-export { cryptoRandom, resolveEndpoint } from './node/runtime.js';
+export { closeQuietly, cryptoRandom, resolveEndpoint } from './node/runtime.js';
 export {
   type RunningStunServer,
   type StartStunServerOptions,

@@ -67,7 +67,6 @@ export class CoreTimer {
   }
 }
 
-/** Node reports IPv4-mapped senders as ::ffff:a.b.c.d on dual-stack sockets; keep it as is. */
 /** Closes a UDP socket; resolves once closed, or at once if it was closed already. */
 export function closeQuietly(socket: Socket): Promise<void> {
   return new Promise((resolve) => {

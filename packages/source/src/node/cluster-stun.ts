@@ -1,6 +1,6 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
-import { isStunDatagram, StunServerCore, sendQuietly } from '@p2psp/nat';
+import { closeQuietly, isStunDatagram, StunServerCore, sendQuietly } from '@p2psp/nat';
 import type { Endpoint } from '@p2psp/wire';
 import { SourceRuntimeError } from './errors.js';
 
@@ -58,18 +58,7 @@ export async function startClusterStun(
   const sockets = new Map<string, Socket>([[key(primary), cluster]]);
   const opened: Socket[] = [];
   const close = async () => {
-    await Promise.all(
-      opened.map(
-        (socket) =>
-          new Promise<void>((resolve) => {
-            try {
-              socket.close(() => resolve());
-            } catch {
-              resolve();
-            }
-          }),
-      ),
-    );
+    await Promise.all(opened.map(closeQuietly));
   };
   const answer = (bytes: Uint8Array, from: Endpoint, local: Endpoint): boolean => {
     if (!isStunDatagram(bytes)) return false;
