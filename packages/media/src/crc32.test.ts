@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { referenceOggCrc } from '../test/fixtures.js';
 import { oggCrc32 } from './crc32.js';
+import { referenceOggCrc } from './testing.js';
 
 describe('oggCrc32', () => {
   it('is the unreflected 0x04C11DB7 CRC with init 0 (RFC 3533 section 6)', () => {

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { createHeaderCapture } from './header-capture.js';
 import {
   ascii,
   concat,
@@ -11,8 +12,7 @@ import {
   sliceAt,
   vorbisHeader,
   vorbisIdentification,
-} from '../test/fixtures.js';
-import { createHeaderCapture } from './header-capture.js';
+} from './testing.js';
 
 function captureAll(kind: Parameters<typeof createHeaderCapture>[0], parts: Uint8Array[]) {
   const capture = createHeaderCapture(kind);

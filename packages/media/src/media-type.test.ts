@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { adtsFrame, ascii, concat, ebmlElement, mp3Frame, opusStream } from '../test/fixtures.js';
 import { detectMediaType, mimeTypeOf } from './media-type.js';
+import { adtsFrame, ascii, concat, ebmlElement, mp3Frame, opusStream } from './testing.js';
 
 const ogg = concat(...opusStream(2));
 const webm = ebmlElement(0x1a45dfa3, concat(ebmlElement(0x4282, ascii('webm'))));

@@ -1,5 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { MediaKind } from './media-type.js';
+import { parseOggPage } from './ogg.js';
+import { createPacer, type PacedPiece, type Pacer, type PacerOptions } from './pacer.js';
 import {
   adtsFrame,
   ascii,
@@ -12,10 +15,7 @@ import {
   sliceAt,
   vorbisHeader,
   vorbisIdentification,
-} from '../test/fixtures.js';
-import type { MediaKind } from './media-type.js';
-import { parseOggPage } from './ogg.js';
-import { createPacer, type PacedPiece, type Pacer, type PacerOptions } from './pacer.js';
+} from './testing.js';
 
 function pacerFor(kind: MediaKind, options: PacerOptions = {}): Pacer {
   const created = createPacer(kind, options);

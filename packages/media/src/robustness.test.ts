@@ -1,11 +1,11 @@
 // Network and file input is untrusted (project rule 3): no parser may throw or lose bytes on it.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { adtsFrame, concat, mp3Frame, opusStream, sliceAt } from '../test/fixtures.js';
 import { createHeaderCapture } from './header-capture.js';
 import { detectMediaType, type MediaKind } from './media-type.js';
 import { createPacer } from './pacer.js';
 import { createSyncScanner } from './sync-scanner.js';
+import { adtsFrame, concat, mp3Frame, opusStream, sliceAt } from './testing.js';
 
 const KINDS: readonly MediaKind[] = ['ogg', 'webm', 'mp3', 'aac-adts', 'unknown'];
 

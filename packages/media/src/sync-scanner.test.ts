@@ -1,5 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { MediaKind } from './media-type.js';
+import { createSyncScanner, findSyncPoint } from './sync-scanner.js';
 import {
   adtsFrame,
   concat,
@@ -9,9 +11,7 @@ import {
   oggPage,
   opusStream,
   sliceAt,
-} from '../test/fixtures.js';
-import type { MediaKind } from './media-type.js';
-import { createSyncScanner, findSyncPoint } from './sync-scanner.js';
+} from './testing.js';
 
 function scan(kind: MediaKind, parts: Uint8Array[]): number {
   const scanner = createSyncScanner(kind);

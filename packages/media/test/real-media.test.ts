@@ -17,7 +17,7 @@ import {
   type PacedPiece,
   type Pacer,
 } from '../src/index.js';
-import { concat, sliceAt } from './fixtures.js';
+import { concat, sliceAt } from '../src/testing.js';
 
 const missing = ensureSystemTools([FFMPEG]);
 const SECONDS = 6;

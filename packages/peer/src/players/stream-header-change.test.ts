@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { ascii, oggPage, opusHead, opusTags } from '@p2psp/media/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSyncPointFinder } from '../node/media.js';
 import { PlayerFanOut } from './player-fan-out.js';
@@ -9,51 +10,21 @@ import { createStreamHeaderWatcher } from './stream-header-watcher.js';
 // logical stream (new serial numbers and header pages, sent as data), but players that
 // connected afterwards got the header given on join and could not decode.
 
-/** Ogg CRC-32: polynomial 0x04c11db7, no reflection, initial 0 (RFC 3533 section 6). */
-function oggCrc(bytes: Uint8Array): number {
-  let crc = 0;
-  for (const byte of bytes) {
-    crc ^= byte << 24;
-    for (let bit = 0; bit < 8; bit++) {
-      crc = crc & 0x80000000 ? ((crc << 1) ^ 0x04c11db7) >>> 0 : (crc << 1) >>> 0;
-    }
-  }
-  return crc >>> 0;
-}
-
-/** One Ogg page holding whole packets (each < 255 bytes). */
-function oggPage(serial: number, sequence: number, flags: number, packets: Uint8Array[]) {
-  const bodyLength = packets.reduce((sum, packet) => sum + packet.length, 0);
-  const page = new Uint8Array(27 + packets.length + bodyLength);
-  const view = new DataView(page.buffer);
-  page.set([0x4f, 0x67, 0x67, 0x53, 0, flags]);
-  view.setBigInt64(6, BigInt(sequence * 960), true);
-  view.setUint32(14, serial, true);
-  view.setUint32(18, sequence, true);
-  page[26] = packets.length;
-  packets.forEach((packet, index) => {
-    page[27 + index] = packet.length;
-  });
-  let offset = 27 + packets.length;
-  for (const packet of packets) {
-    page.set(packet, offset);
-    offset += packet.length;
-  }
-  view.setUint32(22, oggCrc(page), true);
-  return page;
-}
-
-const ascii = (text: string) => new TextEncoder().encode(text);
-
 /** An Ogg/Opus logical stream: OpusHead (BOS) and OpusTags pages, then `pages` data pages. */
 function opusStream(serial: number, pages: number) {
-  const head = Uint8Array.of(...ascii('OpusHead'), 1, 1, 0x38, 0x01, 0x80, 0xbb, 0, 0, 0, 0, 0);
-  const tags = Uint8Array.of(...ascii('OpusTags'), 4, 0, 0, 0, ...ascii('test'), 0, 0, 0, 0);
   const header = Uint8Array.from(
-    Buffer.concat([oggPage(serial, 0, 0x02, [head]), oggPage(serial, 1, 0, [tags])]),
+    Buffer.concat([
+      oggPage({ serial, sequence: 0, flags: 0x02, packets: [opusHead()] }),
+      oggPage({ serial, sequence: 1, packets: [opusTags()] }),
+    ]),
   );
   const data = Array.from({ length: pages }, (_, index) =>
-    oggPage(serial, 2 + index, 0, [new Uint8Array(100).fill(index + 1)]),
+    oggPage({
+      serial,
+      sequence: 2 + index,
+      granule: BigInt((2 + index) * 960),
+      packets: [new Uint8Array(100).fill(index + 1)],
+    }),
   );
   return { header, data };
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { findSyncPoint } from '@p2psp/media';
 import { demoSamplePath } from '@p2psp/media/assets';
+import { oggPage, opusHead, opusTags } from '@p2psp/media/testing';
 import { describe, expect, it } from 'vitest';
 import { createHeaderSplitter } from './media.js';
 
@@ -8,41 +9,16 @@ import { createHeaderSplitter } from './media.js';
 // Icecast restart bug (an Ogg mount comes back as a new stream with new header pages) and
 // its MP3 seam (a new connection may start mid-frame).
 
-/** Ogg CRC-32: polynomial 0x04c11db7, no reflection, initial 0 (RFC 3533 section 6). */
-function oggCrc(bytes: Uint8Array): number {
-  let crc = 0;
-  for (const byte of bytes) {
-    crc ^= byte << 24;
-    for (let bit = 0; bit < 8; bit++) {
-      crc = crc & 0x80000000 ? ((crc << 1) ^ 0x04c11db7) >>> 0 : (crc << 1) >>> 0;
-    }
-  }
-  return crc >>> 0;
-}
-
-/** One Ogg page holding one packet (< 255 bytes). */
-function oggPage(serial: number, sequence: number, flags: number, packet: Uint8Array) {
-  const page = new Uint8Array(28 + packet.length);
-  const view = new DataView(page.buffer);
-  page.set([0x4f, 0x67, 0x67, 0x53, 0, flags]);
-  view.setUint32(14, serial, true);
-  view.setUint32(18, sequence, true);
-  page[26] = 1;
-  page[27] = packet.length;
-  page.set(packet, 28);
-  view.setUint32(22, oggCrc(page), true);
-  return page;
-}
-
-const ascii = (text: string) => [...new TextEncoder().encode(text)];
-
 /** An Ogg/Opus stream: OpusHead (BOS) and OpusTags header pages, then 3 data pages. */
 function opusStream(serial: number) {
-  const head = Uint8Array.of(...ascii('OpusHead'), 1, 1, 0x38, 0x01, 0x80, 0xbb, 0, 0, 0, 0, 0);
-  const tags = Uint8Array.of(...ascii('OpusTags'), 4, 0, 0, 0, ...ascii('test'), 0, 0, 0, 0);
-  const header = Buffer.concat([oggPage(serial, 0, 0x02, head), oggPage(serial, 1, 0, tags)]);
+  const header = Buffer.concat([
+    oggPage({ serial, sequence: 0, flags: 0x02, packets: [opusHead()] }),
+    oggPage({ serial, sequence: 1, packets: [opusTags()] }),
+  ]);
   const data = Buffer.concat(
-    [2, 3, 4].map((sequence) => oggPage(serial, sequence, 0, new Uint8Array(90).fill(sequence))),
+    [2, 3, 4].map((sequence) =>
+      oggPage({ serial, sequence, packets: [new Uint8Array(90).fill(sequence)] }),
+    ),
   );
   return { header, data, all: Buffer.concat([header, data]) };
 }

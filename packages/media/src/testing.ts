@@ -1,5 +1,5 @@
-// Hand-built byte fixtures: Ogg pages (with a CRC computed independently of src/crc32.ts),
-// MP3 and ADTS frames, EBML elements.
+// Hand-built byte fixtures for tests (@p2psp/media/testing): Ogg pages (with a CRC computed
+// independently of src/crc32.ts), Opus and Vorbis header packets, MP3 and ADTS frames, EBML elements.
 
 /** Bitwise (table-free) Ogg CRC-32: polynomial 0x04C11DB7, no reflection, init 0. */
 export function referenceOggCrc(bytes: Uint8Array): number {
