@@ -2,7 +2,7 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { COTURN, ensureSystemTools } from '@p2psp/testkit';
+import { COTURN, COTURN_READY_LINE, coturnStunArguments, ensureSystemTools } from '@p2psp/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detectNat, type RunningStunServer, startStunServer } from '../src/index.js';
 
@@ -20,38 +20,21 @@ async function startCoturn(): Promise<void> {
     coturnFolder = mkdtempSync(join(tmpdir(), 'p2psp-nat-coturn-'));
     const child = spawn(
       'turnserver',
-      [
-        '-n',
-        '--stun-only',
-        '-z',
-        '--listening-ip',
-        '127.0.0.1',
-        '--listening-ip',
-        '127.0.0.2',
-        '--listening-port',
-        String(coturnPort),
-        '--alt-listening-port',
-        String(coturnPort + 1),
-        '--no-tls',
-        '--no-dtls',
-        '--no-cli',
-        '--simple-log',
-        '--log-file',
-        'stdout',
-        '--pidfile',
-        join(coturnFolder, 'turnserver.pid'),
-        '--db',
-        join(coturnFolder, 'turndb'),
-      ],
+      coturnStunArguments({
+        primaryAddress: '127.0.0.1',
+        alternateAddress: '127.0.0.2',
+        port: coturnPort,
+        alternatePort: coturnPort + 1,
+        folder: coturnFolder,
+      }),
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
-    // coturn 4.6 logs "Total General servers" once its UDP listeners are up.
     const ready = await new Promise<boolean>((resolve) => {
       let output = '';
       const timer = setTimeout(() => resolve(false), 15_000);
       child.stdout?.on('data', (chunk: Buffer) => {
         output += chunk.toString();
-        if (/Total General servers/.test(output)) {
+        if (output.includes(COTURN_READY_LINE)) {
           clearTimeout(timer);
           resolve(true);
         }

@@ -1,5 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { COTURN_READY_LINE, coturnStunArguments } from '@p2psp/testkit';
 import { NatLabError } from './commands.js';
 import type { Lab } from './lab.js';
 import { scratchFolder } from './scratch.js';
@@ -37,30 +38,17 @@ export interface CoturnServer {
  */
 export async function startCoturn(lab: Lab): Promise<CoturnServer> {
   const folder = mkdtempSync(join(scratchFolder('coturn'), 'server-'));
-  const server = lab.spawn('stun', 'turnserver', [
-    '-n',
-    '--stun-only',
-    '-z',
-    '--listening-ip',
-    lab.stunPrimaryAddress,
-    '--listening-ip',
-    lab.stunAlternateAddress,
-    '--listening-port',
-    String(STUN_PORT),
-    '--alt-listening-port',
-    String(STUN_ALTERNATE_PORT),
-    '--no-tls',
-    '--no-dtls',
-    '--no-cli',
-    '--simple-log',
-    '--log-file',
-    'stdout',
-    '--pidfile',
-    join(folder, 'turnserver.pid'),
-    '--db',
-    join(folder, 'turndb'),
-  ]);
-  // coturn 4.6 logs "Total General servers" once its UDP listener threads are up.
+  const server = lab.spawn(
+    'stun',
+    'turnserver',
+    coturnStunArguments({
+      primaryAddress: lab.stunPrimaryAddress,
+      alternateAddress: lab.stunAlternateAddress,
+      port: STUN_PORT,
+      alternatePort: STUN_ALTERNATE_PORT,
+      folder,
+    }),
+  );
   const deadline = Date.now() + 15_000;
   for (;;) {
     const remaining = deadline - Date.now();
@@ -72,7 +60,7 @@ export async function startCoturn(lab: Lab): Promise<CoturnServer> {
       );
     }
     const line = await server.nextLine(remaining);
-    if (/Total General servers/.test(line)) break;
+    if (line.includes(COTURN_READY_LINE)) break;
   }
   return {
     pid: server.pid,

@@ -1,3 +1,4 @@
+export { COTURN_READY_LINE, type CoturnStunOptions, coturnStunArguments } from './coturn.js';
 export {
   freePort,
   type IcecastServer,
