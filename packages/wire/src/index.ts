@@ -1,4 +1,9 @@
 export { chunkNumberAfter, chunkNumberDistance, nextChunkNumber } from './chunk-number.js';
+export {
+  CoreContext,
+  type CoreContextOptions,
+  type DatagramDropEvent,
+} from './core-context.js';
 export { decodeDatagram, encodeDatagram, peerListReplies } from './datagram-codec.js';
 export { countDrop } from './datagram-drop.js';
 export {
@@ -42,8 +47,11 @@ export type {
   CoreEvent,
   CoreInput,
   CoreOutput,
+  EventFields,
+  EventLevel,
   Instant,
   Random,
   SansIoCore,
 } from './sans-io.js';
+export { TimerTable } from './timer-table.js';
 export { WIRE_ERROR_CODES, WireError, type WireErrorCode } from './wire-error.js';

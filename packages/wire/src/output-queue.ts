@@ -6,18 +6,18 @@ import type { CoreEvent, CoreOutput } from './sans-io.js';
  * copies the whole array), which matters when a core queues a datagram per neighbour per
  * chunk.
  */
-export class OutputQueue {
-  #items: CoreOutput[] = [];
+export class OutputQueue<Event extends CoreEvent = CoreEvent> {
+  #items: CoreOutput<Event>[] = [];
   #head = 0;
 
-  push(output: CoreOutput): void {
+  push(output: CoreOutput<Event>): void {
     this.#items.push(output);
   }
 
-  shift(): CoreOutput | undefined {
+  shift(): CoreOutput<Event> | undefined {
     if (this.#head >= this.#items.length) return undefined;
     const output = this.#items[this.#head];
-    this.#items[this.#head] = undefined as unknown as CoreOutput;
+    this.#items[this.#head] = undefined as unknown as CoreOutput<Event>;
     this.#head++;
     if (this.#head === this.#items.length) {
       this.#items = [];
@@ -26,8 +26,13 @@ export class OutputQueue {
     return output;
   }
 
-  /** Queues an `event` output; `name` is noun-verb (`peer-join`, `datagram-drop`). */
+  /** Queues an `event` output. */
+  emit(event: Event): void {
+    this.push({ type: 'event', event });
+  }
+
+  /** TODO(redesign): untyped form, removed once both cores emit through `CoreContext`. */
   event(name: string, level: CoreEvent['level'], fields: CoreEvent['fields'] = {}): void {
-    this.push({ type: 'event', event: { name, level, fields } });
+    this.push({ type: 'event', event: { name, level, fields } as Event });
   }
 }

@@ -53,7 +53,7 @@ export type CoreInput =
   /** The operator asked the node to stop (SIGINT/SIGTERM): leave politely. */
   | { readonly type: 'stop' };
 
-export type CoreOutput =
+export type CoreOutput<Event extends CoreEvent = CoreEvent> =
   | { readonly type: 'send-datagram'; readonly to: Endpoint; readonly bytes: Uint8Array }
   | { readonly type: 'connect'; readonly connection: ConnectionId; readonly to: Endpoint }
   | { readonly type: 'write'; readonly connection: ConnectionId; readonly bytes: Uint8Array }
@@ -66,18 +66,27 @@ export type CoreOutput =
    */
   | { readonly type: 'play'; readonly chunkNumber: number; readonly payload: Uint8Array | null }
   /** Something worth a log line or a metric. */
-  | { readonly type: 'event'; readonly event: CoreEvent }
+  | { readonly type: 'event'; readonly event: Event }
   /** The core has finished (goodbyes sent): the driver may close everything and exit. */
   | { readonly type: 'stopped'; readonly reason: string };
 
-/** Event names are noun-verb (`peer-join`, `chunk-lost`, `datagram-drop`). */
-export interface CoreEvent {
-  readonly name: string;
-  readonly level: 'debug' | 'info' | 'warn' | 'error';
-  readonly fields: Readonly<Record<string, string | number | boolean | null>>;
+export type EventLevel = 'debug' | 'info' | 'warn' | 'error';
+
+/** What an event field may hold: plain values, so every driver can log or serialise it. */
+export type EventFields = Readonly<Record<string, string | number | boolean | null>>;
+
+/**
+ * Something a core reports. Each core declares its events as a discriminated union on
+ * `name` (noun-verb: `peer-join`, `chunk-lost`, `datagram-drop`), each member with its own
+ * `fields` type, so consumers switch on `name` and read typed fields; nobody parses text.
+ */
+export interface CoreEvent<Name extends string = string, Fields extends EventFields = EventFields> {
+  readonly name: Name;
+  readonly level: EventLevel;
+  readonly fields: Fields;
 }
 
-export interface SansIoCore {
+export interface SansIoCore<Event extends CoreEvent = CoreEvent> {
   /** Feed one input that happened at `now`. */
   handle(input: CoreInput, now: Instant): void;
   /** Called by the driver once `now` has reached `pollTimeout()`. */
@@ -85,7 +94,7 @@ export interface SansIoCore {
   /** The earliest instant the core wants `handleTimeout`, or undefined for none. */
   pollTimeout(): Instant | undefined;
   /** The next output, or undefined when drained. Drivers drain after every call above. */
-  pollOutput(): CoreOutput | undefined;
+  pollOutput(): CoreOutput<Event> | undefined;
 }
 
 /**
