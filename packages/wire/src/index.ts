@@ -42,6 +42,7 @@ export {
   type SharedErrorCode,
 } from './p2psp-error.js';
 export { createRandom } from './random.js';
+export { drainOutputs } from './sans-io.js';
 export type {
   ConnectionId,
   CoreEvent,

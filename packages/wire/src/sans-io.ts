@@ -105,3 +105,12 @@ export interface Random {
   /** A float in [0, 1). */
   next(): number;
 }
+
+/** Everything a core has queued, in order (the drain loop of tests and small drivers). */
+export function drainOutputs<Output>(core: { pollOutput(): Output | undefined }): Output[] {
+  const outputs: Output[] = [];
+  for (let output = core.pollOutput(); output !== undefined; output = core.pollOutput()) {
+    outputs.push(output);
+  }
+  return outputs;
+}
