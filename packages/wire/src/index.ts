@@ -42,7 +42,6 @@ export {
   type SharedErrorCode,
 } from './p2psp-error.js';
 export { createRandom } from './random.js';
-export { drainOutputs } from './sans-io.js';
 export type {
   ConnectionId,
   CoreEvent,
@@ -54,5 +53,6 @@ export type {
   Random,
   SansIoCore,
 } from './sans-io.js';
+export { drainOutputs } from './sans-io.js';
 export { TimerTable } from './timer-table.js';
 export { WIRE_ERROR_CODES, WireError, type WireErrorCode } from './wire-error.js';
