@@ -9,13 +9,13 @@ import type { NatBehaviour } from './nat-classification.js';
  */
 
 export type FakeBehaviour = Exclude<NatBehaviour, 'unknown'>;
-export type FakeAllocation = 'preservation' | 'sequential' | 'random';
+export type FakeAllocation = 'preserving' | 'sequential' | 'random';
 
 export interface FakeNatBehaviour {
   readonly mapping: FakeBehaviour;
   readonly filtering: FakeBehaviour;
   readonly allocation: FakeAllocation;
-  /** Port step for sequential allocation (and the fallback of preservation). Default 1. */
+  /** Port step for sequential allocation (and the fallback of preserving). Default 1. */
   readonly step?: number;
 }
 
@@ -24,22 +24,22 @@ export const FAKE_NAT_PRESETS = {
   'full-cone': {
     mapping: 'endpoint-independent',
     filtering: 'endpoint-independent',
-    allocation: 'preservation',
+    allocation: 'preserving',
   },
   'restricted-cone': {
     mapping: 'endpoint-independent',
     filtering: 'address-dependent',
-    allocation: 'preservation',
+    allocation: 'preserving',
   },
   'port-restricted-cone': {
     mapping: 'endpoint-independent',
     filtering: 'address-and-port-dependent',
-    allocation: 'preservation',
+    allocation: 'preserving',
   },
   'symmetric-preserving': {
     mapping: 'address-and-port-dependent',
     filtering: 'address-and-port-dependent',
-    allocation: 'preservation',
+    allocation: 'preserving',
   },
   'symmetric-sequential': {
     mapping: 'address-and-port-dependent',
@@ -143,7 +143,7 @@ export class FakeNat {
   #allocate(localPort: number): number {
     const step = this.behaviour.step ?? 1;
     const free = (port: number) => port > 0 && port <= 0xffff && !this.#byPublicPort.has(port);
-    if (this.behaviour.allocation === 'preservation' && free(localPort)) return localPort;
+    if (this.behaviour.allocation === 'preserving' && free(localPort)) return localPort;
     if (this.behaviour.allocation === 'random') {
       for (;;) {
         const port = 1024 + Math.floor(this.#random.next() * (0x10000 - 1024));

@@ -31,7 +31,7 @@ export interface NatBehaviours {
 export function classifyNat(behaviours: NatBehaviours): NatType {
   const { natPresent, mapping, filtering, allocation } = behaviours;
   if (mapping === 'address-dependent' || mapping === 'address-and-port-dependent') {
-    if (allocation === 'preservation') return 'symmetric-preserving';
+    if (allocation === 'preserving') return 'symmetric-preserving';
     if (allocation === 'sequential') return 'symmetric-sequential';
     return 'symmetric-random';
   }

@@ -5,7 +5,7 @@
  * differences; we do the same.
  */
 
-export type PortAllocation = 'preservation' | 'sequential' | 'random' | 'unknown';
+export type PortAllocation = 'preserving' | 'sequential' | 'random' | 'unknown';
 
 export interface PortSample {
   /** The local port of the socket that created the mapping. */
@@ -67,7 +67,7 @@ export function analysePortAllocation(
   const later = samples
     .filter((sample) => !sample.firstOfSocket)
     .map((sample) => sample.mappedPort);
-  if (preserving) return { allocation: 'preservation', step: sequentialStep(later, maxGap) };
+  if (preserving) return { allocation: 'preserving', step: sequentialStep(later, maxGap) };
   const step = sequentialStep(
     samples.map((sample) => sample.mappedPort),
     maxGap,

@@ -1,4 +1,5 @@
 /** Test doubles for code that uses @p2psp/nat: a fake NAT, a virtual-time network, runners. */
+
 export {
   bindFakeStunServer,
   FAKE_STUN_ALTERNATE_ADDRESS,
@@ -28,3 +29,13 @@ export {
   type FakePunchSide,
   runFakePunch,
 } from './fake-punch.js';
+export {
+  type KnownNatBehaviour,
+  type KnownPortAllocation,
+  NAT_BOX_PRESETS,
+  NatBox,
+  type NatBoxBehaviour,
+  type NatBoxOptions,
+  type NatBoxType,
+  type NatMapping,
+} from './nat-box.js';

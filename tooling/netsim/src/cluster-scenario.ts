@@ -1,7 +1,7 @@
+import type { NatBox, NatBoxType } from '@p2psp/nat/testing';
 import { PEER_DEFAULTS, type PeerConfig, PeerCore, playoutDelayFor } from '@p2psp/peer';
 import { type SourceConfig, SourceCore } from '@p2psp/source';
 import { type CoreOutput, decodeDatagram, type Endpoint, sameEndpoint } from '@p2psp/wire';
-import type { NatBox, NatPreset } from './nat.js';
 import { type SimulatedNode, Simulator, type TraceRecord } from './simulator.js';
 import { type Distribution, distribution } from './statistics.js';
 import { streamOffsetOf } from './stream-content.js';
@@ -48,7 +48,7 @@ export interface ClusterScenarioOptions {
   readonly crashAtMs: number;
   /** Peers behind NAT boxes (one box each) and the boxes' type. */
   readonly natFraction: number;
-  readonly natType: NatPreset;
+  readonly natType: NatBoxType;
   /**
    * Rule switches of issue 5. `lrs`: lost chunk recovery (the source resends a chunk every
    * monitor lost, through a monitor); on by default, as in the source core (false with
@@ -72,10 +72,10 @@ export interface ClusterScenarioOptions {
   readonly slowPeers: number;
   readonly slowUploadKbps: number | null;
   /**
-   * Each free rider sits behind a NAT box of its own of this type (symmetric: random port
-   * allocation, a new public port for every new mapping). null: public like the others.
+   * Each free rider sits behind a NAT box of its own of this type (`symmetric-random`: a
+   * new public port for every new mapping). null: public like the others.
    */
-  readonly freeRiderNat: NatPreset | null;
+  readonly freeRiderNat: NatBoxType | null;
   /**
    * A free rider leaves politely and a fresh process rejoins from behind the same NAT box
    * this often (a new socket: a new mapping, so a new endpoint at the source). null: never.
@@ -763,11 +763,7 @@ export function runClusterScenario(
     joins += 1;
     let nat: NatBox | null = rejoin?.nat ?? null;
     if (nat === null && freeRider && options.freeRiderNat !== null) {
-      nat = sim.addNat({
-        type: options.freeRiderNat,
-        // A symmetric NAT that allocates at random: every new mapping, a new public port.
-        ...(options.freeRiderNat === 'symmetric' ? { allocation: 'random' as const } : {}),
-      });
+      nat = sim.addNat({ type: options.freeRiderNat });
     } else if (nat === null && behindNat) {
       nat = sim.addNat({ type: options.natType });
     }

@@ -1,3 +1,11 @@
+// The one NAT model: pure, in @p2psp/nat, routed through by the simulator.
+export {
+  NAT_BOX_PRESETS,
+  NatBox,
+  type NatBoxOptions,
+  type NatBoxType,
+  type NatMapping,
+} from '@p2psp/nat/testing';
 export {
   CLUSTER_DEFAULTS,
   type ClusterHealth,
@@ -22,15 +30,6 @@ export {
   linkModel,
   PERFECT_LINK,
 } from './link-model.js';
-export {
-  NAT_PRESETS,
-  type NatBehaviour,
-  NatBox,
-  type NatMapping,
-  type NatOptions,
-  type NatPreset,
-  type PortAllocation,
-} from './nat.js';
 export {
   type DropReason,
   deriveSeed,

@@ -1,7 +1,7 @@
+import type { KnownNatBehaviour, NatBoxOptions, NatBoxType } from '@p2psp/nat/testing';
 import type { Endpoint } from '@p2psp/wire';
 import { describe, expect, it } from 'vitest';
 import { ProbeCore } from '../test/helpers/test-cores.js';
-import type { NatBehaviour, NatOptions } from './nat.js';
 import { type SimulatedNode, Simulator } from './simulator.js';
 
 /**
@@ -9,11 +9,7 @@ import { type SimulatedNode, Simulator } from './simulator.js';
  * and 5000), B has another address. What the servers see tells the mapping behaviour;
  * which strangers get through tells the filtering behaviour (RFC 4787 sections 4.1, 5).
  */
-function setup(
-  options: Partial<NatOptions> & {
-    type?: 'full-cone' | 'restricted-cone' | 'port-restricted-cone' | 'symmetric';
-  },
-) {
+function setup(options: Partial<NatBoxOptions> & { type?: NatBoxType }) {
   const sim = new Simulator({ seed: 99 });
   const nat = sim.addNat(options);
   const clientCore = new ProbeCore();
@@ -43,7 +39,7 @@ function setup(
 }
 
 describe('NAT mapping behaviour', () => {
-  const cases: [NatBehaviour, boolean, boolean][] = [
+  const cases: [KnownNatBehaviour, boolean, boolean][] = [
     // [mapping, same public endpoint towards another port of A, towards B]
     ['endpoint-independent', true, true],
     ['address-dependent', true, false],
@@ -67,7 +63,7 @@ describe('NAT mapping behaviour', () => {
 });
 
 describe('NAT filtering behaviour', () => {
-  const cases: [NatBehaviour, boolean, boolean][] = [
+  const cases: [KnownNatBehaviour, boolean, boolean][] = [
     // [filtering, A' (same address, other port) gets in, B (other address) gets in]
     ['endpoint-independent', true, true],
     ['address-dependent', true, false],
@@ -116,7 +112,7 @@ describe('NAT filtering behaviour', () => {
 
 describe('NAT port allocation', () => {
   it('preserving keeps the internal port', () => {
-    const t = setup({ type: 'symmetric', allocation: 'preserving' });
+    const t = setup({ type: 'symmetric-preserving' });
     t.send(t.client, t.clientCore, t.a.endpoint, 0);
     t.send(t.client, t.clientCore, t.b.endpoint, 1);
     t.sim.runUntil(100);
@@ -126,7 +122,7 @@ describe('NAT port allocation', () => {
   });
 
   it('sequential allocates with the configured step (what NTS port prediction relies on)', () => {
-    const t = setup({ type: 'symmetric', allocation: 'sequential', portStep: 3, firstPort: 30000 });
+    const t = setup({ type: 'symmetric-sequential', portStep: 3, firstPort: 30000 });
     t.send(t.client, t.clientCore, t.a.endpoint, 0);
     t.send(t.client, t.clientCore, t.aOtherPort.endpoint, 1);
     t.send(t.client, t.clientCore, t.b.endpoint, 2);
@@ -138,7 +134,7 @@ describe('NAT port allocation', () => {
   });
 
   it('random allocation is not sequential', () => {
-    const t = setup({ type: 'symmetric', allocation: 'random' });
+    const t = setup({ type: 'symmetric-random' });
     t.send(t.client, t.clientCore, t.a.endpoint, 0);
     t.send(t.client, t.clientCore, t.aOtherPort.endpoint, 1);
     t.send(t.client, t.clientCore, t.b.endpoint, 2);
@@ -153,8 +149,8 @@ describe('NAT port allocation', () => {
 
 describe('hole punching between two NATs', () => {
   function punch(
-    typeA: 'port-restricted-cone' | 'symmetric',
-    typeB: 'port-restricted-cone' | 'symmetric',
+    typeA: 'port-restricted-cone' | 'symmetric-random',
+    typeB: 'port-restricted-cone' | 'symmetric-random',
   ): boolean {
     const sim = new Simulator({ seed: 5 });
     const natA = sim.addNat({ type: typeA, allocation: 'random' });
@@ -210,6 +206,6 @@ describe('hole punching between two NATs', () => {
   });
 
   it('symmetric (random ports) to port-restricted cone fails, as P2PSP measured', () => {
-    expect(punch('symmetric', 'port-restricted-cone')).toBe(false);
+    expect(punch('symmetric-random', 'port-restricted-cone')).toBe(false);
   });
 });

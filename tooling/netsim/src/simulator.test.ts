@@ -227,7 +227,7 @@ describe('Simulator: TCP', () => {
 describe('Simulator: determinism', () => {
   function run(seed: number): string {
     const sim = new Simulator({ seed, traceDatagrams: true });
-    const nat = sim.addNat({ type: 'symmetric', allocation: 'random' });
+    const nat = sim.addNat({ type: 'symmetric-random' });
     const echoCore = new ProbeCore([], true);
     const echo = sim.addNode({
       name: 'echo',
@@ -312,7 +312,7 @@ describe('Simulator: paths, LANs and hairpinning', () => {
 
   it('TCP from behind a NAT shows the NAT public address to the listener', () => {
     const sim = new Simulator({ seed: 23 });
-    const nat = sim.addNat({ type: 'symmetric' });
+    const nat = sim.addNat({ type: 'symmetric-preserving' });
     const serverCore = new TcpCore();
     const server = sim.addNode({ name: 'server', createCore: () => serverCore, tcpListenPort: 80 });
     const clientCore = new TcpCore();

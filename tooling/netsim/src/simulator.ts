@@ -1,4 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
+import { NAT_BOX_PRESETS, NatBox, type NatBoxOptions, type NatBoxType } from '@p2psp/nat/testing';
 import {
   type ConnectionId,
   type CoreOutput,
@@ -9,7 +10,6 @@ import {
 } from '@p2psp/wire';
 import { EventKind, EventQueue, type SimulationEvent } from './event-queue.js';
 import { type LinkModel, LinkState, linkModel, validateLinkModel } from './link-model.js';
-import { NAT_PRESETS, NatBox, type NatOptions } from './nat.js';
 
 /** IPv4 plus UDP header bytes: what a datagram really costs on the uplink (RFC 768, 791). */
 export const UDP_IP_OVERHEAD_BYTES = 28;
@@ -237,21 +237,19 @@ export class Simulator {
     this.options.onTrace?.(traced);
   }
 
-  addNat(options: Partial<NatOptions> & { type?: keyof typeof NAT_PRESETS } = {}): NatBox {
-    const preset =
-      options.type === undefined ? NAT_PRESETS['port-restricted-cone'] : NAT_PRESETS[options.type];
-    const address = options.publicAddress ?? publicAddress(this.nextPublicIndex++);
+  /** A NAT box of a wire NAT type (default port-restricted cone); `options` override its behaviours. */
+  addNat(options: Partial<NatBoxOptions> & { type?: NatBoxType } = {}): NatBox {
+    const { type = 'port-restricted-cone', ...overrides } = options;
+    const address = overrides.publicAddress ?? publicAddress(this.nextPublicIndex++);
     if (this.publicHosts.has(address)) throw new RangeError(`address ${address} is already in use`);
     const nat = new NatBox(
       {
-        mapping: preset.mapping,
-        filtering: preset.filtering,
-        allocation: 'preserving',
+        ...NAT_BOX_PRESETS[type],
         portStep: 1,
         firstPort: 20000,
         mappingLifetimeMs: 120_000,
         hairpinning: true,
-        ...options,
+        ...overrides,
         publicAddress: address,
       },
       createRandom(deriveSeed(this.options.seed, 0x40000000 + this.nats.length)),

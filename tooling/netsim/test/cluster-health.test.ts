@@ -251,7 +251,7 @@ describe('cluster health (issue 5, simulator, real cores)', () => {
       bufferSize: 60,
       seconds: 150,
       freeRiders: 1,
-      freeRiderNat: 'symmetric',
+      freeRiderNat: 'symmetric-random',
       freeRiderRejoinMs: 20_000,
       loss: 0.01,
       seed: 41,

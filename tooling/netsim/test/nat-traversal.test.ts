@@ -1,8 +1,8 @@
+import type { NatBoxType } from '@p2psp/nat/testing';
 import { PeerCore, type PeerStats } from '@p2psp/peer';
 import { SourceCore, type SourceStats } from '@p2psp/source';
 import type { NatReport, NatType } from '@p2psp/wire';
 import { describe, expect, it } from 'vitest';
-import type { NatOptions } from '../src/nat.js';
 import { type SimulatedNode, Simulator } from '../src/simulator.js';
 import { StreamGenerator } from '../src/stream-generator.js';
 
@@ -28,20 +28,6 @@ const BITRATE = 128_000;
 const CHUNK = 1024;
 
 type BoxType = NatType | 'public';
-
-const BOXES: Record<
-  Exclude<BoxType, 'public' | 'unknown' | 'udp-blocked' | 'open'>,
-  Partial<NatOptions> & {
-    type: 'full-cone' | 'restricted-cone' | 'port-restricted-cone' | 'symmetric';
-  }
-> = {
-  'full-cone': { type: 'full-cone' },
-  'restricted-cone': { type: 'restricted-cone' },
-  'port-restricted-cone': { type: 'port-restricted-cone' },
-  'symmetric-preserving': { type: 'symmetric', allocation: 'preserving' },
-  'symmetric-sequential': { type: 'symmetric', allocation: 'sequential', portStep: 1 },
-  'symmetric-random': { type: 'symmetric', allocation: 'random' },
-};
 
 interface PeerRun {
   readonly name: string;
@@ -97,7 +83,7 @@ function runCluster(
     stopAt: SECONDS * 1000,
   });
   const nats = boxes.map((box) =>
-    box === 'public' || box === 'open' ? null : sim.addNat(BOXES[box as keyof typeof BOXES]),
+    box === 'public' || box === 'open' ? null : sim.addNat({ type: box as NatBoxType }),
   );
   const peers: PeerRun[] = [];
   boxes.forEach((box, index) => {
@@ -111,10 +97,9 @@ function runCluster(
         lost: 0,
         firstPlayAt: null,
       };
-      const box_ = BOXES[box as keyof typeof BOXES];
       const nat: NatReport = {
         type: box === 'public' ? 'open' : detected ? (box as NatType) : 'unknown',
-        portStep: box === 'symmetric-sequential' ? (box_?.portStep ?? 1) : 0,
+        portStep: box === 'symmetric-sequential' ? nats[index]!.options.portStep : 0,
         mappedEndpoint: null,
       };
       run.node = sim.addNode({

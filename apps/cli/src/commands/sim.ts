@@ -2,6 +2,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import {
   type ClusterScenarioOptions,
   type ClusterSummary,
+  NAT_BOX_PRESETS,
   runClusterScenario,
   ScenarioOptionError,
   type TraceRecord,
@@ -67,7 +68,7 @@ function probability(text: string): number {
   return value;
 }
 
-const NAT_TYPES = ['full-cone', 'restricted-cone', 'port-restricted-cone', 'symmetric'];
+const NAT_TYPES = Object.keys(NAT_BOX_PRESETS);
 const COMPLAINT_KEYINGS = ['endpoint', 'ip'];
 
 function percent(ratio: number): string {
@@ -284,7 +285,7 @@ export function registerSimCommand(program: Command): void {
     .option('--slow-upload-kbps <kbps>', "the slow peers' upload capacity", nonNegative)
     .option(
       '--free-rider-nat <type>',
-      `put each free rider behind its own NAT box of this type (${NAT_TYPES.join(', ')}); symmetric allocates ports at random`,
+      `put each free rider behind its own NAT box of this type (${NAT_TYPES.join(', ')})`,
     )
     .option(
       '--free-rider-rejoin <seconds>',
@@ -327,7 +328,7 @@ export function registerSimCommand(program: Command): void {
     .option('--trace-debug', "also trace the cores' debug events (large)")
     .addHelpText(
       'after',
-      '\nExamples:\n  p2psp sim --peers 50 --buffer 150 --loss 1% --seconds 30\n  p2psp sim --peers 50 --free-riders 5 --loss 1% --seconds 150 --json\n  p2psp sim --peers 50 --crash-fraction 0.3 --crash-at 20 --seconds 45 --no-lrs\n  p2psp sim --peers 20 --free-riders 1 --free-rider-nat symmetric --free-rider-rejoin 20 --complaints-by ip --seconds 150\n  p2psp sim --peers 1000 --buffer 1000 --seconds 60 --trace run.ndjson\n\nThe --json summary lists the free riders (freeRiders), the members the source expelled with\nthe reason and the rounds they lasted (expulsions), and health: free riders caught or not,\nhonest peers expelled, rounds to expulsion, crashes detected, LRS and ACS figures.\nSee docs/cluster-health.md.',
+      '\nExamples:\n  p2psp sim --peers 50 --buffer 150 --loss 1% --seconds 30\n  p2psp sim --peers 50 --free-riders 5 --loss 1% --seconds 150 --json\n  p2psp sim --peers 50 --crash-fraction 0.3 --crash-at 20 --seconds 45 --no-lrs\n  p2psp sim --peers 20 --free-riders 1 --free-rider-nat symmetric-random --free-rider-rejoin 20 --complaints-by ip --seconds 150\n  p2psp sim --peers 1000 --buffer 1000 --seconds 60 --trace run.ndjson\n\nThe --json summary lists the free riders (freeRiders), the members the source expelled with\nthe reason and the rounds they lasted (expulsions), and health: free riders caught or not,\nhonest peers expelled, rounds to expulsion, crashes detected, LRS and ACS figures.\nSee docs/cluster-health.md.',
     )
     .action((flags: SimFlags, command: Command) => {
       const choice = (option: string, value: string | undefined, choices: readonly string[]) => {

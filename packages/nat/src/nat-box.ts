@@ -1,26 +1,66 @@
-import type { Endpoint, Random } from '@p2psp/wire';
+import type { Endpoint, NatType, Random } from '@p2psp/wire';
+import type { NatBehaviour } from './nat-classification.js';
+import type { PortAllocation } from './port-allocation.js';
 
 /**
- * RFC 4787 section 4.1 (mapping) and 5 (filtering): whether a NAT reuses one public
- * endpoint for every destination, per destination address, or per destination address
- * and port. The classic names: full cone = endpoint-independent mapping and filtering;
- * restricted cone = EI mapping, address-dependent filtering; port-restricted cone = EI
- * mapping, address-and-port-dependent filtering; symmetric = address-and-port-dependent
- * mapping (and filtering).
+ * A model of a NAT box (RFC 4787): mapping, filtering and port allocation, as behaviours
+ * the discovery measures (`NatDiscoveryResult`), plus mapping lifetime and hairpinning.
+ * Translation tables only, no sockets: a simulator routes datagrams through it. Pure and
+ * deterministic given its Random.
  */
-export type NatBehaviour =
-  | 'endpoint-independent'
-  | 'address-dependent'
-  | 'address-and-port-dependent';
 
-/** RFC 4787 section 4.2.1: how a public port is picked for a new mapping. */
-export type PortAllocation = 'preserving' | 'sequential' | 'random';
+/** A behaviour a real NAT has; `unknown` is only ever a measurement. */
+export type KnownNatBehaviour = Exclude<NatBehaviour, 'unknown'>;
+export type KnownPortAllocation = Exclude<PortAllocation, 'unknown'>;
 
-export interface NatOptions {
+/** The wire NAT types a box can be (`open` and `udp-blocked` are no NAT box). */
+export type NatBoxType = Exclude<NatType, 'unknown' | 'open' | 'udp-blocked'>;
+
+export interface NatBoxBehaviour {
+  readonly mapping: KnownNatBehaviour;
+  readonly filtering: KnownNatBehaviour;
+  readonly allocation: KnownPortAllocation;
+}
+
+/**
+ * Each NAT type as a box implements it: the inverse of `classifyNat` (the README table).
+ * Cones preserve ports, as most home NATs do.
+ */
+export const NAT_BOX_PRESETS = {
+  'full-cone': {
+    mapping: 'endpoint-independent',
+    filtering: 'endpoint-independent',
+    allocation: 'preserving',
+  },
+  'restricted-cone': {
+    mapping: 'endpoint-independent',
+    filtering: 'address-dependent',
+    allocation: 'preserving',
+  },
+  'port-restricted-cone': {
+    mapping: 'endpoint-independent',
+    filtering: 'address-and-port-dependent',
+    allocation: 'preserving',
+  },
+  'symmetric-preserving': {
+    mapping: 'address-and-port-dependent',
+    filtering: 'address-and-port-dependent',
+    allocation: 'preserving',
+  },
+  'symmetric-sequential': {
+    mapping: 'address-and-port-dependent',
+    filtering: 'address-and-port-dependent',
+    allocation: 'sequential',
+  },
+  'symmetric-random': {
+    mapping: 'address-and-port-dependent',
+    filtering: 'address-and-port-dependent',
+    allocation: 'random',
+  },
+} as const satisfies Record<NatBoxType, NatBoxBehaviour>;
+
+export interface NatBoxOptions extends NatBoxBehaviour {
   readonly publicAddress: string;
-  readonly mapping: NatBehaviour;
-  readonly filtering: NatBehaviour;
-  readonly allocation: PortAllocation;
   /** Increment between consecutive sequential allocations (P2PSP NTS measures it). */
   readonly portStep: number;
   /** First port for sequential allocation (and the fallback of preserving). */
@@ -30,19 +70,6 @@ export interface NatOptions {
   /** Deliver datagrams sent to the NAT's own public address back inside (RFC 4787 REQ-9). */
   readonly hairpinning: boolean;
 }
-
-/** Classic NAT names as options for `addNat` (RFC 5780 terms in the comment above). */
-export const NAT_PRESETS = {
-  'full-cone': { mapping: 'endpoint-independent', filtering: 'endpoint-independent' },
-  'restricted-cone': { mapping: 'endpoint-independent', filtering: 'address-dependent' },
-  'port-restricted-cone': {
-    mapping: 'endpoint-independent',
-    filtering: 'address-and-port-dependent',
-  },
-  symmetric: { mapping: 'address-and-port-dependent', filtering: 'address-and-port-dependent' },
-} as const satisfies Record<string, Pick<NatOptions, 'mapping' | 'filtering'>>;
-
-export type NatPreset = keyof typeof NAT_PRESETS;
 
 /** One UDP mapping: an internal endpoint bound to a public port. */
 export interface NatMapping {
@@ -56,9 +83,8 @@ export interface NatMapping {
 const LOWEST_RANDOM_PORT = 1024;
 const PORT_COUNT = 65536;
 
-/** A NAT box: translation tables only; the simulator routes datagrams through it. */
 export class NatBox {
-  readonly options: NatOptions;
+  readonly options: NatBoxOptions;
   /** Counters for tests and metrics. */
   readonly stats = { mappingsCreated: 0, inboundFiltered: 0, inboundNoMapping: 0 };
   private readonly byKey = new Map<string, NatMapping>();
@@ -66,7 +92,7 @@ export class NatBox {
   private nextPort: number;
 
   constructor(
-    options: NatOptions,
+    options: NatBoxOptions,
     private readonly random: Random,
   ) {
     this.options = options;
@@ -178,7 +204,7 @@ export class NatBox {
     this.byPort.delete(mapping.publicEndpoint.port);
   }
 
-  /** Also used for TCP connections leaving through this NAT. */
+  /** RFC 4787 section 4.2.1; also used for TCP connections leaving through this NAT. */
   allocatePort(internalPort: number, now: number): number {
     const free = (port: number): boolean => {
       const existing = this.byPort.get(port);
