@@ -10,6 +10,11 @@ export interface IngestHandlers {
    * stream). Called before the new connection's first bytes.
    */
   restart?(reason: string): void;
+  /**
+   * The input is gone for now (a pushed source client left) and may come back: `restart`
+   * comes first if it does. The cluster keeps running meanwhile.
+   */
+  lost?(reason: string): void;
   /** The ingest is over for good (end of file without --loop, stdin closed). */
   end(reason: string): void;
 }
