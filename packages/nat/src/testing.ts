@@ -1,34 +1,8 @@
-/** Test doubles for code that uses @p2psp/nat: a fake NAT, a virtual-time network, runners. */
-
-export {
-  bindFakeStunServer,
-  FAKE_STUN_ALTERNATE_ADDRESS,
-  FAKE_STUN_ALTERNATE_PORT,
-  FAKE_STUN_PRIMARY,
-  type FakeDiscoveryOptions,
-  type FakeDiscoveryRun,
-  runFakeDiscovery,
-} from './fake-discovery.js';
-export {
-  FAKE_NAT_PRESETS,
-  type FakeAllocation,
-  type FakeBehaviour,
-  FakeNat,
-  type FakeNatBehaviour,
-  type FakeNatOptions,
-  FakeNetwork,
-  type FakeNetworkOptions,
-  type FakePacket,
-  type FakeReceiver,
-  type FakeTimerParticipant,
-} from './fake-nat.js';
-export {
-  FAKE_RENDEZVOUS,
-  type FakePunchOptions,
-  type FakePunchRun,
-  type FakePunchSide,
-  runFakePunch,
-} from './fake-punch.js';
+/**
+ * For simulators and tests of NAT traversal: a model of a NAT box. The network that routes
+ * datagrams through it, and the tests that run discovery and punching there, are
+ * tooling/netsim's.
+ */
 export {
   type KnownNatBehaviour,
   type KnownPortAllocation,
