@@ -11,8 +11,10 @@ export {
   type StreamHeaderSplitter,
 } from './core/source-config.js';
 export { SourceCore } from './core/source-core.js';
+export type { SourceEvent, SourceEventName } from './core/source-events.js';
 export {
   SOURCE_DROP_REASONS,
+  type SourceCounters,
   type SourceDropReason,
   type SourceMemberView,
   type SourceStats,

@@ -1,7 +1,7 @@
 import {
-  type CoreOutput,
   createRandom,
   decodeDatagram,
+  drainOutputs,
   type Endpoint,
   encodeDatagram,
   encodeFrame,
@@ -15,14 +15,6 @@ import { SourceCore } from '../src/index.js';
  * Issue 5: only monitors complain (rule 8). A [lost chunk] from an ordinary member is not
  * charged to anyone: it is ignored and counted, as the source's status shows.
  */
-
-function drain(core: SourceCore): CoreOutput[] {
-  const outputs: CoreOutput[] = [];
-  for (let output = core.pollOutput(); output !== undefined; output = core.pollOutput()) {
-    outputs.push(output);
-  }
-  return outputs;
-}
 
 function join(core: SourceCore, connection: number, udp: Endpoint, role: 'peer' | 'monitor') {
   core.handle(
@@ -48,7 +40,7 @@ function join(core: SourceCore, connection: number, udp: Endpoint, role: 'peer' 
     0,
   );
   const decoder = new FrameDecoder();
-  for (const output of drain(core)) {
+  for (const output of drainOutputs(core)) {
     if (output.type === 'write' && output.connection === connection) decoder.push(output.bytes);
   }
   const [accept] = [...decoder];
@@ -58,7 +50,7 @@ function join(core: SourceCore, connection: number, udp: Endpoint, role: 'peer' 
     { type: 'datagram', from: udp, bytes: encodeDatagram({ type: 'hello', memberId, nonce: 1 }) },
     0,
   );
-  drain(core);
+  drainOutputs(core);
   return memberId;
 }
 
@@ -83,7 +75,7 @@ describe('complaints from non-monitors (rule 8, issue 5)', () => {
     ]);
     // Six chunks, round robin (rule 1): the destinations are known to the source.
     core.handle({ type: 'ingest-data', bytes: new Uint8Array(6 * 64) }, 10);
-    const sent = drain(core).flatMap((output) => {
+    const sent = drainOutputs(core).flatMap((output) => {
       if (output.type !== 'send-datagram') return [];
       const decoded = decodeDatagram(output.bytes);
       return decoded.ok && decoded.message.type === 'chunk'

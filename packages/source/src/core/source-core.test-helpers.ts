@@ -33,14 +33,6 @@ export function createSource(config: Partial<SourceConfig> = {}) {
   return new SourceCore({ random: createRandom(1), chunkSize: 64, bufferSize: 8, ...config });
 }
 
-export function drain(core: SourceCore): CoreOutput[] {
-  const outputs: CoreOutput[] = [];
-  for (let output = core.pollOutput(); output !== undefined; output = core.pollOutput()) {
-    outputs.push(output);
-  }
-  return outputs;
-}
-
 /** The frames the source wrote on `connection`, decoded. */
 export function framesWritten(outputs: CoreOutput[], connection: number): FrameMessage[] {
   const decoder = new FrameDecoder();

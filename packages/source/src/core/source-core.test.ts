@@ -1,5 +1,6 @@
 import {
   createRandom,
+  drainOutputs,
   type Endpoint,
   encodeDatagram,
   MAX_CHUNK_PAYLOAD_FOR_MTU,
@@ -11,7 +12,6 @@ import { SourceCore } from './source-core.js';
 import {
   createSource,
   datagramsSent,
-  drain,
   framesWritten,
   joinRequest,
   requestJoin,
@@ -21,10 +21,10 @@ import {
 /** Joins a member over TCP (connection `connection`) and UDP (hello from `udp`). */
 function join(core: SourceCore, connection: number, udp: Endpoint, now: number) {
   requestJoin(core, connection, { address: udp.address, port: 40000 + connection }, now);
-  const accept = framesWritten(drain(core), connection)[0];
+  const accept = framesWritten(drainOutputs(core), connection)[0];
   if (accept?.type !== 'join-accept') throw new Error(`no accept: ${JSON.stringify(accept)}`);
   sendHello(core, udp, accept.memberId, 7, now);
-  return { accept, outputs: drain(core) };
+  return { accept, outputs: drainOutputs(core) };
 }
 
 describe('SourceCore options', () => {
@@ -76,7 +76,7 @@ describe('SourceCore joins (rule 4)', () => {
       0,
     );
     core.handle({ type: 'connection-data', connection: 1, bytes: joinRequest() }, 1);
-    const [accept] = framesWritten(drain(core), 1);
+    const [accept] = framesWritten(drainOutputs(core), 1);
     expect(accept).toMatchObject({
       type: 'join-accept',
       memberId: 1,
@@ -94,10 +94,10 @@ describe('SourceCore joins (rule 4)', () => {
     expect(core.stats()).toMatchObject({ members: 0, fedMembers: 0 });
     core.handle({ type: 'ingest-data', bytes: new Uint8Array(64) }, 2);
     expect(core.stats()).toMatchObject({ chunksDropped: 1, chunksSent: 0 });
-    drain(core);
+    drainOutputs(core);
 
     sendHello(core, udp, 1, 42, 3);
-    const outputs = drain(core);
+    const outputs = drainOutputs(core);
     expect(datagramsSent(outputs)).toEqual([
       { to: udp, message: { type: 'hello-ack', memberId: 1, nonce: 42 } },
     ]);
@@ -120,12 +120,14 @@ describe('SourceCore joins (rule 4)', () => {
     const b = { address: '10.0.0.2', port: 5000 };
     requestJoin(core, 1, { address: a.address, port: 1 }, 0);
     requestJoin(core, 2, { address: b.address, port: 2 }, 0);
-    const accepts = drain(core);
+    const accepts = drainOutputs(core);
     expect(framesWritten(accepts, 2)[0]).toMatchObject({ members: [{ memberId: 2 }] });
     sendHello(core, a, 1, 1, 1);
-    expect(datagramsSent(drain(core)).map(({ message }) => message.type)).toEqual(['hello-ack']);
+    expect(datagramsSent(drainOutputs(core)).map(({ message }) => message.type)).toEqual([
+      'hello-ack',
+    ]);
     sendHello(core, b, 2, 2, 2);
-    expect(datagramsSent(drain(core))).toMatchObject([
+    expect(datagramsSent(drainOutputs(core))).toMatchObject([
       { to: b, message: { type: 'hello-ack', memberId: 2 } },
       {
         to: b,
@@ -137,7 +139,7 @@ describe('SourceCore joins (rule 4)', () => {
   it('matches a hello to a join seen on a dual-stack socket (IPv4-mapped address)', () => {
     const core = createSource();
     requestJoin(core, 1, { address: '::ffff:10.0.0.5', port: 1 }, 0);
-    drain(core);
+    drainOutputs(core);
     const udp = { address: '10.0.0.5', port: 5000 };
     sendHello(core, udp, 1, 1, 1);
     expect(core.members()).toMatchObject([{ memberId: 1, endpoint: udp }]);
@@ -149,7 +151,7 @@ describe('SourceCore joins (rule 4)', () => {
     join(core, 1, first, 0);
     // Same host, and the second joiner's TCP connection comes from port 40002 too.
     requestJoin(core, 2, { address: '10.0.0.5', port: 40002 }, 1);
-    const [accept] = framesWritten(drain(core), 2);
+    const [accept] = framesWritten(drainOutputs(core), 2);
     expect(accept).toMatchObject({ type: 'join-accept', memberId: 2 });
     expect(core.members()).toMatchObject([{ memberId: 1, endpoint: first }]);
     expect(core.stats().membersLeft).toBe(0);
@@ -158,10 +160,10 @@ describe('SourceCore joins (rule 4)', () => {
   it('refuses a hello for a pending member id from another IP address', () => {
     const core = createSource();
     requestJoin(core, 1, { address: '10.0.0.5', port: 40001 }, 0);
-    drain(core);
+    drainOutputs(core);
     const intruder = { address: '10.9.9.9', port: 5000 };
     sendHello(core, intruder, 1, 1, 1);
-    expect(datagramsSent(drain(core))).toEqual([]);
+    expect(datagramsSent(drainOutputs(core))).toEqual([]);
     expect(core.stats().datagramsDropped['member-mismatch']).toBe(1);
     expect(core.stats().members).toBe(0);
   });
@@ -180,7 +182,7 @@ describe('SourceCore joins (rule 4)', () => {
       },
       0,
     );
-    const outputs = drain(core);
+    const outputs = drainOutputs(core);
     expect(framesWritten(outputs, 1)).toMatchObject([
       { type: 'join-refused', reason: 'bad-credential' },
     ]);
@@ -199,7 +201,7 @@ describe('SourceCore joins (rule 4)', () => {
       },
       0,
     );
-    expect(framesWritten(drain(core), 2)).toMatchObject([
+    expect(framesWritten(drainOutputs(core), 2)).toMatchObject([
       { type: 'join-accept', members: [{ flags: { monitor: true } }] },
     ]);
   });
@@ -217,9 +219,9 @@ describe('SourceCore joins (rule 4)', () => {
     );
     expect(core.pollTimeout()).toBe(1100);
     core.handleTimeout(1099);
-    expect(drain(core)).toEqual([]);
+    expect(drainOutputs(core)).toEqual([]);
     core.handleTimeout(1100);
-    const outputs = drain(core);
+    const outputs = drainOutputs(core);
     expect(outputs).toContainEqual({ type: 'close', connection: 3, reason: 'join timeout' });
     expect(outputs).toContainEqual(
       expect.objectContaining({
@@ -235,7 +237,7 @@ describe('SourceCore joins (rule 4)', () => {
     const core = createSource({ joinTimeoutMillis: 500 });
     requestJoin(core, 1, { address: '10.0.0.5', port: 1 }, 0);
     core.handle({ type: 'connection-closed', connection: 1, reason: 'read the accept' }, 10);
-    drain(core);
+    drainOutputs(core);
     core.handleTimeout(500);
     expect(core.stats()).toMatchObject({ joinsTimedOut: 1, members: 0, joining: 0 });
     expect(core.cluster.members.size).toBe(0);
@@ -261,12 +263,12 @@ describe('SourceCore joins (rule 4)', () => {
       { type: 'connection-data', connection: 4, bytes: Uint8Array.of(0, 0x10, 0, 0, 1, 1) },
       0,
     );
-    const outputs = drain(core);
+    const outputs = drainOutputs(core);
     expect(outputs).toContainEqual(expect.objectContaining({ type: 'close', connection: 4 }));
     expect(core.stats().connectionsRejected).toBe(1);
     // Later bytes on it change nothing.
     core.handle({ type: 'connection-data', connection: 4, bytes: joinRequest() }, 1);
-    expect(drain(core)).toEqual([]);
+    expect(drainOutputs(core)).toEqual([]);
   });
 
   it('holds joins and chunks back until the stream header is captured', () => {
@@ -287,17 +289,17 @@ describe('SourceCore joins (rule 4)', () => {
     };
     const core = createSource({ header: { splitter } });
     requestJoin(core, 1, { address: '10.0.0.5', port: 1 }, 0);
-    expect(framesWritten(drain(core), 1)).toEqual([]);
+    expect(framesWritten(drainOutputs(core), 1)).toEqual([]);
     core.handle(
       { type: 'ingest-data', bytes: Uint8Array.from({ length: 6 }, (_, index) => index) },
       1,
     );
-    expect(drain(core)).toEqual([]);
+    expect(drainOutputs(core)).toEqual([]);
     core.handle(
       { type: 'ingest-data', bytes: Uint8Array.from({ length: 70 }, (_, index) => 6 + index) },
       2,
     );
-    const outputs = drain(core);
+    const outputs = drainOutputs(core);
     const [accept] = framesWritten(outputs, 1);
     expect(accept).toMatchObject({
       type: 'join-accept',
@@ -315,7 +317,7 @@ describe('SourceCore chunks (rules 1, 6)', () => {
     for (const [index, udp] of endpoints.entries()) join(core, index + 1, udp, 0);
     const stream = Uint8Array.from({ length: 64 * 9 }, (_, index) => index % 251);
     core.handle({ type: 'ingest-data', bytes: stream }, 10);
-    const chunks = datagramsSent(drain(core));
+    const chunks = datagramsSent(drainOutputs(core));
     expect(chunks.map(({ to }) => to.address)).toEqual([
       '10.0.0.1',
       '10.0.0.2',
@@ -346,7 +348,7 @@ describe('SourceCore chunks (rules 1, 6)', () => {
     expect(core.stats()).toMatchObject({ chunksCut: 3, chunksDropped: 3, nextChunkNumber: 3 });
     join(core, 1, { address: '10.0.0.1', port: 5000 }, 1);
     core.handle({ type: 'ingest-data', bytes: new Uint8Array(64) }, 2);
-    expect(datagramsSent(drain(core))).toMatchObject([
+    expect(datagramsSent(drainOutputs(core))).toMatchObject([
       { message: { type: 'chunk', chunkNumber: 3 } },
     ]);
   });
@@ -363,7 +365,7 @@ describe('SourceCore chunks (rules 1, 6)', () => {
     core.handle({ type: 'datagram', from: first, bytes: goodbye }, 2);
     expect(core.stats()).toMatchObject({ members: 1, membersLeft: 1 });
     core.handle({ type: 'ingest-data', bytes: new Uint8Array(128) }, 3);
-    expect(datagramsSent(drain(core)).map(({ to }) => to.address)).toEqual([
+    expect(datagramsSent(drainOutputs(core)).map(({ to }) => to.address)).toEqual([
       '10.0.0.2',
       '10.0.0.2',
     ]);
@@ -375,7 +377,7 @@ describe('SourceCore chunks (rules 1, 6)', () => {
     join(core, 2, { address: '10.0.0.2', port: 5000 }, 0);
     core.handle({ type: 'ingest-data', bytes: new Uint8Array(64 + 10) }, 1);
     core.handle({ type: 'ingest-end', reason: 'end of file' }, 2);
-    const outputs = drain(core);
+    const outputs = drainOutputs(core);
     expect(datagramsSent(outputs).map(({ message }) => message)).toMatchObject([
       { type: 'chunk', chunkNumber: 0 },
       { type: 'chunk', chunkNumber: 1, payload: new Uint8Array(10) },
@@ -393,7 +395,7 @@ describe('SourceCore chunks (rules 1, 6)', () => {
       { type: 'datagram', from: { address: '10.0.0.1', port: 5000 }, bytes: Uint8Array.of(1) },
       3,
     );
-    expect(drain(core)).toHaveLength(1); // the first 'stopped' drop report
+    expect(drainOutputs(core)).toHaveLength(1); // the first 'stopped' drop report
     expect(core.stats().datagramsDropped.stopped).toBe(1);
   });
 
@@ -405,7 +407,7 @@ describe('SourceCore chunks (rules 1, 6)', () => {
       0,
     );
     core.handle({ type: 'stop' }, 1);
-    const outputs = drain(core);
+    const outputs = drainOutputs(core);
     expect(datagramsSent(outputs).map(({ message }) => message)).toEqual(
       Array.from({ length: 3 }, () => ({ type: 'goodbye', memberId: 0, reason: 'leaving' })),
     );
@@ -434,16 +436,16 @@ describe('SourceCore chunks (rules 1, 6)', () => {
     // Both were just sent their hello-ack: nothing to add in the first round.
     expect(core.pollTimeout()).toBe(5000);
     core.handleTimeout(5000);
-    expect(datagramsSent(drain(core))).toEqual([]);
+    expect(datagramsSent(drainOutputs(core))).toEqual([]);
     // One chunk, to member 1: only member 2 needs a keepalive in the next round.
     core.handle({ type: 'ingest-data', bytes: new Uint8Array(64) }, 6000);
-    drain(core);
+    drainOutputs(core);
     core.handleTimeout(10_000);
-    expect(datagramsSent(drain(core))).toEqual([
+    expect(datagramsSent(drainOutputs(core))).toEqual([
       { to: second, message: { type: 'hello-ack', memberId: 2, nonce: 0 } },
     ]);
     core.handleTimeout(15_000);
-    expect(datagramsSent(drain(core)).map(({ to }) => to)).toEqual([first, second]);
+    expect(datagramsSent(drainOutputs(core)).map(({ to }) => to)).toEqual([first, second]);
   });
 
   it('counts malformed and foreign datagrams and reports each reason once', () => {
@@ -472,7 +474,7 @@ describe('SourceCore chunks (rules 1, 6)', () => {
     );
     const drops = core.stats().datagramsDropped;
     expect(drops).toMatchObject({ malformed: 20, 'non-member': 20, unexpected: 1 });
-    const reports = drain(core).filter(
+    const reports = drainOutputs(core).filter(
       (output) => output.type === 'event' && output.event.name === 'datagram-drop',
     );
     expect(reports).toHaveLength(3);

@@ -1,14 +1,8 @@
-import { type CoreOutput, createRandom, decodeDatagram } from '@p2psp/wire';
+import { type CoreOutput, createRandom, decodeDatagram, drainOutputs } from '@p2psp/wire';
 import { describe, expect, it } from 'vitest';
 import type { StreamHeaderSplitter } from './source-config.js';
 import { SourceCore } from './source-core.js';
-import {
-  createSource,
-  drain,
-  framesWritten,
-  requestJoin,
-  sendHello,
-} from './source-core.test-helpers.js';
+import { createSource, framesWritten, requestJoin, sendHello } from './source-core.test-helpers.js';
 
 // Regression: after an Icecast restart the Ogg mount is a new logical stream (new serial
 // numbers, new header pages), but the source kept the first header for later joiners, whose
@@ -60,28 +54,28 @@ describe('SourceCore after ingest-restart (a reconnected ingest starts a new str
     // First connection: header 0x01 x 8, then media 0x11.
     core.handle({ type: 'ingest-data', bytes: filled(HEADER_BYTES, 0x01) }, 0);
     requestJoinFrom(core, 1, 0);
-    const first = framesWritten(drain(core), 1)[0];
+    const first = framesWritten(drainOutputs(core), 1)[0];
     expect(first).toMatchObject({ type: 'join-accept', header: filled(HEADER_BYTES, 0x01) });
     if (first?.type !== 'join-accept') return;
     sendHello(core, { address: '10.0.0.9', port: 5000 }, first.memberId, 1, 0);
     core.handle({ type: 'ingest-data', bytes: filled(32, 0x11) }, 1);
-    drain(core);
+    drainOutputs(core);
 
     // The ingest reconnects: a joiner now waits for the new connection's header...
     core.handle({ type: 'ingest-restart', reason: 'ingest reconnected' }, 2);
-    expect(drain(core)).toContainEqual({
+    expect(drainOutputs(core)).toContainEqual({
       type: 'event',
       event: expect.objectContaining({ name: 'ingest-restart' }),
     });
     expect(core.header()).toBeNull();
     requestJoinFrom(core, 2, 2);
-    expect(framesWritten(drain(core), 2)).toEqual([]);
+    expect(framesWritten(drainOutputs(core), 2)).toEqual([]);
     core.handle({ type: 'ingest-data', bytes: filled(5, 0x02) }, 3);
-    expect(framesWritten(drain(core), 2)).toEqual([]);
+    expect(framesWritten(drainOutputs(core), 2)).toEqual([]);
 
     // ...and gets it once complete; the header also follows the old media as chunk data.
     core.handle({ type: 'ingest-data', bytes: Uint8Array.of(2, 2, 2, ...filled(100, 0x22)) }, 4);
-    const outputs = drain(core);
+    const outputs = drainOutputs(core);
     expect(framesWritten(outputs, 2)[0]).toMatchObject({
       type: 'join-accept',
       header: filled(HEADER_BYTES, 0x02),
@@ -108,9 +102,12 @@ describe('SourceCore after ingest-restart (a reconnected ingest starts a new str
       header: { header: fixed },
     });
     core.handle({ type: 'ingest-restart', reason: 'ingest reconnected' }, 0);
-    drain(core);
+    drainOutputs(core);
     expect(core.header()).toEqual(fixed);
     requestJoinFrom(core, 1, 1);
-    expect(framesWritten(drain(core), 1)[0]).toMatchObject({ type: 'join-accept', header: fixed });
+    expect(framesWritten(drainOutputs(core), 1)[0]).toMatchObject({
+      type: 'join-accept',
+      header: fixed,
+    });
   });
 });

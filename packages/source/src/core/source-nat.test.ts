@@ -3,6 +3,7 @@ import {
   type CoreOutput,
   createRandom,
   decodeDatagram,
+  drainOutputs,
   type Endpoint,
   encodeDatagram,
   encodeFrame,
@@ -23,14 +24,6 @@ const nat = (type: NatReport['type'], portStep = 0): NatReport => ({
 
 function createSource() {
   return new SourceCore({ random: createRandom(1), chunkSize: 64, bufferSize: 8 });
-}
-
-function drain(core: SourceCore): CoreOutput[] {
-  const outputs: CoreOutput[] = [];
-  for (let output = core.pollOutput(); output !== undefined; output = core.pollOutput()) {
-    outputs.push(output);
-  }
-  return outputs;
 }
 
 function datagramsSent(outputs: CoreOutput[]) {
@@ -68,7 +61,7 @@ function join(
     0,
   );
   const decoder = new FrameDecoder();
-  for (const output of drain(core)) {
+  for (const output of drainOutputs(core)) {
     if (output.type === 'write' && output.connection === connection) decoder.push(output.bytes);
   }
   const [result] = [...decoder];
@@ -82,7 +75,7 @@ function join(
     },
     0,
   );
-  return { accept, sent: datagramsSent(drain(core)) };
+  return { accept, sent: datagramsSent(drainOutputs(core)) };
 }
 
 describe('SourceCore STUN service on the cluster port (issue 6)', () => {
@@ -97,7 +90,7 @@ describe('SourceCore STUN service on the cluster port (issue 6)', () => {
       attributes: [],
     });
     core.handle({ type: 'datagram', from, bytes: request }, 0);
-    const [reply] = drain(core);
+    const [reply] = drainOutputs(core);
     if (reply?.type !== 'send-datagram') throw new Error('no reply');
     expect(reply.to).toEqual(from);
     const decoded = decodeStunMessage(reply.bytes);
@@ -114,7 +107,7 @@ describe('SourceCore STUN service on the cluster port (issue 6)', () => {
     const bytes = new Uint8Array(20);
     bytes.set([0x00, 0x01, 0x00, 0x03, 0x21, 0x12, 0xa4, 0x42]); // length not a multiple of 4
     core.handle({ type: 'datagram', from: { address: '203.0.113.9', port: 1 }, bytes }, 0);
-    expect(drain(core).filter((output) => output.type === 'send-datagram')).toEqual([]);
+    expect(drainOutputs(core).filter((output) => output.type === 'send-datagram')).toEqual([]);
     expect(core.stats().datagramsDropped.malformed).toBe(1);
     expect(core.stats().stunRequestsAnswered).toBe(0);
   });

@@ -22,7 +22,7 @@ export const SOURCE_DROP_REASONS: readonly SourceDropReason[] = [
   'stopped',
 ];
 
-/** A member as the source sees it: the table behind the dashboard (issue 5). */
+/** A member as the source sees it: the table behind the dashboard. */
 export interface SourceMemberView {
   readonly memberId: MemberId;
   /** Its UDP endpoint as the source sees it (learnt from its hello). */
@@ -40,46 +40,53 @@ export interface SourceMemberView {
   readonly complaints: number;
 }
 
-/** Counters for logs, metrics and the simulator; a snapshot, cheap to take. */
-export interface SourceStats {
-  readonly bytesIngested: number;
-  /** Header bytes captured from the ingest (or given in the config). */
-  readonly headerBytes: number;
+/**
+ * The source's counters: one object, owned by the core's context and written by the
+ * component whose rule counts (joins, chunker, introductions, membership, scheduling).
+ */
+export interface SourceCounters {
+  bytesIngested: number;
   /** Chunks cut from the ingest (numbered, 32-bit wrap). */
-  readonly chunksCut: number;
+  chunksCut: number;
   /** Chunks sent to a member (exactly one member each, rule 1). */
-  readonly chunksSent: number;
+  chunksSent: number;
   /** Chunks dropped because the cluster was empty: the stream is live, it does not wait. */
-  readonly chunksDropped: number;
+  chunksDropped: number;
   /** Payload bytes of the chunks sent. */
-  readonly chunkBytesSent: number;
+  chunkBytesSent: number;
   /** Every UDP byte sent (chunks with their headers, hello-acks, goodbyes). */
-  readonly datagramBytesSent: number;
+  datagramBytesSent: number;
   /** Every TCP byte written (join accepts and refusals). */
-  readonly connectionBytesWritten: number;
-  readonly joinsAccepted: number;
-  readonly joinsRefused: number;
+  connectionBytesWritten: number;
+  joinsAccepted: number;
+  joinsRefused: number;
   /** Joins abandoned: no join request, or no hello, within `joinTimeoutMillis`. */
-  readonly joinsTimedOut: number;
+  joinsTimedOut: number;
   /** Connections closed for a frame above `maxFrameBytes` or a frame that did not decode. */
-  readonly connectionsRejected: number;
-  readonly membersLeft: number;
+  connectionsRejected: number;
+  membersLeft: number;
   /** lost-chunk complaints received from members (rule 8), charged or not. */
-  readonly complaintsReceived: number;
+  complaintsReceived: number;
   /** Members expelled for complaints past the threshold (rule 8). */
-  readonly membersExpelled: number;
+  membersExpelled: number;
   /** Chunks resent through a monitor after every monitor lost them (LRS). */
-  readonly chunksRecovered: number;
-  /** STUN Binding requests answered on the cluster port (issue 6: joiners detect their NAT). */
-  readonly stunRequestsAnswered: number;
+  chunksRecovered: number;
+  /** STUN Binding requests answered on the cluster port (joiners detect their NAT). */
+  stunRequestsAnswered: number;
   /**
    * Member pairs never introduced to each other because hole punching cannot work between
    * their NAT types (@p2psp/nat `punchFeasibility`, e.g. random-port symmetric vs
    * port-restricted). They get no relays from each other.
    */
-  readonly natPairsImpossible: number;
-  /** Peer-list pages sent to members about a new member, so both sides punch (issue 6). */
-  readonly membersIntroduced: number;
+  natPairsImpossible: number;
+  /** Peer-list pages sent to members about a new member, so both sides punch. */
+  membersIntroduced: number;
+}
+
+/** Counters for logs, metrics and the simulator; a snapshot, cheap to take. */
+export interface SourceStats extends Readonly<SourceCounters> {
+  /** Header bytes captured from the ingest (or given in the config). */
+  readonly headerBytes: number;
   readonly datagramsDropped: Readonly<Record<SourceDropReason, number>>;
   /** Members that completed their join (hello received), of every role. */
   readonly members: number;

@@ -1,0 +1,154 @@
+import { type Instant, nextChunkNumber } from '@p2psp/wire';
+import { IngestRate } from './ingest-rate.js';
+import type { ResolvedSourceConfig, StreamHeaderSplitter } from './source-config.js';
+import type { SourceContext } from './source-context.js';
+
+/** What the chunker hands on: each chunk cut (rule 1), and the header once it is complete. */
+export interface ChunkerOutputs {
+  chunk(chunkNumber: number, payload: Uint8Array): void;
+  headerComplete(now: Instant): void;
+}
+
+/**
+ * Ingest to chunks (rule 1): measures the ingest rate, captures the stream header (rule 4:
+ * a late joiner's player needs it before any chunk), cuts the media that follows into
+ * numbered `chunkSize` payloads, and keeps the last B of them for LRS resends.
+ */
+export class Chunker {
+  readonly #context: SourceContext;
+  readonly #config: ResolvedSourceConfig;
+  readonly #outputs: ChunkerOutputs;
+  readonly #rate: IngestRate;
+
+  readonly #splitter: StreamHeaderSplitter | null;
+  #header: Uint8Array | null;
+  /** Capturing the header of a reconnected ingest: it also goes out as chunk data. */
+  #headerRecapture = false;
+
+  #chunk: Uint8Array;
+  #chunkFill = 0;
+  #nextChunkNumber = 0;
+  /** Payloads of the last B chunks, for LRS resends (slot chunkNumber mod B). */
+  readonly #recentPayloads: (Uint8Array | undefined)[];
+  readonly #recentNumbers: Float64Array;
+
+  constructor(context: SourceContext, config: ResolvedSourceConfig, outputs: ChunkerOutputs) {
+    this.#context = context;
+    this.#config = config;
+    this.#outputs = outputs;
+    this.#rate = new IngestRate(config.rateWindowMillis, config.initialChunkIntervalMillis);
+    this.#chunk = new Uint8Array(config.chunkSize);
+    this.#recentPayloads = new Array<Uint8Array | undefined>(config.bufferSize).fill(undefined);
+    this.#recentNumbers = new Float64Array(config.bufferSize).fill(-1);
+    const header = config.header;
+    if (header === null) {
+      this.#splitter = null;
+      this.#header = new Uint8Array(0);
+    } else if ('splitter' in header) {
+      this.#splitter = header.splitter;
+      this.#header = header.splitter.header;
+    } else {
+      this.#splitter = null;
+      this.#header = header.header;
+    }
+  }
+
+  /** The stream header, or null while it is still being captured from the ingest. */
+  header(): Uint8Array | null {
+    return this.#header;
+  }
+
+  /** The current chunk interval estimate, from the ingest rate. */
+  chunkIntervalMillis(): number {
+    return this.#rate.chunkIntervalMillis(this.#config.chunkSize);
+  }
+
+  /** The number the next chunk will carry. */
+  nextChunkNumber(): number {
+    return this.#nextChunkNumber;
+  }
+
+  /** LRS: the payload of chunk `chunkNumber`, if it is among the last B cut. */
+  recent(chunkNumber: number): Uint8Array | undefined {
+    const slot = chunkNumber % this.#config.bufferSize;
+    return this.#recentNumbers[slot] === chunkNumber ? this.#recentPayloads[slot] : undefined;
+  }
+
+  ingest(bytes: Uint8Array, now: Instant): void {
+    this.#context.stats.bytesIngested += bytes.length;
+    this.#rate.add(now, bytes.length);
+    let media = bytes;
+    if (this.#splitter !== null && this.#header === null) {
+      // Hold the media back until the header is complete: chunks only carry what follows it.
+      media = this.#splitter.push(bytes);
+      const header = this.#splitter.header;
+      if (header === null) return;
+      this.#header = header;
+      if (this.#headerRecapture) {
+        this.#headerRecapture = false;
+        this.#context.emit({
+          name: 'header-capture',
+          level: 'info',
+          fields: { bytes: header.length, restart: true },
+        });
+        // Players already playing need the new stream's header too, in order, as data: for
+        // Ogg that makes a chained stream (RFC 3533 section 4: new BOS pages after the old).
+        if (header.length > 0) media = concatBytes(header, media);
+      } else {
+        this.#context.emit({
+          name: 'header-capture',
+          level: 'info',
+          fields: { bytes: header.length },
+        });
+      }
+      this.#outputs.headerComplete(now);
+    }
+    let offset = 0;
+    while (offset < media.length) {
+      const take = Math.min(this.#config.chunkSize - this.#chunkFill, media.length - offset);
+      this.#chunk.set(media.subarray(offset, offset + take), this.#chunkFill);
+      this.#chunkFill += take;
+      offset += take;
+      if (this.#chunkFill === this.#config.chunkSize) this.#cut();
+    }
+  }
+
+  /**
+   * The ingest reconnected: its next bytes start a new stream (an Icecast mount restarted
+   * sends new Ogg header pages, with new serial numbers). Joins wait for its header, so a
+   * late joiner's player never gets the old header before the new stream's pages.
+   */
+  restart(reason: string): void {
+    this.#context.emit({ name: 'ingest-restart', level: 'info', fields: { reason } });
+    if (this.#splitter?.restart === undefined) return;
+    this.#splitter.restart();
+    // Only a header already handed out must also reach the players as data.
+    if (this.#header !== null) this.#headerRecapture = true;
+    this.#header = null;
+  }
+
+  /** The stream ended: the partial last chunk is part of it. */
+  flush(): void {
+    if (this.#chunkFill > 0) this.#cut();
+  }
+
+  #cut(): void {
+    const payload = this.#chunk.subarray(0, this.#chunkFill);
+    const chunkNumber = this.#nextChunkNumber;
+    this.#nextChunkNumber = nextChunkNumber(chunkNumber);
+    this.#context.stats.chunksCut++;
+    this.#chunk = new Uint8Array(this.#config.chunkSize);
+    this.#chunkFill = 0;
+    const slot = chunkNumber % this.#config.bufferSize;
+    this.#recentPayloads[slot] = payload;
+    this.#recentNumbers[slot] = chunkNumber;
+    this.#outputs.chunk(chunkNumber, payload);
+  }
+}
+
+function concatBytes(first: Uint8Array, second: Uint8Array): Uint8Array {
+  const joined = new Uint8Array(first.length + second.length);
+  joined.set(first);
+  joined.set(second, first.length);
+  return joined;
+}

@@ -1,0 +1,153 @@
+import { isFedBySource, type Member, toMemberInfo } from '@p2psp/cluster';
+import { answerStunDatagram, punchFeasibility } from '@p2psp/nat';
+import { type Endpoint, peerListReplies } from '@p2psp/wire';
+import type { SourceContext } from './source-context.js';
+
+/**
+ * Copies of each introduction: a lost one leaves a member behind a filtering NAT apart from
+ * the new member for good (nothing else would tell it); the new member's own hellos are
+ * retried, this single datagram is not. Peers ignore the repeats.
+ */
+const INTRODUCTION_COPIES = 3;
+
+/**
+ * NAT traversal at the source (P2PSP NTS): the cluster's STUN server on the cluster port,
+ * the member pairs hole punching can open, and the introductions that make both sides of
+ * a new pair hello each other at once.
+ */
+export class Introductions {
+  readonly #context: SourceContext;
+
+  constructor(context: SourceContext) {
+    this.#context = context;
+  }
+
+  /** A STUN Binding request: answered with the endpoint we see (XOR-MAPPED-ADDRESS). */
+  answerStun(from: Endpoint, bytes: Uint8Array): void {
+    const reply = answerStunDatagram(bytes, from, { software: 'p2psp source' });
+    if (reply === null) {
+      this.#context.drop('malformed', from, 'STUN datagram that is not a valid request');
+      return;
+    }
+    this.#context.stats.stunRequestsAnswered++;
+    this.#context.sendBytes(from, reply);
+  }
+
+  /**
+   * The members of `others` that `member` can reach, directly or by hole punching; the
+   * others are counted and reported (P2PSP measured random-port symmetric NATs against
+   * port-restricted or symmetric ones never to work). TODO(external peers, seed 000): serve
+   * such pairs through the external-peer path instead of leaving them apart.
+   */
+  reachable(member: Member, others: readonly Member[]): Member[] {
+    const reachable: Member[] = [];
+    for (const other of others) {
+      if (!exchangesChunks(member, other)) continue;
+      const feasibility = punchPossible(member, other);
+      if (feasibility.possible) {
+        reachable.push(other);
+        continue;
+      }
+      const pairsSkipped = ++this.#context.stats.natPairsImpossible;
+      this.#context.emit({
+        name: 'punch-skip',
+        level: pairsSkipped === 1 ? 'warn' : 'debug',
+        fields: {
+          memberId: member.memberId,
+          nat: member.nat.type,
+          otherMemberId: other.memberId,
+          otherNat: other.nat.type,
+          reason: feasibility.reason ?? null,
+          pairsSkipped,
+        },
+      });
+    }
+    return reachable;
+  }
+
+  /**
+   * A member was activated (its hello arrived at `from`). `others` are the other active
+   * members, `listed` those its join accept listed.
+   *
+   * Members activated since its accept (joins that overlapped) are not in its list, and it
+   * is not in theirs: they are sent to it now, else neither would ever hello the other.
+   * The members its accept listed are told about it (NTS rendezvous), so they hello it while
+   * its hellos to them are still being retried: each side's hellos open its own NAT towards
+   * the other, so restricted and port-restricted cones let the next round through. Without
+   * this a member behind a filtering NAT dropped every later joiner's hellos and never
+   * learnt of it (docs/simulation.md, NAT finding).
+   */
+  introduce(
+    joined: Member,
+    from: Endpoint,
+    listed: ReadonlySet<number>,
+    others: readonly Member[],
+  ): void {
+    const missed = this.reachable(
+      joined,
+      others.filter((other) => !listed.has(other.memberId)),
+    );
+    if (missed.length > 0) {
+      for (const page of peerListReplies(missed.map(toMemberInfo))) {
+        this.#context.sendMessage(from, page);
+      }
+    }
+    const introduction = peerListReplies([toMemberInfo(joined)]);
+    for (const other of others) {
+      if (!listed.has(other.memberId) || !exchangesChunks(joined, other)) continue;
+      if (!filtersStrangers(other)) continue;
+      if (!punchPossible(joined, other).possible) continue;
+      this.#context.stats.membersIntroduced++;
+      for (let copy = 0; copy < INTRODUCTION_COPIES; copy++) {
+        for (const page of introduction) this.#context.sendMessage(other.endpoint, page);
+      }
+    }
+  }
+}
+
+/**
+ * Whether a member's NAT (or firewall) may drop a hello from a member it never wrote to,
+ * so it must be told about new members to punch towards them. Open hosts and full cones
+ * take any hello; so does a member whose endpoint the source sees as the one it reported
+ * for itself (no NAT in between) when it did not run detection. Skipping those keeps a
+ * join at one datagram per member that needs it (the source uploads the stream once).
+ */
+function filtersStrangers(member: Member): boolean {
+  const type = member.nat.type;
+  if (type === 'open' || type === 'full-cone') return false;
+  if (type !== 'unknown' || member.privateEndpoint === null) return true;
+  return !(
+    member.privateEndpoint.port === member.endpoint.port &&
+    hostOf(member.privateEndpoint.address) === hostOf(member.endpoint.address)
+  );
+}
+
+/**
+ * Whether two members have chunks for each other: at least one is fed by the source and so
+ * relays (rule 2). Two external peers (seed 000) never do; introducing them would only
+ * spend their NATs' ports (a symmetric NAT opens one per destination, NTS prediction
+ * counts on those).
+ */
+function exchangesChunks(a: Member, b: Member): boolean {
+  return isFedBySource(a.role) || isFedBySource(b.role);
+}
+
+/**
+ * Whether two members can open a UDP path between them (@p2psp/nat's table). Behind the
+ * same public address they talk over their private endpoints (EMS), whatever the NAT.
+ */
+function punchPossible(a: Member, b: Member): { possible: boolean; reason?: string } {
+  if (hostOf(a.publicAddress) === hostOf(b.publicAddress)) return { possible: true };
+  return punchFeasibility(a.nat.type, b.nat.type);
+}
+
+/**
+ * The IPv4 address inside an IPv4-mapped IPv6 address (RFC 4291 section 2.5.5.2), so a TCP
+ * connection seen on a dual-stack socket (`::ffff:10.0.0.5`) matches a UDP hello seen on an
+ * IPv4 one (`10.0.0.5`).
+ */
+export function hostOf(address: string): string {
+  return address.toLowerCase().startsWith('::ffff:') && address.includes('.')
+    ? address.slice(7)
+    : address;
+}

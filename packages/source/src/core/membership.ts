@@ -1,0 +1,162 @@
+import { type Member, type MemberRemoval, type SourceCluster, toMemberInfo } from '@p2psp/cluster';
+import {
+  type Endpoint,
+  formatEndpoint,
+  type Goodbye,
+  type GoodbyeReason,
+  type Instant,
+  type MemberId,
+  NO_MEMBER,
+  peerListReplies,
+  type StatsReport,
+} from '@p2psp/wire';
+import type { Introductions } from './introductions.js';
+import type { SourceContext } from './source-context.js';
+
+/**
+ * Who is in the cluster, as the members know it: the members whose hello arrived (rule 4's
+ * last step, listed to joiners and fed when their role says so), the datagrams only a
+ * member may send, and every departure (rule 6), announced to the others when the source
+ * removed the member itself.
+ */
+export class Membership {
+  readonly #context: SourceContext;
+  readonly #cluster: SourceCluster;
+  readonly #introductions: Introductions;
+  /** Members whose hello arrived. */
+  readonly #active = new Set<MemberId>();
+
+  constructor(context: SourceContext, cluster: SourceCluster, introductions: Introductions) {
+    this.#context = context;
+    this.#cluster = cluster;
+    this.#introductions = introductions;
+  }
+
+  isActive(memberId: MemberId): boolean {
+    return this.#active.has(memberId);
+  }
+
+  /** The members that completed their join, in join order. */
+  activeMembers(): Member[] {
+    return this.#cluster.members.members().filter((member) => this.#active.has(member.memberId));
+  }
+
+  get size(): number {
+    return this.#active.size;
+  }
+
+  /**
+   * A joiner's hello arrived (checked by the joins): records its UDP endpoint and feeds it
+   * from the end of the round (rule 4: "then the source appends it"); a member still listed
+   * at that endpoint restarted without a goodbye and is removed as stale. `listed` are the
+   * members its join accept listed. Returns the member, or undefined when it left meanwhile.
+   */
+  activate(
+    memberId: MemberId,
+    from: Endpoint,
+    nonce: number,
+    listed: ReadonlySet<MemberId>,
+    now: Instant,
+  ): Member | undefined {
+    const activated = this.#cluster.activate(
+      memberId,
+      { address: from.address, port: from.port },
+      now,
+    );
+    if (activated === undefined) return undefined;
+    if (activated.replaced !== null) this.announceRemoval(activated.replaced);
+    const joined = activated.member;
+    this.#active.add(memberId);
+    this.#context.sendMessage(from, { type: 'hello-ack', memberId, nonce });
+    const others = this.activeMembers().filter((other) => other.memberId !== memberId);
+    this.#introductions.introduce(joined, from, listed, others);
+    this.#context.emit({
+      name: 'peer-join',
+      level: 'info',
+      fields: {
+        memberId,
+        endpoint: formatEndpoint(from),
+        role: joined.role,
+        members: this.#active.size,
+      },
+    });
+    return joined;
+  }
+
+  /** A hello from a member: a retry (the ack was lost), or a keepalive. Answered again. */
+  hello(member: Member, from: Endpoint, memberId: MemberId, nonce: number, now: Instant): void {
+    if (member.memberId !== memberId) {
+      this.#context.drop('member-mismatch', from, 'hello');
+      return;
+    }
+    this.#cluster.heard(from, now);
+    this.#context.sendMessage(from, { type: 'hello-ack', memberId, nonce });
+  }
+
+  /** Rule 6: a member's goodbye, from its own endpoint with its own id, removes it. */
+  goodbye(member: Member, goodbye: Goodbye, from: Endpoint, now: Instant): void {
+    if (goodbye.memberId !== member.memberId) {
+      this.#context.drop('member-mismatch', from, 'goodbye');
+      return;
+    }
+    const removal = this.#cluster.leave(member.memberId, goodbye.reason, now);
+    if (removal !== undefined) this.#noteRemoval(removal);
+  }
+
+  /** The members, in peer-list pages (a member asked: it missed some). */
+  sendList(to: Endpoint): void {
+    for (const page of peerListReplies(this.activeMembers().map(toMemberInfo))) {
+      this.#context.sendMessage(to, page);
+    }
+  }
+
+  /** A member's periodic report, passed on as an event. */
+  statsReport(member: Member, report: StatsReport): void {
+    this.#context.emit({
+      name: 'stats-receive',
+      level: 'debug',
+      fields: {
+        memberId: member.memberId,
+        chunksReceived: report.chunksReceived,
+        chunksLost: report.chunksLost,
+        chunksPlayed: report.chunksPlayed,
+        neighbours: report.neighbours,
+      },
+    });
+  }
+
+  /** A member was removed by the source (expelled, silent): every member is told to drop it. */
+  announceRemoval(removal: MemberRemoval): void {
+    const wasActive = this.#active.has(removal.member.memberId);
+    this.#noteRemoval(removal);
+    if (!wasActive) return;
+    const reason = removal.reason === 'debt' ? 'expelled' : removal.reason;
+    for (const member of this.activeMembers()) {
+      this.#context.sendGoodbye(member.endpoint, removal.member.memberId, reason);
+    }
+  }
+
+  /** Rule 6: the source leaves; every member is told why. */
+  sayGoodbye(reason: GoodbyeReason): void {
+    for (const member of this.activeMembers()) {
+      this.#context.sendGoodbye(member.endpoint, NO_MEMBER, reason);
+    }
+  }
+
+  /** A member left: counted and reported. */
+  #noteRemoval(removal: MemberRemoval): void {
+    this.#active.delete(removal.member.memberId);
+    this.#context.stats.membersLeft++;
+    this.#context.emit({
+      name: removal.reason === 'expelled' ? 'peer-expel' : 'peer-leave',
+      level: 'info',
+      fields: {
+        memberId: removal.member.memberId,
+        endpoint: formatEndpoint(removal.member.endpoint),
+        reason: removal.reason,
+        complaints: removal.member.complaints,
+        members: this.#active.size,
+      },
+    });
+  }
+}

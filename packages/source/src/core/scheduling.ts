@@ -1,0 +1,166 @@
+import type { Member, SourceCluster } from '@p2psp/cluster';
+import type { Endpoint, Instant, MemberId } from '@p2psp/wire';
+import type { Chunker } from './chunker.js';
+import type { Membership } from './membership.js';
+import type { ResolvedSourceConfig } from './source-config.js';
+import type { SourceContext } from './source-context.js';
+
+const NO_SIGNATURE = new Uint8Array(0);
+const PLAIN_CHUNK = { nonExclusive: false, recovered: false } as const;
+const RECOVERED_CHUNK = { nonExclusive: false, recovered: true } as const;
+
+/**
+ * Who gets what from the source, and who stays:
+ * - rule 1: chunk n goes to the next member of the round robin (or ACS's weighted round
+ *   robin), and its destination is remembered for B chunks;
+ * - keepalives: a member sent nothing for `keepaliveMillis` gets a hello-ack (timer
+ *   `keepalive`), so peers tell a stalled ingest from a dead source;
+ * - rule 8 and LRS: complaints from monitors are charged to the chunk's destination; past
+ *   the threshold the member is expelled and everybody is told; a chunk every monitor lost
+ *   is resent through a monitor;
+ * - rule 6: members silent past the liveness timeout are removed (timer `member-liveness`).
+ *
+ * The policies are @p2psp/cluster's `SourceCluster`; this turns their outcomes into
+ * datagrams and events.
+ */
+export class Scheduling {
+  readonly #context: SourceContext;
+  readonly #config: ResolvedSourceConfig;
+  readonly #cluster: SourceCluster;
+  readonly #membership: Membership;
+  readonly #chunker: Chunker;
+  /** Members sent something since the last keepalive round. */
+  readonly #sentSinceKeepalive = new Set<MemberId>();
+
+  constructor(
+    context: SourceContext,
+    config: ResolvedSourceConfig,
+    cluster: SourceCluster,
+    membership: Membership,
+    chunker: Chunker,
+  ) {
+    this.#context = context;
+    this.#config = config;
+    this.#cluster = cluster;
+    this.#membership = membership;
+    this.#chunker = chunker;
+    context.timers.register('member-liveness', (now) => this.#expireSilent(now));
+    context.timers.register('keepalive', (now) => this.#keepalive(now));
+  }
+
+  /** Rule 1: sends a chunk just cut to the next member, or drops it when nobody is fed. */
+  feed(chunkNumber: number, payload: Uint8Array): void {
+    const stats = this.#context.stats;
+    const member = this.#cluster.nextDestination(chunkNumber);
+    if (member === undefined) {
+      stats.chunksDropped++;
+      if (stats.chunksDropped === 1) {
+        this.#context.emit({
+          name: 'chunk-drop',
+          level: 'info',
+          fields: {
+            chunkNumber,
+            reason: 'no member to feed: the stream is live, chunks are not queued',
+          },
+        });
+      }
+      return;
+    }
+    stats.chunksSent++;
+    stats.chunkBytesSent += payload.length;
+    this.#sentSinceKeepalive.add(member.memberId);
+    this.#context.sendMessage(member.endpoint, {
+      type: 'chunk',
+      chunkNumber,
+      origin: member.memberId,
+      flags: PLAIN_CHUNK,
+      payload,
+      signature: NO_SIGNATURE,
+    });
+  }
+
+  /** A member was activated (its hello-ack just went out): keepalives start with it. */
+  activated(memberId: MemberId, now: Instant): void {
+    this.#sentSinceKeepalive.add(memberId);
+    const timers = this.#context.timers;
+    if (timers.deadline('keepalive') === null && this.#config.keepaliveMillis > 0) {
+      timers.set('keepalive', now + this.#config.keepaliveMillis);
+    }
+  }
+
+  /** Rule 8 and LRS: a [lost chunk] from `member`, turned into datagrams and events. */
+  complaint(member: Member, from: Endpoint, chunkNumber: number, now: Instant): void {
+    const outcome = this.#cluster.lostChunk(from, chunkNumber, now);
+    this.#context.stats.complaintsReceived++;
+    const complaint = outcome.complaint;
+    this.#context.emit({
+      name: 'complaint-receive',
+      level: 'debug',
+      fields: {
+        from: member.memberId,
+        chunkNumber: complaint.chunkNumber,
+        outcome: complaint.kind,
+        charged: complaint.kind === 'charged' ? complaint.memberId : null,
+        count: complaint.kind === 'charged' ? complaint.count : null,
+        ignored: complaint.kind === 'ignored' ? complaint.reason : null,
+      },
+    });
+    const recovery = outcome.recovery;
+    if (recovery?.kind === 'resend') this.#resend(recovery.chunkNumber, recovery.via);
+    for (const removal of outcome.expulsions) {
+      this.#context.stats.membersExpelled++;
+      // The expelled member is told why; everybody else is told to drop it.
+      this.#context.sendGoodbye(removal.member.endpoint, removal.member.memberId, 'expelled');
+      this.#membership.announceRemoval(removal);
+    }
+  }
+
+  /**
+   * Rule 6: the liveness deadline moves whenever a member is heard, joins or leaves, so the
+   * core calls this after every input to keep `member-liveness` at the table's deadline.
+   */
+  followLiveness(): void {
+    const deadline = this.#cluster.nextDeadline();
+    if (deadline === undefined) this.#context.timers.stop('member-liveness');
+    else this.#context.timers.set('member-liveness', deadline);
+  }
+
+  /** LRS: resends a chunk every monitor lost through the monitor `via`, flagged recovered. */
+  #resend(chunkNumber: number, via: MemberId): void {
+    const payload = this.#chunker.recent(chunkNumber);
+    const monitor = this.#cluster.members.get(via);
+    if (payload === undefined || monitor === undefined) return;
+    this.#context.stats.chunksRecovered++;
+    this.#context.sendMessage(monitor.endpoint, {
+      type: 'chunk',
+      chunkNumber,
+      origin: via,
+      flags: RECOVERED_CHUNK,
+      payload,
+      signature: NO_SIGNATURE,
+    });
+  }
+
+  /** Rule 6: members silent past the liveness timeout (when configured) are dropped. */
+  #expireSilent(now: Instant): void {
+    for (const removal of this.#cluster.expireSilent(now)) {
+      this.#membership.announceRemoval(removal);
+    }
+  }
+
+  /** A hello-ack to every member sent nothing during the last period (a sign of life). */
+  #keepalive(now: Instant): void {
+    for (const member of this.#membership.activeMembers()) {
+      if (this.#sentSinceKeepalive.has(member.memberId)) continue;
+      this.#context.sendMessage(member.endpoint, {
+        type: 'hello-ack',
+        memberId: member.memberId,
+        nonce: 0,
+      });
+    }
+    this.#sentSinceKeepalive.clear();
+    if (this.#membership.size > 0) {
+      this.#context.timers.set('keepalive', now + this.#config.keepaliveMillis);
+    }
+  }
+}
