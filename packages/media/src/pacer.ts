@@ -9,6 +9,7 @@ import {
 import { ByteWindow, writeInt64LittleEndian, writeUint32LittleEndian } from './bytes.js';
 import { oggCrc32 } from './crc32.js';
 import { MediaError } from './errors.js';
+import { createHeaderCapture, type HeaderCapture } from './header-capture.js';
 import { id3v2TagLength } from './id3.js';
 import type { MediaKind } from './media-type.js';
 import {
@@ -38,6 +39,13 @@ export interface PacerOptions {
   readonly loop?: boolean | undefined;
   /** Size of the pieces cut by bit-rate pacing. Default: 50 ms of media at `bitrate`. */
   readonly pieceBytes?: number | undefined;
+  /**
+   * The pieces feed a live stream players join mid-way (a P2PSP source): the `header`
+   * pieces are then exactly the header such a player needs, as `createHeaderCapture` finds
+   * it (WebM: the Segment size is written "unknown"), so the caller need not capture it
+   * again. Default false: without `loop`, every input byte comes out unchanged.
+   */
+  readonly lateJoinerHeader?: boolean | undefined;
 }
 
 /** What a piece is, so a source can tell the stream header and droppable metadata apart. */
@@ -87,6 +95,7 @@ interface PassParser {
 interface PassContext {
   readonly pass: number;
   readonly loop: boolean;
+  readonly lateJoinerHeader: boolean;
   readonly bitrate: number | undefined;
   readonly pieceBytes: number;
 }
@@ -98,7 +107,7 @@ interface PassContext {
  * --bitrate.
  */
 export function createPacer(kind: MediaKind, options: PacerOptions = {}): PacerCreation {
-  const { bitrate, loop = false } = options;
+  const { bitrate, loop = false, lateJoinerHeader = false } = options;
   if (bitrate !== undefined && (!Number.isFinite(bitrate) || bitrate < 1000 || bitrate > 1e9)) {
     return invalidOption(
       `bitrate must be between 1000 and 1000000000 bits/s, got ${String(bitrate)}`,
@@ -144,7 +153,7 @@ export function createPacer(kind: MediaKind, options: PacerOptions = {}): PacerC
   let pass = 1;
   let passBase = 0;
   let clock = 0;
-  let parser = makePass({ pass, loop, bitrate, pieceBytes }, undefined);
+  let parser = makePass({ pass, loop, lateJoinerHeader, bitrate, pieceBytes }, undefined);
   let ended = false;
   const place = (pieces: PacedPiece[]): PacedPiece[] =>
     pieces.map((piece) => {
@@ -173,7 +182,7 @@ export function createPacer(kind: MediaKind, options: PacerOptions = {}): PacerC
       const flushed = pacer.end();
       pass += 1;
       passBase = clock;
-      parser = makePass({ pass, loop, bitrate, pieceBytes }, parser);
+      parser = makePass({ pass, loop, lateJoinerHeader, bitrate, pieceBytes }, parser);
       ended = false;
       return flushed;
     },
@@ -383,6 +392,13 @@ class OggPass implements PassParser {
   private granuleBase: number | undefined;
   private seenMediaPage = false;
   private bytesTimedByBitrate = 0;
+  /**
+   * Tells the header pages at the start of the pass: the header a late joiner needs, found
+   * by `createHeaderCapture` as a source finds it in any other ingest, so a source can take
+   * the pieces tagged `header` as that header without parsing them again. Null once decided.
+   */
+  private leadingHeader: HeaderCapture | null = createHeaderCapture('ogg');
+  private leadingBytes = 0;
 
   constructor(
     private readonly context: PassContext,
@@ -457,7 +473,8 @@ class OggPass implements PassParser {
 
   private emitPage(pieces: PacedPiece[], bytes: Uint8Array, page: OggPage): void {
     const start = this.window.first;
-    const header = isHeaderPage(bytes, page);
+    const header =
+      this.isLeadingHeader(bytes.subarray(0, page.length)) ?? isHeaderPage(bytes, page);
     if (page.headerType & FLAG_BEGINNING_OF_STREAM) {
       if (this.seenMediaPage) {
         // A chained stream (RFC 3533 section 4): new headers, granules restart.
@@ -503,6 +520,23 @@ class OggPass implements PassParser {
       durationMicros: Math.round(this.micros) - Math.round(startMicros),
       role: 'media',
     });
+  }
+
+  /**
+   * Whether a page at the start of the pass belongs to the stream header; undefined past it
+   * (later header pages, of a chained stream, are told by their packets: `isHeaderPage`).
+   */
+  private isLeadingHeader(page: Uint8Array): boolean | undefined {
+    const capture = this.leadingHeader;
+    if (capture === null) return undefined;
+    const pageStart = this.leadingBytes;
+    this.leadingBytes += page.length;
+    // Whole pages go in, so `need-more` means this page was taken into the header.
+    const status = capture.push(page);
+    if (status === 'need-more') return true;
+    this.leadingHeader = null;
+    // A header the capture cannot take (malformed, too large) is left to `isHeaderPage`.
+    return status === 'complete' ? capture.dataOffset > pageStart : undefined;
   }
 
   private advanceClock(page: OggPage): void {
@@ -581,7 +615,7 @@ class WebmPass implements PassParser {
     private readonly context: PassContext,
     readonly loopState: WebmLoopState,
   ) {
-    this.splitter = new WebmSplitter(context.loop, loopState);
+    this.splitter = new WebmSplitter(context.loop, loopState, context.lateJoinerHeader);
   }
 
   push(bytes: Uint8Array): PacedPiece[] {

@@ -76,6 +76,8 @@ export class WebmSplitter {
   constructor(
     private readonly rewriteForLoop: boolean,
     private readonly loopState: WebmLoopState,
+    /** The init segment is written for players joining mid-stream (Segment of unknown size). */
+    private readonly lateJoinerHeader = false,
   ) {}
 
   /** True once an element could not be walked: the rest passes untimed. */
@@ -140,9 +142,10 @@ export class WebmSplitter {
       case 'top': {
         if (head.id === SEGMENT_ID) {
           const segmentHead = this.window.slice(start, start + head.headLength);
-          // Looping makes the stream longer than the file's Segment: say "unknown size".
+          // Looping makes the stream longer than the file's Segment, and a late joiner never
+          // gets all of it: say "unknown size", as live muxers and `createHeaderCapture` do.
           this.headerParts.push(
-            this.rewriteForLoop
+            this.rewriteForLoop || this.lateJoinerHeader
               ? concatBytes([segmentHead.subarray(0, 4), UNKNOWN_SIZE_VINT])
               : segmentHead,
           );

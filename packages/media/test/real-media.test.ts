@@ -267,6 +267,32 @@ describe.skipIf(missing.length > 0)(`real media from ffmpeg ${missing.join(', ')
       }
     });
 
+    it('tags as header what a capture of the released bytes finds (lateJoinerHeader)', () => {
+      const bytes = bytesOf(sample.name);
+      const cuts = [1000, 4096, 4097, 20_000, 33_333];
+      const released = (lateJoinerHeader: boolean) => {
+        const created = createPacer(sample.kind, { lateJoinerHeader });
+        if (!created.ok) throw created.error;
+        // A source drops metadata (ID3 tags, a Xing frame): it is not part of the stream.
+        return pace(created.pacer, sliceAt(bytes, cuts)).filter(
+          (piece) => piece.role !== 'metadata',
+        );
+      };
+      // What a source capturing the header from the released bytes (no tags) gets.
+      const plain = concat(...released(false).map((piece) => piece.bytes));
+      const capture = createHeaderCapture(sample.kind);
+      expect(capture.push(plain)).toBe('complete');
+      const pieces = released(true);
+      const firstMedia = pieces.findIndex((piece) => piece.role === 'media');
+      expect(pieces.slice(0, firstMedia).every((piece) => piece.role === 'header')).toBe(true);
+      expect(concat(...pieces.slice(0, firstMedia).map((piece) => piece.bytes))).toEqual(
+        capture.header,
+      );
+      expect(concat(...pieces.slice(firstMedia).map((piece) => piece.bytes))).toEqual(
+        plain.subarray(capture.dataOffset),
+      );
+    });
+
     it('loops into one stream that decodes cleanly, also for a player joining in pass 2', () => {
       const bytes = bytesOf(sample.name);
       const pacer = newPacer(sample.kind, true);
