@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerBridgeCommand } from './commands/bridge.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerNatCommand } from './commands/nat.js';
 import { registerPeerCommand } from './commands/peer.js';
@@ -22,5 +23,6 @@ export function buildProgram(): Command {
   registerDemoCommand(program);
   registerSimCommand(program);
   registerNatCommand(program);
+  registerBridgeCommand(program);
   return program;
 }

@@ -1,5 +1,4 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import {
@@ -12,6 +11,13 @@ import {
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ChildProcesses, type RunningChild } from './child-processes.js';
 import { openPlayer, until, walkMp3Frames, walkOggPages } from './helpers.js';
+import {
+  decode,
+  logsNamed,
+  startP2pspPeer,
+  startP2pspSource,
+  waitForMount,
+} from './real-servers.js';
 
 // Issue 3, "Ingest from an http(s) URL, Icecast-compatible": a real Icecast 2 server (Debian
 // package icecast2), fed live by ffmpeg as a source client, ingested by `p2psp source` (the
@@ -55,82 +61,6 @@ function startSourceClient(server: IcecastServer, mount: Mount): RunningChild {
   ]);
 }
 
-/** True once the mount answers 200 (its source client is connected). */
-function mountIsLive(url: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const request = get(url, (response) => {
-      resolve(response.statusCode === 200);
-      request.destroy();
-    });
-    request.setTimeout(1000, () => request.destroy());
-    request.on('error', () => resolve(false));
-  });
-}
-
-async function waitForMount(url: string): Promise<void> {
-  for (let attempt = 0; !(await mountIsLive(url)); attempt += 1) {
-    if (attempt >= 100) throw new Error(`Icecast mount ${url} did not come up within ~10 s`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-/** Decodes a URL with ffmpeg for `seconds`; `-xerror` makes any decode error exit non-zero. */
-async function decode(url: string, seconds: number) {
-  const decoder = processes.spawn('ffmpeg', [
-    ...['-hide_banner', '-nostdin', '-v', 'error', '-xerror'],
-    ...['-i', url, '-t', String(seconds), '-progress', 'pipe:1', '-f', 'null', '-'],
-  ]);
-  // Bounded: a stalled stream kills the decoder (and fails the decoded-seconds check).
-  const timer = setTimeout(() => ChildProcesses.kill(decoder.child), (seconds + 30) * 1000);
-  const status = await decoder.exited;
-  clearTimeout(timer);
-  const times = [...decoder.stdout().matchAll(/out_time_us=(\d+)/g)].map((match) =>
-    Number(match[1]),
-  );
-  return { status, errors: decoder.stderr(), seconds: Math.max(0, ...times) / 1e6 };
-}
-
-function logsNamed(running: RunningChild, message: string): Record<string, unknown>[] {
-  return running.logs().filter((line) => line.msg === message);
-}
-
-/** `p2psp source --input URL` on a free loopback port; resolves with its cluster port. */
-async function startP2pspSource(input: string): Promise<{ running: RunningChild; port: string }> {
-  const running = processes.cli(
-    'source',
-    '--input',
-    input,
-    '--address',
-    '127.0.0.1',
-    '--port',
-    '0',
-  );
-  await until(
-    () => logsNamed(running, 'source-start').length > 0 || running.child.exitCode !== null,
-    20_000,
-    `p2psp source --input ${input} to start`,
-  );
-  const start = logsNamed(running, 'source-start')[0];
-  if (!start) throw new Error(`p2psp source exited: ${running.stderr()}`);
-  return { running, port: String(start.endpoint).split(':').at(-1)! };
-}
-
-/** `p2psp peer --source 127.0.0.1:PORT`; resolves with the URL it prints for players. */
-async function startP2pspPeer(sourcePort: string): Promise<{ running: RunningChild; url: string }> {
-  const running = processes.cli(
-    ...['peer', '--source', `127.0.0.1:${sourcePort}`, '--address', '127.0.0.1'],
-    ...['--player-port', '0'],
-  );
-  await until(
-    () => /play: (\S+)/.test(running.stdout()) || running.child.exitCode !== null,
-    20_000,
-    'p2psp peer to print its player URL',
-  );
-  const url = /play: (\S+)/.exec(running.stdout())?.[1];
-  if (!url) throw new Error(`p2psp peer exited: ${running.stderr()}`);
-  return { running, url };
-}
-
 describe('ingest from a real Icecast 2 server (icecast2, ffmpeg as source client and decoder)', () => {
   it('peers of an MP3 and an Ogg/Opus mount decode cleanly, and play again after Icecast restarts', {
     timeout: 120_000,
@@ -146,16 +76,19 @@ describe('ingest from a real Icecast 2 server (icecast2, ffmpeg as source client
       waitForMount(server.mountUrl('live.ogg')),
     ]);
 
-    const mp3Source = await startP2pspSource(server.mountUrl('live.mp3'));
-    const oggSource = await startP2pspSource(server.mountUrl('live.ogg'));
-    const mp3Peers = [await startP2pspPeer(mp3Source.port), await startP2pspPeer(mp3Source.port)];
-    const oggPeer = await startP2pspPeer(oggSource.port);
+    const mp3Source = await startP2pspSource(processes, '--input', server.mountUrl('live.mp3'));
+    const oggSource = await startP2pspSource(processes, '--input', server.mountUrl('live.ogg'));
+    const mp3Peers = [
+      await startP2pspPeer(processes, mp3Source.port),
+      await startP2pspPeer(processes, mp3Source.port),
+    ];
+    const oggPeer = await startP2pspPeer(processes, oggSource.port);
 
     // Raw readers beside the decoders: they count bytes across the restart, and their first
     // bytes must be whole frames/pages (ffmpeg would silently skip junk before a sync point).
     const readers = [...mp3Peers, oggPeer].map((peer) => openPlayer(peer.url));
     const results = await Promise.all(
-      [...mp3Peers, oggPeer].map((peer) => decode(peer.url, DECODE_SECONDS)),
+      [...mp3Peers, oggPeer].map((peer) => decode(processes, peer.url, DECODE_SECONDS)),
     );
     for (const [index, result] of results.entries()) {
       expect(result.errors, `decoder ${index} errors`).toBe('');
@@ -215,7 +148,7 @@ describe('ingest from a real Icecast 2 server (icecast2, ffmpeg as source client
     const seamFile = join(mkdtempSync(join(tmpdir(), 'p2psp-icecast-')), 'across-restart.ogg');
     try {
       writeFileSync(seamFile, readers[2]!.bytes());
-      const seam = await decode(seamFile, 600);
+      const seam = await decode(processes, seamFile, 600);
       expect(seam.errors, 'decoding the Ogg player across the restart').toBe('');
       expect(seam.status).toBe(0);
     } finally {
@@ -225,7 +158,10 @@ describe('ingest from a real Icecast 2 server (icecast2, ffmpeg as source client
     // needs the NEW header: the restarted mount is a new logical stream (new serial numbers
     // and header pages), which the source captures again on `ingest-restart` and the peer
     // finds in the played data (regression: the old header gave 'Cannot identify new stream').
-    const after = await Promise.all([decode(mp3Peers[1]!.url, 3), decode(oggPeer.url, 3)]);
+    const after = await Promise.all([
+      decode(processes, mp3Peers[1]!.url, 3),
+      decode(processes, oggPeer.url, 3),
+    ]);
     for (const [index, result] of after.entries()) {
       expect(result.errors, `late decoder ${index} errors`).toBe('');
       expect(result.status, `late decoder ${index} exit`).toBe(0);
