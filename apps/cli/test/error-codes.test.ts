@@ -1,7 +1,7 @@
 // The one table test of every p2psp error (STYLE.md, the undici row): each package's codes
 // list, each error class, checked together so a code is never reused with another meaning.
 import { CLUSTER_ERROR_CODES, ClusterError } from '@p2psp/cluster';
-import { EndpointSyntaxError } from '@p2psp/cluster/node';
+import { EndpointSyntaxError, HOST_ERROR_CODES } from '@p2psp/host';
 import { MEDIA_ERROR_CODES, MediaError } from '@p2psp/media';
 import {
   type HolePunchErrorCode,
@@ -29,6 +29,7 @@ const CODE_LISTS: Record<string, readonly P2pspErrorCode[]> = {
   '@p2psp/media MEDIA_ERROR_CODES': MEDIA_ERROR_CODES,
   '@p2psp/nat NAT_ERROR_CODES': NAT_ERROR_CODES,
   '@p2psp/cluster CLUSTER_ERROR_CODES': CLUSTER_ERROR_CODES,
+  '@p2psp/host HOST_ERROR_CODES': HOST_ERROR_CODES,
   '@p2psp/source SOURCE_ERROR_CODES': SOURCE_ERROR_CODES,
   '@p2psp/peer PEER_ERROR_CODES': PEER_ERROR_CODES,
 };

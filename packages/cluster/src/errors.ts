@@ -1,26 +1,19 @@
 import { errorCodes, P2pspError, type P2pspErrorTable } from '@p2psp/wire';
 
 /**
- * Stable codes for misuse of this package's API (bad options, unknown member ids, a bad
- * `HOST:PORT`). Network input never produces these: complaints and reports from the wire
- * return typed outcomes instead, so a core can count and drop them (brief rule 3).
+ * Stable codes for misuse of this package's API (bad options, unknown member ids). Network
+ * input never produces these: complaints and reports from the wire return typed outcomes
+ * instead, so a core can count and drop them (brief rule 3).
  */
 export type ClusterErrorCode =
   | 'P2PSP_ERR_INVALID_OPTION'
   | 'P2PSP_ERR_MEMBER_EXISTS'
   | 'P2PSP_ERR_UNKNOWN_MEMBER';
 
-/** The code of `EndpointSyntaxError` (`@p2psp/cluster/node`): a `HOST:PORT` a user typed. */
-export type EndpointSyntaxErrorCode = 'P2PSP_ERR_BAD_ADDRESS';
-
-export const CLUSTER_ERRORS: P2pspErrorTable<ClusterErrorCode | EndpointSyntaxErrorCode> = {
+export const CLUSTER_ERRORS: P2pspErrorTable<ClusterErrorCode> = {
   P2PSP_ERR_INVALID_OPTION: { kind: 'usage', message: 'a cluster option is out of range' },
   P2PSP_ERR_MEMBER_EXISTS: { kind: 'usage', message: 'a member with this id is already listed' },
   P2PSP_ERR_UNKNOWN_MEMBER: { kind: 'usage', message: 'no member has this id' },
-  P2PSP_ERR_BAD_ADDRESS: {
-    kind: 'usage',
-    message: 'not HOST:PORT; write it like 127.0.0.1:4552, example.org:4552 or [::1]:4552',
-  },
 };
 
 export const CLUSTER_ERROR_CODES = errorCodes(CLUSTER_ERRORS);

@@ -40,7 +40,6 @@ export {
   CLUSTER_ERROR_CODES,
   ClusterError,
   type ClusterErrorCode,
-  type EndpointSyntaxErrorCode,
 } from './errors.js';
 export { chooseExpulsions, type Expulsion } from './expulsion.js';
 export {

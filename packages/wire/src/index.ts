@@ -12,7 +12,7 @@ export {
   type DecodeErrorCode,
   type DecodeResult,
 } from './decode-result.js';
-export { type Endpoint, formatEndpoint, sameEndpoint } from './endpoint.js';
+export { type Endpoint, formatEndpoint, sameEndpoint, unmapIpv4 } from './endpoint.js';
 export {
   CHUNK_HEADER_BYTES,
   DEFAULT_MAX_FRAME_BYTES,

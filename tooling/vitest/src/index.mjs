@@ -22,7 +22,7 @@ export function workspaceAliases() {
       if (typeof pkg.exports !== 'object' || pkg.exports === null) continue;
       // Each export "./dist/x.js" has its source at "./src/x.ts" (see tooling/build).
       for (const [subpath, target] of Object.entries(pkg.exports)) {
-        const built = typeof target === 'string' ? target : target.import;
+        const built = typeof target === 'string' ? target : (target.default ?? target.import);
         const match = /^\.\/dist\/(.+)\.js$/.exec(built ?? '');
         if (!match) continue;
         const specifier = subpath === '.' ? pkg.name : `${pkg.name}/${subpath.slice(2)}`;

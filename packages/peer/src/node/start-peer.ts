@@ -1,14 +1,16 @@
 import { createSocket, type Socket } from 'node:dgram';
-import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import {
+  explainListenError,
   type HostCounters,
   type HostLogger,
+  lookupEndpoint,
   type NodeHost,
   parseEndpoint,
+  RuntimeShutdown,
   startNodeHost,
-} from '@p2psp/cluster/node';
+} from '@p2psp/host';
 import { detectNat } from '@p2psp/nat';
 import {
   type CoreEvent,
@@ -45,8 +47,8 @@ export interface PeerOptions {
   /** Extra core options (debt threshold, play-out delay...). */
   readonly core?: Partial<Omit<PeerConfig, 'source' | 'random'>>;
   /**
-   * Detect the NAT before joining (issue 6), on the UDP socket the stream will use, and
-   * report it in the join request. Default true; false reports `core.nat` or `unknown`.
+   * Detect the NAT before joining, on the UDP socket the stream will use, and report it in
+   * the join request. Default true; false reports `core.nat` or `unknown`.
    */
   readonly natDetect?: boolean;
   /**
@@ -118,18 +120,12 @@ async function resolveSource(
   source: string | Endpoint,
   flag: '--source' | '--stun' = '--source',
 ): Promise<Endpoint> {
-  let host: string;
-  let port: number;
-  if (typeof source === 'string') {
-    ({ host, port } = parseEndpoint(source, flag));
-  } else {
-    host = source.address;
-    port = source.port;
-  }
-  if (isIP(host) !== 0) return { address: host, port };
+  const { host, port } =
+    typeof source === 'string'
+      ? parseEndpoint(source, flag)
+      : { host: source.address, port: source.port };
   try {
-    const { address } = await lookup(host);
-    return { address, port };
+    return await lookupEndpoint({ host, port });
   } catch (error) {
     throw new PeerRuntimeError(
       'P2PSP_ERR_SOURCE_UNREACHABLE',
@@ -137,25 +133,6 @@ async function resolveSource(
       { cause: error },
     );
   }
-}
-
-function portInUse(error: unknown, what: string, port: number, fix: string): unknown {
-  const code = (error as { code?: string } | null)?.code;
-  if (code === 'EADDRINUSE') {
-    return new PeerRuntimeError(
-      'P2PSP_ERR_PORT_IN_USE',
-      `${what} ${port} is already in use: ${fix}`,
-      { cause: error },
-    );
-  }
-  if (code === 'EADDRNOTAVAIL' || code === 'EACCES') {
-    return new PeerRuntimeError(
-      'P2PSP_ERR_BAD_OPTION',
-      `${what} ${port}: cannot listen there (${code}); pick an address of this machine and a port above 1023`,
-      { cause: error },
-    );
-  }
-  return error;
 }
 
 /**
@@ -185,14 +162,9 @@ export async function startPeer(options: PeerOptions): Promise<PeerHandle> {
   });
 
   let host: NodeHost<PeerCore> | null = null;
-  let hostReady = false;
-  let coreStoppedReason: string | null = null;
+  const shutdown = new RuntimeShutdown(logger);
   let joined = false;
   let mediaType: string | null = null;
-  let resolveDone!: (reason: string) => void;
-  const done = new Promise<string>((resolve) => {
-    resolveDone = resolve;
-  });
   let settleJoin: ((error: Error | null) => void) | null = null;
   const joinSettled = new Promise<void>((resolve, reject) => {
     settleJoin = (error) => {
@@ -215,12 +187,11 @@ export async function startPeer(options: PeerOptions): Promise<PeerHandle> {
       status: () => status(),
     });
   } catch (error) {
-    throw portInUse(
-      error,
-      '--player-port',
-      playerPort,
-      'stop the program using it, or pick another with --player-port (0 picks a free one)',
-    );
+    throw explainListenError(error, PeerRuntimeError, {
+      inUse: `--player-port ${playerPort} is already in use: stop the program using it, or pick another with --player-port (0 picks a free one)`,
+      cannotListen: (code) =>
+        `--player-port ${playerPort}: cannot listen there (${code}); pick an address of this machine and a port above 1023`,
+    });
   }
 
   const udpPort = options.port ?? 0;
@@ -286,32 +257,18 @@ export async function startPeer(options: PeerOptions): Promise<PeerHandle> {
             `could not join the source at ${formatEndpoint(source)} (${reason}): check --source, and that a p2psp source runs there and is reachable over TCP and UDP`,
           ),
         );
-        coreStoppedReason = reason;
-        if (hostReady) void shutdown(reason);
+        shutdown.coreStopped(reason);
       },
     });
   } catch (error) {
     await players.close();
-    throw portInUse(
-      error,
-      '--port',
-      udpPort,
-      'pick another UDP port with --port, or 0 to pick a free one',
-    );
+    throw explainListenError(error, PeerRuntimeError, {
+      inUse: `--port ${udpPort} is already in use: pick another UDP port with --port, or 0 to pick a free one`,
+      cannotListen: (code) =>
+        `--port ${udpPort}: cannot listen there (${code}); pick an address of this machine and a port above 1023`,
+    });
   }
   const runningHost = host;
-  hostReady = true;
-
-  let shuttingDown: Promise<void> | null = null;
-  const shutdown = (reason: string): Promise<void> => {
-    shuttingDown ??= (async () => {
-      await runningHost.close();
-      await players.close();
-      logger?.info({ reason }, 'sockets-close');
-      resolveDone(reason);
-    })();
-    return shuttingDown;
-  };
 
   status = (): PeerStatus => {
     const stats = safeStats(runningHost.core);
@@ -336,11 +293,14 @@ export async function startPeer(options: PeerOptions): Promise<PeerHandle> {
     };
   };
 
-  if (coreStoppedReason !== null) void shutdown(coreStoppedReason);
+  shutdown.started(
+    () => runningHost.close(),
+    () => players.close(),
+  );
   try {
     await joinSettled;
   } catch (error) {
-    await shutdown('join-fail');
+    await shutdown.shutdown('join-fail');
     throw error;
   }
 
@@ -354,18 +314,18 @@ export async function startPeer(options: PeerOptions): Promise<PeerHandle> {
     counters: runningHost.counters,
     fanOut,
     status: () => status(),
-    done,
+    done: shutdown.done,
     async stop() {
       // Goodbyes to the source and the cluster (rule 6), then close.
       await runningHost.stop();
-      await shutdown('stopped');
+      await shutdown.shutdown('stopped');
     },
   };
 }
 
 /**
- * Issue 6: RFC 5780 discovery (plain binding against the source) on the stream socket,
- * bounded in time. Never fails the join: trouble means `unknown`. No answer at all reads
+ * RFC 5780 discovery (plain binding against the source) on the stream socket, bounded in
+ * time. Never fails the join: trouble means `unknown`. No answer at all reads
  * as `unknown` too, not `udp-blocked`: the source may simply not answer STUN, and the
  * join's own UDP hello is the real test.
  */

@@ -2,11 +2,13 @@ import type { Socket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import {
+  explainListenError,
   type HostCounters,
   type HostLogger,
   type NodeHost,
+  RuntimeShutdown,
   startNodeHost,
-} from '@p2psp/cluster/node';
+} from '@p2psp/host';
 import { type CoreEvent, createRandom, type Endpoint, formatEndpoint } from '@p2psp/wire';
 import type { SourceConfig } from '../core/source-config.js';
 import { SourceCore } from '../core/source-core.js';
@@ -51,7 +53,7 @@ export interface SourceOptions {
   readonly core?: Partial<Omit<SourceConfig, 'random'>>;
   /**
    * A second IP address of this machine: the cluster port then serves RFC 5780 behaviour
-   * discovery (issue 6), so joiners learn their full NAT type from the source itself.
+   * discovery, so joiners learn their full NAT type from the source itself.
    * Needs `address` set to one IP. Default: plain STUN Binding only.
    */
   readonly stunAlternateAddress?: string;
@@ -182,12 +184,7 @@ export async function startSource(options: SourceOptions): Promise<SourceHandle>
 
   const port = options.port ?? DEFAULT_SOURCE_PORT;
   const address = options.address ?? '0.0.0.0';
-  let resolveDone!: (reason: string) => void;
-  const done = new Promise<string>((resolve) => {
-    resolveDone = resolve;
-  });
-  let hostReady = false;
-  let coreStoppedReason: string | null = null;
+  const shutdown = new RuntimeShutdown(logger);
   let host: NodeHost<SourceCore>;
   let clusterStun: ClusterStun | null = null;
   const alternateAddress = options.stunAlternateAddress;
@@ -228,31 +225,16 @@ export async function startSource(options: SourceOptions): Promise<SourceHandle>
         logger?.[event.level]({ ...event.fields }, event.name);
         options.onEvent?.(event);
       },
-      onStopped: (reason) => {
-        coreStoppedReason = reason;
-        if (hostReady) void shutdown(reason);
-      },
+      onStopped: (reason) => shutdown.coreStopped(reason),
     });
   } catch (error) {
     ingest.stop();
-    const code = (error as { code?: string } | null)?.code;
-    if (code === 'EADDRINUSE') {
-      throw new SourceRuntimeError(
-        'P2PSP_ERR_PORT_IN_USE',
-        `--port ${port} is already in use (TCP or UDP): stop the other program (another source?) or pick another with --port (0 picks a free one)`,
-        { cause: error },
-      );
-    }
-    if (code === 'EADDRNOTAVAIL' || code === 'EACCES') {
-      throw new SourceRuntimeError(
-        'P2PSP_ERR_BAD_OPTION',
+    throw explainListenError(error, SourceRuntimeError, {
+      inUse: `--port ${port} is already in use (TCP or UDP): stop the other program (another source?) or pick another with --port (0 picks a free one)`,
+      cannotListen: (code) =>
         `--address ${address} --port ${port}: cannot listen there (${code}); use an address of this machine (or 0.0.0.0) and a port above 1023`,
-        { cause: error },
-      );
-    }
-    throw error;
+    });
   }
-  hostReady = true;
   const runningHost = host;
   const runningStun = clusterStun as ClusterStun | null;
   if (runningStun !== null) {
@@ -262,18 +244,11 @@ export async function startSource(options: SourceOptions): Promise<SourceHandle>
     );
   }
 
-  let shuttingDown: Promise<void> | null = null;
-  const shutdown = (reason: string): Promise<void> => {
-    shuttingDown ??= (async () => {
-      ingest.stop();
-      await runningHost.close();
-      await runningStun?.close();
-      logger?.info({ reason }, 'sockets-close');
-      resolveDone(reason);
-    })();
-    return shuttingDown;
-  };
-  if (coreStoppedReason !== null) void shutdown(coreStoppedReason);
+  shutdown.started(
+    () => ingest.stop(),
+    () => runningHost.close(),
+    () => runningStun?.close(),
+  );
 
   ingest.pipe(
     {
@@ -316,7 +291,7 @@ export async function startSource(options: SourceOptions): Promise<SourceHandle>
     mediaType,
     core: runningHost.core,
     counters: runningHost.counters,
-    done,
+    done: shutdown.done,
     status(): SourceStatus {
       const current = stats();
       return {
@@ -340,7 +315,7 @@ export async function startSource(options: SourceOptions): Promise<SourceHandle>
     async stop() {
       ingest.stop();
       await runningHost.stop();
-      await shutdown('stopped');
+      await shutdown.shutdown('stopped');
     },
   };
 }

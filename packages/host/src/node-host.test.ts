@@ -3,7 +3,6 @@ import net from 'node:net';
 import type { CoreInput, CoreOutput, Instant, SansIoCore } from '@p2psp/wire';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type NodeHost, startNodeHost } from './node-host.js';
-import { parseEndpoint, parsePort } from './parse-endpoint.js';
 
 /**
  * A tiny core for driving the host: echoes datagrams and TCP bytes back, connects where a
@@ -223,33 +222,6 @@ describe('startNodeHost TCP backpressure', () => {
     // Bounded: far less than the 16 MiB the core wanted to write was accepted.
     expect(host.counters.tcpBytesSent).toBeLessThan(16 * 1024 * 1024);
     socket.destroy();
-  });
-});
-
-describe('parseEndpoint', () => {
-  it.each([
-    ['127.0.0.1:4552', '127.0.0.1', 4552],
-    ['localhost:1', 'localhost', 1],
-    ['[::1]:4552', '::1', 4552],
-    ['example.org:65535', 'example.org', 65535],
-  ])('parses %s', (text, host, port) => {
-    expect(parseEndpoint(text)).toEqual({ host, port });
-  });
-
-  it.each(['127.0.0.1', '127.0.0.1:0', 'host:99999', ':80', 'a b:1', '::1:80', 'x:-1'])(
-    'refuses %s with P2PSP_ERR_BAD_ADDRESS',
-    (text) => {
-      expect(() => parseEndpoint(text, '--source')).toThrowError(
-        expect.objectContaining({ code: 'P2PSP_ERR_BAD_ADDRESS' }),
-      );
-    },
-  );
-
-  it('names the flag and the expected form', () => {
-    expect(() => parseEndpoint('nowhere', '--source')).toThrow(
-      /--source: 'nowhere' is not HOST:PORT/,
-    );
-    expect(() => parsePort('70000', '--port')).toThrow(/from 0 to 65535/);
   });
 });
 

@@ -1,6 +1,5 @@
 import dgram from 'node:dgram';
 import net, { isIPv4, isIPv6 } from 'node:net';
-import { performance } from 'node:perf_hooks';
 import type {
   ConnectionId,
   CoreEvent,
@@ -10,7 +9,9 @@ import type {
   Instant,
   SansIoCore,
 } from '@p2psp/wire';
-import { formatEndpoint } from '@p2psp/wire';
+import { formatEndpoint, unmapIpv4 } from '@p2psp/wire';
+import { CoreDriver } from './core-driver.js';
+import { bindUdp, closeQuietly, errorCode, listenTcp } from './sockets.js';
 
 /** The subset of a pino logger the host uses (so this package does not depend on pino). */
 export interface HostLogger {
@@ -33,7 +34,7 @@ export interface NodeHostOptions<Core extends SansIoCore> {
   readonly createCore: (binding: HostBinding) => Core;
   /**
    * Runs on the bound UDP socket before the core exists, e.g. a peer detecting its NAT on
-   * the socket it will stream on (issue 6). Its own 'message' listeners must be gone when
+   * the socket it will stream on. Its own 'message' listeners must be gone when
    * it resolves; a rejection closes the sockets and rejects `startNodeHost`.
    */
   readonly beforeCore?: (socket: dgram.Socket, binding: HostBinding) => Promise<void>;
@@ -101,33 +102,6 @@ const silentLogger: HostLogger = {
   error() {},
 };
 
-function errorCode(error: unknown): string {
-  if (error && typeof error === 'object' && 'code' in error) return String(error.code);
-  return error instanceof Error ? error.message : String(error);
-}
-
-function bindUdp(socket: dgram.Socket, endpoint: Endpoint): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (error: Error) => reject(error);
-    socket.once('error', onError);
-    socket.bind(endpoint.port, endpoint.address, () => {
-      socket.off('error', onError);
-      resolve();
-    });
-  });
-}
-
-function listenTcp(server: net.Server, endpoint: Endpoint): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (error: Error) => reject(error);
-    server.once('error', onError);
-    server.listen({ port: endpoint.port, host: endpoint.address, exclusive: true }, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
-}
-
 function createUdpSocket(address: string): dgram.Socket {
   return dgram.createSocket({
     type: isIPv6(address) ? 'udp6' : 'udp4',
@@ -159,11 +133,6 @@ async function bindSockets(options: {
   }
 }
 
-/** Node's `::ffff:1.2.3.4` form for IPv4 peers on a dual-stack socket, back to `1.2.3.4`. */
-function plainAddress(address: string): string {
-  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
-}
-
 /**
  * Runs one sans-IO core on real sockets: a UDP socket, an optional TCP listener, the TCP
  * connections the core asks for, and one timer armed at `core.pollTimeout()` on a
@@ -175,7 +144,6 @@ export async function startNodeHost<Core extends SansIoCore>(
   options: NodeHostOptions<Core>,
 ): Promise<NodeHost<Core>> {
   const logger = options.logger ?? silentLogger;
-  const clock = options.clock ?? (() => performance.now());
   const maxQueued = options.maxQueuedWriteBytes ?? DEFAULT_MAX_QUEUED_WRITE_BYTES;
   const counters: HostCounters = {
     datagramsReceived: 0,
@@ -216,12 +184,8 @@ export async function startNodeHost<Core extends SansIoCore>(
   const udpIsIpv6 = isIPv6(options.udp.address);
   const connections = new Map<ConnectionId, net.Socket>();
   let nextAcceptedId = 1;
-  let timer: NodeJS.Timeout | null = null;
-  let timerDeadline: Instant | undefined;
   let closed = false;
-  let draining = false;
   let inFlightDatagrams = 0;
-  const pending: CoreInput[] = [];
   let stoppedResolve: (() => void) | null = null;
   const stoppedPromise = new Promise<void>((resolve) => {
     stoppedResolve = resolve;
@@ -302,70 +266,18 @@ export async function startNodeHost<Core extends SansIoCore>(
     }
   };
 
-  const drain = (): void => {
-    let output = core.pollOutput();
-    while (output !== undefined) {
-      try {
-        perform(output);
-      } catch (error) {
-        // A callback of the embedder threw: log it, keep the node running.
-        logger.error({ code: errorCode(error), output: output.type }, 'output-fail');
-      }
-      output = core.pollOutput();
-    }
-  };
-
-  const armTimer = (): void => {
-    if (closed) return;
-    const deadline = core.pollTimeout();
-    if (deadline === timerDeadline && timer !== null) return;
-    if (timer !== null) clearTimeout(timer);
-    timer = null;
-    timerDeadline = deadline;
-    if (deadline === undefined) return;
-    const delay = Math.max(0, deadline - clock());
-    timer = setTimeout(onTimer, Math.ceil(delay));
-  };
-
-  const run = (work: () => void): void => {
-    if (draining) {
-      work();
-      return;
-    }
-    draining = true;
-    try {
-      work();
-      drain();
-      while (pending.length > 0) {
-        const input = pending.shift()!;
-        core.handle(input, clock());
-        drain();
-      }
-    } finally {
-      draining = false;
-    }
-    armTimer();
-  };
-
-  function onTimer(): void {
-    timer = null;
-    timerDeadline = undefined;
-    if (closed) return;
-    run(() => {
-      const now = clock();
-      const deadline = core.pollTimeout();
-      // setTimeout may fire a little early on some platforms: only fire when due.
-      if (deadline !== undefined && deadline <= now) core.handleTimeout(now);
-    });
-  }
+  const driver = new CoreDriver(core, {
+    perform,
+    // A callback of the embedder threw: log it, keep the node running.
+    onPerformError: (error, output) => {
+      logger.error({ code: errorCode(error), output: output.type }, 'output-fail');
+    },
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
 
   const feed = (input: CoreInput): void => {
     if (closed) return;
-    if (draining) {
-      pending.push(input);
-      return;
-    }
-    run(() => core.handle(input, clock()));
+    driver.run((now) => core.handle(input, now));
   };
 
   const attach = (id: ConnectionId, socket: net.Socket): void => {
@@ -410,7 +322,7 @@ export async function startNodeHost<Core extends SansIoCore>(
   udp.on('message', (bytes, remote) => {
     counters.datagramsReceived += 1;
     counters.datagramBytesReceived += bytes.byteLength;
-    const from = { address: plainAddress(remote.address), port: remote.port };
+    const from = { address: unmapIpv4(remote.address), port: remote.port };
     if (options.interceptDatagram?.(bytes, from) === true) return;
     feed({ type: 'datagram', from, bytes });
   });
@@ -432,7 +344,7 @@ export async function startNodeHost<Core extends SansIoCore>(
       type: 'connection-open',
       connection: id,
       remote: {
-        address: plainAddress(socket.remoteAddress ?? ''),
+        address: unmapIpv4(socket.remoteAddress ?? ''),
         port: socket.remotePort ?? 0,
       },
     });
@@ -445,8 +357,7 @@ export async function startNodeHost<Core extends SansIoCore>(
   const close = async (): Promise<void> => {
     if (closed) return;
     closed = true;
-    if (timer !== null) clearTimeout(timer);
-    timer = null;
+    driver.stop();
     // Let queued datagrams (goodbyes, rule 6) leave the socket first; bounded wait.
     for (let tries = 0; inFlightDatagrams > 0 && tries < 50; tries += 1) {
       await new Promise((resolve) => setTimeout(resolve, 10));
@@ -454,13 +365,7 @@ export async function startNodeHost<Core extends SansIoCore>(
     for (const socket of connections.values()) socket.destroy();
     connections.clear();
     await Promise.all([
-      new Promise<void>((resolve) => {
-        try {
-          udp.close(() => resolve());
-        } catch {
-          resolve();
-        }
-      }),
+      closeQuietly(udp),
       new Promise<void>((resolve) => {
         if (!server) return resolve();
         server.close(() => resolve());
@@ -470,7 +375,7 @@ export async function startNodeHost<Core extends SansIoCore>(
   };
 
   // Arm the first timer and flush whatever the core queued in its constructor.
-  run(() => {});
+  driver.run(() => {});
 
   return {
     core,

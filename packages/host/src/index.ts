@@ -1,0 +1,36 @@
+export {
+  CoreDriver,
+  type CoreDriverOptions,
+  type DrivenCore,
+  monotonicNow,
+} from './core-driver.js';
+export {
+  lookupEndpoint,
+  type ParsedEndpoint,
+  type ParseEndpointOptions,
+  parseEndpoint,
+  parsePort,
+} from './endpoint-text.js';
+export { EndpointSyntaxError, HOST_ERROR_CODES, type HostErrorCode } from './errors.js';
+export {
+  type HostBinding,
+  type HostCounters,
+  type HostLogger,
+  type NodeHost,
+  type NodeHostOptions,
+  startNodeHost,
+} from './node-host.js';
+export {
+  explainListenError,
+  type ListenErrorClass,
+  type ListenErrorCode,
+  type ListenErrorWords,
+  RuntimeShutdown,
+} from './runtime-lifecycle.js';
+export {
+  bindUdp,
+  closeQuietly,
+  errorCode,
+  listenTcp,
+  sendQuietly,
+} from './sockets.js';
