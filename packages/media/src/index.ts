@@ -20,4 +20,5 @@ export {
   type PacerOptions,
   type PieceRole,
 } from './pacer.js';
+export { createSilence, type Silence } from './silence.js';
 export { createSyncScanner, findSyncPoint, type SyncScanner } from './sync-scanner.js';

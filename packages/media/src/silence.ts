@@ -1,0 +1,138 @@
+import { MPEG_AUDIO } from './audio-frames.js';
+import { asciiBytes, concatBytes, EMPTY } from './bytes.js';
+import { oggCrc32 } from './crc32.js';
+import type { MediaKind } from './media-type.js';
+import { FLAG_BEGINNING_OF_STREAM, identifyOggStream, parseOggPage } from './ogg.js';
+import { findSyncPoint } from './sync-scanner.js';
+
+/**
+ * Silence in a stream's own format, to fill a gap in a live input (a source client that
+ * left) with something players decode, so they play on instead of stalling.
+ */
+export interface Silence {
+  /** What a decoder needs first (an Ogg stream's header pages); empty for MPEG audio. */
+  readonly header: Uint8Array;
+  /** The next piece of silence (about 100 ms) and its duration. */
+  next(): { readonly bytes: Uint8Array; readonly durationMicros: number };
+}
+
+/** About this much silence per piece: a few frames, so a driver's timer ticks at 10 Hz. */
+const PIECE_MICROS = 100_000;
+
+/**
+ * Builds silence matching the stream that starts with `streamStart` (its first bytes: a
+ * frame header to copy, or the Ogg BOS page). Null when this kind or codec has no silence
+ * generator: AAC (ADTS), Vorbis and WebM need an encoder.
+ */
+export function createSilence(kind: MediaKind, streamStart: Uint8Array): Silence | null {
+  if (kind === 'mp3') return mpegSilence(streamStart);
+  if (kind === 'ogg') return opusSilence(streamStart);
+  return null;
+}
+
+/**
+ * MPEG audio: the stream's own frame header (same version, layer, bit rate, sample rate,
+ * channels), without CRC or padding, and an all-zero body. Layer III: zero side information
+ * (no main data, global_gain 0) decodes to silence (ISO/IEC 11172-3 2.4.1.7); layers I and
+ * II: zero bit allocation codes no samples (2.4.1.5, 2.4.1.6).
+ */
+function mpegSilence(streamStart: Uint8Array): Silence | null {
+  const offset = findSyncPoint('mp3', streamStart);
+  if (offset < 0) return null;
+  const header = Uint8Array.from(streamStart.subarray(offset, offset + 4));
+  header[1]! |= 0x01; // protection_bit 1: no CRC
+  header[2]! &= ~0x02; // no padding slot
+  const parsed = MPEG_AUDIO.parse(header, 0);
+  if (parsed === undefined) return null;
+  const frame = new Uint8Array(parsed.length);
+  frame.set(header);
+  const frameMicros = (parsed.samples * 1_000_000) / parsed.sampleRate;
+  const count = Math.max(1, Math.round(PIECE_MICROS / frameMicros));
+  const piece = new Uint8Array(frame.length * count);
+  for (let index = 0; index < count; index++) piece.set(frame, index * frame.length);
+  return {
+    header: EMPTY,
+    next: () => ({ bytes: piece, durationMicros: frameMicros * count }),
+  };
+}
+
+const OPUS_FRAME_SAMPLES = 960; // 20 ms at 48 kHz (RFC 7845 section 4: granules count 48 kHz)
+/**
+ * A 20 ms CELT-only fullband Opus frame coding silence (RFC 6716 section 3.1: TOC config 31,
+ * code 0; 0xFF 0xFE sets the silence flag): the frame WebRTC sends for muted audio.
+ */
+const opusSilentPacket = (stereo: boolean) => Uint8Array.of(stereo ? 0xfc : 0xf8, 0xff, 0xfe);
+
+/**
+ * Ogg Opus: a new logical stream (RFC 3533 section 4: a chain) with its own OpusHead and
+ * OpusTags (RFC 7845 section 5), whose audio pages carry silent frames. Players that stay
+ * connected decode it as the next link of a chained stream; other Ogg codecs get null.
+ */
+function opusSilence(streamStart: Uint8Array): Silence | null {
+  const first = parseOggPage(streamStart, 0);
+  if (first.status !== 'page' || !(first.page.headerType & FLAG_BEGINNING_OF_STREAM)) return null;
+  const { page } = first;
+  const packet = streamStart.subarray(page.bodyOffset, page.offset + page.length);
+  if (identifyOggStream(packet).codec !== 'opus') return null;
+  const channels = packet[9]!;
+  // Mapping family 0 covers mono and stereo only (RFC 7845 section 5.1.1.1).
+  if (channels < 1 || channels > 2) return null;
+  // Another serial than the stream it stands in for: a new link of the chain.
+  const serial = (page.serialNumber ^ 0x5113_0000) >>> 0;
+  let sequence = 0;
+  let granule = 0n;
+  const head = new Uint8Array(19);
+  head.set([...asciiBytes('OpusHead'), 1, channels]); // version 1
+  new DataView(head.buffer).setUint32(12, 48_000, true); // input sample rate; pre-skip 0, gain 0
+  const vendor = asciiBytes('p2psp silence');
+  const tags = new Uint8Array(8 + 4 + vendor.length + 4);
+  tags.set(asciiBytes('OpusTags'));
+  new DataView(tags.buffer).setUint32(8, vendor.length, true);
+  tags.set(vendor, 12); // then 0 user comments
+  const header = concatBytes([
+    oggPage(serial, sequence++, 0n, FLAG_BEGINNING_OF_STREAM, [head]),
+    oggPage(serial, sequence++, 0n, 0, [tags]),
+  ]);
+  const silent = opusSilentPacket(channels === 2);
+  const perPage = PIECE_MICROS / 20_000;
+  return {
+    header,
+    next() {
+      granule += BigInt(OPUS_FRAME_SAMPLES * perPage);
+      const packets = Array.from({ length: perPage }, () => silent);
+      return {
+        bytes: oggPage(serial, sequence++, granule, 0, packets),
+        durationMicros: PIECE_MICROS,
+      };
+    },
+  };
+}
+
+/** One Ogg page (RFC 3533 section 6) holding whole packets each under 255 bytes. */
+function oggPage(
+  serial: number,
+  sequence: number,
+  granule: bigint,
+  flags: number,
+  packets: readonly Uint8Array[],
+): Uint8Array {
+  const lacing = packets.flatMap((packet) => {
+    const values: number[] = [];
+    let remaining = packet.length;
+    for (; remaining >= 255; remaining -= 255) values.push(255);
+    values.push(remaining);
+    return values;
+  });
+  const body = concatBytes(packets);
+  const page = new Uint8Array(27 + lacing.length + body.length);
+  const view = new DataView(page.buffer);
+  page.set([...asciiBytes('OggS'), 0, flags]); // version 0, header type
+  view.setBigInt64(6, granule, true);
+  view.setUint32(14, serial, true);
+  view.setUint32(18, sequence, true);
+  page[26] = lacing.length;
+  page.set(lacing, 27);
+  page.set(body, 27 + lacing.length);
+  view.setUint32(22, oggCrc32(page), true);
+  return page;
+}
