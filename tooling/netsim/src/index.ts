@@ -22,6 +22,7 @@ export {
   type SilentDrop,
   validateClusterOptions,
 } from './cluster-scenario.js';
+export { addRecordedNode, CoreRecorder, type RecordedNodeOptions } from './core-recorder.js';
 export { EventQueue } from './event-queue.js';
 export {
   type GilbertElliottModel,

@@ -8,6 +8,8 @@ export interface StreamGeneratorOptions {
   readonly pieceBytes: number;
   readonly startAt: number;
   readonly stopAt: number;
+  /** The ingest ends (`ingest-end`) when the piece after the last was due: the source ends the stream. */
+  readonly end?: boolean;
 }
 
 /**
@@ -47,5 +49,13 @@ export class StreamGenerator {
     this.sim.deliver(this.source, { type: 'ingest-data', bytes });
     const next = this.options.startAt + (this.pieces + 1) * this.intervalMs;
     if (next <= this.options.stopAt) this.sim.schedule(next, () => this.tick());
+    else if (this.options.end) {
+      this.sim.schedule(next, () =>
+        this.sim.deliver(this.source, {
+          type: 'ingest-end',
+          reason: 'end of the generated stream',
+        }),
+      );
+    }
   }
 }

@@ -1,17 +1,17 @@
 #!/usr/bin/env node
-// Figures of the sans-IO cores (SourceCore + PeerCore) on the in-memory network, run by
-// `pnpm bench` (never by tests). Two parts:
+// Figures of the sans-IO cores (SourceCore + PeerCore) on the simulator, run by `pnpm bench`
+// (never by tests). Two parts:
 //   1. Protocol figures in virtual time (deterministic, no wall clock): source upload over
 //      the stream (replication factor; an Icecast-style server uploads N), peer upload,
 //      chunk loss, start-up time and play-out delay, for 2, 5, 10 and 20 peers.
 //   2. CPU cost of the cores: wall time per delivered datagram against a baseline measured
 //      in the same run, the minimum any receiver does with the same datagrams (decode each
 //      one and copy its bytes once).
-// Reproduce: pnpm turbo run build --filter=@p2psp/peer... && node packages/peer/bench/core-figures.mjs
+// Reproduce: pnpm turbo run build --filter=@p2psp/netsim... && node tooling/netsim/bench/core-figures.mjs
+import { PeerCore } from '@p2psp/peer';
 import { SourceCore } from '@p2psp/source';
 import { createRandom, decodeDatagram } from '@p2psp/wire';
-import { PeerCore } from '../dist/index.js';
-import { InMemoryNetwork, scheduleIngest, streamBytes } from '../dist/testing.js';
+import { addRecordedNode, fillStreamBytes, Simulator, StreamGenerator } from '../dist/index.js';
 
 const CHUNK_SIZE = 1024;
 const PIECE_BYTES = 512; // 512 bytes every 32 ms: 128 kbit/s, a chunk every 64 ms
@@ -20,29 +20,39 @@ const SOURCE = { address: '10.0.0.1', port: 4552 };
 
 /** A source and `peers` peers joining 20 ms apart, streaming `seconds` of 128 kbit/s. */
 function runCluster(peers, seconds, bufferSize = 64, latencyMillis = 5) {
-  const network = new InMemoryNetwork({ latencyMillis });
-  const source = network.add(
-    'source',
-    new SourceCore({ random: createRandom(1), chunkSize: CHUNK_SIZE, bufferSize }),
-    SOURCE,
-    true,
-  );
-  const stream = streamBytes(16_000 * seconds);
-  const end = scheduleIngest(network, source, stream, {
-    start: 0,
+  const sim = new Simulator({ seed: 1 });
+  // The path's one-way latency, half on each access link.
+  const link = { latencyMs: latencyMillis / 2 };
+  const addNode = (name, endpoint, core, listens = false) =>
+    addRecordedNode(sim, {
+      name,
+      endpoint,
+      core,
+      tcpListenPort: listens ? endpoint.port : null,
+      link,
+    });
+  const sourceCore = new SourceCore({ random: createRandom(1), chunkSize: CHUNK_SIZE, bufferSize });
+  const source = { ...addNode('source', SOURCE, sourceCore, true), core: sourceCore };
+  // Whole pieces from t = 0 (the stream started one piece earlier), then the ingest ends.
+  const pieces = Math.floor((16_000 * seconds) / PIECE_BYTES);
+  new StreamGenerator(sim, source.node, {
+    bitrate: (PIECE_BYTES * 8 * 1000) / PIECE_PERIOD,
     pieceBytes: PIECE_BYTES,
-    periodMillis: PIECE_PERIOD,
+    startAt: -PIECE_PERIOD,
+    stopAt: (pieces - 1) * PIECE_PERIOD,
     end: true,
   });
+  const stream = new Uint8Array(pieces * PIECE_BYTES);
+  fillStreamBytes(stream, 0);
   const nodes = [];
   for (let index = 0; index < peers; index++) {
-    network.runUntil(index * 20);
+    sim.runUntil(index * 20);
     const core = new PeerCore({ source: SOURCE, random: createRandom(100 + index) });
     const endpoint = { address: `10.0.1.${index + 1}`, port: 5000 };
-    nodes.push({ node: network.add(`peer-${index}`, core, endpoint), core, startedAt: index * 20 });
+    nodes.push({ ...addNode(`peer-${index}`, endpoint, core), core, startedAt: index * 20 });
   }
-  network.runUntil(end + 3_000);
-  return { network, source, stream, nodes };
+  sim.runUntil(pieces * PIECE_PERIOD + 3_000);
+  return { sim, source, stream, nodes };
 }
 
 /** When the last byte of chunk `chunkNumber` was ingested (virtual ms). */
@@ -66,21 +76,21 @@ function protocolFigures(sizes, bufferSize) {
     const startups = [];
     const delays = [];
     let peerUpload = 0;
-    for (const { node, core, startedAt } of nodes) {
+    for (const { record, core, startedAt } of nodes) {
       const stats = core.stats();
       lost += stats.chunksLost;
       played += stats.chunksPlayed;
-      peerUpload += node.uploadBytes;
-      const first = node.plays.find((play) => play.payload !== null);
+      peerUpload += record.uploadBytes;
+      const first = record.plays.find((play) => play.payload !== null);
       if (first) startups.push(first.at - startedAt);
-      for (const play of node.plays) {
+      for (const play of record.plays) {
         if (play.payload !== null) delays.push(play.at - ingestTimeOf(play.chunkNumber));
       }
     }
     rows.push({
       peers,
       bufferSize,
-      sourceUpload: source.uploadBytes / stream.length,
+      sourceUpload: source.record.uploadBytes / stream.length,
       icecast: peers,
       peerUpload: peerUpload / peers / stream.length,
       expectedPeerUpload: (peers - 1) / peers,
@@ -103,9 +113,11 @@ function cpuFigures() {
   let datagrams = 0;
   for (let round = 0; round < rounds; round++) {
     const started = performance.now();
-    const { network } = runCluster(10, 120);
+    const { source, nodes } = runCluster(10, 120);
     coreTimes.push(performance.now() - started);
-    const sent = network.nodes.flatMap((node) => node.sent.map((entry) => entry.bytes));
+    const sent = [source, ...nodes].flatMap(({ record }) =>
+      record.sent.map((entry) => entry.bytes),
+    );
     datagrams = sent.length;
     // Baseline: decode each datagram once and copy its bytes once.
     const baselineStart = performance.now();
@@ -131,7 +143,7 @@ function cpuFigures() {
 
 const fixed = (value, digits) => (Number.isFinite(value) ? value.toFixed(digits) : '-');
 const print = (line) => console.log(line);
-print('# Core figures (in-memory network, 128 kbit/s, 1,024-byte chunks, 5 ms latency, 60 s)\n');
+print('# Core figures (simulator, 128 kbit/s, 1,024-byte chunks, 5 ms latency, 60 s)\n');
 print(
   '| peers | B | source upload / stream | Icecast-style | peer upload / stream | (N-1)/N | chunk loss | start-up p50 / max (ms) | play-out delay p50 / p99 (ms) |',
 );
@@ -149,7 +161,7 @@ for (const row of rows) {
 const cpu = cpuFigures();
 print('\n# Core CPU cost (10 peers, 120 s of stream, median of 5 rounds)\n');
 print(
-  '| datagrams | cores + in-memory network, µs per datagram | decode + copy baseline, µs | vs baseline |',
+  '| datagrams | cores + simulator, µs per datagram | decode + copy baseline, µs | vs baseline |',
 );
 print('| ---: | ---: | ---: | ---: |');
 print(
