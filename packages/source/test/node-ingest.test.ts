@@ -3,7 +3,9 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createHeaderCapture, detectMediaType } from '@p2psp/media';
 import { demoSamplePath } from '@p2psp/media/assets';
+import { ascii, concat, dataPacket, ebmlElement, opusStream } from '@p2psp/media/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { IcyMetadataStripper } from '../src/node/icy-metadata.js';
 import { type SourceHandle, startSource } from '../src/node/start-source.js';
@@ -31,6 +33,29 @@ function recordingLogger() {
 }
 
 const demo = readFileSync(demoSamplePath);
+
+/** A small WebM file whose Segment has a known size (a capture writes it "unknown"). */
+function webmFile(): Uint8Array {
+  const block = (relative: number) =>
+    ebmlElement(0xa3, concat(Uint8Array.of(0x81, 0, relative, 0x80), dataPacket(50)));
+  const cluster = (timestamp: number) =>
+    ebmlElement(
+      0x1f43b675,
+      concat(ebmlElement(0xe7, Uint8Array.of(timestamp)), block(0), block(20)),
+    );
+  return concat(
+    ebmlElement(0x1a45dfa3, ebmlElement(0x4282, ascii('webm'))),
+    ebmlElement(
+      0x18538067,
+      concat(
+        ebmlElement(0x1549a966, ebmlElement(0x2ad7b1, Uint8Array.of(0x0f, 0x42, 0x40))),
+        ebmlElement(0x1654ae6b, dataPacket(20)),
+        cluster(0),
+        cluster(40),
+      ),
+    ),
+  );
+}
 let work: string;
 const sources: SourceHandle[] = [];
 beforeAll(() => {
@@ -56,6 +81,29 @@ describe('file ingest', () => {
     expect(ingested).toBeGreaterThan(25_000);
     expect(ingested).toBeLessThanOrEqual(32_000);
   });
+
+  it.each([
+    ['Ogg', 'stream.opus', () => concat(...opusStream(6))],
+    ['WebM', 'stream.webm', webmFile],
+  ])(
+    'gives joiners the %s header the pacer tagged, as a capture finds it',
+    async (_, name, file) => {
+      const path = join(work, name);
+      writeFileSync(path, file());
+      const source = await startSource({ input: path, address: '127.0.0.1', port: 0 });
+      sources.push(source);
+      await source.done;
+      const capture = createHeaderCapture(
+        detectMediaType({ fileName: name, firstBytes: file() }).kind,
+      );
+      expect(capture.push(file())).toBe('complete');
+      expect(source.core.header()).toEqual(capture.header);
+      // The header as tagged, then every media byte after the file's own header.
+      const { headerBytes, bytesIngested } = source.status();
+      expect(headerBytes).toBe(capture.header.length);
+      expect(bytesIngested - headerBytes).toBe(file().length - capture.dataOffset);
+    },
+  );
 
   it('repeats the file with loop', async () => {
     const path = join(work, 'loop.mp3');

@@ -39,8 +39,17 @@ export type CoreInput =
       readonly connection: ConnectionId;
       readonly reason: string;
     }
-  /** Stream bytes from the ingest (source only), in order. */
-  | { readonly type: 'ingest-data'; readonly bytes: Uint8Array }
+  /**
+   * Stream bytes from the ingest (source only), in order. `role` is set by an ingest that
+   * already tells the stream header from the media (a file's pacer): the `header` pieces
+   * before the first `media` one are the header, and the core does not search it again.
+   * Unset, the core finds the header in the bytes itself (an HTTP or stdin ingest).
+   */
+  | {
+      readonly type: 'ingest-data';
+      readonly bytes: Uint8Array;
+      readonly role?: 'header' | 'media';
+    }
   /**
    * The ingest reconnected (source only; e.g. the Icecast server restarted): the bytes that
    * follow start a new stream from its beginning, so a core that captured a stream header

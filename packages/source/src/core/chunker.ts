@@ -2,6 +2,9 @@ import { type Instant, nextChunkNumber } from '@p2psp/wire';
 import { IngestRate } from './ingest-rate.js';
 import type { ResolvedSourceConfig, StreamHeaderSplitter } from './source-config.js';
 import type { SourceContext } from './source-context.js';
+import { concatBytes, createHeaderSplitter } from './stream-header-splitter.js';
+
+const EMPTY = new Uint8Array(0);
 
 /** What the chunker hands on: each chunk cut (rule 1), and the header once it is complete. */
 export interface ChunkerOutputs {
@@ -20,8 +23,12 @@ export class Chunker {
   readonly #outputs: ChunkerOutputs;
   readonly #rate: IngestRate;
 
+  /** Finds the header in untagged ingest bytes; null when there is none to find. */
   readonly #splitter: StreamHeaderSplitter | null;
+  /** The header, or null while it is being captured. */
   #header: Uint8Array | null;
+  /** Header pieces the ingest tagged, until its first media piece completes the header. */
+  #taggedHeader: Uint8Array[] = [];
   /** Capturing the header of a reconnected ingest: it also goes out as chunk data. */
   #headerRecapture = false;
 
@@ -43,7 +50,10 @@ export class Chunker {
     const header = config.header;
     if (header === null) {
       this.#splitter = null;
-      this.#header = new Uint8Array(0);
+      this.#header = EMPTY;
+    } else if ('capture' in header) {
+      this.#splitter = createHeaderSplitter(header.capture);
+      this.#header = this.#splitter === null ? EMPTY : null;
     } else if ('splitter' in header) {
       this.#splitter = header.splitter;
       this.#header = header.splitter.header;
@@ -74,15 +84,31 @@ export class Chunker {
     return this.#recentNumbers[slot] === chunkNumber ? this.#recentPayloads[slot] : undefined;
   }
 
-  ingest(bytes: Uint8Array, now: Instant): void {
+  /**
+   * Ingest bytes, in order. While the header is being captured the media is held back:
+   * chunks only carry what follows it. `role` is the ingest's own tag (a file's pacer found
+   * the header already): its `header` pieces are the header, its first `media` piece
+   * completes it. Untagged bytes go through the splitter.
+   */
+  ingest(bytes: Uint8Array, role: 'header' | 'media' | undefined, now: Instant): void {
     this.#context.stats.bytesIngested += bytes.length;
     this.#rate.add(now, bytes.length);
     let media = bytes;
-    if (this.#splitter !== null && this.#header === null) {
-      // Hold the media back until the header is complete: chunks only carry what follows it.
-      media = this.#splitter.push(bytes);
-      const header = this.#splitter.header;
-      if (header === null) return;
+    if (this.#header === null) {
+      let header: Uint8Array | null;
+      if (role === 'header') {
+        this.#taggedHeader.push(bytes);
+        return;
+      }
+      if (role === 'media') {
+        header = concatBytes(this.#taggedHeader);
+        this.#taggedHeader = [];
+      } else {
+        const splitter = this.#splitter as StreamHeaderSplitter;
+        media = splitter.push(bytes);
+        header = splitter.header;
+        if (header === null) return;
+      }
       this.#header = header;
       if (this.#headerRecapture) {
         this.#headerRecapture = false;
@@ -93,7 +119,7 @@ export class Chunker {
         });
         // Players already playing need the new stream's header too, in order, as data: for
         // Ogg that makes a chained stream (RFC 3533 section 4: new BOS pages after the old).
-        if (header.length > 0) media = concatBytes(header, media);
+        if (header.length > 0) media = concatBytes([header, media]);
       } else {
         this.#context.emit({
           name: 'header-capture',
@@ -125,6 +151,7 @@ export class Chunker {
     // Only a header already handed out must also reach the players as data.
     if (this.#header !== null) this.#headerRecapture = true;
     this.#header = null;
+    this.#taggedHeader = [];
   }
 
   /** The stream ended: the partial last chunk is part of it. */
@@ -144,11 +171,4 @@ export class Chunker {
     this.#recentNumbers[slot] = chunkNumber;
     this.#outputs.chunk(chunkNumber, payload);
   }
-}
-
-function concatBytes(first: Uint8Array, second: Uint8Array): Uint8Array {
-  const joined = new Uint8Array(first.length + second.length);
-  joined.set(first);
-  joined.set(second, first.length);
-  return joined;
 }

@@ -1,4 +1,5 @@
 import type { SourceClusterOptions } from '@p2psp/cluster';
+import type { MediaKind } from '@p2psp/media';
 import { MAX_CHUNK_PAYLOAD_FOR_MTU, type Random } from '@p2psp/wire';
 import { SourceConfigError } from './errors.js';
 
@@ -31,11 +32,16 @@ export interface SourceConfig {
   /** MIME type announced to joiners. Default `application/octet-stream`. */
   readonly mediaType?: string;
   /**
-   * How the stream header is found. `{ header }`: a fixed header and every ingest byte is
-   * media; `{ splitter }`: the header is captured from the start of the ingest (the runtime
-   * passes a capture from @p2psp/media). Default: no header (MP3, ADTS, raw bytes).
+   * How the stream header is found (rule 4: a late joiner's player needs it first).
+   * `{ capture: kind }`: from the start of the ingest, by @p2psp/media's header capture for
+   * that kind (Ogg header pages, WebM init segment, an ID3 tag to skip), or taken as the
+   * ingest tags it (`ingest-data` `role`); `{ header }`: a fixed header, every ingest byte
+   * is media; `{ splitter }`: a splitter of your own. Default: no header (raw bytes).
    */
-  readonly header?: { readonly header: Uint8Array } | { readonly splitter: StreamHeaderSplitter };
+  readonly header?:
+    | { readonly capture: MediaKind }
+    | { readonly header: Uint8Array }
+    | { readonly splitter: StreamHeaderSplitter };
   /**
    * Members the source feeds (monitors and members). Beyond, joiners become external peers
    * (seed 000) up to `cluster.admission.maxExternal`, then are refused `cluster-full`.
@@ -63,7 +69,7 @@ export interface SourceConfig {
    */
   readonly keepaliveMillis?: number;
   /**
-   * Cluster policies from @p2psp/cluster (issue 5): complaints and expulsions (rule 8),
+   * Cluster policies from @p2psp/cluster: complaints and expulsions (rule 8),
    * ACS scheduling, LRS, liveness of silent members, admission. Defaults: plain DBS round
    * robin, complaints counted with P2PSP's threshold, LRS on (`lostChunkRecovery: false`
    * turns it off), no liveness timeout.
@@ -124,7 +130,7 @@ export function resolveSourceConfig(config: SourceConfig): ResolvedSourceConfig 
       'chunkSize',
       `chunkSize ${chunkSize} is out of range: a chunk must carry ${MIN_CHUNK_SIZE} to ` +
         `${MAX_CHUNK_PAYLOAD_FOR_MTU} payload bytes so that it fits one 1,500-byte MTU ` +
-        `datagram over IPv4 without IP fragmentation (issue 3); use the default ${SOURCE_DEFAULTS.chunkSize}`,
+        `datagram over IPv4 without IP fragmentation; use the default ${SOURCE_DEFAULTS.chunkSize}`,
     );
   }
   if (typeof config.random?.next !== 'function') {
@@ -196,7 +202,7 @@ export function resolveSourceConfig(config: SourceConfig): ResolvedSourceConfig 
     ),
     cluster: {
       ...cluster,
-      // LRS on unless turned off: free while monitors lose nothing (issue 4 target).
+      // LRS on unless turned off: free while monitors lose nothing.
       lostChunkRecovery: cluster.lostChunkRecovery ?? true,
       bufferSize,
       // Rule 4: a member is fed once its UDP hello arrives, not when the TCP join is admitted.

@@ -1,3 +1,4 @@
+import { concat, dataPacket, oggPage, opusHead, opusTags } from '@p2psp/media/testing';
 import {
   createRandom,
   drainOutputs,
@@ -307,6 +308,56 @@ describe('SourceCore joins (rule 4)', () => {
     });
     // 66 media bytes after the header: one 64-byte chunk (dropped: nobody fed yet).
     expect(core.stats()).toMatchObject({ headerBytes: 10, chunksCut: 1, bytesIngested: 76 });
+  });
+});
+
+describe('SourceCore stream header (rule 4)', () => {
+  const serial = 0x5eed;
+  const header = concat(
+    oggPage({ serial, sequence: 0, flags: 0x02, packets: [opusHead()] }),
+    oggPage({ serial, sequence: 1, packets: [opusTags()] }),
+  );
+  const media = oggPage({ serial, sequence: 2, granule: 960n, packets: [dataPacket(200)] });
+
+  it('captures an Ogg header from untagged ingest bytes itself (HTTP, stdin, the simulator)', () => {
+    const core = createSource({ header: { capture: 'ogg' } });
+    requestJoin(core, 1, { address: '10.0.0.5', port: 1 }, 0);
+    const stream = concat(header, media);
+    core.handle({ type: 'ingest-data', bytes: stream.subarray(0, 50) }, 1);
+    expect(framesWritten(drainOutputs(core), 1)).toEqual([]);
+    core.handle({ type: 'ingest-data', bytes: stream.subarray(50) }, 2);
+    expect(framesWritten(drainOutputs(core), 1)).toMatchObject([{ type: 'join-accept', header }]);
+    expect(core.stats()).toMatchObject({ headerBytes: header.length, chunksCut: 3 });
+  });
+
+  it("takes the header the ingest tagged as it is, without searching it (a file's pacer)", () => {
+    const core = createSource({ header: { capture: 'ogg' } });
+    requestJoin(core, 1, { address: '10.0.0.5', port: 1 }, 0);
+    // Not Ogg at all: only the tags say what the header is.
+    const tagged = [Uint8Array.of(1, 2, 3), Uint8Array.of(4, 5)];
+    for (const bytes of tagged) core.handle({ type: 'ingest-data', bytes, role: 'header' }, 1);
+    expect(core.header()).toBeNull();
+    expect(framesWritten(drainOutputs(core), 1)).toEqual([]);
+    core.handle({ type: 'ingest-data', bytes: new Uint8Array(64).fill(9), role: 'media' }, 2);
+    const outputs = drainOutputs(core);
+    expect(framesWritten(outputs, 1)).toMatchObject([
+      { type: 'join-accept', header: Uint8Array.of(1, 2, 3, 4, 5) },
+    ]);
+    expect(outputs).toContainEqual({
+      type: 'event',
+      event: { name: 'header-capture', level: 'info', fields: { bytes: 5 } },
+    });
+    // Header pieces after the header (a chained stream) are chunk data, as any media.
+    core.handle({ type: 'ingest-data', bytes: new Uint8Array(64).fill(7), role: 'header' }, 3);
+    expect(core.stats()).toMatchObject({ headerBytes: 5, chunksCut: 2, bytesIngested: 133 });
+  });
+
+  it('has no header to wait for when the kind has none (MP3 tags no header piece)', () => {
+    const core = createSource({ header: { capture: 'mp3' } });
+    expect(core.header()).toBeNull();
+    core.handle({ type: 'ingest-data', bytes: new Uint8Array(64), role: 'media' }, 0);
+    expect(core.header()).toEqual(new Uint8Array(0));
+    expect(createSource({ header: { capture: 'unknown' } }).header()).toEqual(new Uint8Array(0));
   });
 });
 

@@ -178,7 +178,7 @@ export class SourceCore implements SansIoCore<SourceEvent> {
         this.#joins.closed(input.connection);
         return;
       case 'ingest-data':
-        if (this.#state === 'running') this.#chunker.ingest(input.bytes, now);
+        if (this.#state === 'running') this.#chunker.ingest(input.bytes, input.role, now);
         return;
       case 'ingest-restart':
         if (this.#state === 'running') this.#chunker.restart(input.reason);

@@ -16,7 +16,10 @@ export interface PacedPiece {
   readonly bytes: Uint8Array;
   /** Media time from the start of the first pass at which to release the piece. */
   readonly mediaTimeMicros: number;
-  /** `metadata` pieces (ID3 tags) are not part of the stream and are dropped. */
+  /**
+   * `header` pieces are the stream header (passed on as such), `metadata` pieces (ID3 tags)
+   * are not part of the stream and are dropped.
+   */
   readonly role: 'header' | 'metadata' | 'media';
 }
 
@@ -95,7 +98,7 @@ export async function openFileIngest(
         const wait = started + piece.mediaTimeMicros / 1000 - performance.now();
         if (wait > 1) await sleep(wait);
         if (stopped) return;
-        handlers.data(piece.bytes);
+        handlers.data(piece.bytes, piece.role);
       }
     };
     for (let pass = 1; !stopped; pass += 1) {

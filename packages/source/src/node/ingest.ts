@@ -3,7 +3,11 @@ import { SourceRuntimeError } from './errors.js';
 
 /** Where the ingest delivers the stream, in order. */
 export interface IngestHandlers {
-  data(bytes: Uint8Array): void;
+  /**
+   * The next stream bytes. `role` when the ingest tells the header from the media itself
+   * (a file's pacer): passed on to the core, which then does not search the header again.
+   */
+  data(bytes: Uint8Array, role?: 'header' | 'media'): void;
   /**
    * The ingest reconnected (HTTP): the next `data` starts a new stream from its beginning,
    * with its own header (an Icecast mount whose source client came back starts a new Ogg
@@ -11,8 +15,8 @@ export interface IngestHandlers {
    */
   restart?(reason: string): void;
   /**
-   * The input is gone for now (a pushed source client left) and may come back: `restart`
-   * comes first if it does. The cluster keeps running meanwhile.
+   * The input is gone for now (a pushed source client left, an HTTP input dropped) and may
+   * come back: `restart` comes first if it does. The cluster keeps running meanwhile.
    */
   lost?(reason: string): void;
   /** The ingest is over for good (end of file without --loop, stdin closed). */

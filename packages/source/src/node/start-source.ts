@@ -9,9 +9,10 @@ import {
   RuntimeShutdown,
   startNodeHost,
 } from '@p2psp/host';
-import { type CoreEvent, createRandom, type Endpoint, formatEndpoint } from '@p2psp/wire';
+import { createRandom, type Endpoint, formatEndpoint } from '@p2psp/wire';
 import type { SourceConfig } from '../core/source-config.js';
 import { SourceCore } from '../core/source-core.js';
+import type { SourceEvent } from '../core/source-events.js';
 import type { SourceStats } from '../core/source-types.js';
 import { type ClusterStun, startClusterStun } from './cluster-stun.js';
 import { SourceRuntimeError } from './errors.js';
@@ -19,12 +20,7 @@ import type { OpenedIngest } from './ingest.js';
 import { openFileIngest } from './ingest-file.js';
 import { openHttpIngest } from './ingest-http.js';
 import { openStdinIngest } from './ingest-stdin.js';
-import {
-  createHeaderSplitter,
-  createStreamPacer,
-  detectStreamType,
-  type StreamType,
-} from './media.js';
+import { createStreamPacer, detectStreamType, type StreamType } from './media.js';
 
 export const DEFAULT_SOURCE_PORT = 4552;
 
@@ -65,7 +61,7 @@ export interface SourceOptions {
   readonly reconnectInitialMs?: number;
   readonly reconnectMaxMs?: number;
   readonly logger?: HostLogger;
-  readonly onEvent?: (event: CoreEvent) => void;
+  readonly onEvent?: (event: SourceEvent) => void;
   /** Every ingested byte, in order, with the monotonic time; for tests and benches. */
   readonly onIngest?: (bytes: Uint8Array, now: number) => void;
 }
@@ -189,7 +185,6 @@ export async function startSource(options: SourceOptions): Promise<SourceHandle>
   let clusterStun: ClusterStun | null = null;
   const alternateAddress = options.stunAlternateAddress;
   try {
-    const splitter = createHeaderSplitter(streamType.kind);
     host = await startNodeHost({
       udp: { address, port },
       tcp: { address, port },
@@ -216,14 +211,15 @@ export async function startSource(options: SourceOptions): Promise<SourceHandle>
             options.seed ?? Math.floor(performance.timeOrigin + performance.now()),
           ),
           mediaType,
-          ...(splitter ? { header: { splitter } } : {}),
+          header: { capture: streamType.kind },
           ...(options.chunkSize !== undefined ? { chunkSize: options.chunkSize } : {}),
           ...(options.bufferSize !== undefined ? { bufferSize: options.bufferSize } : {}),
           ...(options.maxMembers !== undefined ? { maxMembers: options.maxMembers } : {}),
         }),
       onEvent: (event) => {
         logger?.[event.level]({ ...event.fields }, event.name);
-        options.onEvent?.(event);
+        // The host passes on the core's own outputs: a SourceCore's events are SourceEvents.
+        options.onEvent?.(event as SourceEvent);
       },
       onStopped: (reason) => shutdown.coreStopped(reason),
     });
@@ -252,9 +248,9 @@ export async function startSource(options: SourceOptions): Promise<SourceHandle>
 
   ingest.pipe(
     {
-      data: (bytes) => {
+      data: (bytes, role) => {
         options.onIngest?.(bytes, performance.now());
-        runningHost.handle({ type: 'ingest-data', bytes });
+        runningHost.handle({ type: 'ingest-data', bytes, role });
       },
       restart: (reason) => {
         runningHost.handle({ type: 'ingest-restart', reason });

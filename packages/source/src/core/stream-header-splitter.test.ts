@@ -3,7 +3,7 @@ import { findSyncPoint } from '@p2psp/media';
 import { demoSamplePath } from '@p2psp/media/assets';
 import { oggPage, opusHead, opusTags } from '@p2psp/media/testing';
 import { describe, expect, it } from 'vitest';
-import { createHeaderSplitter } from './media.js';
+import { createHeaderSplitter } from './stream-header-splitter.js';
 
 // The splitter after `restart` (the HTTP ingest reconnected): regression tests for the
 // Icecast restart bug (an Ogg mount comes back as a new stream with new header pages) and
