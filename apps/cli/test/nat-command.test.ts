@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { startStunServer } from '@p2psp/nat';
+import { startStunServer } from '@p2psp/nat/node';
 import { describe, expect, it } from 'vitest';
 
 // The built bundle, the file users run (turbo builds it before testing). Loopback only.

@@ -18,15 +18,6 @@ export {
   type NatDiscoveryResult,
 } from './nat-discovery.js';
 export { NAT_ERROR_CODES, NatError, type NatErrorCode } from './nat-error.js';
-export { type DetectNatOptions, detectNat } from './node/detect-nat.js';
-export { type PunchHoleOptions, type PunchHoleResult, punchHole } from './node/punch-node.js';
-export { closeQuietly, cryptoRandom, resolveEndpoint } from './node/runtime.js';
-export {
-  type RunningStunServer,
-  type StartStunServerOptions,
-  startStunServer,
-} from './node/stun-server-node.js';
-export { sendQuietly, UdpStunClient, type UdpStunClientOptions } from './node/udp-stun-client.js';
 export {
   analysePortAllocation,
   greatestCommonDivisor,

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { COTURN, COTURN_READY_LINE, coturnStunArguments, ensureSystemTools } from '@p2psp/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { detectNat, type RunningStunServer, startStunServer } from '../src/index.js';
+import { detectNat, type RunningStunServer, startStunServer } from '../src/node/index.js';
 
 // Interop with Debian's coturn on loopback (127.0.0.1 and 127.0.0.2 both reach lo on Linux):
 // our detector against turnserver, and coturn's reference client against our server. The

@@ -1,16 +1,14 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { encodeDatagram } from '@p2psp/wire';
 import { afterEach, describe, expect, it } from 'vitest';
+import { answerStunDatagram, isStunDatagram, mappedEndpointOf } from '../src/index.js';
 import {
-  answerStunDatagram,
   detectNat,
-  isStunDatagram,
-  mappedEndpointOf,
   punchHole,
   type RunningStunServer,
   startStunServer,
   UdpStunClient,
-} from '../src/index.js';
+} from '../src/node/index.js';
 
 // Real sockets on loopback only (Linux routes all of 127/8 to lo). Every loop is bounded by
 // the STUN and punch retransmission limits; everything is closed after each test.

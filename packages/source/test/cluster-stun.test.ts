@@ -1,5 +1,5 @@
 import { createSocket } from 'node:dgram';
-import { detectNat } from '@p2psp/nat';
+import { detectNat } from '@p2psp/nat/node';
 import { boundedLiveFeed } from '@p2psp/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type SourceHandle, startSource } from '../src/node/index.js';

@@ -1,10 +1,10 @@
+import type { NatDiscoveryResult } from '@p2psp/nat';
 import {
   detectNat,
-  type NatDiscoveryResult,
   type RunningStunServer,
   resolveEndpoint,
   startStunServer,
-} from '@p2psp/nat';
+} from '@p2psp/nat/node';
 import { formatEndpoint } from '@p2psp/wire';
 import type { Command } from 'commander';
 import { failAndExit, integerIn, onShutdownSignal } from '../cli-errors.js';
@@ -79,7 +79,7 @@ export function registerNatCommand(program: Command): void {
     .option('--local-address <ip>', 'bind the probing sockets to this local address')
     .action(async (flags: DetectFlags) => {
       try {
-        const server = await resolveEndpoint(flags.stun, 3478);
+        const server = await resolveEndpoint(flags.stun, 3478, '--stun');
         const result = await detectNat({
           server,
           timeout: flags.timeout,

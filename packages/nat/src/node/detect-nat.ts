@@ -1,18 +1,14 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { bindUdp, CoreDriver, closeQuietly, sendQuietly } from '@p2psp/host';
 import { type Endpoint, UNKNOWN_NAT_REPORT } from '@p2psp/wire';
-import { NatDiscoveryCore, type NatDiscoveryResult } from '../nat-discovery.js';
+import {
+  NatDiscoveryCore,
+  type NatDiscoveryOutput,
+  type NatDiscoveryResult,
+} from '../nat-discovery.js';
 import { NatError } from '../nat-error.js';
 import type { StunRetransmissionOptions } from '../stun-client.js';
-import {
-  CoreTimer,
-  closeQuietly,
-  cryptoRandom,
-  endpointOf,
-  hostAddresses,
-  monotonicNow,
-  socketEndpoint,
-} from './runtime.js';
-import { sendQuietly } from './udp-stun-client.js';
+import { cryptoRandom, endpointOf, hostAddresses, socketEndpoint } from './runtime.js';
 
 export interface DetectNatOptions {
   /** The STUN server's primary endpoint (A1:P1); RFC 5780-capable for a full verdict. */
@@ -52,13 +48,8 @@ export async function detectNat(options: DetectNatOptions): Promise<NatDiscovery
     const socket = createSocket({ type: family });
     ownSockets.push(socket);
     socket.on('error', () => {});
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject);
-      socket.bind(0, options.localAddress, () => {
-        socket.off('error', reject);
-        resolve();
-      });
-    });
+    const wildcard = family === 'udp6' ? '::' : '0.0.0.0';
+    await bindUdp(socket, { address: options.localAddress ?? wildcard, port: 0 });
     return socket;
   };
   const sockets: Socket[] = [];
@@ -85,8 +76,8 @@ export async function detectNat(options: DetectNatOptions): Promise<NatDiscovery
       ...(options.software ? { software: options.software } : {}),
     });
     return await new Promise<NatDiscoveryResult>((resolve) => {
-      const drain = () => {
-        for (let output = core.pollOutput(); output; output = core.pollOutput()) {
+      const driver = new CoreDriver<NatDiscoveryOutput>(core, {
+        perform: (output) => {
           if (output.type === 'send-datagram') {
             const socket = sockets[output.socket];
             if (socket) sendQuietly(socket, output.bytes, output.to);
@@ -94,27 +85,20 @@ export async function detectNat(options: DetectNatOptions): Promise<NatDiscovery
             clearTimeout(overall);
             resolve(output.result);
           }
-        }
-        armed.arm(core.pollTimeout());
-      };
-      const armed = new CoreTimer((now) => {
-        core.handleTimeout(now);
-        drain();
+        },
       });
       const overall = setTimeout(() => {
-        armed.cancel();
+        driver.stop();
         resolve(timedOut(options.timeout ?? 30_000));
       }, options.timeout ?? 30_000);
       sockets.forEach((socket, index) => {
         const listener = (bytes: Buffer, rinfo: RemoteInfo) => {
-          core.handleDatagram(bytes, endpointOf(rinfo), index, monotonicNow());
-          drain();
+          driver.run((now) => core.handleDatagram(bytes, endpointOf(rinfo), index, now));
         };
         listeners.push(listener);
         socket.on('message', listener);
       });
-      core.start(monotonicNow());
-      drain();
+      driver.run((now) => core.start(now));
     });
   } finally {
     sockets.forEach((socket, index) => {

@@ -1,8 +1,13 @@
 import type { RemoteInfo, Socket } from 'node:dgram';
+import { CoreDriver, sendQuietly } from '@p2psp/host';
 import type { Endpoint } from '@p2psp/wire';
-import { HolePunchCore, type HolePunchOptions, type HolePunchResult } from '../hole-punch.js';
-import { CoreTimer, cryptoRandom, endpointOf, monotonicNow, socketEndpoint } from './runtime.js';
-import { sendQuietly } from './udp-stun-client.js';
+import {
+  HolePunchCore,
+  type HolePunchOptions,
+  type HolePunchOutput,
+  type HolePunchResult,
+} from '../hole-punch.js';
+import { cryptoRandom, endpointOf, socketEndpoint } from './runtime.js';
 
 export interface PunchHoleOptions extends Omit<HolePunchOptions, 'random'> {
   /** The caller's bound socket, the one the stream will use. Stays open. */
@@ -29,35 +34,27 @@ export function punchHole(options: PunchHoleOptions): Promise<PunchHoleResult> {
   const core = new HolePunchCore({ ...coreOptions, random: cryptoRandom() });
   const local = socketEndpoint(socket);
   return new Promise((resolve) => {
-    let lingerTimer: NodeJS.Timeout | undefined;
     const detach = () => {
-      timer.cancel();
+      driver.stop();
       socket.off('message', listener);
     };
-    const drain = () => {
-      for (let output = core.pollOutput(); output; output = core.pollOutput()) {
+    const driver = new CoreDriver<HolePunchOutput>(core, {
+      perform: (output) => {
         if (output.type === 'send-datagram') {
           sendQuietly(socket, output.bytes, output.to);
         } else if (output.result.ok) {
           resolve({ ...output.result, local });
-          lingerTimer = setTimeout(detach, linger);
-          lingerTimer.unref();
+          setTimeout(detach, linger).unref();
         } else {
           detach();
           resolve(output.result);
         }
-      }
-      timer.arm(core.pollTimeout());
-    };
-    const timer = new CoreTimer((now) => {
-      core.handleTimeout(now);
-      drain();
+      },
     });
     const listener = (bytes: Buffer, rinfo: RemoteInfo) => {
-      if (core.handleDatagram(bytes, endpointOf(rinfo), monotonicNow())) drain();
+      driver.run((now) => core.handleDatagram(bytes, endpointOf(rinfo), now));
     };
     socket.on('message', listener);
-    core.start(monotonicNow());
-    drain();
+    driver.run((now) => core.start(now));
   });
 }

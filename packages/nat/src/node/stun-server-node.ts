@@ -1,9 +1,9 @@
 import { createSocket, type Socket } from 'node:dgram';
+import { bindUdp, closeQuietly, errorCode, sendQuietly } from '@p2psp/host';
 import { type Endpoint, formatEndpoint } from '@p2psp/wire';
 import { NatError } from '../nat-error.js';
 import { StunServerCore, type StunServerCounters } from '../stun-server.js';
-import { closeQuietly, endpointOf } from './runtime.js';
-import { sendQuietly } from './udp-stun-client.js';
+import { endpointOf } from './runtime.js';
 
 export interface StartStunServerOptions {
   /** A1: the primary address to bind. */
@@ -84,24 +84,17 @@ async function startOnPorts(
     for (const endpoint of plan) {
       const socket = createSocket({ type: endpoint.address.includes(':') ? 'udp6' : 'udp4' });
       sockets.push(socket);
-      await new Promise<void>((resolve, reject) => {
-        socket.once('error', (error: NodeJS.ErrnoException) => {
-          reject(
-            new NatError(
-              'P2PSP_ERR_NAT_LISTEN',
-              `cannot listen on ${formatEndpoint(endpoint)} (${error.code}): ${
-                error.code === 'EADDRINUSE'
-                  ? 'another process uses that port, choose other ports'
-                  : 'is that address configured on this host?'
-              }`,
-              { cause: error },
-            ),
-          );
-        });
-        socket.bind(endpoint.port, endpoint.address, () => {
-          socket.off('error', reject);
-          resolve();
-        });
+      await bindUdp(socket, endpoint).catch((error: unknown) => {
+        const code = errorCode(error);
+        throw new NatError(
+          'P2PSP_ERR_NAT_LISTEN',
+          `cannot listen on ${formatEndpoint(endpoint)} (${code}): ${
+            code === 'EADDRINUSE'
+              ? 'another process uses that port, choose other ports'
+              : 'is that address configured on this host?'
+          }`,
+          { cause: error },
+        );
       });
       bound.push({ address: endpoint.address, port: socket.address().port });
     }

@@ -1,13 +1,15 @@
 import type { RemoteInfo, Socket } from 'node:dgram';
+import { CoreDriver, sendQuietly } from '@p2psp/host';
 import type { Endpoint } from '@p2psp/wire';
 import { NatError } from '../nat-error.js';
 import {
   StunClientCore,
+  type StunClientOutput,
   type StunRetransmissionOptions,
   type StunTransactionResult,
 } from '../stun-client.js';
 import type { StunAttribute } from '../stun-message.js';
-import { CoreTimer, cryptoRandom, endpointOf, monotonicNow } from './runtime.js';
+import { cryptoRandom, endpointOf } from './runtime.js';
 
 export interface UdpStunClientOptions extends StunRetransmissionOptions {
   readonly software?: string;
@@ -27,7 +29,7 @@ export interface UdpStunClientOptions extends StunRetransmissionOptions {
 export class UdpStunClient {
   readonly #socket: Socket;
   readonly #core: StunClientCore;
-  readonly #timer: CoreTimer;
+  readonly #driver: CoreDriver<StunClientOutput>;
   readonly #waiters = new Map<string, (result: StunTransactionResult) => void>();
   readonly #listener: ((bytes: Buffer, rinfo: RemoteInfo) => void) | undefined;
   #closed = false;
@@ -38,9 +40,16 @@ export class UdpStunClient {
       random: cryptoRandom(),
       ...options,
     });
-    this.#timer = new CoreTimer((now) => {
-      this.#core.handleTimeout(now);
-      this.#drain();
+    this.#driver = new CoreDriver(this.#core, {
+      perform: (output) => {
+        if (output.type === 'send-datagram') {
+          sendQuietly(this.#socket, output.bytes, output.to);
+        } else {
+          const resolve = this.#waiters.get(output.transaction);
+          this.#waiters.delete(output.transaction);
+          resolve?.(output.result);
+        }
+      },
     });
     if (options.listen ?? true) {
       this.#listener = (bytes, rinfo) => {
@@ -64,17 +73,15 @@ export class UdpStunClient {
       );
     }
     return new Promise((resolve) => {
-      const key = this.#core.start({ to, ...options }, monotonicNow());
-      this.#waiters.set(key, resolve);
-      this.#drain();
+      this.#driver.run((now) => {
+        this.#waiters.set(this.#core.start({ to, ...options }, now), resolve);
+      });
     });
   }
 
   /** Routes a datagram; true when it answered one of our transactions. */
   handleDatagram(bytes: Uint8Array, from: Endpoint): boolean {
-    const consumed = this.#core.handleDatagram(bytes, from, monotonicNow());
-    if (consumed) this.#drain();
-    return consumed;
+    return this.#driver.run((now) => this.#core.handleDatagram(bytes, from, now)) ?? false;
   }
 
   /** Stops listening; pending requests end as timeouts now. The socket stays open. */
@@ -82,7 +89,7 @@ export class UdpStunClient {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#listener) this.#socket.off('message', this.#listener);
-    this.#timer.cancel();
+    this.#driver.stop();
     for (const [key, resolve] of this.#waiters) {
       this.#core.cancel(key);
       resolve({
@@ -95,30 +102,5 @@ export class UdpStunClient {
       });
     }
     this.#waiters.clear();
-  }
-
-  #drain(): void {
-    for (let output = this.#core.pollOutput(); output; output = this.#core.pollOutput()) {
-      if (output.type === 'send-datagram') {
-        sendQuietly(this.#socket, output.bytes, output.to);
-      } else {
-        const resolve = this.#waiters.get(output.transaction);
-        this.#waiters.delete(output.transaction);
-        resolve?.(output.result);
-      }
-    }
-    if (!this.#closed) this.#timer.arm(this.#core.pollTimeout());
-  }
-}
-
-/**
- * Sends without throwing: a send error (ENETUNREACH, EHOSTUNREACH...) is just a lost
- * datagram to a protocol that retransmits.
- */
-export function sendQuietly(socket: Socket, bytes: Uint8Array, to: Endpoint): void {
-  try {
-    socket.send(bytes, to.port, to.address, () => {});
-  } catch {
-    // The socket was closed under us: nothing to send on.
   }
 }

@@ -11,7 +11,7 @@ import {
   RuntimeShutdown,
   startNodeHost,
 } from '@p2psp/host';
-import { detectNat } from '@p2psp/nat';
+import { detectNat } from '@p2psp/nat/node';
 import {
   type CoreEvent,
   createRandom,

@@ -1,11 +1,12 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
-import { closeQuietly, isStunDatagram, StunServerCore, sendQuietly } from '@p2psp/nat';
+import { bindUdp, closeQuietly, errorCode, sendQuietly } from '@p2psp/host';
+import { isStunDatagram, StunServerCore } from '@p2psp/nat';
 import type { Endpoint } from '@p2psp/wire';
 import { SourceRuntimeError } from './errors.js';
 
 /**
- * RFC 5780 behaviour discovery on the source's own cluster port (issue 6, optional). The
+ * RFC 5780 behaviour discovery on the source's own cluster port (optional). The
  * cluster socket is A1:P1; three more sockets are opened at A1:P2, A2:P1 and A2:P2. STUN on
  * the cluster socket is taken here before the core sees it (the core alone answers plain
  * RFC 8489 Binding, which is what the simulator and a source without a second address do),
@@ -72,13 +73,7 @@ export async function startClusterStun(
       const socket = createSocket(family);
       opened.push(socket);
       socket.on('error', () => {});
-      await new Promise<void>((resolve, reject) => {
-        socket.once('error', reject);
-        socket.bind(endpoint.port, endpoint.address, () => {
-          socket.off('error', reject);
-          resolve();
-        });
-      });
+      await bindUdp(socket, endpoint);
       sockets.set(key(endpoint), socket);
       socket.on('message', (bytes, remote) => {
         answer(bytes, { address: remote.address, port: remote.port }, endpoint);
@@ -86,7 +81,7 @@ export async function startClusterStun(
     }
   } catch (error) {
     await close();
-    const code = (error as { code?: string }).code ?? String(error);
+    const code = errorCode(error);
     throw new SourceRuntimeError(
       'P2PSP_ERR_BAD_OPTION',
       `--alternate-address ${alternateAddress} --alternate-port ${alternatePort}: cannot listen there (${code}); give a second IP of this machine and free ports`,

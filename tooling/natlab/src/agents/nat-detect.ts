@@ -2,7 +2,7 @@
 // host: socket 0 is bound here, like the socket a peer would stream on; the adapter adds
 // fresh sockets on the same address to sample the NAT's port allocation.
 import { createSocket } from 'node:dgram';
-import { detectNat } from '@p2psp/nat';
+import { detectNat } from '@p2psp/nat/node';
 import { bounded, emit, options, required } from './agent-io.js';
 
 const values = options();

@@ -6,7 +6,8 @@
 // it yields the public endpoint the other side aims at (and, for a sequential NAT, the last
 // port allocated, from which @p2psp/nat predicts the next ones).
 import type { Socket } from 'node:dgram';
-import { mappedEndpointOf, punchHole, UdpStunClient } from '@p2psp/nat';
+import { mappedEndpointOf } from '@p2psp/nat';
+import { punchHole, UdpStunClient } from '@p2psp/nat/node';
 import type { Endpoint, NatReport } from '@p2psp/wire';
 import { bounded, emit, receive } from './agent-io.js';
 import { bindUdp } from './udp-sockets.js';

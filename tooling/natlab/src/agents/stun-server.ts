@@ -1,7 +1,7 @@
 // @p2psp/nat's STUN server (the Node adapter `p2psp nat serve` runs) in RFC 5780 mode: four
 // sockets (A1:P1, A1:P2, A2:P1, A2:P2); CHANGE-REQUEST answers leave from the other address
 // and/or port (RFC 5780 section 6).
-import { startStunServer } from '@p2psp/nat';
+import { startStunServer } from '@p2psp/nat/node';
 import { bounded, emit, options, required } from './agent-io.js';
 
 const values = options();
