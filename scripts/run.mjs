@@ -50,9 +50,18 @@ if (command === 'demo') {
     run(process.execPath, ['apps/cli/dist/p2psp.mjs', 'demo', ...process.argv.slice(3)]),
   );
 } else if (command === 'test') {
-  // Checks first, in parallel; then the tests one package at a time, because the
-  // real-socket and namespace tests share this machine's two cores and its loopback.
-  const checks = run('pnpm', ['turbo', 'run', 'build', 'typecheck', 'lint', '--continue']);
+  // Checks first, in parallel (check-browser: each sans-IO package's root bundles for a
+  // browser); then the tests one package at a time, because the real-socket and namespace
+  // tests share this machine's two cores and its loopback.
+  const checks = run('pnpm', [
+    'turbo',
+    'run',
+    'build',
+    'typecheck',
+    'lint',
+    'check-browser',
+    '--continue',
+  ]);
   const tests = run('pnpm', ['turbo', 'run', 'test', '--continue', '--concurrency=1']);
   const tasks = checks !== 0 ? checks : tests;
   const summary = run(process.execPath, ['scripts/test-summary.mjs']);
