@@ -206,15 +206,8 @@ export class NatBox {
 
   /** RFC 4787 section 4.2.1; also used for TCP connections leaving through this NAT. */
   allocatePort(internalPort: number, now: number): number {
-    const free = (port: number): boolean => {
-      const existing = this.byPort.get(port);
-      if (existing === undefined) return true;
-      if (now - existing.lastUsed > this.options.mappingLifetimeMs) {
-        this.remove(this.mappingKeyOf(existing), existing);
-        return true;
-      }
-      return false;
-    };
+    // An expired mapping's port is free again (`lookup` removes it).
+    const free = (port: number): boolean => this.lookup(port, now) === undefined;
     if (this.options.allocation === 'preserving' && free(internalPort)) return internalPort;
     if (this.options.allocation === 'random') {
       // Bounded: the table can never hold all 64512 ports in a simulation.

@@ -133,6 +133,20 @@ function createCluster(options: ClusterOptions) {
   return { sim, source, sourceCore, stream, peers, ingestEnd };
 }
 
+/** Four peers, B = 32, LRS on, one source chunk lost as `loseOneSourceChunk` says; 15 s run. */
+function runLrsCluster(peerConfig?: ClusterOptions['peerConfig']) {
+  const cluster = createCluster({
+    peers: 4,
+    bufferSize: 32,
+    seconds: 10,
+    source: { cluster: { lostChunkRecovery: true } },
+    ...(peerConfig ? { peerConfig } : {}),
+    loseFromSource: loseOneSourceChunk().lose,
+  });
+  cluster.sim.runUntil(15_000);
+  return cluster;
+}
+
 /** The bytes a peer played, from its first delivered chunk on, and where that is. */
 function played(record: CoreRecorder) {
   const first = record.plays.findIndex((play) => play.payload !== null);
@@ -385,15 +399,7 @@ describe('a source and peers on the simulator (DBS rules 1-6)', () => {
   });
 
   it('recovers a chunk every monitor lost through a monitor (LRS)', () => {
-    const lost = loseOneSourceChunk();
-    const { sim, sourceCore, peers } = createCluster({
-      peers: 4,
-      bufferSize: 32,
-      seconds: 10,
-      source: { cluster: { lostChunkRecovery: true } },
-      loseFromSource: lost.lose,
-    });
-    sim.runUntil(15_000);
+    const { sourceCore, peers } = runLrsCluster();
     expect(sourceCore.stats().chunksRecovered).toBe(1);
     // With RMS-lite repair (default) the monitor complains as soon as its repair fails,
     // before its own play time (3B/8), so the resend reaches it too, and the others (B/2).
@@ -403,16 +409,7 @@ describe('a source and peers on the simulator (DBS rules 1-6)', () => {
   });
 
   it('LRS without repair: the monitor (B/4 delay) loses the chunk, the others get the resend', () => {
-    const lost = loseOneSourceChunk();
-    const { sim, sourceCore, peers } = createCluster({
-      peers: 4,
-      bufferSize: 32,
-      seconds: 10,
-      source: { cluster: { lostChunkRecovery: true } },
-      peerConfig: () => ({ repair: false }),
-      loseFromSource: lost.lose,
-    });
-    sim.runUntil(15_000);
+    const { sourceCore, peers } = runLrsCluster(() => ({ repair: false }));
     expect(sourceCore.stats().chunksRecovered).toBe(1);
     expect(peers[0]!.core.monitor).toBe(true);
     expect(peers[0]!.core.stats().chunksLost).toBe(1);

@@ -9,6 +9,10 @@ const SIDES: Record<string, NatSpec | null> = { open: null, ...NAT_BOX_PRESETS }
 const TYPES = Object.keys(SIDES) as NatType[];
 const pairs = TYPES.flatMap((a) => TYPES.map((b) => [a, b] as const));
 
+/** A punch between two types with random loss on every datagram and 30 ms paths. */
+const punchAt30Ms = (typeA: NatType, typeB: NatType, seed: number, lossRate: number) =>
+  runPunch({ a: SIDES[typeA]!, b: SIDES[typeB]!, seed, lossRate, latency: 30 });
+
 describe('hole punching through simulated NATs (virtual time)', () => {
   it('covers every type of the impossible-pairs table but UDP blocked', () => {
     expect(TYPES).toEqual(PUNCH_TABLE_TYPES.filter((type) => type !== 'udp-blocked'));
@@ -38,13 +42,7 @@ describe('hole punching through simulated NATs (virtual time)', () => {
     for (const [typeA, typeB] of pairs) {
       if (!punchFeasibility(typeA, typeB).possible) continue;
       for (let seed = 1; seed <= 10; seed++) {
-        const run = runPunch({
-          a: SIDES[typeA]!,
-          b: SIDES[typeB]!,
-          seed,
-          lossRate: 0.05,
-          latency: 30,
-        });
+        const run = punchAt30Ms(typeA, typeB, seed, 0.05);
         if (run.a.discovery.report.type !== typeA || run.b.discovery.report.type !== typeB) {
           failures.push(
             `${typeA}/${typeB} seed ${seed}: detected ${run.a.discovery.report.type}/${run.b.discovery.report.type}`,
@@ -66,13 +64,7 @@ describe('hole punching through simulated NATs (virtual time)', () => {
       const elapsed: number[] = [];
       let impossibleFast = 0;
       for (let seed = 1; seed <= 20; seed++) {
-        const run = runPunch({
-          a: SIDES[typeA]!,
-          b: SIDES[typeB]!,
-          seed,
-          lossRate: 0.01,
-          latency: 30,
-        });
+        const run = punchAt30Ms(typeA, typeB, seed, 0.01);
         const results = [run.a.result, run.b.result];
         if (results.every((result) => result?.ok)) {
           elapsed.push(Math.max(...results.map((result) => (result?.ok ? result.elapsed : 0))));
