@@ -1,34 +1,39 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { SourceEvent } from '@p2psp/source';
 import type { SourceHandle } from '@p2psp/source/node';
+import { formatEndpoint } from '@p2psp/wire';
 
-/** A core event as the view keeps it (the shape of @p2psp/wire's `CoreEvent`). */
-interface ViewEvent {
-  readonly name: string;
-  readonly level: string;
-  readonly fields: Readonly<Record<string, string | number | boolean | null>>;
+/** The membership events the view keeps and streams: members, roles, expulsions. */
+type MembershipEvent = Extract<
+  SourceEvent,
+  { readonly name: 'peer-join' | 'peer-leave' | 'peer-expel' | 'join-refuse' }
+>;
+
+function isMembershipEvent(event: SourceEvent): event is MembershipEvent {
+  switch (event.name) {
+    case 'peer-join':
+    case 'peer-leave':
+    case 'peer-expel':
+    case 'join-refuse':
+      return true;
+    default:
+      return false;
+  }
 }
-
-/** The membership events the view keeps and streams (issue 5: "members, roles, expulsions"). */
-const MEMBERSHIP_EVENTS = new Set(['peer-join', 'peer-leave', 'peer-expel', 'join-refuse']);
 /** Membership events kept for `/status` (older ones are dropped: a bounded history). */
 const HISTORY = 256;
 /** Event-stream clients at once; more are answered 503 (a status port is not a broadcast). */
 const MAX_EVENT_CLIENTS = 16;
 
-const endpointText = (endpoint: { address: string; port: number }) =>
-  endpoint.address.includes(':')
-    ? `[${endpoint.address}]:${endpoint.port}`
-    : `${endpoint.address}:${endpoint.port}`;
-
 /**
- * The source's view of its cluster for operators and the dashboard to come (issue 5): the
+ * The source's view of its cluster for operators and the dashboard to come: the
  * members with their roles, chunks and complaints, complaints ignored by reason (only
  * monitors may complain, rule 8), the recent joins, leaves and expulsions, and the core's
  * counters. `record` is given every core event; `snapshot` is what `GET /status` answers.
  */
 export class SourceView {
-  readonly #history: { readonly time: string; readonly event: ViewEvent }[] = [];
+  readonly #history: { readonly time: string; readonly event: MembershipEvent }[] = [];
   readonly #listeners = new Set<(line: string) => void>();
   #source: SourceHandle | null = null;
 
@@ -36,8 +41,8 @@ export class SourceView {
     this.#source = source;
   }
 
-  record(event: ViewEvent): void {
-    if (!MEMBERSHIP_EVENTS.has(event.name)) return;
+  record(event: SourceEvent): void {
+    if (!isMembershipEvent(event)) return;
     const entry = { time: new Date().toISOString(), event };
     this.#history.push(entry);
     if (this.#history.length > HISTORY) this.#history.shift();
@@ -52,12 +57,12 @@ export class SourceView {
     const stats = core.stats();
     return {
       state: 'running',
-      endpoint: endpointText(source.endpoint),
+      endpoint: formatEndpoint(source.endpoint),
       mediaType: source.mediaType,
       members: core.members().map((member) => ({
         memberId: member.memberId,
         role: member.role,
-        endpoint: endpointText(member.endpoint),
+        endpoint: formatEndpoint(member.endpoint),
         nat: member.nat.type,
         joinedAt: member.joinedAt,
         chunksSent: member.chunksSent,
@@ -73,7 +78,7 @@ export class SourceView {
         .slice(-64)
         .map((removal) => ({
           memberId: removal.member.memberId,
-          endpoint: endpointText(removal.member.endpoint),
+          endpoint: formatEndpoint(removal.member.endpoint),
           role: removal.member.role,
           reason: removal.reason,
           complaints: removal.member.complaints,
@@ -145,7 +150,7 @@ export async function startStatusServer(
   });
   const bound = server.address() as AddressInfo;
   return {
-    url: `http://${endpointText({ address: bound.address, port: bound.port })}/status`,
+    url: `http://${formatEndpoint({ address: bound.address, port: bound.port })}/status`,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

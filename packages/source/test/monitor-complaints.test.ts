@@ -4,63 +4,31 @@ import {
   drainOutputs,
   type Endpoint,
   encodeDatagram,
-  encodeFrame,
-  FrameDecoder,
-  UNKNOWN_NAT_REPORT,
 } from '@p2psp/wire';
 import { describe, expect, it } from 'vitest';
+import { join as joinMember } from '../src/core/source-core.test-helpers.js';
 import { SourceCore } from '../src/index.js';
 
+const secret = new TextEncoder().encode('secret');
+
+/** Joins as a monitor (with the credential) or as a peer; returns the member id. */
+function join(core: SourceCore, connection: number, udp: Endpoint, role: 'peer' | 'monitor') {
+  const request = role === 'monitor' ? { role, credential: secret } : {};
+  return joinMember(core, connection, udp, 0, request).accept.memberId;
+}
+
 /**
- * Issue 5: only monitors complain (rule 8). A [lost chunk] from an ordinary member is not
+ * Only monitors complain (rule 8). A [lost chunk] from an ordinary member is not
  * charged to anyone: it is ignored and counted, as the source's status shows.
  */
 
-function join(core: SourceCore, connection: number, udp: Endpoint, role: 'peer' | 'monitor') {
-  core.handle(
-    {
-      type: 'connection-open',
-      connection,
-      remote: { address: udp.address, port: 40000 + connection },
-    },
-    0,
-  );
-  core.handle(
-    {
-      type: 'connection-data',
-      connection,
-      bytes: encodeFrame({
-        type: 'join-request',
-        role,
-        privateEndpoint: null,
-        nat: UNKNOWN_NAT_REPORT,
-        credential: new TextEncoder().encode(role === 'monitor' ? 'secret' : ''),
-      }),
-    },
-    0,
-  );
-  const decoder = new FrameDecoder();
-  for (const output of drainOutputs(core)) {
-    if (output.type === 'write' && output.connection === connection) decoder.push(output.bytes);
-  }
-  const [accept] = [...decoder];
-  if (!accept?.ok || accept.message.type !== 'join-accept') throw new Error('no join accept');
-  const memberId = accept.message.memberId;
-  core.handle(
-    { type: 'datagram', from: udp, bytes: encodeDatagram({ type: 'hello', memberId, nonce: 1 }) },
-    0,
-  );
-  drainOutputs(core);
-  return memberId;
-}
-
-describe('complaints from non-monitors (rule 8, issue 5)', () => {
+describe('complaints from non-monitors (rule 8)', () => {
   it('are ignored, counted as not-monitor, and charge nobody', () => {
     const core = new SourceCore({
       random: createRandom(3),
       chunkSize: 64,
       bufferSize: 8,
-      monitorCredential: new TextEncoder().encode('secret'),
+      monitorCredential: secret,
     });
     const monitor = { address: '10.0.0.1', port: 5000 };
     const member = { address: '10.0.0.2', port: 5000 };

@@ -1,6 +1,6 @@
 import type { NatBox, NatBoxType } from '@p2psp/nat/testing';
 import { PEER_DEFAULTS, type PeerConfig, PeerCore, playoutDelayFor } from '@p2psp/peer';
-import { type SourceConfig, SourceCore } from '@p2psp/source';
+import { type SourceConfig, SourceCore, type SourceEvent } from '@p2psp/source';
 import { type CoreOutput, decodeDatagram, type Endpoint, sameEndpoint } from '@p2psp/wire';
 import { type SimulatedNode, Simulator, type TraceRecord } from './simulator.js';
 import { type Distribution, distribution } from './statistics.js';
@@ -569,22 +569,18 @@ export function runClusterScenario(
   const timeoutMs = memberTimeoutMillis(options);
   const expulsions: Expulsion[] = [];
   const silentDrops: SilentDrop[] = [];
-  // Member ids -> peer names, learnt from the source's `peer-join` events (endpoint as the
-  // source sees it: the node's own, or its NAT's public address).
+  // Member ids -> peer names, learnt from the source's `peer-join` events: the member's
+  // endpoint in the source's table is the node's own, or its NAT's public address.
   const namesByMemberId = new Map<number, PeerRecord>();
-  const recordOfEndpoint = (text: string): PeerRecord | undefined => {
-    const separator = text.lastIndexOf(':');
-    const address = text.slice(0, separator);
-    const port = Number(text.slice(separator + 1));
+  const recordOfEndpoint = (endpoint: Endpoint): PeerRecord | undefined =>
     // Newest first: a rejoining free rider's new process shares its NAT's address.
-    return records.findLast((record) => {
+    records.findLast((record) => {
       // Unset while its own addNode runs.
       const node = record.node as SimulatedNode | undefined;
       if (node === undefined || !node.alive) return false;
-      if (node.nat !== null) return node.nat.publicAddress === address;
-      return node.endpoint.address === address && node.endpoint.port === port;
+      if (node.nat !== null) return node.nat.publicAddress === endpoint.address;
+      return sameEndpoint(node.endpoint, endpoint);
     });
-  };
   // The source's own links may lose more (LRS experiments): each access link drops
   // `sourceLinkLoss` on top of its share of the path loss.
   const sourceLink = peerLink(options.sourceUploadKbps);
@@ -619,7 +615,8 @@ export function runClusterScenario(
       }),
     onOutput: (node, output) => {
       if (output.type !== 'event') return;
-      const event = output.event;
+      // This node runs the SourceCore built above: its events are SourceEvents.
+      const event = output.event as SourceEvent;
       if (event.level === 'debug' && !options.traceDebug) return;
       sim.record('core-event', {
         node: node.name,
@@ -627,44 +624,47 @@ export function runClusterScenario(
         level: event.level,
         ...safeFields(event.fields),
       });
-      const memberId = typeof event.fields.memberId === 'number' ? event.fields.memberId : null;
-      if (
-        event.name === 'peer-join' &&
-        memberId !== null &&
-        typeof event.fields.endpoint === 'string'
-      ) {
-        const record = recordOfEndpoint(event.fields.endpoint);
-        if (record !== undefined) {
-          namesByMemberId.set(memberId, record);
-          record.memberId = memberId;
+      switch (event.name) {
+        case 'peer-join': {
+          const { memberId } = event.fields;
+          const member = (node.core as SourceCore).cluster.members.get(memberId);
+          const record = member === undefined ? undefined : recordOfEndpoint(member.endpoint);
+          if (record !== undefined) {
+            namesByMemberId.set(memberId, record);
+            record.memberId = memberId;
+          }
+          return;
         }
-      }
-      if (event.name.includes('expel')) {
-        const record = memberId === null ? undefined : namesByMemberId.get(memberId);
-        expulsions.push({
-          time: sim.now,
-          member: record?.name ?? String(event.fields.endpoint ?? memberId ?? '?'),
-          memberId,
-          reason: String(event.fields.reason ?? ''),
-          freeRider: record?.freeRider ?? false,
-          joinedAt: null,
-          chunksSent: null,
-          complaints: typeof event.fields.complaints === 'number' ? event.fields.complaints : null,
-        });
-      } else if (
-        event.name === 'peer-leave' &&
-        event.fields.reason === 'timeout' &&
-        memberId !== null
-      ) {
-        const record = namesByMemberId.get(memberId);
-        const crashedAt = record?.crashed ? record.leftAt : null;
-        silentDrops.push({
-          time: sim.now,
-          member: record?.name ?? String(event.fields.endpoint ?? memberId),
-          memberId,
-          crashed: record?.crashed ?? false,
-          afterCrashMs: crashedAt === null || crashedAt === undefined ? null : sim.now - crashedAt,
-        });
+        case 'peer-expel': {
+          const { memberId, endpoint, reason, complaints } = event.fields;
+          const record = namesByMemberId.get(memberId);
+          expulsions.push({
+            time: sim.now,
+            member: record?.name ?? endpoint,
+            memberId,
+            reason,
+            freeRider: record?.freeRider ?? false,
+            joinedAt: null,
+            chunksSent: null,
+            complaints,
+          });
+          return;
+        }
+        case 'peer-leave': {
+          const { memberId, endpoint, reason } = event.fields;
+          if (reason !== 'timeout') return;
+          const record = namesByMemberId.get(memberId);
+          const crashedAt = record?.crashed ? record.leftAt : null;
+          silentDrops.push({
+            time: sim.now,
+            member: record?.name ?? endpoint,
+            memberId,
+            crashed: record?.crashed ?? false,
+            afterCrashMs:
+              crashedAt === null || crashedAt === undefined ? null : sim.now - crashedAt,
+          });
+          return;
+        }
       }
     },
   });

@@ -1,6 +1,6 @@
 import { isFedBySource, type Member, toMemberInfo } from '@p2psp/cluster';
 import { answerStunDatagram, punchFeasibility } from '@p2psp/nat';
-import { type Endpoint, peerListReplies } from '@p2psp/wire';
+import { type Endpoint, peerListReplies, unmapIpv4 } from '@p2psp/wire';
 import type { SourceContext } from './source-context.js';
 
 /**
@@ -118,7 +118,7 @@ function filtersStrangers(member: Member): boolean {
   if (type !== 'unknown' || member.privateEndpoint === null) return true;
   return !(
     member.privateEndpoint.port === member.endpoint.port &&
-    hostOf(member.privateEndpoint.address) === hostOf(member.endpoint.address)
+    unmapIpv4(member.privateEndpoint.address) === unmapIpv4(member.endpoint.address)
   );
 }
 
@@ -137,17 +137,6 @@ function exchangesChunks(a: Member, b: Member): boolean {
  * same public address they talk over their private endpoints (EMS), whatever the NAT.
  */
 function punchPossible(a: Member, b: Member): { possible: boolean; reason?: string } {
-  if (hostOf(a.publicAddress) === hostOf(b.publicAddress)) return { possible: true };
+  if (unmapIpv4(a.publicAddress) === unmapIpv4(b.publicAddress)) return { possible: true };
   return punchFeasibility(a.nat.type, b.nat.type);
-}
-
-/**
- * The IPv4 address inside an IPv4-mapped IPv6 address (RFC 4291 section 2.5.5.2), so a TCP
- * connection seen on a dual-stack socket (`::ffff:10.0.0.5`) matches a UDP hello seen on an
- * IPv4 one (`10.0.0.5`).
- */
-export function hostOf(address: string): string {
-  return address.toLowerCase().startsWith('::ffff:') && address.includes('.')
-    ? address.slice(7)
-    : address;
 }

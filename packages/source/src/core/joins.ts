@@ -11,9 +11,10 @@ import {
   type MemberId,
   NO_MEMBER,
   type RefusedReason,
+  unmapIpv4,
 } from '@p2psp/wire';
 import type { Chunker } from './chunker.js';
-import { hostOf, type Introductions } from './introductions.js';
+import type { Introductions } from './introductions.js';
 import type { Membership } from './membership.js';
 import type { ResolvedSourceConfig } from './source-config.js';
 import type { SourceContext } from './source-context.js';
@@ -139,7 +140,7 @@ export class Joins {
    * The hello of an accepted joiner: it must carry the member id of its accept and come
    * from the host that joined over TCP (the same public IP through a NAT), so a third party
    * cannot claim an id it overheard. Returns the members its accept listed, or undefined
-   * when the hello is dropped. The join is over either way for a valid one.
+   * when the hello is dropped. A valid hello ends the join: its connection is closed.
    */
   takeHello(from: Endpoint, memberId: MemberId): ReadonlySet<MemberId> | undefined {
     const join = this.#joinsByMemberId.get(memberId);
@@ -148,7 +149,8 @@ export class Joins {
       this.#context.drop(reason, from, 'hello');
       return undefined;
     }
-    if (hostOf(from.address) !== hostOf(join.remote.address)) {
+    // A dual-stack TCP socket sees `::ffff:10.0.0.5` where the UDP socket sees `10.0.0.5`.
+    if (unmapIpv4(from.address) !== unmapIpv4(join.remote.address)) {
       this.#context.drop('member-mismatch', from, 'hello');
       return undefined;
     }

@@ -2,6 +2,7 @@ import {
   type CoreOutput,
   createRandom,
   decodeDatagram,
+  drainOutputs,
   type Endpoint,
   encodeDatagram,
   encodeFrame,
@@ -61,9 +62,29 @@ export function requestJoin(
   connection: number,
   remote: Endpoint,
   now: number,
+  request: Partial<JoinRequest> = {},
 ): void {
   core.handle({ type: 'connection-open', connection, remote }, now);
-  core.handle({ type: 'connection-data', connection, bytes: joinRequest() }, now);
+  core.handle({ type: 'connection-data', connection, bytes: joinRequest(request) }, now);
+}
+
+/**
+ * A whole join (rule 4): a joiner from `udp`'s host connects (TCP port 40000 + connection)
+ * with `request`, is accepted, and says hello from `udp`. Returns its accept and the outputs
+ * its hello caused.
+ */
+export function join(
+  core: SourceCore,
+  connection: number,
+  udp: Endpoint,
+  now: number,
+  request: Partial<JoinRequest> = {},
+) {
+  requestJoin(core, connection, { address: udp.address, port: 40000 + connection }, now, request);
+  const accept = framesWritten(drainOutputs(core), connection)[0];
+  if (accept?.type !== 'join-accept') throw new Error(`no accept: ${JSON.stringify(accept)}`);
+  sendHello(core, udp, accept.memberId, 7, now);
+  return { accept, outputs: drainOutputs(core) };
 }
 
 /** The joiner's UDP hello for `memberId` from `from`. */

@@ -1,11 +1,5 @@
 import { concat, dataPacket, oggPage, opusHead, opusTags } from '@p2psp/media/testing';
-import {
-  createRandom,
-  drainOutputs,
-  type Endpoint,
-  encodeDatagram,
-  MAX_CHUNK_PAYLOAD_FOR_MTU,
-} from '@p2psp/wire';
+import { createRandom, drainOutputs, encodeDatagram, MAX_CHUNK_PAYLOAD_FOR_MTU } from '@p2psp/wire';
 import { describe, expect, it } from 'vitest';
 import { SourceConfigError } from './errors.js';
 import type { StreamHeaderSplitter } from './source-config.js';
@@ -14,19 +8,11 @@ import {
   createSource,
   datagramsSent,
   framesWritten,
+  join,
   joinRequest,
   requestJoin,
   sendHello,
 } from './source-core.test-helpers.js';
-
-/** Joins a member over TCP (connection `connection`) and UDP (hello from `udp`). */
-function join(core: SourceCore, connection: number, udp: Endpoint, now: number) {
-  requestJoin(core, connection, { address: udp.address, port: 40000 + connection }, now);
-  const accept = framesWritten(drainOutputs(core), connection)[0];
-  if (accept?.type !== 'join-accept') throw new Error(`no accept: ${JSON.stringify(accept)}`);
-  sendHello(core, udp, accept.memberId, 7, now);
-  return { accept, outputs: drainOutputs(core) };
-}
 
 describe('SourceCore options', () => {
   it.each([

@@ -1,20 +1,9 @@
 import { decodeStunMessage, encodeStunMessage, mappedEndpointOf } from '@p2psp/nat';
-import {
-  type CoreOutput,
-  createRandom,
-  decodeDatagram,
-  drainOutputs,
-  type Endpoint,
-  encodeDatagram,
-  encodeFrame,
-  FrameDecoder,
-  type JoinAccept,
-  type NatReport,
-} from '@p2psp/wire';
+import { drainOutputs, type NatReport } from '@p2psp/wire';
 import { describe, expect, it } from 'vitest';
-import { SourceCore } from './source-core.js';
+import { createSource, datagramsSent, join } from './source-core.test-helpers.js';
 
-/** Issue 6 in the source core: STUN on the cluster port, introductions, impossible pairs. */
+/** NAT traversal in the source core: STUN on the cluster port, introductions, impossible pairs. */
 
 const nat = (type: NatReport['type'], portStep = 0): NatReport => ({
   type,
@@ -22,63 +11,7 @@ const nat = (type: NatReport['type'], portStep = 0): NatReport => ({
   mappedEndpoint: null,
 });
 
-function createSource() {
-  return new SourceCore({ random: createRandom(1), chunkSize: 64, bufferSize: 8 });
-}
-
-function datagramsSent(outputs: CoreOutput[]) {
-  return outputs.flatMap((output) => {
-    if (output.type !== 'send-datagram') return [];
-    const decoded = decodeDatagram(output.bytes);
-    return decoded.ok ? [{ to: output.to, message: decoded.message }] : [];
-  });
-}
-
-/** A member behind `report` joins: TCP from `udp`'s address, then its UDP hello. */
-function join(
-  core: SourceCore,
-  connection: number,
-  udp: Endpoint,
-  report: NatReport,
-  privateEndpoint: Endpoint | null = null,
-) {
-  core.handle(
-    { type: 'connection-open', connection, remote: { address: udp.address, port: 40000 } },
-    0,
-  );
-  core.handle(
-    {
-      type: 'connection-data',
-      connection,
-      bytes: encodeFrame({
-        type: 'join-request',
-        role: 'peer',
-        privateEndpoint,
-        nat: report,
-        credential: new Uint8Array(0),
-      }),
-    },
-    0,
-  );
-  const decoder = new FrameDecoder();
-  for (const output of drainOutputs(core)) {
-    if (output.type === 'write' && output.connection === connection) decoder.push(output.bytes);
-  }
-  const [result] = [...decoder];
-  if (!result?.ok || result.message.type !== 'join-accept') throw new Error('no accept');
-  const accept: JoinAccept = result.message;
-  core.handle(
-    {
-      type: 'datagram',
-      from: udp,
-      bytes: encodeDatagram({ type: 'hello', memberId: accept.memberId, nonce: 1 }),
-    },
-    0,
-  );
-  return { accept, sent: datagramsSent(drainOutputs(core)) };
-}
-
-describe('SourceCore STUN service on the cluster port (issue 6)', () => {
+describe('SourceCore STUN service on the cluster port (RFC 8489)', () => {
   it('answers a Binding request with the endpoint it came from, and counts it', () => {
     const core = createSource();
     const from = { address: '203.0.113.9', port: 40123 };
@@ -113,21 +46,27 @@ describe('SourceCore STUN service on the cluster port (issue 6)', () => {
   });
 });
 
-describe('SourceCore introductions and impossible pairs (issue 6, NTS)', () => {
+describe('SourceCore introductions and impossible pairs (NTS)', () => {
   const a = { address: '198.51.100.1', port: 20000 };
   const b = { address: '198.51.100.2', port: 30000 };
 
   it('tells a member behind a filtering NAT about each new member, with its NAT report', () => {
     const core = createSource();
-    join(core, 1, a, nat('port-restricted-cone'), { address: '192.168.1.2', port: 4000 });
-    const second = join(core, 2, b, nat('restricted-cone'), { address: '192.168.7.7', port: 4000 });
+    join(core, 1, a, 0, {
+      nat: nat('port-restricted-cone'),
+      privateEndpoint: { address: '192.168.1.2', port: 4000 },
+    });
+    const second = join(core, 2, b, 0, {
+      nat: nat('restricted-cone'),
+      privateEndpoint: { address: '192.168.7.7', port: 4000 },
+    });
     // The joiner's accept lists the first member with its NAT (for prediction).
     expect(second.accept.members[1]).toMatchObject({
       memberId: 1,
       nat: { type: 'port-restricted-cone' },
     });
     // The first member is told about the second at once: both sides hello together.
-    const page = second.sent.find(
+    const page = datagramsSent(second.outputs).find(
       (datagram) => datagram.message.type === 'peer-list-reply' && datagram.to.port === a.port,
     );
     expect(page?.message).toMatchObject({
@@ -139,25 +78,29 @@ describe('SourceCore introductions and impossible pairs (issue 6, NTS)', () => {
 
   it('does not spend a datagram on members that take any hello (open, or no NAT seen)', () => {
     const core = createSource();
-    join(core, 1, a, nat('open'));
-    join(core, 2, { address: '198.51.100.3', port: 5000 }, nat('unknown'), {
-      address: '198.51.100.3',
-      port: 5000,
+    join(core, 1, a, 0, { nat: nat('open') });
+    join(core, 2, { address: '198.51.100.3', port: 5000 }, 0, {
+      nat: nat('unknown'),
+      privateEndpoint: { address: '198.51.100.3', port: 5000 },
     });
-    const third = join(core, 3, b, nat('port-restricted-cone'));
-    expect(third.sent.filter((datagram) => datagram.message.type === 'peer-list-reply')).toEqual(
-      [],
-    );
+    const third = join(core, 3, b, 0, { nat: nat('port-restricted-cone') });
+    expect(
+      datagramsSent(third.outputs).filter(
+        (datagram) => datagram.message.type === 'peer-list-reply',
+      ),
+    ).toEqual([]);
     expect(core.stats().membersIntroduced).toBe(0);
   });
 
   it('never introduces a pair hole punching cannot open, and counts it', () => {
     const core = createSource();
-    join(core, 1, a, nat('port-restricted-cone'));
+    join(core, 1, a, 0, { nat: nat('port-restricted-cone') });
     // A random-port symmetric NAT (an external peer by the admission default, seed 000).
-    const second = join(core, 2, b, nat('symmetric-random'));
+    const second = join(core, 2, b, 0, { nat: nat('symmetric-random') });
     expect(second.accept.members.map((member) => member.memberId)).toEqual([2]);
-    expect(second.sent.some((datagram) => datagram.message.type === 'peer-list-reply')).toBe(false);
+    expect(
+      datagramsSent(second.outputs).some((datagram) => datagram.message.type === 'peer-list-reply'),
+    ).toBe(false);
     expect(core.stats().natPairsImpossible).toBe(1);
     expect(core.stats().members).toBe(2);
   });
