@@ -82,6 +82,23 @@ describe('p2psp source/peer: clear errors, non-zero exit', () => {
       /cannot be read \(ENOENT\).*P2PSP_ERR_INGEST_FILE/,
     ],
     [['source', '--input', 'ftp://example.org/x.mp3'], /only http:\/\/ and https:\/\//],
+    [['source'], /--input URL\|FILE\|- or --listen-source.*P2PSP_ERR_BAD_OPTION/],
+    [
+      ['source', '--input', demoSample, '--listen-source', '8000/live.mp3'],
+      /one of them.*P2PSP_ERR_BAD_OPTION/,
+    ],
+    [
+      ['source', '--listen-source', '8000/live.mp3'],
+      /--listen-source needs --source-password.*P2PSP_ERR_BAD_OPTION/,
+    ],
+    [
+      ['source', '--listen-source', 'radio.example:8000/live', '--source-password', 'x'],
+      /\[HOST:\]PORT\/MOUNT, e\.g\. 8000\/live\.mp3.*P2PSP_ERR_BAD_OPTION/,
+    ],
+    [
+      ['source', '--input', demoSample, '--fallback', '/nonexistent/jingle.mp3'],
+      /--fallback \/nonexistent\/jingle\.mp3 cannot be read.*P2PSP_ERR_INGEST_FILE/,
+    ],
   ])('p2psp %j fails with a message naming the fix', async (args, expected) => {
     const result = await p2psp(...args);
     expect(result.status).toBe(1);

@@ -14,6 +14,7 @@ export {
   ICECAST,
   IPROUTE,
   IPTABLES,
+  LIQUIDSOAP,
   NFT,
   type SystemTool,
 } from './system-packages.js';

@@ -8,6 +8,7 @@ export interface SystemTool {
 
 export const FFMPEG: SystemTool = { command: 'ffmpeg', debianPackage: 'ffmpeg' };
 export const ICECAST: SystemTool = { command: 'icecast2', debianPackage: 'icecast2' };
+export const LIQUIDSOAP: SystemTool = { command: 'liquidsoap', debianPackage: 'liquidsoap' };
 export const COTURN: SystemTool = { command: 'turnserver', debianPackage: 'coturn' };
 export const NFT: SystemTool = { command: 'nft', debianPackage: 'nftables' };
 export const IPTABLES: SystemTool = { command: 'iptables', debianPackage: 'iptables' };

@@ -7,7 +7,10 @@ import { SourceView, startStatusServer } from '../source-view.js';
 import { startStatusLine } from '../status-line.js';
 
 interface SourceFlags extends HealthFlags {
-  input: string;
+  input?: string;
+  listenSource?: string;
+  sourcePassword?: string;
+  fallback?: string;
   address: string;
   port: number;
   chunkSize: number;
@@ -27,10 +30,24 @@ interface SourceFlags extends HealthFlags {
 /** `p2psp source`: ingest a live stream and feed a cluster (DBS rules 1, 4, 6). */
 export function registerSourceCommand(program: Command): void {
   registerHealthOptions(program.command('source'))
-    .description('ingest a live stream (URL, file or stdin) and feed a cluster of peers')
-    .requiredOption(
+    .description(
+      'ingest a live stream (URL, file, stdin, or pushed by Icecast source clients) and feed a cluster of peers',
+    )
+    .option(
       '-i, --input <url|file|->',
       'an http(s) Icecast/SHOUTcast URL, a media file (MP3, Ogg, WebM), or - for stdin',
+    )
+    .option(
+      '--listen-source <[host:]port/mount>',
+      'instead of --input: take the stream from Icecast source clients (ffmpeg, Liquidsoap, butt) pushing to this mount (PUT or SOURCE)',
+    )
+    .option(
+      '--source-password <password>',
+      'with --listen-source: the password source clients send (user source)',
+    )
+    .option(
+      '--fallback <file>',
+      'while the input is away (a source client left, a URL reconnects), play this file (looped) instead of silence',
     )
     .option('-a, --address <ip>', 'address to listen on (TCP joins and UDP)', '0.0.0.0')
     .option(
@@ -84,6 +101,8 @@ Examples:
   p2psp source --input music.mp3 --loop --monitor-credential-file monitor.secret --status-port 9100
   p2psp source --input https://icecast.example.org:8000/radio.ogg
   p2psp source --input music.mp3 --loop
+  p2psp source --listen-source 8000/live.mp3 --source-password hackme
+    (then push to it: ffmpeg -re -i music.flac -c:a libmp3lame -content_type audio/mpeg -f mp3 icecast://source:hackme@HOST:8000/live.mp3)
   ffmpeg -re -i talk.flac -c:a libopus -f ogg - | p2psp source --input -
 Then, on each peer machine: p2psp peer --source THIS_HOST:${DEFAULT_SOURCE_PORT}`,
     )
@@ -97,7 +116,10 @@ Then, on each peer machine: p2psp peer --source THIS_HOST:${DEFAULT_SOURCE_PORT}
         source = await startSource({
           core: health,
           onEvent: (event) => view.record(event),
-          input: flags.input,
+          ...(flags.input !== undefined ? { input: flags.input } : {}),
+          ...(flags.listenSource !== undefined ? { listenSource: flags.listenSource } : {}),
+          ...(flags.sourcePassword !== undefined ? { sourcePassword: flags.sourcePassword } : {}),
+          ...(flags.fallback !== undefined ? { fallback: flags.fallback } : {}),
           address: flags.address,
           port: flags.port,
           chunkSize: flags.chunkSize,

@@ -1,5 +1,13 @@
 export { SourceRuntimeError, type SourceRuntimeErrorCode } from './errors.js';
+export type { IcecastStreamInfo } from './icecast-source-protocol.js';
 export { IcyMetadataStripper } from './icy-metadata.js';
+export {
+  type ListenSource,
+  openPushIngest,
+  type PushIngest,
+  type PushIngestOptions,
+  parseListenSource,
+} from './ingest-push.js';
 export {
   DEFAULT_SOURCE_PORT,
   type SourceHandle,

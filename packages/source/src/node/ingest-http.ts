@@ -193,6 +193,7 @@ export async function openHttpIngest(
           if (over || stopped) return;
           over = true;
           request.destroy();
+          handlers.lost?.(why);
           scheduleReconnect(why);
         };
         response.on('data', deliver);
@@ -225,8 +226,8 @@ export async function openHttpIngest(
               logger.info({ input: redacted(url), attempt: failures }, 'ingest-reconnect-done');
               // A new connection starts a new stream (new Ogg serial numbers and header
               // pages, or an MP3 frame cut anywhere): the core captures its header again.
-              // TODO(media): the dead connection's last bytes may end mid-frame; that one
-              // partial frame still reaches players (decoders resynchronise at the next).
+              // The dead connection's unfinished last frame was dropped at `lost`
+              // (fallback.ts cuts a live input at whole frames).
               handlers.restart?.('ingest reconnected');
               stream(connected, null);
             },

@@ -16,17 +16,29 @@ import type { SourceEvent } from '../core/source-events.js';
 import type { SourceStats } from '../core/source-types.js';
 import { type ClusterStun, startClusterStun } from './cluster-stun.js';
 import { SourceRuntimeError } from './errors.js';
+import { createFallback } from './fallback.js';
+import type { IcecastStreamInfo } from './icecast-source-protocol.js';
 import type { OpenedIngest } from './ingest.js';
 import { openFileIngest } from './ingest-file.js';
 import { openHttpIngest } from './ingest-http.js';
+import { openPushIngest, type PushIngest, parseListenSource } from './ingest-push.js';
 import { openStdinIngest } from './ingest-stdin.js';
 import { createStreamPacer, detectStreamType, type StreamType } from './media.js';
 
 export const DEFAULT_SOURCE_PORT = 4552;
 
 export interface SourceOptions {
-  /** An http(s) URL (Icecast-compatible), a file path, or `-` for stdin. */
-  readonly input: string;
+  /** An http(s) URL (Icecast-compatible), a file path, or `-` for stdin; or `listenSource`. */
+  readonly input?: string;
+  /**
+   * `[HOST:]PORT/MOUNT`: take the stream from Icecast source clients (ffmpeg, Liquidsoap,
+   * butt) pushing to this mount, as an Icecast server would; instead of `input`.
+   */
+  readonly listenSource?: string;
+  /** The password source clients send (user `source`); needed with `listenSource`. */
+  readonly sourcePassword?: string;
+  /** While the input is away, play this file (looped) instead of silence. */
+  readonly fallback?: string;
   /** Bind address for the join port (TCP) and the cluster socket (UDP); default 0.0.0.0. */
   readonly address?: string;
   /** One port number for TCP joins and UDP (default 4552; 0 picks a free one). */
@@ -91,6 +103,8 @@ export interface SourceHandle {
   readonly core: SourceCore;
   readonly counters: Readonly<HostCounters>;
   status(): SourceStatus;
+  /** With `listenSource`: what the source client announced (`ice-name`, ...), else null. */
+  streamInfo(): IcecastStreamInfo | null;
   /** Resolves with the reason once the source has stopped (stream end or stop()). */
   readonly done: Promise<string>;
   /** Says goodbye to the cluster and closes everything. */
@@ -108,11 +122,20 @@ async function openIngest(
   options: SourceOptions,
 ): Promise<{ ingest: OpenedIngest; fileType: StreamType | null }> {
   const logger = options.logger;
-  if (options.input === '-') {
+  if (options.listenSource !== undefined) {
+    const listen = parseListenSource(options.listenSource);
+    const ingest = await openPushIngest(listen, {
+      password: options.sourcePassword ?? '',
+      ...(logger ? { logger } : {}),
+    });
+    return { ingest, fileType: null };
+  }
+  const input = options.input ?? '';
+  if (input === '-') {
     return { ingest: await openStdinIngest(options.stdin), fileType: null };
   }
-  if (/^https?:\/\//i.test(options.input)) {
-    const ingest = await openHttpIngest(options.input, {
+  if (/^https?:\/\//i.test(input)) {
+    const ingest = await openHttpIngest(input, {
       ...(options.icyMetadata !== undefined ? { icyMetadata: options.icyMetadata } : {}),
       ...(logger ? { logger } : {}),
       ...(options.reconnectInitialMs !== undefined
@@ -122,24 +145,24 @@ async function openIngest(
     });
     return { ingest, fileType: null };
   }
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(options.input)) {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(input)) {
     throw new SourceRuntimeError(
       'P2PSP_ERR_BAD_OPTION',
-      `--input ${options.input}: only http:// and https:// URLs are supported; or give a file path, or - for stdin`,
+      `--input ${input}: only http:// and https:// URLs are supported; or give a file path, or - for stdin`,
     );
   }
   let fileType: StreamType | null = null;
-  const ingest = await openFileIngest(options.input, {
+  const ingest = await openFileIngest(input, {
     ...(options.loop !== undefined ? { loop: options.loop } : {}),
     ...(logger ? { logger } : {}),
     createPacer: (head) => {
       fileType = detectStreamType({
         contentType: null,
-        fileName: options.input,
+        fileName: input,
         head,
         forced: options.mediaType,
       });
-      if (fileType === null) throw notMedia(options.input);
+      if (fileType === null) throw notMedia(input);
       return createStreamPacer(fileType.kind, { bitrate: options.bitrate, loop: options.loop });
     },
   });
@@ -147,6 +170,18 @@ async function openIngest(
 }
 
 function checkOptions(options: SourceOptions): void {
+  if ((options.input === undefined) === (options.listenSource === undefined)) {
+    throw new SourceRuntimeError(
+      'P2PSP_ERR_BAD_OPTION',
+      'give the stream with --input URL|FILE|- or --listen-source [HOST:]PORT/MOUNT (one of them)',
+    );
+  }
+  if (options.listenSource !== undefined && !options.sourcePassword) {
+    throw new SourceRuntimeError(
+      'P2PSP_ERR_BAD_OPTION',
+      '--listen-source needs --source-password: the password source clients send (user source)',
+    );
+  }
   if (options.bitrate !== undefined && !(Number.isFinite(options.bitrate) && options.bitrate > 0)) {
     throw new SourceRuntimeError(
       'P2PSP_ERR_BAD_OPTION',
@@ -177,6 +212,16 @@ export async function startSource(options: SourceOptions): Promise<SourceHandle>
     throw notMedia(ingest.description);
   }
   const mediaType = streamType.mimeType;
+  const fallback = await createFallback({
+    kind: streamType.kind,
+    // Called in a gap, so once the core runs.
+    header: () => runningHost.core.header(),
+    file: options.fallback,
+    ...(logger ? { logger } : {}),
+  }).catch((error: unknown) => {
+    ingest.stop();
+    throw error;
+  });
 
   const port = options.port ?? DEFAULT_SOURCE_PORT;
   const address = options.address ?? '0.0.0.0';
@@ -242,23 +287,29 @@ export async function startSource(options: SourceOptions): Promise<SourceHandle>
 
   shutdown.started(
     () => ingest.stop(),
+    () => fallback.stop(),
     () => runningHost.close(),
     () => runningStun?.close(),
   );
 
+  const toCore = fallback.around({
+    data: (bytes, role) => runningHost.handle({ type: 'ingest-data', bytes, role }),
+    restart: (reason) => {
+      runningHost.handle({ type: 'ingest-restart', reason });
+    },
+    end: (reason) => {
+      logger?.info({ input: ingest.description, reason }, 'ingest-end');
+      // The core says goodbye (stream-end) to the cluster and then `stopped`.
+      runningHost.handle({ type: 'ingest-end', reason });
+    },
+  });
   ingest.pipe(
     {
+      ...toCore,
+      // What the input gave, as it gave it (before framing; the fallback is not ingest).
       data: (bytes, role) => {
         options.onIngest?.(bytes, performance.now());
-        runningHost.handle({ type: 'ingest-data', bytes, role });
-      },
-      restart: (reason) => {
-        runningHost.handle({ type: 'ingest-restart', reason });
-      },
-      end: (reason) => {
-        logger?.info({ input: ingest.description, reason }, 'ingest-end');
-        // The core says goodbye (stream-end) to the cluster and then `stopped`.
-        runningHost.handle({ type: 'ingest-end', reason });
+        toCore.data(bytes, role);
       },
     },
     mediaType,
@@ -267,6 +318,7 @@ export async function startSource(options: SourceOptions): Promise<SourceHandle>
     {
       input: ingest.description,
       mediaType,
+      fallback: fallback.kind,
       endpoint: formatEndpoint(runningHost.binding.udp),
       chunkSize: runningHost.core.config.chunkSize,
       bufferSize: runningHost.core.config.bufferSize,
@@ -288,6 +340,7 @@ export async function startSource(options: SourceOptions): Promise<SourceHandle>
     core: runningHost.core,
     counters: runningHost.counters,
     done: shutdown.done,
+    streamInfo: () => ('streamInfo' in ingest ? (ingest as PushIngest).streamInfo() : null),
     status(): SourceStatus {
       const current = stats();
       return {
@@ -310,6 +363,7 @@ export async function startSource(options: SourceOptions): Promise<SourceHandle>
     },
     async stop() {
       ingest.stop();
+      fallback.stop();
       await runningHost.stop();
       await shutdown.shutdown('stopped');
     },

@@ -1,0 +1,122 @@
+import { readFileSync } from 'node:fs';
+import { demoSamplePath } from '@p2psp/media/assets';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createFallback, type Fallback } from './fallback.js';
+import type { IngestHandlers } from './ingest.js';
+
+const demo = readFileSync(demoSamplePath);
+const fallbacks: Fallback[] = [];
+afterEach(() => {
+  for (const fallback of fallbacks.splice(0)) fallback.stop();
+});
+
+/** What reached the core, in order: data pieces, restarts, losses, ends. */
+function recorder() {
+  const calls: string[] = [];
+  const pieces: Uint8Array[] = [];
+  const handlers: IngestHandlers = {
+    data: (bytes) => {
+      pieces.push(bytes);
+      if (calls.at(-1) !== 'data') calls.push('data');
+    },
+    restart: (reason) => calls.push(`restart: ${reason}`),
+    lost: (reason) => calls.push(`lost: ${reason}`),
+    end: (reason) => calls.push(`end: ${reason}`),
+  };
+  return {
+    handlers,
+    calls,
+    pieces,
+    bytes: () => pieces.reduce((sum, piece) => sum + piece.length, 0),
+  };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function waitFor(check: () => boolean, what: string): Promise<void> {
+  for (let attempt = 0; !check(); attempt += 1) {
+    if (attempt >= 250) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+async function fallback(options: Parameters<typeof createFallback>[0]) {
+  const created = await createFallback(options);
+  fallbacks.push(created);
+  return created;
+}
+
+describe('createFallback', () => {
+  it('passes the input on; in a gap plays silence in its format, in real time, until the input is back', async () => {
+    const filler = await fallback({ kind: 'mp3', header: () => new Uint8Array(0) });
+    expect(filler.kind).toBe('silence');
+    const core = recorder();
+    const input = filler.around(core.handlers);
+    // Cut anywhere: the core gets whole frames, and the unfinished last one is dropped.
+    input.data(demo.subarray(0, 10_000));
+    input.data(demo.subarray(10_000, 20_000));
+    const delivered = core.bytes();
+    expect(delivered).toBeGreaterThan(18_000);
+    expect(delivered).toBeLessThanOrEqual(20_000);
+    expect([...demo.subarray(delivered, delivered + 2)]).toEqual([0xff, 0xfb]);
+    const silenceFrom = core.pieces.length;
+    const started = performance.now();
+    input.lost?.('source client left');
+    expect(core.calls).toEqual([
+      'data',
+      'lost: source client left',
+      'restart: fallback: silence while the input is away',
+      'data',
+    ]);
+    await sleep(500);
+    // The demo is 128 kbit/s, 16 kB/s: about 0.5 s of silence so far (one tick ahead), no more.
+    const silence = core.bytes() - delivered;
+    const elapsed = (performance.now() - started) / 1000;
+    expect(silence).toBeGreaterThan(16_000 * (elapsed - 0.2));
+    expect(silence).toBeLessThan(16_000 * (elapsed + 0.25));
+    // Frames with the stream's own header: MPEG-1 layer III, no CRC, 128 kbit/s, 44.1 kHz.
+    expect([...core.pieces[silenceFrom]!.subarray(0, 3)]).toEqual([0xff, 0xfb, 0x90]);
+    input.restart?.('source client reconnected');
+    const atRestart = core.bytes();
+    await sleep(200);
+    expect(core.bytes()).toBe(atRestart);
+    expect(core.calls.at(-1)).toBe('restart: source client reconnected');
+  });
+
+  it('plays the --fallback file instead, from its start, in each gap', async () => {
+    const filler = await fallback({ kind: 'mp3', header: () => null, file: demoSamplePath });
+    expect(filler.kind).toBe('file');
+    const core = recorder();
+    const input = filler.around(core.handlers);
+    for (let gap = 1; gap <= 2; gap += 1) {
+      const before = core.bytes();
+      input.lost?.(`gap ${gap}`);
+      await waitFor(() => core.bytes() > before + 4096, `the file in gap ${gap}`);
+      expect(core.calls.at(-2)).toMatch(/^restart: fallback: .*demo\.mp3/);
+      input.restart?.('back');
+      const after = core.bytes();
+      await sleep(150);
+      expect(core.bytes()).toBe(after);
+    }
+  });
+
+  it('refuses a --fallback file of another format than the stream, naming the flag', async () => {
+    await expect(
+      createFallback({ kind: 'ogg', header: () => null, file: demoSamplePath }),
+    ).rejects.toMatchObject({
+      code: 'P2PSP_ERR_BAD_OPTION',
+      message: expect.stringMatching(/^--fallback .*demo\.mp3 is mp3, the stream is ogg/),
+    });
+    await expect(
+      createFallback({ kind: 'mp3', header: () => null, file: '/nonexistent/file.mp3' }),
+    ).rejects.toMatchObject({ message: expect.stringMatching(/^--fallback /) });
+  });
+
+  it('fills nothing for a format with no silence and no file: players hear a gap', async () => {
+    const filler = await fallback({ kind: 'aac-adts', header: () => null });
+    expect(filler.kind).toBe('none');
+    const core = recorder();
+    filler.around(core.handlers).lost?.('gone');
+    expect(core.calls).toEqual(['lost: gone']);
+  });
+});
