@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Builds the package in the current directory.
 //   Library (default): src/index.ts, plus the entries listed in package.json
-//   "p2psp.entries", -> dist/*.js with esbuild (dependencies stay external), then
-//   tsc --emitDeclarationOnly for the .d.ts files.
+//   "p2psp.entries", -> dist/*.js with esbuild (dependencies stay external; code shared by
+//   entries goes to chunk files, so each class is defined once and `instanceof` holds across
+//   subpaths), then tsc --emitDeclarationOnly for the .d.ts files.
 //   --bin ENTRY: one self-contained ESM file with a shebang (the CLI), no declarations.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
@@ -42,6 +43,7 @@ if (binIndex >= 0) {
     outdir: 'dist',
     outbase: 'src',
     bundle: true,
+    splitting: true,
     platform: 'node',
     target: 'node20',
     format: 'esm',
