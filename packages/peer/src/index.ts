@@ -13,9 +13,11 @@ export {
   playoutDelayFor,
 } from './core/peer-config.js';
 export { PeerCore } from './core/peer-core.js';
+export type { NeighbourVia, PeerEvent, PeerEventName } from './core/peer-events.js';
 export {
   type NeighbourView,
   PEER_DROP_REASONS,
+  type PeerCounters,
   type PeerDropReason,
   type PeerState,
   type PeerStats,

@@ -2,6 +2,7 @@ import {
   type ChunkFlags,
   type CoreOutput,
   createRandom,
+  drainOutputs,
   type Endpoint,
   encodeDatagram,
   encodeFrame,
@@ -18,7 +19,6 @@ import {
 import {
   accept as acceptWith,
   chunkDatagram,
-  drain,
   joinedPeer as joinPeer,
   ME,
   member,
@@ -67,7 +67,7 @@ function relay(core: PeerCore, chunkNumber: number, at = chunkNumber * INTERVAL)
     { type: 'datagram', from: endpointOf(originOf(chunkNumber)), bytes: chunk(chunkNumber) },
     at,
   );
-  return drain(core);
+  return drainOutputs(core);
 }
 
 function plays(outputs: CoreOutput[]) {
@@ -98,7 +98,7 @@ describe('RMS-lite repair: asking for a lost chunk', () => {
       { type: 'datagram', from: endpointOf(4), bytes: chunk(3, 4, RECOVERED) },
       (3 + OVERDUE) * INTERVAL + 3,
     );
-    expect(sent(drain(core)).filter(({ message }) => message.type === 'chunk')).toEqual([]);
+    expect(sent(drainOutputs(core)).filter(({ message }) => message.type === 'chunk')).toEqual([]);
     const played: CoreOutput[] = [];
     for (let number = 3 + OVERDUE + 1; number <= 3 + 20; number++) {
       played.push(...relay(core, number));
@@ -125,7 +125,7 @@ describe('RMS-lite repair: asking for a lost chunk', () => {
       expect(at!).toBeGreaterThanOrEqual(now + RETRY_CHUNKS * INTERVAL);
       now = at!;
       core.handleTimeout(now);
-      const asked = requestsIn(drain(core));
+      const asked = requestsIn(drainOutputs(core));
       if (attempt <= MAX_ATTEMPTS) {
         expect(asked).toHaveLength(1);
         expect(asked[0]?.chunkNumber).toBe(3);
@@ -153,7 +153,7 @@ describe('RMS-lite repair: asking for a lost chunk', () => {
     const start = 100 + GRACE_CHUNKS * INTERVAL;
     expect(core.pollTimeout()).toBe(start);
     core.handleTimeout(start);
-    const burst = requestsIn(drain(core));
+    const burst = requestsIn(drainOutputs(core));
     expect(burst).toHaveLength(REQUEST_BURST);
     expect(burst.map((request) => request.chunkNumber)).toEqual(
       Array.from({ length: REQUEST_BURST }, (_, index) => index + 1),
@@ -161,7 +161,7 @@ describe('RMS-lite repair: asking for a lost chunk', () => {
     expect(core.stats().repair.repairRequestsDeferred).toBeGreaterThan(0);
     // One more token per chunk interval (REQUESTS_PER_INTERVAL = 1).
     core.handleTimeout(start + INTERVAL);
-    const next = requestsIn(drain(core));
+    const next = requestsIn(drainOutputs(core));
     expect(next.map((request) => request.chunkNumber)).toEqual([REQUEST_BURST + 1]);
   });
 
@@ -189,7 +189,7 @@ describe('RMS-lite repair: a monitor and the source hop', () => {
       members: [member(ME, true), member(1), member(2), member(3), member(4)],
     };
     core.handle({ type: 'connection-data', connection: -1, bytes: encodeFrame(listed) }, 0);
-    drain(core);
+    drainOutputs(core);
     expect(core.monitor).toBe(true);
     const roundRobin = (number: number) => 1 + (number % 5);
     const outputs: CoreOutput[] = [];
@@ -199,7 +199,7 @@ describe('RMS-lite repair: a monitor and the source hop', () => {
       const origin = roundRobin(number);
       const from = origin === ME ? SOURCE : endpointOf(origin);
       core.handle({ type: 'datagram', from, bytes: chunk(number, origin) }, number * INTERVAL);
-      outputs.push(...drain(core));
+      outputs.push(...drainOutputs(core));
     }
     const complaints = sent(outputs).filter(({ message }) => message.type === 'lost-chunk');
     expect(complaints).toEqual([
@@ -226,7 +226,7 @@ describe('RMS-lite repair: answering requests', () => {
     for (let number = 0; number < 6; number++) relay(core, number);
     const debtBefore = core.neighbours().find((neighbour) => neighbour.memberId === 2)?.debt;
     core.handle(request(endpointOf(2), 2, 4), 60);
-    const answers = sent(drain(core));
+    const answers = sent(drainOutputs(core));
     expect(answers).toEqual([
       {
         to: endpointOf(2),
@@ -243,7 +243,7 @@ describe('RMS-lite repair: answering requests', () => {
     expect(core.neighbours().find((neighbour) => neighbour.memberId === 2)?.debt).toBe(debtBefore);
     // A chunk we do not hold: no answer, counted.
     core.handle(request(endpointOf(2), 2, 30), 61);
-    expect(sent(drain(core))).toEqual([]);
+    expect(sent(drainOutputs(core))).toEqual([]);
     expect(core.stats().repair).toMatchObject({
       repairRequestsReceived: 2,
       repairRequestsAnswered: 1,
@@ -256,7 +256,7 @@ describe('RMS-lite repair: answering requests', () => {
     for (let number = 0; number < 6; number++) relay(core, number);
     core.handle(request({ address: '10.9.9.9', port: 5000 }, 2, 4), 60);
     core.handle(request(endpointOf(3), 2, 4), 61);
-    expect(sent(drain(core))).toEqual([]);
+    expect(sent(drainOutputs(core))).toEqual([]);
     const stats = core.stats();
     expect(stats.datagramsDropped['non-member']).toBe(1);
     expect(stats.datagramsDropped['bad-origin']).toBe(1);
@@ -267,19 +267,19 @@ describe('RMS-lite repair: answering requests', () => {
     const core = joinedPeer(B);
     for (let number = 0; number < 6; number++) relay(core, number);
     for (let copy = 0; copy < 10; copy++) core.handle(request(endpointOf(2), 2, 5), 60);
-    const answers = sent(drain(core)).filter(({ message }) => message.type === 'chunk');
+    const answers = sent(drainOutputs(core)).filter(({ message }) => message.type === 'chunk');
     expect(answers).toHaveLength(ANSWER_BURST_PER_REQUESTER);
     expect(core.stats().repair.repairRequestsRefused).toBe(10 - ANSWER_BURST_PER_REQUESTER);
     // Another requester has its own budget.
     core.handle(request(endpointOf(3), 3, 5), 60);
-    expect(sent(drain(core))).toHaveLength(1);
+    expect(sent(drainOutputs(core))).toHaveLength(1);
   });
 
   it('with repair off, a chunk-request is dropped as unexpected', () => {
     const core = joinedPeer(B, { repair: false });
     for (let number = 0; number < 6; number++) relay(core, number);
     core.handle(request(endpointOf(2), 2, 4), 60);
-    expect(sent(drain(core))).toEqual([]);
+    expect(sent(drainOutputs(core))).toEqual([]);
     expect(core.stats().datagramsDropped.unexpected).toBe(1);
   });
 

@@ -4,6 +4,7 @@ import {
   createRandom,
   type DatagramMessage,
   decodeDatagram,
+  drainOutputs,
   type Endpoint,
   encodeDatagram,
   encodeFrame,
@@ -48,14 +49,6 @@ export function accept(overrides: Partial<JoinAccept> = {}): JoinAccept {
   };
 }
 
-export function drain(core: PeerCore): CoreOutput[] {
-  const outputs: CoreOutput[] = [];
-  for (let output = core.pollOutput(); output !== undefined; output = core.pollOutput()) {
-    outputs.push(output);
-  }
-  return outputs;
-}
-
 export function sent(outputs: CoreOutput[]): { to: Endpoint; message: DatagramMessage }[] {
   return outputs.flatMap((output) => {
     if (output.type !== 'send-datagram') return [];
@@ -89,7 +82,7 @@ export function joinedPeer(
     { type: 'connection-data', connection: -1, bytes: encodeFrame(accept(acceptOverrides)) },
     0,
   );
-  const outputs = drain(core);
+  const outputs = drainOutputs(core);
   const hello = sent(outputs).find(({ to }) => to === SOURCE || to.port === SOURCE.port);
   if (hello?.message.type !== 'hello') throw new Error('no hello to the source');
   core.handle(
@@ -100,6 +93,6 @@ export function joinedPeer(
     },
     0,
   );
-  drain(core);
+  drainOutputs(core);
   return { core, outputs };
 }

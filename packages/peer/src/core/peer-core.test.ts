@@ -1,6 +1,7 @@
 import {
   type CoreOutput,
   createRandom,
+  drainOutputs,
   type Endpoint,
   encodeDatagram,
   encodeFrame,
@@ -12,7 +13,6 @@ import { PeerConfigError } from './errors.js';
 import {
   accept,
   chunkDatagram,
-  drain,
   joinedPeer,
   ME,
   member,
@@ -63,10 +63,10 @@ describe('PeerCore join (rule 4)', () => {
   it('connects, asks to join, reads the accept, and says hello to the source and every member', () => {
     const core = new PeerCore({ source: SOURCE, random: createRandom(3), role: 'peer' });
     expect(core.pollTimeout()).toBe(0);
-    expect(drain(core)).toEqual([{ type: 'connect', connection: -1, to: SOURCE }]);
+    expect(drainOutputs(core)).toEqual([{ type: 'connect', connection: -1, to: SOURCE }]);
     core.handleTimeout(0);
     core.handle({ type: 'connection-open', connection: -1, remote: SOURCE }, 1);
-    const request = drain(core);
+    const request = drainOutputs(core);
     const decoder = new FrameDecoder();
     decoder.push(request[0]?.type === 'write' ? request[0].bytes : new Uint8Array(0));
     expect([...decoder]).toMatchObject([
@@ -77,7 +77,7 @@ describe('PeerCore join (rule 4)', () => {
     const frame = encodeFrame(accept());
     core.handle({ type: 'connection-data', connection: -1, bytes: frame.subarray(0, 10) }, 2);
     core.handle({ type: 'connection-data', connection: -1, bytes: frame.subarray(10) }, 3);
-    const outputs = drain(core);
+    const outputs = drainOutputs(core);
     expect(outputs).toContainEqual({ type: 'close', connection: -1, reason: 'joined' });
     expect(outputs).toContainEqual({
       type: 'stream-header',
@@ -122,7 +122,7 @@ describe('PeerCore join (rule 4)', () => {
       },
       1,
     );
-    const outputs = drain(core);
+    const outputs = drainOutputs(core);
     expect(outputs).toContainEqual(
       expect.objectContaining({
         type: 'event',
@@ -139,7 +139,7 @@ describe('PeerCore join (rule 4)', () => {
     core.handle({ type: 'connection-open', connection: -1, remote: SOURCE }, 150);
     expect(core.pollTimeout()).toBe(3100);
     core.handleTimeout(3100);
-    const outputs = drain(core);
+    const outputs = drainOutputs(core);
     expect(outputs).toContainEqual(expect.objectContaining({ type: 'close', connection: -1 }));
     expect(outputs.at(-1)).toMatchObject({
       type: 'stopped',
@@ -151,7 +151,7 @@ describe('PeerCore join (rule 4)', () => {
     const core = new PeerCore({ source: SOURCE, random: createRandom(3) });
     core.handleTimeout(0);
     core.handle({ type: 'connection-closed', connection: -1, reason: 'ECONNREFUSED' }, 1);
-    expect(drain(core).at(-1)).toMatchObject({
+    expect(drainOutputs(core).at(-1)).toMatchObject({
       type: 'stopped',
       reason: expect.stringMatching(/^P2PSP_ERR_JOIN_FAILED.*ECONNREFUSED/),
     });
@@ -170,11 +170,11 @@ describe('PeerCore join (rule 4)', () => {
       { type: 'connection-data', connection: -1, bytes: encodeFrame(accept({ members: [] })) },
       0,
     );
-    drain(core);
+    drainOutputs(core);
     let hellos = 1;
     for (let time = 100; time <= 1000 && core.state !== 'stopped'; time += 100) {
       core.handleTimeout(time);
-      const outputs = drain(core);
+      const outputs = drainOutputs(core);
       hellos += sent(outputs).filter(({ message }) => message.type === 'hello').length;
       if ((core.state as string) === 'stopped') {
         expect(outputs.at(-1)).toMatchObject({
@@ -198,7 +198,7 @@ describe('PeerCore relays (rules 2, 3)', () => {
     const times: number[] = [];
     const relayed: Endpoint[] = [];
     const record = (time: number) => {
-      for (const output of drain(core)) {
+      for (const output of drainOutputs(core)) {
         if (output.type === 'send-datagram') {
           expect(output.bytes).toBe(datagram); // relayed byte for byte
           times.push(time);
@@ -226,9 +226,9 @@ describe('PeerCore relays (rules 2, 3)', () => {
   it('sends the rest in a burst when the next source chunk arrives first', () => {
     const { core } = joinedPeer();
     core.handle({ type: 'datagram', from: SOURCE, bytes: chunk(0) }, 100);
-    expect(sent(drain(core))).toHaveLength(1);
+    expect(sent(drainOutputs(core))).toHaveLength(1);
     core.handle({ type: 'datagram', from: SOURCE, bytes: chunk(5) }, 101);
-    const outputs = sent(drain(core));
+    const outputs = sent(drainOutputs(core));
     // Three relays of chunk 0 at once, then the first of chunk 5.
     expect(
       outputs.map(({ message }) => (message.type === 'chunk' ? message.chunkNumber : -1)),
@@ -240,7 +240,7 @@ describe('PeerCore relays (rules 2, 3)', () => {
     const { core } = joinedPeer();
     core.handle({ type: 'datagram', from: fromMember(1), bytes: chunk(0, 1) }, 100);
     core.handle({ type: 'datagram', from: fromMember(2), bytes: chunk(0, 1) }, 101);
-    expect(sent(drain(core))).toEqual([]);
+    expect(sent(drainOutputs(core))).toEqual([]);
     expect(core.stats()).toMatchObject({
       chunksFromPeers: 2,
       chunksDuplicated: 1,
@@ -257,7 +257,7 @@ describe('PeerCore relays (rules 2, 3)', () => {
       core.handle({ type: 'datagram', from: SOURCE, bytes: chunk(number) }, number * 100);
       core.handleTimeout(number * 100 + 99);
     }
-    drain(core);
+    drainOutputs(core);
     const joiner = { address: '10.0.9.9', port: 7000 };
     const toJoiner = (outputs: CoreOutput[]) =>
       sent(outputs)
@@ -272,13 +272,13 @@ describe('PeerCore relays (rules 2, 3)', () => {
       300,
     );
     // An answer and our own hello, the challenge; no chunk yet: the address is unproven.
-    const [ack, challenge] = toJoiner(drain(core));
+    const [ack, challenge] = toJoiner(drainOutputs(core));
     expect(ack).toEqual({ type: 'hello-ack', memberId: ME, nonce: 1 });
     expect(challenge).toMatchObject({ type: 'hello', memberId: ME });
     const nonce = challenge?.type === 'hello' ? challenge.nonce : -1;
     core.handle({ type: 'datagram', from: SOURCE, bytes: chunk(3) }, 310);
     core.handleTimeout(400);
-    expect(toJoiner(drain(core)).filter((message) => message.type === 'chunk')).toEqual([]);
+    expect(toJoiner(drainOutputs(core)).filter((message) => message.type === 'chunk')).toEqual([]);
     // The right nonce: it is really there. It gets the last two source chunks relayed
     // (chunk 3's relay job is over: it is one of them).
     core.handle(
@@ -291,7 +291,7 @@ describe('PeerCore relays (rules 2, 3)', () => {
     );
     core.handleTimeout(500);
     expect(
-      toJoiner(drain(core)).map((message) =>
+      toJoiner(drainOutputs(core)).map((message) =>
         message.type === 'chunk' ? message.chunkNumber : message.type,
       ),
     ).toEqual([2, 3]);
@@ -317,7 +317,7 @@ describe('PeerCore relays (rules 2, 3)', () => {
       core.handle({ type: 'datagram', from: SOURCE, bytes: chunk(time / 50) }, time);
       while ((core.pollTimeout() ?? Number.POSITIVE_INFINITY) <= time + 49)
         core.handleTimeout(core.pollTimeout()!);
-      for (const { to, message } of sent(drain(core))) {
+      for (const { to, message } of sent(drainOutputs(core))) {
         if (to.address === victim.address) {
           expect(message.type).not.toBe('chunk');
           toVictim++;
@@ -343,7 +343,7 @@ describe('PeerCore relays (rules 2, 3)', () => {
       while ((core.pollTimeout() ?? Number.POSITIVE_INFINITY) <= time)
         core.handleTimeout(core.pollTimeout()!);
     }
-    const outputs = drain(core);
+    const outputs = drainOutputs(core);
     const drop = outputs.find(
       (output) => output.type === 'event' && output.event.name === 'neighbour-drop',
     );
@@ -357,7 +357,7 @@ describe('PeerCore relays (rules 2, 3)', () => {
     for (let number = 0; number < 6; number++) {
       core.handle({ type: 'datagram', from: fromMember(1), bytes: chunk(number, 1) }, number);
     }
-    drain(core);
+    drainOutputs(core);
     core.handle(
       {
         type: 'datagram',
@@ -366,7 +366,7 @@ describe('PeerCore relays (rules 2, 3)', () => {
       },
       10,
     );
-    const outputs = sent(drain(core));
+    const outputs = sent(drainOutputs(core));
     expect(outputs.filter(({ message }) => message.type === 'chunk')).toHaveLength(4);
   });
 });
@@ -381,8 +381,10 @@ describe('PeerCore play-out (rule 5)', () => {
       const accepted = outputs.find(
         (output) => output.type === 'event' && output.event.name === 'join-accept',
       );
-      if (accepted?.type !== 'event') throw new Error('no join-accept event');
-      return accepted.event.fields.playoutDelayChunks as number;
+      if (accepted?.type !== 'event' || accepted.event.name !== 'join-accept') {
+        throw new Error('no join-accept event');
+      }
+      return accepted.event.fields.playoutDelayChunks;
     };
     // 128 kbit/s with 1,024-byte chunks: 64 ms per chunk, 500 ms = 7.8 -> 8 chunks, where
     // B/2 was 16 at B = 32 and 64 at B = 128.
@@ -429,7 +431,7 @@ describe('PeerCore play-out (rule 5)', () => {
     let adjust: CoreOutput | undefined;
     for (let number = 0; number <= 12; number++) {
       core.handle({ type: 'datagram', from: fromMember(1), bytes: chunk(number, 1) }, number * 64);
-      for (const output of drain(core)) {
+      for (const output of drainOutputs(core)) {
         if (output.type === 'play' && output.payload !== null) played.push(output.chunkNumber);
         if (output.type === 'event' && output.event.name === 'config-adjust') adjust = output;
       }
@@ -473,7 +475,7 @@ describe('PeerCore play-out (rule 5)', () => {
         { type: 'datagram', from: fromMember(1), bytes: chunk(chunkNumber, 1) },
         index * 10,
       );
-      for (const output of drain(core)) if (output.type === 'play') plays.push(output);
+      for (const output of drainOutputs(core)) if (output.type === 'play') plays.push(output);
     });
     // Newest is first + 8: everything up to first + 5 is due.
     expect(plays.map((play) => play.chunkNumber)).toEqual([
@@ -496,7 +498,7 @@ describe('PeerCore play-out (rule 5)', () => {
     for (const number of [97, 98, 99, 100, 101, 102]) {
       core.handle({ type: 'datagram', from: fromMember(1), bytes: chunk(number, 1) }, number);
     }
-    const plays = drain(core).filter((output) => output.type === 'play');
+    const plays = drainOutputs(core).filter((output) => output.type === 'play');
     expect(plays.map((play) => play.type === 'play' && play.chunkNumber)).toEqual([100]);
     expect(core.stats()).toMatchObject({ chunksBeforeJoin: 3, chunksLost: 0 });
   });
@@ -529,7 +531,7 @@ describe('PeerCore play-out (rule 5)', () => {
     for (let number = 0; number < 6; number++) {
       core.handle({ type: 'datagram', from: fromMember(1), bytes: chunk(number, 1) }, number);
     }
-    drain(core);
+    drainOutputs(core);
     core.handle(
       {
         type: 'datagram',
@@ -541,7 +543,7 @@ describe('PeerCore play-out (rule 5)', () => {
     expect(core.state).toBe('draining');
     expect(core.pollTimeout()).toBe(60);
     core.handleTimeout(60);
-    const outputs = drain(core);
+    const outputs = drainOutputs(core);
     expect(
       outputs
         .filter((output) => output.type === 'play')
@@ -563,7 +565,7 @@ describe('PeerCore membership and bad input', () => {
       },
       1,
     );
-    expect(sent(drain(core))).toMatchObject([
+    expect(sent(drainOutputs(core))).toMatchObject([
       { to: stranger, message: { type: 'hello-ack', memberId: ME, nonce: 33 } },
       { to: stranger, message: { type: 'hello', memberId: ME } },
     ]);
@@ -625,7 +627,7 @@ describe('PeerCore membership and bad input', () => {
       }
       while ((core.pollTimeout() ?? Number.POSITIVE_INFINITY) <= time)
         core.handleTimeout(core.pollTimeout()!);
-      const outputs = drain(core);
+      const outputs = drainOutputs(core);
       dropped.push(...silentDrops(outputs).map((memberId) => [memberId, number]));
     }
     // Member 2 (last heard with chunk 3) 16 chunk times later; the others stay.
@@ -638,7 +640,7 @@ describe('PeerCore membership and bad input', () => {
       while ((core.pollTimeout() ?? Number.POSITIVE_INFINITY) <= time)
         core.handleTimeout(core.pollTimeout()!);
     }
-    expect(silentDrops(drain(core))).toEqual([]);
+    expect(silentDrops(drainOutputs(core))).toEqual([]);
     expect(core.neighbours().map((neighbour) => neighbour.memberId)).toEqual([1, 3, 4]);
   });
 
@@ -680,7 +682,7 @@ describe('PeerCore membership and bad input', () => {
   it('says goodbye to the source and every member on stop', () => {
     const { core } = joinedPeer();
     core.handle({ type: 'stop' }, 5);
-    const outputs = drain(core);
+    const outputs = drainOutputs(core);
     // Three copies to each: a goodbye is one unacknowledged datagram.
     expect(sent(outputs).map(({ to, message }) => [to.address, message])).toEqual(
       ['10.0.0.1', '10.0.1.1', '10.0.1.2', '10.0.1.3', '10.0.1.4'].flatMap((address) =>
@@ -704,7 +706,7 @@ describe('PeerCore membership and bad input', () => {
       },
       1,
     );
-    expect(drain(core).at(-1)).toEqual({
+    expect(drainOutputs(core).at(-1)).toEqual({
       type: 'stopped',
       reason: 'removed by the source: expelled',
     });
@@ -728,10 +730,10 @@ describe('PeerCore membership and bad input', () => {
     core.handleTimeout(10_000);
     expect(core.state).toBe('streaming');
     expect(core.pollTimeout()).toBeLessThanOrEqual(18_000);
-    drain(core);
+    drainOutputs(core);
     // ...then nothing more: at 18 s the buffer is played out and the peer stops.
     core.handleTimeout(18_000);
-    const outputs = drain(core);
+    const outputs = drainOutputs(core);
     expect(outputs.filter((output) => output.type === 'play')).toHaveLength(4);
     expect(outputs.at(-1)).toMatchObject({
       type: 'stopped',
@@ -742,7 +744,9 @@ describe('PeerCore membership and bad input', () => {
   it('reports its counters to the source periodically (a sign of life)', () => {
     const { core } = joinedPeer({ reportIntervalMillis: 1000 });
     core.handleTimeout(1000);
-    const reports = sent(drain(core)).filter(({ message }) => message.type === 'stats-report');
+    const reports = sent(drainOutputs(core)).filter(
+      ({ message }) => message.type === 'stats-report',
+    );
     expect(reports).toMatchObject([{ to: SOURCE, message: { memberId: ME, neighbours: 4 } }]);
   });
 });

@@ -5,7 +5,6 @@ import {
   type CoreInput,
   type CoreOutput,
   chunkNumberAfter,
-  countDrop,
   type DatagramMessage,
   decodeDatagram,
   type Endpoint,
@@ -13,12 +12,12 @@ import {
   encodeFrame,
   FrameDecoder,
   formatEndpoint,
+  type GoodbyeReason,
   type Instant,
   type JoinAccept,
   type MemberId,
   type MemberInfo,
   NO_MEMBER,
-  OutputQueue,
   type SansIoCore,
   sameEndpoint,
 } from '@p2psp/wire';
@@ -31,13 +30,9 @@ import {
   type ResolvedPeerConfig,
   resolvePeerConfig,
 } from './peer-config.js';
-import {
-  type NeighbourView,
-  PEER_DROP_REASONS,
-  type PeerDropReason,
-  type PeerState,
-  type PeerStats,
-} from './peer-types.js';
+import { PeerContext } from './peer-context.js';
+import type { NeighbourVia, PeerEvent } from './peer-events.js';
+import type { NeighbourView, PeerDropReason, PeerState, PeerStats } from './peer-types.js';
 
 /** The id of the one TCP connection the peer opens (to the source); negative, see sans-io. */
 const SOURCE_CONNECTION = -1;
@@ -127,10 +122,10 @@ interface RelayJob {
  * - Rule 7: a neighbour whose debt passes `debtThreshold` is dropped.
  * - Rule 8 (monitors): a peer started as a monitor reports each chunk lost to the source.
  */
-export class PeerCore implements SansIoCore {
+export class PeerCore implements SansIoCore<PeerEvent> {
   readonly config: ResolvedPeerConfig;
 
-  readonly #outputs = new OutputQueue();
+  readonly #context: PeerContext;
   readonly #sourceKey: string;
   #state: PeerState = 'connecting';
   #startedAt: Instant | null = null;
@@ -213,37 +208,16 @@ export class PeerCore implements SansIoCore {
   /** RMS-lite repair of lost chunks (chunk-repair.ts), or null when `repair` is off. */
   #repair: ChunkRepair | null = null;
 
-  // Counters.
-  #chunksFromSource = 0;
-  #chunksFromPeers = 0;
-  #chunksDuplicated = 0;
-  #chunksBeforeJoin = 0;
-  #chunksRelayed = 0;
-  #chunksBurst = 0;
-  #chunksPlayed = 0;
-  #chunksLost = 0;
-  #bytesPlayed = 0;
-  #datagramBytesSent = 0;
-  #neighboursDropped = 0;
-  #neighboursSilent = 0;
-  #stunDatagramsIgnored = 0;
-  #predictedHellosSent = 0;
-  #neighboursPunched = 0;
-  readonly #drops: Record<PeerDropReason, number>;
-
   constructor(config: PeerConfig) {
     this.config = resolvePeerConfig(config);
+    this.#context = new PeerContext(this.config.source);
     this.#sourceKey = formatEndpoint(this.config.source);
     this.#decoder = new FrameDecoder({ maxFrameBytes: this.config.maxFrameBytes });
     this.#accounting = new NeighbourAccounting<MemberId>({
       debtThreshold: this.config.debtThreshold,
     });
-    this.#drops = Object.fromEntries(PEER_DROP_REASONS.map((reason) => [reason, 0])) as Record<
-      PeerDropReason,
-      number
-    >;
     // Rule 4: the join starts with a TCP connection to the source.
-    this.#outputs.push({ type: 'connect', connection: SOURCE_CONNECTION, to: this.config.source });
+    this.#context.push({ type: 'connect', connection: SOURCE_CONNECTION, to: this.config.source });
   }
 
   // -------------------------------------------------------------------------------------
@@ -268,7 +242,7 @@ export class PeerCore implements SansIoCore {
       case 'ingest-restart':
       case 'ingest-end':
         // A peer has no ingest; a driver that sends one is misconfigured, not attacked.
-        this.#outputs.event('input-ignore', 'warn', { type: input.type });
+        this.#context.emit({ name: 'input-ignore', level: 'warn', fields: { type: input.type } });
         return;
       case 'stop':
         this.#stop();
@@ -295,9 +269,13 @@ export class PeerCore implements SansIoCore {
     if (this.#drainDeadline !== null && now >= this.#drainDeadline) this.#endOfStream();
     const silentSince = this.#sourceSilenceDeadline();
     if (silentSince !== null && now >= silentSince) {
-      this.#outputs.event('peer-fail', 'error', {
-        code: 'P2PSP_ERR_SOURCE_SILENT',
-        message: `nothing from the source ${this.#sourceKey} for ${this.config.sourceTimeoutMillis} ms`,
+      this.#context.emit({
+        name: 'peer-fail',
+        level: 'error',
+        fields: {
+          code: 'P2PSP_ERR_SOURCE_SILENT',
+          message: `nothing from the source ${this.#sourceKey} for ${this.config.sourceTimeoutMillis} ms`,
+        },
       });
       this.#endOfStream(
         `P2PSP_ERR_SOURCE_SILENT: nothing from the source ${this.#sourceKey} for ${this.config.sourceTimeoutMillis} ms (no chunk, no keepalive): it stopped without a goodbye, or the path to it broke`,
@@ -328,8 +306,8 @@ export class PeerCore implements SansIoCore {
     return Number.isFinite(earliest) ? earliest : undefined;
   }
 
-  pollOutput(): CoreOutput | undefined {
-    return this.#outputs.shift();
+  pollOutput(): CoreOutput<PeerEvent> | undefined {
+    return this.#context.poll();
   }
 
   // -------------------------------------------------------------------------------------
@@ -363,23 +341,23 @@ export class PeerCore implements SansIoCore {
     return {
       state: this.#state,
       memberId: this.#memberId,
-      chunksFromSource: this.#chunksFromSource,
-      chunksFromPeers: this.#chunksFromPeers,
-      chunksDuplicated: this.#chunksDuplicated,
-      chunksBeforeJoin: this.#chunksBeforeJoin,
-      chunksRelayed: this.#chunksRelayed,
-      chunksBurst: this.#chunksBurst,
-      chunksPlayed: this.#chunksPlayed,
-      chunksLost: this.#chunksLost,
-      bytesPlayed: this.#bytesPlayed,
-      datagramBytesSent: this.#datagramBytesSent,
-      datagramsDropped: { ...this.#drops },
+      chunksFromSource: this.#context.stats.chunksFromSource,
+      chunksFromPeers: this.#context.stats.chunksFromPeers,
+      chunksDuplicated: this.#context.stats.chunksDuplicated,
+      chunksBeforeJoin: this.#context.stats.chunksBeforeJoin,
+      chunksRelayed: this.#context.stats.chunksRelayed,
+      chunksBurst: this.#context.stats.chunksBurst,
+      chunksPlayed: this.#context.stats.chunksPlayed,
+      chunksLost: this.#context.stats.chunksLost,
+      bytesPlayed: this.#context.stats.bytesPlayed,
+      datagramBytesSent: this.#context.stats.datagramBytesSent,
+      datagramsDropped: { ...this.#context.drops },
       neighbours: this.#neighboursById.size,
-      neighboursDropped: this.#neighboursDropped,
-      neighboursSilent: this.#neighboursSilent,
-      stunDatagramsIgnored: this.#stunDatagramsIgnored,
-      predictedHellosSent: this.#predictedHellosSent,
-      neighboursPunched: this.#neighboursPunched,
+      neighboursDropped: this.#context.stats.neighboursDropped,
+      neighboursSilent: this.#context.stats.neighboursSilent,
+      stunDatagramsIgnored: this.#context.stats.stunDatagramsIgnored,
+      predictedHellosSent: this.#context.stats.predictedHellosSent,
+      neighboursPunched: this.#context.stats.neighboursPunched,
       bufferFill: this.#buffer.filled,
       playChunkNumber: this.#playing ? this.#buffer.numberOf(this.#playIndex) : null,
       chunkIntervalMillis: this.#chunkIntervalMillis,
@@ -403,7 +381,7 @@ export class PeerCore implements SansIoCore {
     if (connection !== SOURCE_CONNECTION || this.#state !== 'connecting') return;
     this.#connectionOpen = true;
     this.#state = 'joining';
-    this.#outputs.push({
+    this.#context.push({
       type: 'write',
       connection,
       bytes: encodeFrame({
@@ -429,11 +407,15 @@ export class PeerCore implements SansIoCore {
       }
       const message = result.message;
       if (message.type === 'join-refused') {
-        this.#outputs.event('join-refuse', 'error', {
-          code: 'P2PSP_ERR_JOIN_REFUSED',
-          reason: message.reason,
-          message: message.message,
-          redirect: message.redirect === null ? null : formatEndpoint(message.redirect),
+        this.#context.emit({
+          name: 'join-refuse',
+          level: 'error',
+          fields: {
+            code: 'P2PSP_ERR_JOIN_REFUSED',
+            reason: message.reason,
+            message: message.message,
+            redirect: message.redirect === null ? null : formatEndpoint(message.redirect),
+          },
         });
         this.#finish(`join-refused: ${message.reason}: ${message.message}`);
         return;
@@ -508,11 +490,15 @@ export class PeerCore implements SansIoCore {
     });
     this.#playoutDelay = delay.chunks;
     if (delay.requestedChunks !== null) {
-      this.#outputs.event('config-adjust', 'warn', {
-        option: 'playoutDelayChunks',
-        requested: delay.requestedChunks,
-        used: this.#playoutDelay,
-        why: `the source's buffer B is ${accept.bufferSize}: the delay must be below B`,
+      this.#context.emit({
+        name: 'config-adjust',
+        level: 'warn',
+        fields: {
+          option: 'playoutDelayChunks',
+          requested: delay.requestedChunks,
+          used: this.#playoutDelay,
+          why: `the source's buffer B is ${accept.bufferSize}: the delay must be below B`,
+        },
       });
     }
     // Relays must reach everyone well before they are played: spread them over at most
@@ -541,23 +527,27 @@ export class PeerCore implements SansIoCore {
       : null;
     this.#state = 'streaming';
     this.#connectionOpen = false;
-    this.#outputs.push({ type: 'close', connection: SOURCE_CONNECTION, reason: 'joined' });
-    this.#outputs.push({
+    this.#context.push({ type: 'close', connection: SOURCE_CONNECTION, reason: 'joined' });
+    this.#context.push({
       type: 'stream-header',
       mediaType: accept.mediaType,
       // A copy: the accept's header is a view into a TCP read buffer.
       header: accept.header.slice(),
     });
-    this.#outputs.event('join-accept', 'info', {
-      memberId: accept.memberId,
-      source: this.#sourceKey,
-      observedEndpoint: formatEndpoint(accept.observedEndpoint),
-      members: accept.members.length,
-      chunkSize: accept.chunkSize,
-      bufferSize: accept.bufferSize,
-      chunkIntervalMillis: this.#chunkIntervalMillis,
-      playoutDelayChunks: this.#playoutDelay,
-      monitor: this.#monitor,
+    this.#context.emit({
+      name: 'join-accept',
+      level: 'info',
+      fields: {
+        memberId: accept.memberId,
+        source: this.#sourceKey,
+        observedEndpoint: formatEndpoint(accept.observedEndpoint),
+        members: accept.members.length,
+        chunkSize: accept.chunkSize,
+        bufferSize: accept.bufferSize,
+        chunkIntervalMillis: this.#chunkIntervalMillis,
+        playoutDelayChunks: this.#playoutDelay,
+        monitor: this.#monitor,
+      },
     });
     // Hello to the source: it appends us to its round robin when it arrives.
     this.#sourceHelloNonce = Math.floor(this.config.random.next() * 0x1_0000_0000) >>> 0;
@@ -577,10 +567,13 @@ export class PeerCore implements SansIoCore {
     this.#send(this.config.source, {
       type: 'stats-report',
       memberId: this.#memberId,
-      chunksReceived: Math.min(0xffff_ffff, this.#chunksFromSource + this.#chunksFromPeers),
-      chunksLost: Math.min(0xffff_ffff, this.#chunksLost),
-      chunksPlayed: Math.min(0xffff_ffff, this.#chunksPlayed),
-      chunksSent: Math.min(0xffff_ffff, this.#chunksRelayed),
+      chunksReceived: Math.min(
+        0xffff_ffff,
+        this.#context.stats.chunksFromSource + this.#context.stats.chunksFromPeers,
+      ),
+      chunksLost: Math.min(0xffff_ffff, this.#context.stats.chunksLost),
+      chunksPlayed: Math.min(0xffff_ffff, this.#context.stats.chunksPlayed),
+      chunksSent: Math.min(0xffff_ffff, this.#context.stats.chunksRelayed),
       bufferFill: this.#buffer.filled,
       players: 0,
       neighbours: this.#neighboursById.size,
@@ -656,7 +649,7 @@ export class PeerCore implements SansIoCore {
     if (neighbour.reachable) return;
     // Bounded: at most 32 candidates, for `helloAttempts` rounds, until it answers.
     for (const candidate of neighbour.candidates) {
-      this.#predictedHellosSent++;
+      this.#context.stats.predictedHellosSent++;
       this.#sendBytes(candidate, hello);
     }
   }
@@ -673,7 +666,7 @@ export class PeerCore implements SansIoCore {
     if (moved === null) return false;
     moved.reachable = true;
     moved.candidates = [];
-    this.#neighboursPunched++;
+    this.#context.stats.neighboursPunched++;
     this.#verify(moved);
     return true;
   }
@@ -685,7 +678,7 @@ export class PeerCore implements SansIoCore {
     // Issue 6: NAT detection shares this socket (RFC 8489 section 5 demultiplexing): a late
     // STUN answer or retransmission is not a P2PSP datagram, nor an error worth a warning.
     if (isStunDatagram(bytes)) {
-      this.#stunDatagramsIgnored++;
+      this.#context.stats.stunDatagramsIgnored++;
       return;
     }
     if (this.#state !== 'streaming' && this.#state !== 'draining') {
@@ -783,7 +776,11 @@ export class PeerCore implements SansIoCore {
         if (message.memberId === this.#memberId) {
           if (!this.#sourceAcknowledged) {
             this.#sourceAcknowledged = true;
-            this.#outputs.event('hello-ack', 'debug', { from: this.#sourceKey });
+            this.#context.emit({
+              name: 'hello-ack',
+              level: 'debug',
+              fields: { from: this.#sourceKey },
+            });
           }
         } else {
           this.#drop('unexpected', this.config.source, 'hello-ack for another member id');
@@ -859,7 +856,7 @@ export class PeerCore implements SansIoCore {
     }
   }
 
-  #onSourceGoodbye(memberId: MemberId, reason: string, now: Instant): void {
+  #onSourceGoodbye(memberId: MemberId, reason: GoodbyeReason, now: Instant): void {
     if (memberId === NO_MEMBER) {
       // The stream ends: relay what we owe at once, wait for relays in flight, play out.
       if (this.#state !== 'streaming') return;
@@ -869,11 +866,15 @@ export class PeerCore implements SansIoCore {
       this.#drainDeadline = now + drain;
       this.#helloRoundAt = null;
       this.#reportAt = null;
-      this.#outputs.event('stream-end', 'info', { reason, drainMillis: drain });
+      this.#context.emit({
+        name: 'stream-end',
+        level: 'info',
+        fields: { reason, drainMillis: drain },
+      });
       return;
     }
     if (memberId === this.#memberId) {
-      this.#outputs.event('peer-expel', 'error', { reason });
+      this.#context.emit({ name: 'peer-expel', level: 'error', fields: { reason } });
       this.#finish(`removed by the source: ${reason}`);
       return;
     }
@@ -901,7 +902,7 @@ export class PeerCore implements SansIoCore {
     // the play-out there would leave holes. The stream starts for us at the accept's next
     // chunk number (a chunk from then on reaches us: our hellos overtake its relays).
     if (!this.#playing && chunkNumberAfter(this.#joinChunkNumber, chunk.chunkNumber)) {
-      this.#chunksBeforeJoin++;
+      this.#context.stats.chunksBeforeJoin++;
       return null;
     }
     const buffer = this.#buffer;
@@ -917,7 +918,11 @@ export class PeerCore implements SansIoCore {
       if (index > this.#highestIndex - size && index < this.#lowestIndex + size) return index;
       if (fromSource) {
         // The source is the authority on where the stream is: start buffering again there.
-        this.#outputs.event('buffer-resync', 'warn', { chunkNumber: chunk.chunkNumber });
+        this.#context.emit({
+          name: 'buffer-resync',
+          level: 'warn',
+          fields: { chunkNumber: chunk.chunkNumber },
+        });
         buffer.anchor(chunk.chunkNumber);
         this.#lowestIndex = 0;
         this.#highestIndex = 0;
@@ -947,10 +952,10 @@ export class PeerCore implements SansIoCore {
     const buffer = this.#buffer;
     const duplicate = buffer.has(index);
     if (neighbour === null) {
-      this.#chunksFromSource++;
+      this.#context.stats.chunksFromSource++;
       if (relay !== null) this.#measureSourceChunk(index, now);
     } else {
-      this.#chunksFromPeers++;
+      this.#context.stats.chunksFromPeers++;
       // Rule 7: -1 for every chunk received (floored at -threshold, so that a neighbour
       // that was generous and then stops relaying is still dropped within 2 x threshold).
       // Liveness watches neighbours that relayed to us (rule 6: one that stops has
@@ -963,7 +968,7 @@ export class PeerCore implements SansIoCore {
       this.#accounting.received(neighbour.memberId, this.#streamClock);
     }
     if (duplicate) {
-      this.#chunksDuplicated++;
+      this.#context.stats.chunksDuplicated++;
       return;
     }
     buffer.put(index, chunk.payload);
@@ -1047,7 +1052,7 @@ export class PeerCore implements SansIoCore {
   #relayToAllNow(datagram: Uint8Array): void {
     for (const neighbour of [...this.#neighboursById.values()]) {
       if (!neighbour.verified) continue;
-      this.#chunksRelayed++;
+      this.#context.stats.chunksRelayed++;
       this.#sendBytes(neighbour.endpoint, datagram);
       if (this.#accounting.debts.sent(neighbour.memberId).overThreshold) {
         this.#removeNeighbour(neighbour, 'debt');
@@ -1060,7 +1065,7 @@ export class PeerCore implements SansIoCore {
     const job = this.#relay;
     if (job === null) return;
     this.#relay = null;
-    while (this.#relayOnce(job)) this.#chunksBurst++;
+    while (this.#relayOnce(job)) this.#context.stats.chunksBurst++;
   }
 
   /** Sends the job's next relay; false when every neighbour has it. */
@@ -1072,7 +1077,7 @@ export class PeerCore implements SansIoCore {
       // Not verified yet: it gets this chunk when it is (see #joinRelays).
       if (!target.verified || job.sentTo.has(target.memberId)) continue;
       job.sentTo.add(target.memberId);
-      this.#chunksRelayed++;
+      this.#context.stats.chunksRelayed++;
       this.#sendBytes(target.endpoint, job.bytes);
       // Rule 7: +1 for every chunk sent to it; past the threshold it is dropped.
       if (this.#accounting.debts.sent(target.memberId).overThreshold)
@@ -1105,12 +1110,16 @@ export class PeerCore implements SansIoCore {
       playoutDelayChunks: null,
     });
     if (delay.chunks >= this.#playoutDelay) return;
-    this.#outputs.event('config-adjust', 'info', {
-      option: 'playoutDelayMillis',
-      requested: this.config.playoutDelayMillis,
-      used: delay.chunks,
-      previous: this.#playoutDelay,
-      why: `chunks arrive every ${measured.toFixed(1)} ms, not the ${this.#chunkIntervalMillis.toFixed(1)} ms the join accept announced`,
+    this.#context.emit({
+      name: 'config-adjust',
+      level: 'info',
+      fields: {
+        option: 'playoutDelayMillis',
+        requested: this.config.playoutDelayMillis,
+        used: delay.chunks,
+        previous: this.#playoutDelay,
+        why: `chunks arrive every ${measured.toFixed(1)} ms, not the ${this.#chunkIntervalMillis.toFixed(1)} ms the join accept announced`,
+      },
     });
     this.#chunkIntervalMillis = measured;
     this.#playoutDelay = delay.chunks;
@@ -1128,9 +1137,13 @@ export class PeerCore implements SansIoCore {
       if (this.#highestIndex - this.#lowestIndex < this.#playoutDelay) return;
       this.#playing = true;
       this.#playIndex = this.#lowestIndex;
-      this.#outputs.event('play-start', 'info', {
-        chunkNumber: this.#buffer.numberOf(this.#playIndex),
-        bufferedChunks: this.#buffer.filled,
+      this.#context.emit({
+        name: 'play-start',
+        level: 'info',
+        fields: {
+          chunkNumber: this.#buffer.numberOf(this.#playIndex),
+          bufferedChunks: this.#buffer.filled,
+        },
       });
     }
     while (this.#highestIndex - this.#playIndex >= this.#playoutDelay) this.#playOne();
@@ -1144,12 +1157,16 @@ export class PeerCore implements SansIoCore {
     this.#playIndex = index + 1;
     buffer.rebase(this.#playIndex);
     if (payload !== null) {
-      this.#chunksPlayed++;
-      this.#bytesPlayed += payload.length;
+      this.#context.stats.chunksPlayed++;
+      this.#context.stats.bytesPlayed += payload.length;
     } else {
-      this.#chunksLost++;
+      this.#context.stats.chunksLost++;
       // Debug: at 1% loss this is a line a second; the counters carry it to logs and metrics.
-      this.#outputs.event('chunk-lost', 'debug', { chunkNumber, lost: this.#chunksLost });
+      this.#context.emit({
+        name: 'chunk-lost',
+        level: 'debug',
+        fields: { chunkNumber, lost: this.#context.stats.chunksLost },
+      });
       // Rule 8: monitors complain about chunks missing at play time (once: repair may have).
       if (this.#monitor && this.#state === 'streaming' && !this.#repair?.reported(index)) {
         this.#send(this.config.source, {
@@ -1159,7 +1176,7 @@ export class PeerCore implements SansIoCore {
         });
       }
     }
-    this.#outputs.push({ type: 'play', chunkNumber, payload });
+    this.#context.push({ type: 'play', chunkNumber, payload });
   }
 
   /** RMS-lite: asks neighbours for the chunks that are overdue (chunk-repair.ts). */
@@ -1232,10 +1249,14 @@ export class PeerCore implements SansIoCore {
     const behind = index - (this.#playIndex + this.#bufferSize - 1);
     if (behind > 4 * this.#bufferSize) {
       // Too far to play nulls one by one: count them lost and buffer again from here.
-      this.#chunksLost += index - this.#playIndex;
-      this.#outputs.event('buffer-resync', 'warn', {
-        chunkNumber,
-        skippedChunks: index - this.#playIndex,
+      this.#context.stats.chunksLost += index - this.#playIndex;
+      this.#context.emit({
+        name: 'buffer-resync',
+        level: 'warn',
+        fields: {
+          chunkNumber,
+          skippedChunks: index - this.#playIndex,
+        },
       });
       this.#buffer.anchor(chunkNumber);
       this.#playing = false;
@@ -1254,7 +1275,7 @@ export class PeerCore implements SansIoCore {
   #addNeighbour(
     memberId: MemberId,
     endpoint: Endpoint,
-    via: string,
+    via: NeighbourVia,
     verified: boolean,
   ): Neighbour | null {
     if (this.#departed.has(memberId)) return null;
@@ -1276,7 +1297,11 @@ export class PeerCore implements SansIoCore {
         this.#unverified++;
       }
       existing.hellosLeft = this.config.helloAttempts;
-      this.#outputs.event('neighbour-move', 'info', { memberId, endpoint: key, via });
+      this.#context.emit({
+        name: 'neighbour-move',
+        level: 'info',
+        fields: { memberId, endpoint: key, via },
+      });
       return existing;
     }
     if (this.#neighboursById.size >= this.config.maxNeighbours) return null;
@@ -1294,12 +1319,16 @@ export class PeerCore implements SansIoCore {
     this.#neighboursById.set(memberId, neighbour);
     this.#neighboursByKey.set(key, neighbour);
     if (!verified) this.#unverified++;
-    this.#outputs.event('neighbour-add', 'debug', {
-      memberId,
-      endpoint: key,
-      via,
-      verified,
-      neighbours: this.#neighboursById.size,
+    this.#context.emit({
+      name: 'neighbour-add',
+      level: 'debug',
+      fields: {
+        memberId,
+        endpoint: key,
+        via,
+        verified,
+        neighbours: this.#neighboursById.size,
+      },
     });
     if (verified) this.#joinRelays(neighbour);
     return neighbour;
@@ -1330,10 +1359,14 @@ export class PeerCore implements SansIoCore {
     this.#neighboursByKey.delete(neighbour.key);
     this.#accounting.remove(neighbour.memberId);
     this.#unverified--;
-    this.#outputs.event('neighbour-drop', 'debug', {
-      memberId: neighbour.memberId,
-      endpoint: neighbour.key,
-      reason: 'unverified',
+    this.#context.emit({
+      name: 'neighbour-drop',
+      level: 'debug',
+      fields: {
+        memberId: neighbour.memberId,
+        endpoint: neighbour.key,
+        reason: 'unverified',
+      },
     });
   }
 
@@ -1347,7 +1380,7 @@ export class PeerCore implements SansIoCore {
     const done = this.#recentRelays.filter((recent) => recent.bytes !== current);
     for (const recent of done.slice(-CATCH_UP_CHUNKS)) {
       if (recent.index < oldest) continue;
-      this.#chunksRelayed++;
+      this.#context.stats.chunksRelayed++;
       this.#sendBytes(neighbour.endpoint, recent.bytes);
       this.#accounting.debts.sent(neighbour.memberId);
     }
@@ -1368,7 +1401,7 @@ export class PeerCore implements SansIoCore {
     this.#livenessCheckAt = this.#accounting.nextDeadline() ?? this.#streamClock + timeout;
   }
 
-  #removeNeighbour(neighbour: Neighbour, reason: string): void {
+  #removeNeighbour(neighbour: Neighbour, reason: GoodbyeReason | 'debt' | 'silent'): void {
     if (this.#neighboursById.get(neighbour.memberId) !== neighbour) return;
     this.#neighboursById.delete(neighbour.memberId);
     this.#neighboursByKey.delete(neighbour.key);
@@ -1380,31 +1413,43 @@ export class PeerCore implements SansIoCore {
     // may not.
     if (reason !== 'debt' && reason !== 'silent') this.#markDeparted(neighbour.memberId);
     if (reason === 'silent') {
-      this.#neighboursSilent++;
-      this.#outputs.event('neighbour-drop', 'warn', {
-        memberId: neighbour.memberId,
-        endpoint: neighbour.key,
-        reason: 'silent',
-        chunkTimes: this.#accounting.livenessTimeoutMillis ?? null,
+      this.#context.stats.neighboursSilent++;
+      this.#context.emit({
+        name: 'neighbour-drop',
+        level: 'warn',
+        fields: {
+          memberId: neighbour.memberId,
+          endpoint: neighbour.key,
+          reason: 'silent',
+          chunkTimes: this.#accounting.livenessTimeoutMillis ?? null,
+        },
       });
       return;
     }
     if (reason === 'debt') {
-      this.#neighboursDropped++;
-      this.#outputs.event('neighbour-drop', 'warn', {
-        memberId: neighbour.memberId,
-        endpoint: neighbour.key,
-        reason: 'debt',
-        debt,
-        threshold: this.config.debtThreshold,
+      this.#context.stats.neighboursDropped++;
+      this.#context.emit({
+        name: 'neighbour-drop',
+        level: 'warn',
+        fields: {
+          memberId: neighbour.memberId,
+          endpoint: neighbour.key,
+          reason: 'debt',
+          debt,
+          threshold: this.config.debtThreshold,
+        },
       });
       return;
     }
-    this.#outputs.event('peer-leave', 'info', {
-      memberId: neighbour.memberId,
-      endpoint: neighbour.key,
-      reason,
-      neighbours: this.#neighboursById.size,
+    this.#context.emit({
+      name: 'peer-leave',
+      level: 'info',
+      fields: {
+        memberId: neighbour.memberId,
+        endpoint: neighbour.key,
+        reason,
+        neighbours: this.#neighboursById.size,
+      },
     });
   }
 
@@ -1455,7 +1500,7 @@ export class PeerCore implements SansIoCore {
   }
 
   #fail(code: PeerErrorCode, message: string): void {
-    this.#outputs.event('peer-fail', 'error', { code, message });
+    this.#context.emit({ name: 'peer-fail', level: 'error', fields: { code, message } });
     this.#finish(`${code}: ${message}`);
   }
 
@@ -1463,7 +1508,7 @@ export class PeerCore implements SansIoCore {
     if (this.#state === 'stopped') return;
     if (this.#connectionOpen || this.#state === 'connecting' || this.#state === 'joining') {
       this.#connectionOpen = false;
-      this.#outputs.push({ type: 'close', connection: SOURCE_CONNECTION, reason });
+      this.#context.push({ type: 'close', connection: SOURCE_CONNECTION, reason });
     }
     this.#state = 'stopped';
     this.#stopReason = reason;
@@ -1471,7 +1516,7 @@ export class PeerCore implements SansIoCore {
     this.#helloRoundAt = null;
     this.#reportAt = null;
     this.#drainDeadline = null;
-    this.#outputs.push({ type: 'stopped', reason });
+    this.#context.push({ type: 'stopped', reason });
   }
 
   // -------------------------------------------------------------------------------------
@@ -1482,12 +1527,11 @@ export class PeerCore implements SansIoCore {
   }
 
   #sendBytes(to: Endpoint, bytes: Uint8Array): void {
-    this.#datagramBytesSent += bytes.length;
-    this.#outputs.push({ type: 'send-datagram', to, bytes });
+    this.#context.sendBytes(to, bytes);
   }
 
   /** Counts a dropped datagram; the first of each reason is reported (logged once). */
   #drop(reason: PeerDropReason, from: Endpoint, detail?: string): void {
-    countDrop(this.#outputs, this.#drops, reason, from, detail);
+    this.#context.drop(reason, from, detail);
   }
 }

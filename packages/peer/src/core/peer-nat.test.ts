@@ -3,6 +3,7 @@ import {
   type CoreOutput,
   createRandom,
   decodeDatagram,
+  drainOutputs,
   type Endpoint,
   encodeDatagram,
   encodeFrame,
@@ -16,14 +17,6 @@ import { PeerCore } from './peer-core.js';
 const SOURCE: Endpoint = { address: '203.0.113.1', port: 4552 };
 const SELF_ID = 5;
 const FLAGS = { monitor: false, external: false, liberated: false };
-
-function drain(core: PeerCore): CoreOutput[] {
-  const outputs: CoreOutput[] = [];
-  for (let output = core.pollOutput(); output !== undefined; output = core.pollOutput()) {
-    outputs.push(output);
-  }
-  return outputs;
-}
 
 function hellosTo(outputs: CoreOutput[]): { to: Endpoint; nonce: number }[] {
   return outputs.flatMap((output) => {
@@ -39,7 +32,7 @@ function joined(members: MemberInfo[]) {
   const core = new PeerCore({ source: SOURCE, random: createRandom(3) });
   core.handleTimeout(0);
   core.handle({ type: 'connection-open', connection: -1, remote: SOURCE }, 0);
-  drain(core);
+  drainOutputs(core);
   const accept = encodeFrame({
     type: 'join-accept',
     memberId: SELF_ID,
@@ -62,7 +55,7 @@ function joined(members: MemberInfo[]) {
     ],
   });
   core.handle({ type: 'connection-data', connection: -1, bytes: accept }, 0);
-  return { core, outputs: drain(core) };
+  return { core, outputs: drainOutputs(core) };
 }
 
 describe('PeerCore and NAT traversal (issue 6)', () => {
@@ -75,7 +68,7 @@ describe('PeerCore and NAT traversal (issue 6)', () => {
       attributes: [],
     });
     core.handle({ type: 'datagram', from: SOURCE, bytes: stun }, 1);
-    expect(drain(core).filter((output) => output.type === 'send-datagram')).toEqual([]);
+    expect(drainOutputs(core).filter((output) => output.type === 'send-datagram')).toEqual([]);
     expect(core.stats().stunDatagramsIgnored).toBe(1);
     expect(Object.values(core.stats().datagramsDropped).every((count) => count === 0)).toBe(true);
   });
@@ -124,9 +117,11 @@ describe('PeerCore and NAT traversal (issue 6)', () => {
     expect(nine).toMatchObject({ endpoint: punched, reachable: true, verified: true });
     expect(core.stats().neighboursPunched).toBe(1);
     // No more predictions once it answered: the next round hellos nobody at 198.51.100.9.
-    drain(core);
+    drainOutputs(core);
     core.handleTimeout(1000);
-    expect(hellosTo(drain(core)).filter((hello) => hello.to.address === seen.address)).toEqual([]);
+    expect(
+      hellosTo(drainOutputs(core)).filter((hello) => hello.to.address === seen.address),
+    ).toEqual([]);
   });
 
   it('an ack with a wrong nonce from an unknown port moves nothing (no spoofed redirection)', () => {

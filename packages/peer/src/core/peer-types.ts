@@ -43,45 +43,52 @@ export interface NeighbourView {
   readonly verified: boolean;
 }
 
-/** Counters for logs, metrics and the simulator; a snapshot, cheap to take. */
-export interface PeerStats {
-  readonly state: PeerState;
-  readonly memberId: MemberId;
+/**
+ * The peer's counters: one object, owned by the core's context and written by the component
+ * whose rule counts (join, neighbours, relay, play-out).
+ */
+export interface PeerCounters {
   /** Chunks received from the source (each relayed to all neighbours, rule 2). */
-  readonly chunksFromSource: number;
+  chunksFromSource: number;
   /** Chunks received from other members. */
-  readonly chunksFromPeers: number;
+  chunksFromPeers: number;
   /** Chunks received again (already buffered). */
-  readonly chunksDuplicated: number;
+  chunksDuplicated: number;
   /** Chunks cut before our join accept, ignored: the stream starts for us after them. */
-  readonly chunksBeforeJoin: number;
+  chunksBeforeJoin: number;
   /** Relays sent (one chunk to one neighbour). */
-  readonly chunksRelayed: number;
+  chunksRelayed: number;
   /** Relays sent in a burst because the next source chunk came first (rule 3). */
-  readonly chunksBurst: number;
+  chunksBurst: number;
   /** Chunks played with a payload. */
-  readonly chunksPlayed: number;
+  chunksPlayed: number;
   /** Chunks missing at their play time (played as null). */
-  readonly chunksLost: number;
-  readonly bytesPlayed: number;
+  chunksLost: number;
+  bytesPlayed: number;
   /** Every UDP byte sent. */
-  readonly datagramBytesSent: number;
-  readonly datagramsDropped: Readonly<Record<PeerDropReason, number>>;
-  readonly neighbours: number;
+  datagramBytesSent: number;
   /** Neighbours dropped for debt above the threshold (rule 7). */
-  readonly neighboursDropped: number;
+  neighboursDropped: number;
   /**
    * Neighbours dropped for silence: nothing from them for 2B chunk times while the stream
-   * flowed (rule 6, issue 5: a member that vanished without goodbye; external and
-   * liberated members exempt). It comes back if it sends again.
+   * flowed (rule 6: a member that vanished without goodbye; external and liberated members
+   * exempt). It comes back if it sends again.
    */
-  readonly neighboursSilent: number;
+  neighboursSilent: number;
   /** STUN datagrams seen on the stream socket (NAT detection shares it): ignored. */
-  readonly stunDatagramsIgnored: number;
-  /** Hellos sent to predicted ports of members behind symmetric NATs (issue 6, NTS). */
-  readonly predictedHellosSent: number;
+  stunDatagramsIgnored: number;
+  /** Hellos sent to predicted ports of members behind symmetric NATs (NTS). */
+  predictedHellosSent: number;
   /** Neighbours reached at an endpoint other than the listed one (a predicted port). */
-  readonly neighboursPunched: number;
+  neighboursPunched: number;
+}
+
+/** Counters and state for logs, metrics and the simulator; a snapshot, cheap to take. */
+export interface PeerStats extends Readonly<PeerCounters> {
+  readonly state: PeerState;
+  readonly memberId: MemberId;
+  readonly datagramsDropped: Readonly<Record<PeerDropReason, number>>;
+  readonly neighbours: number;
   /** Chunks buffered and not yet played. */
   readonly bufferFill: number;
   /** The chunk number played next, or null before play-out starts. */
