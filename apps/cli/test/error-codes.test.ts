@@ -2,6 +2,7 @@
 // list, each error class, checked together so a code is never reused with another meaning.
 import { CLUSTER_ERROR_CODES, ClusterError } from '@p2psp/cluster';
 import { EndpointSyntaxError, HOST_ERROR_CODES } from '@p2psp/host';
+import { BRIDGE_ERROR_CODES, BridgeError } from '@p2psp/icecast-bridge';
 import { MEDIA_ERROR_CODES, MediaError } from '@p2psp/media';
 import {
   type HolePunchErrorCode,
@@ -32,6 +33,7 @@ const CODE_LISTS: Record<string, readonly P2pspErrorCode[]> = {
   '@p2psp/host HOST_ERROR_CODES': HOST_ERROR_CODES,
   '@p2psp/source SOURCE_ERROR_CODES': SOURCE_ERROR_CODES,
   '@p2psp/peer PEER_ERROR_CODES': PEER_ERROR_CODES,
+  '@p2psp/icecast-bridge BRIDGE_ERROR_CODES': BRIDGE_ERROR_CODES,
 };
 
 /**
@@ -128,6 +130,13 @@ const CLASSES: {
         'P2PSP_ERR_BAD_OPTION',
       ] as const
     ).map((code) => new PeerRuntimeError(code)),
+  },
+  {
+    name: 'BridgeError',
+    type: BridgeError,
+    instances: [...BRIDGE_ERROR_CODES, 'P2PSP_ERR_BAD_OPTION' as const].map(
+      (code) => new BridgeError(code),
+    ),
   },
 ];
 

@@ -110,6 +110,7 @@ describe('ingest from a real Icecast 2 server (icecast2, ffmpeg as source client
     const sources = [mp3Source.running, oggSource.running];
     await server.stop();
     for (const client of sourceClients) ChildProcesses.kill(client.child);
+    const atStop = readers.map((reader) => reader.receivedBytes);
     await until(
       () => sources.every((source) => logsNamed(source, 'ingest-reconnect').length >= 2),
       20_000,
@@ -119,7 +120,18 @@ describe('ingest from a real Icecast 2 server (icecast2, ffmpeg as source client
       const delays = logsNamed(source, 'ingest-reconnect').map((line) => Number(line.delayMs));
       expect(delays[1], `backoff: ${delays.join(', ')} ms`).toBeGreaterThan(delays[0]!);
       expect(logsNamed(source, 'ingest-reconnect-done')).toHaveLength(0);
+      // Meanwhile the cluster plays silence in the stream's format (MP3, Ogg Opus).
+      expect(logsNamed(source, 'fallback-start')[0]).toMatchObject({ fallback: 'silence' });
     }
+    // The MP3 players hear it while Icecast is still down (128 kbit/s: 8 KiB is 0.5 s).
+    await until(
+      () =>
+        readers
+          .slice(0, 2)
+          .every((reader, index) => reader.receivedBytes > atStop[index]! + 8 * 1024),
+      10_000,
+      'the MP3 players to get silence while Icecast is down',
+    );
 
     // Icecast and the source clients come back on the same port and mounts.
     await server.start();
