@@ -21,7 +21,7 @@ describe('explainListenError', () => {
       message: '--port 4552 is already in use',
       cause: inUse,
     });
-    for (const code of ['EADDRNOTAVAIL', 'EACCES']) {
+    for (const code of ['EADDRNOTAVAIL', 'EACCES', 'ENOTFOUND']) {
       const error = Object.assign(new Error('bind'), { code });
       expect(explainListenError(error, RuntimeError, words)).toMatchObject({
         code: 'P2PSP_ERR_BAD_OPTION',
@@ -30,7 +30,9 @@ describe('explainListenError', () => {
     }
   });
 
-  it('returns any other error as it is', () => {
+  it('returns any other error as it is: a P2pspError, or one without a system code', () => {
+    const core = new RuntimeError('P2PSP_ERR_BAD_OPTION', 'chunkSize too large', { cause: null });
+    expect(explainListenError(core, RuntimeError, words)).toBe(core);
     const other = new Error('NAT detection failed');
     expect(explainListenError(other, RuntimeError, words)).toBe(other);
   });

@@ -1,4 +1,4 @@
-import type { SharedErrorCode } from '@p2psp/wire';
+import { P2pspError, type SharedErrorCode } from '@p2psp/wire';
 import type { HostLogger } from './node-host.js';
 import { errorCode } from './sockets.js';
 
@@ -23,20 +23,22 @@ export interface ListenErrorWords {
 
 /**
  * What a failed bind or listen means to an operator, as the runtime's own error:
- * `EADDRINUSE` is a port in use; `EADDRNOTAVAIL` (not an address of this machine) and
- * `EACCES` (a port below 1024 without the privilege) are a bad option. Any other error is
- * returned as it is (it is not a listen failure, e.g. a NAT detection that failed first).
+ * `EADDRINUSE` is a port in use; any other system error (`EADDRNOTAVAIL`: not an address of
+ * this machine, `EACCES`: a port below 1024 without the privilege, `ENOTFOUND`: a host name
+ * that does not resolve) is a bad option. Any other error is returned as it is: it is not
+ * the operator's setup (a `P2pspError` a core or a NAT detection threw first).
  */
 export function explainListenError(
   error: unknown,
   errorClass: ListenErrorClass,
   words: ListenErrorWords,
 ): unknown {
+  if (error instanceof P2pspError) return error;
   const code = errorCode(error);
   if (code === 'EADDRINUSE') {
     return new errorClass('P2PSP_ERR_PORT_IN_USE', words.inUse, { cause: error });
   }
-  if (code === 'EADDRNOTAVAIL' || code === 'EACCES') {
+  if (/^E[A-Z]+$/.test(code)) {
     return new errorClass('P2PSP_ERR_BAD_OPTION', words.cannotListen(code), { cause: error });
   }
   return error;

@@ -1,4 +1,4 @@
-import type { Endpoint } from '@p2psp/wire';
+import { type Endpoint, unmapIpv4 } from '@p2psp/wire';
 import { canonicalIpAddress } from './ip-address.js';
 import { NatError } from './nat-error.js';
 import {
@@ -267,8 +267,9 @@ export function answerStunDatagram(
  */
 function reportedEndpoint(from: Endpoint): Endpoint {
   const canonical = canonicalIpAddress(from.address);
-  return canonical?.startsWith('::ffff:') && canonical.includes('.')
-    ? { address: canonical.slice('::ffff:'.length), port: from.port }
+  const unmapped = canonical === null ? null : unmapIpv4(canonical);
+  return unmapped !== null && unmapped !== canonical
+    ? { address: unmapped, port: from.port }
     : from;
 }
 

@@ -11,8 +11,3 @@ export class SourceRuntimeError extends P2pspError<SourceRuntimeErrorCode> {
     super(code, SOURCE_ERRORS[code], message, options);
   }
 }
-
-export function systemCode(error: unknown): string {
-  if (error && typeof error === 'object' && 'code' in error) return String(error.code);
-  return error instanceof Error ? error.message : String(error);
-}

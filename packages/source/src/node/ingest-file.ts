@@ -1,7 +1,8 @@
 import { open, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { SourceRuntimeError, systemCode } from './errors.js';
+import { errorCode } from '@p2psp/host';
+import { SourceRuntimeError } from './errors.js';
 import type { IngestHandlers, IngestLogger, OpenedIngest } from './ingest.js';
 import { silentIngestLogger } from './ingest.js';
 
@@ -60,7 +61,7 @@ export async function openFileIngest(
     if (error instanceof SourceRuntimeError) throw error;
     throw new SourceRuntimeError(
       'P2PSP_ERR_INGEST_FILE',
-      `--input ${path} cannot be read (${systemCode(error)}): give an existing media file, an http(s) URL, or - for stdin`,
+      `--input ${path} cannot be read (${errorCode(error)}): give an existing media file, an http(s) URL, or - for stdin`,
       { cause: error },
     );
   }
@@ -132,8 +133,8 @@ export async function openFileIngest(
     pipe(handlers) {
       run(handlers, pacer).catch((error: unknown) => {
         if (stopped) return;
-        logger.warn({ input: path, code: systemCode(error) }, 'ingest-fail');
-        handlers.end(`file read failed: ${systemCode(error)}`);
+        logger.warn({ input: path, code: errorCode(error) }, 'ingest-fail');
+        handlers.end(`file read failed: ${errorCode(error)}`);
       });
     },
     stop() {

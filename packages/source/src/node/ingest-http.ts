@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
-import { SourceRuntimeError, systemCode } from './errors.js';
+import { errorCode } from '@p2psp/host';
+import { SourceRuntimeError } from './errors.js';
 import { IcyMetadataStripper } from './icy-metadata.js';
 import {
   firstBytes,
@@ -91,7 +92,7 @@ function connect(url: URL, options: HttpIngestOptions, redirects = 0): Promise<C
     });
     request.on('error', (error) => {
       if (error instanceof SourceRuntimeError) return reject(error);
-      const code = systemCode(error);
+      const code = errorCode(error);
       reject(
         new SourceRuntimeError(
           'P2PSP_ERR_INGEST_UNREACHABLE',
@@ -199,8 +200,8 @@ export async function openHttpIngest(
         response.on('data', deliver);
         response.on('end', () => onOver('server closed the stream'));
         response.on('close', () => onOver('connection closed'));
-        response.on('error', (error) => onOver(systemCode(error)));
-        request.on('error', (error) => onOver(systemCode(error)));
+        response.on('error', (error) => onOver(errorCode(error)));
+        request.on('error', (error) => onOver(errorCode(error)));
         // A short response may have ended while we sniffed its first bytes.
         if (response.readableEnded || response.destroyed) onOver('server closed the stream');
         else response.resume();
@@ -231,7 +232,7 @@ export async function openHttpIngest(
               handlers.restart?.('ingest reconnected');
               stream(connected, null);
             },
-            (error: unknown) => scheduleReconnect(systemCode(error)),
+            (error: unknown) => scheduleReconnect(errorCode(error)),
           );
         }, delay);
       };

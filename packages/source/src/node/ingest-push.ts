@@ -1,6 +1,7 @@
 import { createServer, isIP, type Server, type Socket } from 'node:net';
+import { errorCode, explainListenError, listenTcp } from '@p2psp/host';
 import { detectMediaType, type MediaKind } from '@p2psp/media';
-import { SourceRuntimeError, systemCode } from './errors.js';
+import { SourceRuntimeError } from './errors.js';
 import {
   admitSourceRequest,
   ChunkedBodyDecoder,
@@ -219,7 +220,7 @@ export async function openPushIngest(
       try {
         body = read(bytes);
       } catch (error) {
-        drop(session, `malformed chunked body (${systemCode(error)})`);
+        drop(session, `malformed chunked body (${errorCode(error)})`);
         return;
       }
       for (const data of body.data) deliver(session, data);
@@ -228,7 +229,7 @@ export async function openPushIngest(
     socket.on('data', onBody);
     socket.on('end', () => drop(session, 'source client closed the connection'));
     socket.on('close', () => drop(session, 'connection closed'));
-    socket.on('error', (error) => drop(session, systemCode(error)));
+    socket.on('error', (error) => drop(session, errorCode(error)));
     if (rest.byteLength > 0) onBody(rest);
   };
 
@@ -280,26 +281,12 @@ export async function openPushIngest(
 
   const server: Server = createServer(accept);
   server.maxConnections = options.maxConnections ?? 16;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host: listen.address, port: listen.port, exclusive: true }, () => {
-      server.off('error', reject);
-      resolve();
+  await listenTcp(server, listen).catch((error: unknown) => {
+    throw explainListenError(error, SourceRuntimeError, {
+      inUse: `${description}: port ${listen.port} is already in use; stop the other program (an Icecast server?) or pick another port`,
+      cannotListen: (code) =>
+        `${description}: cannot listen there (${code}); use an address of this machine (or 0.0.0.0) and a port above 1023`,
     });
-  }).catch((error: unknown) => {
-    const code = systemCode(error);
-    if (code === 'EADDRINUSE') {
-      throw new SourceRuntimeError(
-        'P2PSP_ERR_PORT_IN_USE',
-        `${description}: port ${listen.port} is already in use; stop the other program (an Icecast server?) or pick another port`,
-        { cause: error },
-      );
-    }
-    throw new SourceRuntimeError(
-      'P2PSP_ERR_BAD_OPTION',
-      `${description}: cannot listen there (${code}); use an address of this machine (or 0.0.0.0) and a port above 1023`,
-      { cause: error },
-    );
   });
   const bound = server.address() as { address: string; port: number };
   const endpoint = { address: bound.address, port: bound.port };
