@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { startPeer } from '@p2psp/peer/node';
+import { PLAYER_SERVER_DEFAULTS, startPeer } from '@p2psp/peer/node';
 import type { Command } from 'commander';
 import { failAndExit, integerIn, onShutdownSignal } from '../cli-errors.js';
 import { createLogger } from '../logging.js';
@@ -11,6 +11,8 @@ interface PeerFlags {
   address?: string;
   playerPort: number;
   playerAddress: string;
+  maxPlayers: number;
+  maxPlayersPerAddress: number;
   monitor?: boolean;
   credential?: string;
   credentialFile?: string;
@@ -71,6 +73,18 @@ export function registerPeerCommand(program: Command): void {
       'HTTP address for players (0.0.0.0 to serve other machines)',
       '127.0.0.1',
     )
+    .option(
+      '--max-players <count>',
+      'players served at once; more are answered 503 with Retry-After (each may hold up to 1 MiB unsent)',
+      integerIn(1, 65_535),
+      PLAYER_SERVER_DEFAULTS.maxPlayers,
+    )
+    .option(
+      '--max-players-per-address <count>',
+      'players served at once to one client address (a household, or this machine)',
+      integerIn(1, 65_535),
+      PLAYER_SERVER_DEFAULTS.maxPlayersPerAddress,
+    )
     .option('--monitor', 'ask for the monitor role (reports lost chunks to the source)')
     .option(
       '--credential <secret>',
@@ -115,6 +129,8 @@ Then play http://127.0.0.1:8080/stream with ffplay, mpv, VLC or a browser.`,
           ...(flags.address !== undefined ? { address: flags.address } : {}),
           playerPort: flags.playerPort,
           playerAddress: flags.playerAddress,
+          maxPlayers: flags.maxPlayers,
+          maxPlayersPerAddress: flags.maxPlayersPerAddress,
           ...(flags.monitor ? { monitor: true } : {}),
           ...(flags.stun !== undefined ? { stun: flags.stun } : {}),
           natDetect: flags.natDetect,

@@ -1,2 +1,4 @@
+export { PLAYER_DROP_REASONS, type PlayerDropReason } from '../players/player-fan-out.js';
+export { PLAYER_SERVER_DEFAULTS } from '../players/player-server.js';
 export { PeerRuntimeError, type PeerRuntimeErrorCode } from './errors.js';
 export { type PeerHandle, type PeerOptions, type PeerStatus, startPeer } from './start-peer.js';

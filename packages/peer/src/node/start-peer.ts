@@ -23,7 +23,11 @@ import {
 import type { PeerConfig } from '../core/peer-config.js';
 import { PeerCore } from '../core/peer-core.js';
 import type { PeerStats } from '../core/peer-types.js';
-import { PlayerFanOut, type SyncPointFinder } from '../players/player-fan-out.js';
+import {
+  type PlayerDropReason,
+  PlayerFanOut,
+  type SyncPointFinder,
+} from '../players/player-fan-out.js';
 import { type PlayerServer, startPlayerServer } from '../players/player-server.js';
 import { PeerRuntimeError } from './errors.js';
 import { createSyncPointFinder } from './media.js';
@@ -64,10 +68,17 @@ export interface PeerOptions {
    * silent filtering tests take about 2.2 s), 8,000 ms against `stun`.
    */
   readonly natDetectTimeoutMs?: number;
-  /** A player with more than this many bytes unsent is dropped (default 1 MiB). */
+  /**
+   * A player with more than this many bytes unsent (Node's write queue plus, on Linux, the
+   * socket's kernel send queue) is dropped (default 1 MiB).
+   */
   readonly maxPlayerQueueBytes?: number;
-  /** A player whose socket has not drained for this long is dropped (default 10 s). */
+  /** A player this far behind the live edge is dropped (default 10 s). */
   readonly playerStallTimeoutMs?: number;
+  /** Players served at once; more are answered 503 with Retry-After (default 64). */
+  readonly maxPlayers?: number;
+  /** Players served at once to one client address (default 8). */
+  readonly maxPlayersPerAddress?: number;
   readonly logger?: HostLogger;
   /** Every core event (after logging). */
   readonly onEvent?: (event: CoreEvent) => void;
@@ -93,7 +104,8 @@ export interface PeerStatus {
   readonly bufferFill: number;
   readonly datagramsDropped: Readonly<Record<string, number>>;
   readonly players: number;
-  readonly playersDropped: number;
+  /** Player connections dropped or refused, by reason. */
+  readonly playersDropped: Readonly<Record<PlayerDropReason, number>>;
   readonly host: Readonly<HostCounters>;
 }
 
@@ -153,12 +165,7 @@ export async function startPeer(options: PeerOptions): Promise<PeerHandle> {
     ...(options.playerStallTimeoutMs !== undefined
       ? { stallTimeoutMs: options.playerStallTimeoutMs }
       : {}),
-    onPlayerDrop: (player, reason) => {
-      logger?.info(
-        { player: player.id, remote: player.remote, reason, bytes: player.bytesWritten },
-        'player-leave',
-      );
-    },
+    ...(logger ? { logger } : {}),
   });
 
   let host: NodeHost<PeerCore> | null = null;
@@ -184,6 +191,10 @@ export async function startPeer(options: PeerOptions): Promise<PeerHandle> {
       fanOut,
       port: playerPort,
       ...(options.playerAddress !== undefined ? { address: options.playerAddress } : {}),
+      ...(options.maxPlayers !== undefined ? { maxPlayers: options.maxPlayers } : {}),
+      ...(options.maxPlayersPerAddress !== undefined
+        ? { maxPlayersPerAddress: options.maxPlayersPerAddress }
+        : {}),
       status: () => status(),
     });
   } catch (error) {
@@ -288,7 +299,7 @@ export async function startPeer(options: PeerOptions): Promise<PeerHandle> {
       bufferFill: stats?.bufferFill ?? 0,
       datagramsDropped: stats?.datagramsDropped ?? {},
       players: fanOut.playerCount,
-      playersDropped: fanOut.counters.playersDroppedSlow + fanOut.counters.playersDroppedStalled,
+      playersDropped: { ...fanOut.counters.dropped },
       host: runningHost.counters,
     };
   };

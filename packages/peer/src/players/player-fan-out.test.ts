@@ -121,7 +121,7 @@ describe('PlayerFanOut over HTTP', () => {
     const block = Buffer.alloc(64 * 1024, 7);
     let chunkNumber = 0;
     // Bounded: at most 256 MiB, stopping as soon as the stalled player is dropped.
-    while (fanOut.counters.playersDroppedSlow === 0 && chunkNumber < 4096) {
+    while (fanOut.counters.dropped.slow === 0 && chunkNumber < 4096) {
       block.writeUInt32BE(chunkNumber, 0);
       fanOut.play(chunkNumber, block);
       sent.update(block);
@@ -129,7 +129,7 @@ describe('PlayerFanOut over HTTP', () => {
       // Let the good player read (and the kernel buffers of the stalled one fill up).
       await new Promise((resolve) => setTimeout(resolve, 1));
     }
-    expect(fanOut.counters.playersDroppedSlow).toBe(1);
+    expect(fanOut.counters.dropped.slow).toBe(1);
     expect(fanOut.playerCount).toBe(1);
     fanOut.end();
     await until(() => good.state.ended, 20_000);

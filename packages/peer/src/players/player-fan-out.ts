@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { createStreamHeaderWatcher, type StreamHeaderWatcher } from './stream-header-watcher.js';
 
 /**
@@ -23,16 +24,50 @@ export interface PlayerFanOutOptions {
    * @p2psp/media's header capture for Ogg and WebM; null = keep the header given on join.
    */
   readonly createHeaderWatcher?: (mediaType: string) => StreamHeaderWatcher | null;
-  /** A player with more than this many bytes unsent is too slow and dropped (default 1 MiB). */
+  /**
+   * A player with more than this many bytes unsent, Node's write queue plus the socket's
+   * kernel send queue (`checkPlayers`), is too slow and dropped (default 1 MiB).
+   */
   readonly maxQueuedBytes?: number;
-  /** A player whose socket has not drained for this long is dropped (default 10 s). */
+  /**
+   * A player this far behind the live edge (its oldest unsent byte was written this long
+   * ago) is dropped (default 10 s).
+   */
   readonly stallTimeoutMs?: number;
   /** Monotonic milliseconds. */
   readonly clock?: () => number;
-  readonly onPlayerDrop?: (player: PlayerInfo, reason: PlayerDropReason) => void;
+  /** Players coming and going (debug), and the first drop of each kind (warn). */
+  readonly logger?: PlayerLogger;
 }
 
-export type PlayerDropReason = 'slow' | 'stalled' | 'gone' | 'stream-end';
+export interface PlayerLogger {
+  debug(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+}
+
+/**
+ * Why the player port dropped or refused a connection, as counted in the peer's `/status`
+ * (`playersDropped`): too many bytes unsent (`slow`), too far behind the live edge
+ * (`stalled`), the port or this client's address at its cap (`server-full`,
+ * `address-full`: 503), no complete request head in time (`head-timeout`: idle and
+ * slowloris connections), a request that does not parse or whose head is too large
+ * (`bad-request`).
+ */
+export const PLAYER_DROP_REASONS = [
+  'slow',
+  'stalled',
+  'server-full',
+  'address-full',
+  'head-timeout',
+  'bad-request',
+] as const;
+export type PlayerDropReason = (typeof PLAYER_DROP_REASONS)[number];
+
+/** Why a player left: dropped by a rule, hung up, or the stream ended. */
+export type PlayerLeaveReason =
+  | Extract<PlayerDropReason, 'slow' | 'stalled'>
+  | 'gone'
+  | 'stream-end';
 
 export interface PlayerInfo {
   readonly id: number;
@@ -45,8 +80,10 @@ export interface PlayerInfo {
 
 interface Player {
   readonly id: number;
+  readonly address: string;
   readonly remote: string;
   readonly response: ServerResponse;
+  readonly socket: Socket;
   bytesWritten: number;
   headerSent: boolean;
   /** Waiting for the first sync point; null once live. */
@@ -56,16 +93,23 @@ interface Player {
   pendingBytes: number;
   waitingForSync: boolean;
   firstChunkNumber: number | null;
-  /** When the socket last had nothing queued (or the player arrived). */
-  lastDrainedAt: number;
+  /** The socket's kernel send queue at the last `checkPlayers` (0 where unknown). */
+  kernelQueued: number;
+  /**
+   * Recent writes not known to be taken by the player yet: `bytesWritten` after each, and
+   * when; the first entry past what the player took tells how far behind live it is.
+   */
+  writeEnds: number[];
+  writeTimes: number[];
+  firstWrite: number;
 }
 
 export interface FanOutCounters {
   playersServed: number;
-  playersDroppedSlow: number;
-  playersDroppedStalled: number;
   playersGone: number;
   chunksWritten: number;
+  /** Connections dropped or refused, by reason (the peer's `/status` `playersDropped`). */
+  readonly dropped: Record<PlayerDropReason, number>;
 }
 
 const DEFAULT_MAX_QUEUED_BYTES = 1024 * 1024;
@@ -79,12 +123,15 @@ const DEFAULT_STALL_TIMEOUT_MS = 10_000;
 export class PlayerFanOut {
   readonly counters: FanOutCounters = {
     playersServed: 0,
-    playersDroppedSlow: 0,
-    playersDroppedStalled: 0,
     playersGone: 0,
     chunksWritten: 0,
+    dropped: Object.fromEntries(PLAYER_DROP_REASONS.map((reason) => [reason, 0])) as Record<
+      PlayerDropReason,
+      number
+    >,
   };
   private readonly players = new Map<number, Player>();
+  private readonly playersByAddress = new Map<string, number>();
   private nextId = 1;
   private mediaType: string | null = null;
   private header: Uint8Array = new Uint8Array(0);
@@ -108,13 +155,13 @@ export class PlayerFanOut {
     return this.mediaType;
   }
 
+  /** Players connected from this address (the per-address cap of the player server). */
+  playersFrom(address: string): number {
+    return this.playersByAddress.get(address) ?? 0;
+  }
+
   listPlayers(): PlayerInfo[] {
-    return [...this.players.values()].map((player) => ({
-      id: player.id,
-      remote: player.remote,
-      bytesWritten: player.bytesWritten,
-      firstChunkNumber: player.firstChunkNumber,
-    }));
+    return [...this.players.values()].map((player) => this.info(player));
   }
 
   /** The stream header arrived (on join) or changed: players waiting for it start now. */
@@ -142,12 +189,16 @@ export class PlayerFanOut {
   }
 
   /** Serves a player: the response must not have been written to yet. */
-  addPlayer(response: ServerResponse, remote: string): number {
+  addPlayer(response: ServerResponse): number {
     const id = this.nextId++;
+    const socket = response.socket as Socket;
+    const address = socket.remoteAddress ?? '?';
     const player: Player = {
       id,
-      remote,
+      address,
+      remote: `${address}:${socket.remotePort ?? 0}`,
       response,
+      socket,
       bytesWritten: 0,
       headerSent: false,
       finder: null,
@@ -155,18 +206,20 @@ export class PlayerFanOut {
       pendingBytes: 0,
       waitingForSync: true,
       firstChunkNumber: null,
-      lastDrainedAt: this.clock(),
+      kernelQueued: 0,
+      writeEnds: [],
+      writeTimes: [],
+      firstWrite: 0,
     };
     this.players.set(id, player);
+    this.playersByAddress.set(address, this.playersFrom(address) + 1);
     this.counters.playersServed += 1;
+    this.options.logger?.debug({ player: id, remote: player.remote }, 'player-join');
     response.on('close', () => {
-      if (this.players.delete(id)) {
+      if (this.forget(player)) {
         this.counters.playersGone += 1;
-        this.options.onPlayerDrop?.(this.info(player), 'gone');
+        this.logLeave(player, 'gone');
       }
-    });
-    response.on('drain', () => {
-      player.lastDrainedAt = this.clock();
     });
     if (this.ended) {
       this.finish(player);
@@ -229,9 +282,40 @@ export class PlayerFanOut {
   closeAll(): void {
     this.ended = true;
     for (const player of [...this.players.values()]) {
-      this.players.delete(player.id);
+      this.forget(player);
       player.response.destroy();
     }
+  }
+
+  /**
+   * The health sweep (the player server runs it every second, so a player is judged even
+   * while no chunk is played): takes each socket's kernel send queue, then drops the players
+   * over a bound.
+   */
+  checkPlayers(kernelQueued: (socket: Socket) => number): void {
+    const now = this.clock();
+    for (const player of [...this.players.values()]) {
+      player.kernelQueued = kernelQueued(player.socket);
+      this.checkHealth(player, now);
+    }
+  }
+
+  /**
+   * Counts a connection dropped or refused; the first of each kind is logged, later ones are
+   * only counted (a flood must not flood the log too).
+   */
+  countDrop(reason: PlayerDropReason, remote: string, details: object = {}): void {
+    this.counters.dropped[reason] += 1;
+    if (this.counters.dropped[reason] > 1) return;
+    this.options.logger?.warn(
+      {
+        reason,
+        remote,
+        ...details,
+        note: 'the first of its kind; the next ones are counted in /status playersDropped',
+      },
+      'player-drop',
+    );
   }
 
   private info(player: Player): PlayerInfo {
@@ -280,41 +364,75 @@ export class PlayerFanOut {
     player.finder = this.options.createSyncPointFinder?.(this.mediaType ?? '') ?? null;
   }
 
-  /** Drops a player whose socket does not keep up (rule: one slow player never stalls others). */
+  /**
+   * Drops a player that does not keep up, so one slow player never stalls the others nor
+   * fills memory: too many bytes unsent (Node's queue plus the kernel's, Icecast's
+   * queue-size rule), or its oldest unsent byte too old (it fell behind the live edge).
+   */
   private checkHealth(player: Player, now: number): boolean {
-    const queued = player.response.writableLength;
-    if (queued === 0) {
-      player.lastDrainedAt = now;
-      return true;
-    }
-    if (queued > this.maxQueuedBytes) {
-      this.drop(player, 'slow');
+    const unsent = player.response.writableLength + player.kernelQueued;
+    if (unsent > this.maxQueuedBytes) {
+      this.drop(player, 'slow', { unsent, kernelQueued: player.kernelQueued });
       return false;
     }
-    if (now - player.lastDrainedAt > this.stallTimeoutMs) {
-      this.drop(player, 'stalled');
+    // What the player took; the queues also hold HTTP chunk framing (under 1%), so this
+    // errs toward a player being a little further behind than it is.
+    const taken = player.bytesWritten - unsent;
+    while (
+      player.firstWrite < player.writeEnds.length &&
+      (player.writeEnds[player.firstWrite] ?? 0) <= taken
+    ) {
+      player.firstWrite += 1;
+    }
+    if (player.firstWrite > 256 && player.firstWrite * 2 > player.writeEnds.length) {
+      player.writeEnds.splice(0, player.firstWrite);
+      player.writeTimes.splice(0, player.firstWrite);
+      player.firstWrite = 0;
+    }
+    const oldestUnsent = player.writeTimes[player.firstWrite];
+    if (oldestUnsent !== undefined && now - oldestUnsent > this.stallTimeoutMs) {
+      this.drop(player, 'stalled', { unsent, behindMs: Math.round(now - oldestUnsent) });
       return false;
     }
     return true;
   }
 
-  private drop(player: Player, reason: 'slow' | 'stalled'): void {
-    this.players.delete(player.id);
-    if (reason === 'slow') this.counters.playersDroppedSlow += 1;
-    else this.counters.playersDroppedStalled += 1;
-    this.options.onPlayerDrop?.(this.info(player), reason);
-    player.response.destroy();
+  private drop(player: Player, reason: 'slow' | 'stalled', details: object): void {
+    this.forget(player);
+    this.countDrop(reason, player.remote, details);
+    this.logLeave(player, reason);
+    // A reset, not a FIN: a FIN would wait behind the unsent bytes, and the kernel would keep
+    // them (and their memory) while it probes a closed window, for minutes.
+    player.socket.resetAndDestroy();
+  }
+
+  /** Removes a player from the tables; false if it was gone already. */
+  private forget(player: Player): boolean {
+    if (!this.players.delete(player.id)) return false;
+    const left = this.playersFrom(player.address) - 1;
+    if (left > 0) this.playersByAddress.set(player.address, left);
+    else this.playersByAddress.delete(player.address);
+    return true;
+  }
+
+  private logLeave(player: Player, reason: PlayerLeaveReason): void {
+    this.options.logger?.debug(
+      { player: player.id, remote: player.remote, reason, bytes: player.bytesWritten },
+      'player-leave',
+    );
   }
 
   private write(player: Player, bytes: Uint8Array): void {
     if (bytes.byteLength === 0) return;
     player.bytesWritten += bytes.byteLength;
+    player.writeEnds.push(player.bytesWritten);
+    player.writeTimes.push(this.clock());
     player.response.write(bytes);
   }
 
   private finish(player: Player): void {
-    this.players.delete(player.id);
-    this.options.onPlayerDrop?.(this.info(player), 'stream-end');
+    this.forget(player);
+    this.logLeave(player, 'stream-end');
     if (!player.response.headersSent) {
       player.response.writeHead(410, { 'Content-Type': 'text/plain' });
       player.response.end('The stream has ended.\n');

@@ -1,8 +1,40 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { listenTcp } from '@p2psp/host';
 import { formatEndpoint } from '@p2psp/wire';
+import { PeerRuntimeError } from '../node/errors.js';
 import type { PlayerFanOut } from './player-fan-out.js';
+import { TcpSendQueues } from './tcp-send-queues.js';
+
+/**
+ * Default caps. Each player may hold up to the fan-out's unsent bound (1 MiB) before it is
+ * dropped, so 64 players bound the port's worst case near 64 MiB of queued stream; a
+ * listener's machine serves a handful of players, a LAN relay a few dozen (Icecast's
+ * default is 100 listeners per server). One address is one household behind its NAT, or
+ * this machine on the default 127.0.0.1 binding: 8 players covers its devices and tabs,
+ * and one client cannot take the whole port.
+ */
+export const PLAYER_SERVER_DEFAULTS = {
+  maxPlayers: 64,
+  maxPlayersPerAddress: 8,
+  /**
+   * A player sends its whole request head at once, in one segment: 5 s covers its
+   * retransmissions (RFC 6298: a 1 s RTO, doubled), and an idle or slowloris connection
+   * holds a socket no longer.
+   */
+  headTimeoutMs: 5_000,
+} as const;
+
+/** A player's request head is a few hundred bytes; Node allows 16 KiB, Apache 8 KiB a field. */
+const MAX_HEAD_BYTES = 8 * 1024;
+/** Connections beyond the players: `/status` requests, and room to answer 503. */
+const EXTRA_CONNECTIONS = 32;
+/** Connections one address may hold beyond its players before new ones are cut at once. */
+const EXTRA_CONNECTIONS_PER_ADDRESS = 8;
+/** Seconds a refused player is told to wait (RFC 9110 section 10.2.3). */
+const RETRY_AFTER_SECONDS = 10;
+/** How often the kernel send queues are read and every player is judged. */
+const SWEEP_INTERVAL_MS = 1_000;
 
 export interface PlayerServerOptions {
   readonly fanOut: PlayerFanOut;
@@ -12,6 +44,12 @@ export interface PlayerServerOptions {
   readonly port: number;
   /** The body of `GET /status`. */
   readonly status: () => unknown;
+  /** Players served at once; more are answered 503 with Retry-After (default 64). */
+  readonly maxPlayers?: number;
+  /** Players served at once to one client address; more get 503 too (default 8). */
+  readonly maxPlayersPerAddress?: number;
+  /** A connection without a complete request head after this long is closed (default 5 s). */
+  readonly headTimeoutMs?: number;
 }
 
 export interface PlayerServer {
@@ -22,8 +60,7 @@ export interface PlayerServer {
   close(): Promise<void>;
 }
 
-function remoteOf(request: IncomingMessage): string {
-  const socket = request.socket;
+function remoteOf(socket: Socket): string {
   return `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
 }
 
@@ -32,54 +69,156 @@ function sendText(response: ServerResponse, status: number, text: string): void 
   response.end(`${text}\n`);
 }
 
+function positiveInteger(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new PeerRuntimeError(
+      'P2PSP_ERR_BAD_OPTION',
+      `${name} ${value}: expected an integer of at least 1 (default ${fallback})`,
+    );
+  }
+  return value;
+}
+
 /**
  * The peer's player port: `GET /` or `/stream` is the live stream (an Icecast-like mount),
- * `GET /status` the peer's counters as JSON. Anything else is a 404 naming the paths.
+ * `GET /status` the peer's counters as JSON. Anything else is a 404 naming the paths. The
+ * port is open to abuse (players that never read, floods of connections that send nothing),
+ * so it caps players, closes connections without a request head fast, and drops players
+ * that fall behind (the fan-out's rules, also judged every second here).
  */
 export async function startPlayerServer(options: PlayerServerOptions): Promise<PlayerServer> {
-  const server: Server = createServer((request, response) => {
-    const path = (request.url ?? '/').split('?')[0];
-    if (request.method !== 'GET' && request.method !== 'HEAD') {
-      response.setHeader('Allow', 'GET, HEAD');
-      sendText(response, 405, 'Only GET and HEAD are served here.');
-      return;
-    }
-    if (path === '/' || path === '/stream') {
-      if (request.method === 'HEAD') {
-        response.writeHead(200, {
-          'Content-Type': options.fanOut.streamMediaType ?? 'application/octet-stream',
-          'Cache-Control': 'no-cache, no-store',
-        });
-        response.end();
+  const { fanOut } = options;
+  const defaults = PLAYER_SERVER_DEFAULTS;
+  const maxPlayers = positiveInteger('maxPlayers', options.maxPlayers, defaults.maxPlayers);
+  const maxPerAddress = positiveInteger(
+    'maxPlayersPerAddress',
+    options.maxPlayersPerAddress,
+    defaults.maxPlayersPerAddress,
+  );
+  const headTimeoutMs = positiveInteger(
+    'headTimeoutMs',
+    options.headTimeoutMs,
+    defaults.headTimeoutMs,
+  );
+
+  const refuse = (response: ServerResponse, reason: 'server-full' | 'address-full') => {
+    fanOut.countDrop(reason, remoteOf(response.socket as Socket));
+    response.writeHead(503, {
+      'Content-Type': 'text/plain; charset=utf-8',
+      'Retry-After': String(RETRY_AFTER_SECONDS),
+      Connection: 'close',
+    });
+    response.end(
+      reason === 'server-full'
+        ? `This peer serves ${maxPlayers} players already; retry later, or use another peer.\n`
+        : `This peer serves ${maxPerAddress} players to your address already; close one, or retry later.\n`,
+    );
+  };
+
+  const server: Server = createServer(
+    {
+      maxHeaderSize: MAX_HEAD_BYTES,
+      headersTimeout: headTimeoutMs,
+      // A GET has no body: the request is complete with its head. Node checks both every
+      // connectionsCheckingInterval (30 s by default, too slow to matter here).
+      requestTimeout: headTimeoutMs,
+      connectionsCheckingInterval: Math.min(500, headTimeoutMs),
+    },
+    (request, response) => {
+      const path = (request.url ?? '/').split('?')[0];
+      if (request.method !== 'GET' && request.method !== 'HEAD') {
+        response.setHeader('Allow', 'GET, HEAD');
+        sendText(response, 405, 'Only GET and HEAD are served here.');
         return;
       }
-      // A player may stay connected for hours: no idle timeout on its socket.
-      request.socket.setTimeout(0);
-      request.socket.setNoDelay(true);
-      options.fanOut.addPlayer(response, remoteOf(request));
+      if (path === '/' || path === '/stream') {
+        if (request.method === 'HEAD') {
+          response.writeHead(200, {
+            'Content-Type': fanOut.streamMediaType ?? 'application/octet-stream',
+            'Cache-Control': 'no-cache, no-store',
+          });
+          response.end();
+          return;
+        }
+        if (fanOut.playerCount >= maxPlayers) return refuse(response, 'server-full');
+        if (fanOut.playersFrom(request.socket.remoteAddress ?? '?') >= maxPerAddress) {
+          return refuse(response, 'address-full');
+        }
+        // A player may stay connected for hours: no idle timeout on its socket.
+        request.socket.setTimeout(0);
+        request.socket.setNoDelay(true);
+        fanOut.addPlayer(response);
+        return;
+      }
+      if (path === '/status') {
+        const body = JSON.stringify(options.status(), null, 2);
+        response.writeHead(200, {
+          'Content-Type': 'application/json',
+          'Cache-Control': 'no-cache',
+          'Access-Control-Allow-Origin': '*',
+        });
+        response.end(`${body}\n`);
+        return;
+      }
+      sendText(
+        response,
+        404,
+        `No such path ${path}: the stream is at /stream, counters at /status.`,
+      );
+    },
+  );
+  server.maxConnections = maxPlayers + EXTRA_CONNECTIONS;
+  server.on('drop', (data?: { remoteAddress?: string; remotePort?: number }) => {
+    fanOut.countDrop('server-full', `${data?.remoteAddress ?? '?'}:${data?.remotePort ?? 0}`);
+  });
+
+  // One address may not fill the port with connections that are not players (a flood).
+  const connectionsByAddress = new Map<string, number>();
+  server.on('connection', (socket: Socket) => {
+    const address = socket.remoteAddress ?? '?';
+    const open = (connectionsByAddress.get(address) ?? 0) + 1;
+    if (open > maxPerAddress + EXTRA_CONNECTIONS_PER_ADDRESS) {
+      fanOut.countDrop('address-full', remoteOf(socket));
+      socket.destroy();
       return;
     }
-    if (path === '/status') {
-      const body = JSON.stringify(options.status(), null, 2);
-      response.writeHead(200, {
-        'Content-Type': 'application/json',
-        'Cache-Control': 'no-cache',
-        'Access-Control-Allow-Origin': '*',
-      });
-      response.end(`${body}\n`);
+    connectionsByAddress.set(address, open);
+    socket.once('close', () => {
+      const left = (connectionsByAddress.get(address) ?? 1) - 1;
+      if (left > 0) connectionsByAddress.set(address, left);
+      else connectionsByAddress.delete(address);
+    });
+  });
+
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    if (error.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
       return;
     }
-    sendText(response, 404, `No such path ${path}: the stream is at /stream, counters at /status.`);
+    // Never crash on a client: answer what went wrong if we still can, then close.
+    const timedOut = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+    fanOut.countDrop(timedOut ? 'head-timeout' : 'bad-request', remoteOf(socket as Socket));
+    socket.end(
+      timedOut
+        ? 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n'
+        : error.code === 'HPE_HEADER_OVERFLOW'
+          ? 'HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n'
+          : 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n',
+    );
   });
-  // Players hold their response open for good; keep Node's request timeout out of it.
-  server.requestTimeout = 0;
-  server.on('clientError', (_error, socket) => {
-    // Garbage from a client: answer 400 if we still can, never crash.
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\n\r\n');
-    else socket.destroy();
-  });
+
   await listenTcp(server, { address: options.address ?? '127.0.0.1', port: options.port });
   const bound = server.address() as AddressInfo;
+
+  const sendQueues = new TcpSendQueues();
+  const sweep = setInterval(() => {
+    if (fanOut.playerCount === 0) return;
+    sendQueues.refresh(bound.port);
+    fanOut.checkPlayers((socket) => sendQueues.queued(socket));
+  }, SWEEP_INTERVAL_MS);
+  sweep.unref();
+
   // A wildcard bind is reached locally at the loopback address of its family.
   const urlAddress =
     bound.address === '0.0.0.0' ? '127.0.0.1' : bound.address === '::' ? '::1' : bound.address;
@@ -89,7 +228,8 @@ export async function startPlayerServer(options: PlayerServerOptions): Promise<P
     url: `http://${formatEndpoint({ address: urlAddress, port: bound.port })}/stream`,
     close: () =>
       new Promise<void>((resolve) => {
-        options.fanOut.closeAll();
+        clearInterval(sweep);
+        fanOut.closeAll();
         server.closeAllConnections();
         server.close(() => resolve());
       }),
