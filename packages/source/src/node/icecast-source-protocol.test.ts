@@ -17,6 +17,7 @@ function head(method: string, path: string, headers: Record<string, string>): So
   return {
     method,
     path,
+    query: new URLSearchParams(),
     version: 'HTTP/1.1',
     headers: new Map(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value])),
   };

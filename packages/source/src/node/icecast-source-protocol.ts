@@ -11,6 +11,8 @@ export interface SourceRequestHead {
   readonly method: string;
   /** The path without its query (`/live.mp3`). */
   readonly path: string;
+  /** The query's parameters (`/admin/metadata?mode=updinfo&song=...`). */
+  readonly query: URLSearchParams;
   readonly version: string;
   readonly headers: ReadonlyMap<string, string>;
 }
@@ -58,6 +60,7 @@ export function parseSourceRequestHead(
     head: {
       method: requestLine[1]!,
       path: requestLine[2]!.split('?')[0]!,
+      query: new URLSearchParams(requestLine[2]!.split('?')[1] ?? ''),
       version: requestLine[3]!,
       headers,
     },
@@ -241,6 +244,51 @@ export function admitSourceRequest(head: SourceRequestHead, mount: SourceMount):
     expectContinue: /100-continue/i.test(head.headers.get('expect') ?? ''),
     framing,
   };
+}
+
+export type MetadataUpdate =
+  /** `known`: mode `updinfo`, the one action Icecast takes here. */
+  | { readonly ok: true; readonly known: boolean; readonly title: string | null }
+  | { readonly ok: false; readonly status: 400 | 401; readonly message: string };
+
+/** The path radio software sends title updates to (Icecast's admin interface). */
+export const METADATA_PATH = '/admin/metadata';
+
+/**
+ * A title update as Icecast 2.4 takes it (src/admin.c, command_metadata): `GET
+ * /admin/metadata?mount=/live.mp3&mode=updinfo&song=Artist%20-%20Title` with the source
+ * password, for a mount that has a source client. `song`, else `artist` and `title`.
+ */
+export function admitMetadataUpdate(head: SourceRequestHead, mount: SourceMount): MetadataUpdate {
+  if (!passwordMatches(head.headers.get('authorization'), mount.password)) {
+    return { ok: false, status: 401, message: 'You need to authenticate' };
+  }
+  if (head.query.get('mount') !== mount.mount || !mount.inUse) {
+    return { ok: false, status: 400, message: 'Source does not exist' };
+  }
+  if (head.query.get('mode') !== 'updinfo') return { ok: true, known: false, title: null };
+  const song = head.query.get('song');
+  const artist = head.query.get('artist');
+  const title = head.query.get('title');
+  return {
+    ok: true,
+    known: true,
+    title: song ?? (artist && title ? `${artist} - ${title}` : null),
+  };
+}
+
+/** Icecast's XML answer to a title update (`return` 0: an action it does not know). */
+export function metadataResponse(known: boolean): string {
+  const message = known ? 'Metadata update successful' : 'No such action';
+  const body = `<?xml version="1.0"?>\n<iceresponse><message>${message}</message><return>${known ? 1 : 0}</return></iceresponse>\n`;
+  return [
+    'HTTP/1.0 200 OK',
+    'Content-Type: text/xml; charset=utf-8',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    'Connection: close',
+    '',
+    body,
+  ].join('\r\n');
 }
 
 const REASONS: Record<number, string> = {

@@ -230,6 +230,44 @@ describe('openPushIngest (an Icecast 2.4 mount for source clients)', () => {
     ).toMatch(/403 [\s\S]*this mount streams audio\/mpeg/);
   });
 
+  it('takes title updates on /admin/metadata as Icecast does, and logs them', async () => {
+    const titles: unknown[] = [];
+    const logger = {
+      debug() {},
+      warn() {},
+      info: (fields: object, message: string) => {
+        if (message === 'ingest-title') titles.push((fields as { title: string }).title);
+      },
+    };
+    const { port: listening, opened } = open({ logger });
+    const port = await listening;
+    const update = async (query: string, authorization = AUTH) => {
+      const client = sourceClient(
+        port,
+        request('GET', `/admin/metadata?${query}`, { Authorization: authorization }),
+      );
+      await client.closed;
+      return client.answer();
+    };
+    // No source on the mount yet: Icecast's "Source does not exist".
+    expect(await update('mount=/live.mp3&mode=updinfo&song=A')).toMatch(
+      /^HTTP\/1\.0 400 [\s\S]*Source does not exist/,
+    );
+    sourceClient(port, PUT_HEAD, MP3_FRAME);
+    await opened;
+    expect(await update('mount=/live.mp3&mode=updinfo&song=Artist+-+Song%20%C3%A9')).toMatch(
+      /^HTTP\/1\.0 200 OK[\s\S]*<message>Metadata update successful<\/message><return>1<\/return>/,
+    );
+    expect(await update('mount=/live.mp3&mode=updinfo&artist=Nina&title=Sinnerman')).toMatch(
+      /Metadata update successful/,
+    );
+    expect(await update('mount=/live.mp3&mode=other')).toMatch(/No such action[\s\S]*<return>0/);
+    expect(await update('mount=/live.mp3&mode=updinfo&song=X', 'Basic c291cmNlOm5v')).toMatch(
+      /^HTTP\/1\.0 401 /,
+    );
+    expect(titles).toEqual(['Artist - Song é', 'Nina - Sinnerman']);
+  });
+
   it('bounds request heads: 431 when oversize, 408 when stalled', async () => {
     const { port: listening, opened } = open({ headTimeoutMs: 200, maxHeadBytes: 1024 });
     const port = await listening;

@@ -3,15 +3,19 @@ import { errorCode, explainListenError, listenTcp } from '@p2psp/host';
 import { detectMediaType, type MediaKind } from '@p2psp/media';
 import { SourceRuntimeError } from './errors.js';
 import {
+  admitMetadataUpdate,
   admitSourceRequest,
   ChunkedBodyDecoder,
   type IcecastStreamInfo,
   MAX_SOURCE_HEAD_BYTES,
+  METADATA_PATH,
+  metadataResponse,
   NO_STREAM_INFO,
   parseSourceRequestHead,
   SOURCE_CONTINUE_RESPONSE,
   SOURCE_OK_RESPONSE,
   type SourceBodyFraming,
+  type SourceRequestHead,
   sourceErrorResponse,
 } from './icecast-source-protocol.js';
 import {
@@ -233,6 +237,25 @@ export async function openPushIngest(
     if (rest.byteLength > 0) onBody(rest);
   };
 
+  /** A title update: logged as the HTTP ingest logs ICY titles (they travel no further yet). */
+  const updateMetadata = (socket: Socket, remote: string, head: SourceRequestHead): void => {
+    const update = admitMetadataUpdate(head, {
+      mount: listen.mount,
+      password: options.password,
+      inUse: active !== null,
+      checkContentType,
+    });
+    if (!update.ok) {
+      refuse(socket, remote, update.status, update.message);
+      return;
+    }
+    if (update.title !== null) {
+      logger.info({ input: description, title: update.title }, 'ingest-title');
+    }
+    socket.setTimeout(0);
+    socket.end(metadataResponse(update.known));
+  };
+
   const accept = (socket: Socket): void => {
     if (stopped) {
       socket.destroy();
@@ -256,6 +279,8 @@ export async function openPushIngest(
         refuse(socket, remote, 431, `Request head over ${maxHeadBytes} bytes`);
       } else if (parsed.status === 'invalid') {
         refuse(socket, remote, 400, parsed.reason);
+      } else if (parsed.head.method === 'GET' && parsed.head.path === METADATA_PATH) {
+        updateMetadata(socket, remote, parsed.head);
       } else {
         const admission = admitSourceRequest(parsed.head, {
           mount: listen.mount,
