@@ -201,8 +201,8 @@ describe('players that do not keep up', () => {
     expect(reader.state.closed).toBe(false);
     expect(fanOut.playerCount).toBe(1);
     // Reset, so the kernel lets go of the unsent bytes at once.
-    const queues = new TcpSendQueues();
-    queues.refresh(server.port);
+    const queues = TcpSendQueues.forFamily('IPv4');
+    await queues.refresh(server.port);
     const serverSide = { remoteAddress: '127.0.0.12', remotePort: sleeper.socket.localPort };
     expect(queues.queued(serverSide as net.Socket)).toBe(0);
   });

@@ -211,11 +211,15 @@ export async function startPlayerServer(options: PlayerServerOptions): Promise<P
   await listenTcp(server, { address: options.address ?? '127.0.0.1', port: options.port });
   const bound = server.address() as AddressInfo;
 
-  const sendQueues = new TcpSendQueues();
+  const sendQueues = TcpSendQueues.forFamily(bound.family);
+  let sweeping = false;
   const sweep = setInterval(() => {
-    if (fanOut.playerCount === 0) return;
-    sendQueues.refresh(bound.port);
-    fanOut.checkPlayers((socket) => sendQueues.queued(socket));
+    if (sweeping || fanOut.playerCount === 0) return;
+    sweeping = true;
+    void sendQueues.refresh(bound.port).then(() => {
+      sweeping = false;
+      fanOut.checkPlayers((socket) => sendQueues.queued(socket));
+    });
   }, SWEEP_INTERVAL_MS);
   sweep.unref();
 

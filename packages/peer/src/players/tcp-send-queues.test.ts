@@ -49,11 +49,11 @@ describe('TcpSendQueues', () => {
   ])('reads the kernel send queue of a connection over %s', async (host, always) => {
     if (!always && !(await ipv6Loopback())) return;
     const { port, serverSide } = await unreadConnection(host);
-    const queues = new TcpSendQueues();
+    const queues = TcpSendQueues.forFamily(net.isIPv6(host) ? 'IPv6' : 'IPv4');
     let queued = 0;
     for (let attempt = 0; attempt < 100 && queued === 0; attempt++) {
       await new Promise((resolve) => setTimeout(resolve, 20));
-      queues.refresh(port);
+      await queues.refresh(port);
       queued = queues.queued(serverSide);
     }
     expect(queued).toBeGreaterThan(0);
@@ -62,8 +62,8 @@ describe('TcpSendQueues', () => {
 
   it('reads 0 where the kernel has no such table (not Linux)', async () => {
     const { port, serverSide } = await unreadConnection('127.0.0.1');
-    const queues = new TcpSendQueues(['/nonexistent/tcp']);
-    queues.refresh(port);
+    const queues = new TcpSendQueues('/nonexistent/tcp');
+    await queues.refresh(port);
     expect(queues.queued(serverSide)).toBe(0);
   });
 

@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { endianness } from 'node:os';
 
-const TABLES = ['/proc/net/tcp', '/proc/net/tcp6'];
 /** /proc/net/tcp `st` column: a listening socket has no peer (include/net/tcp_states.h). */
 const TCP_LISTEN = '0A';
 
@@ -35,7 +34,7 @@ function decodeAddress(hex: string): string {
 
 /**
  * The kernel's send queue of each TCP connection on one local port: the `tx_queue` column of
- * Linux's /proc/net/tcp and /proc/net/tcp6 (bytes written to the socket that the other end
+ * Linux's /proc/net/tcp or /proc/net/tcp6 (bytes written to the socket that the other end
  * has not acknowledged yet). A player that never reads leaves them there, and Linux grows a
  * send buffer up to net.ipv4.tcp_wmem's maximum (4 MiB by default), so Node's own write
  * queue stays empty for minutes while kernel memory grows. Node 20 can neither read the
@@ -47,35 +46,48 @@ export class TcpSendQueues {
   #available = true;
   #queues = new Map<string, number>();
 
-  /** `tables`: where the kernel lists TCP sockets (tests give their own copies). */
-  constructor(private readonly tables: readonly string[] = TABLES) {}
+  /** `table`: where the kernel lists the TCP sockets of the listener's family. */
+  constructor(private readonly table: string) {}
 
-  /** Re-reads the tables (synchronously: a few hundred lines, and the queues stay consistent). */
-  refresh(localPort: number): void {
+  /** The table of a listener's address family: IPv6 listeners list IPv4 clients as mapped. */
+  static forFamily(family: string): TcpSendQueues {
+    return new TcpSendQueues(family === 'IPv6' ? '/proc/net/tcp6' : '/proc/net/tcp');
+  }
+
+  /**
+   * Re-reads the table, off the event loop (the kernel walks its whole connection hash
+   * for it: milliseconds, even with few sockets).
+   */
+  async refresh(localPort: number): Promise<void> {
     if (!this.#available) return;
-    const portColumn = `:${localPort.toString(16).toUpperCase().padStart(4, '0')} `;
+    let text: string;
+    try {
+      text = await readFile(this.table, 'latin1');
+    } catch {
+      this.#available = false;
+      return;
+    }
+    // Lines are `sl local_address rem_address st tx_queue:rx_queue ...`; only those whose
+    // local port is ours are split.
+    const localColumn = `:${localPort.toString(16).toUpperCase().padStart(4, '0')} `;
     const queues = new Map<string, number>();
-    for (const table of this.tables) {
-      let text: string;
-      try {
-        text = readFileSync(table, 'latin1');
-      } catch {
-        if (table === this.tables[0]) {
-          this.#available = false;
-          return;
-        }
-        continue; // No IPv6 in this kernel.
-      }
-      for (const line of text.split('\n')) {
-        if (!line.includes(portColumn)) continue;
-        // sl local_address rem_address st tx_queue:rx_queue ...
-        const [, local, remote, state, queueColumns] = line.trim().split(/\s+/);
-        if (!local?.endsWith(portColumn.trimEnd()) || !remote || state === TCP_LISTEN) continue;
-        const [remoteHex, remotePortHex] = remote.split(':');
-        const txQueue = Number.parseInt(queueColumns?.split(':')[0] ?? '', 16);
-        if (!remoteHex || !remotePortHex || !Number.isFinite(txQueue)) continue;
-        queues.set(`${decodeAddress(remoteHex)}|${Number.parseInt(remotePortHex, 16)}`, txQueue);
-      }
+    for (
+      let found = text.indexOf(localColumn);
+      found >= 0;
+      found = text.indexOf(localColumn, found + 1)
+    ) {
+      const lineStart = text.lastIndexOf('\n', found) + 1;
+      const lineEnd = text.indexOf('\n', found);
+      const [, local, remote, state, queueColumns] = text
+        .slice(lineStart, lineEnd < 0 ? undefined : lineEnd)
+        .trim()
+        .split(/\s+/);
+      // The port may also be a remote port (our own client to a peer's port of that number).
+      if (!local?.endsWith(localColumn.trimEnd()) || !remote || state === TCP_LISTEN) continue;
+      const [remoteHex, remotePortHex] = remote.split(':');
+      const txQueue = Number.parseInt(queueColumns?.split(':')[0] ?? '', 16);
+      if (!remoteHex || !remotePortHex || !Number.isFinite(txQueue)) continue;
+      queues.set(`${decodeAddress(remoteHex)}|${Number.parseInt(remotePortHex, 16)}`, txQueue);
     }
     this.#queues = queues;
   }
