@@ -13,7 +13,7 @@ describe('NeighbourAccounting', () => {
     const bufferSize = 32;
     const interval = 10;
     const accounting = new NeighbourAccounting<string>({
-      livenessTimeoutMillis: livenessTimeout({ bufferSize, chunkIntervalMillis: interval }),
+      livenessTimeout: livenessTimeout({ bufferSize, chunkIntervalMillis: interval }),
     });
     const honest = ['a', 'b', 'c', 'd', 'e', 'f'];
     const crashed = ['x', 'y', 'z'];
@@ -59,7 +59,7 @@ describe('NeighbourAccounting', () => {
   });
 
   it('drops a neighbour that says hello but relays nothing once its debt passes 32', () => {
-    const accounting = new NeighbourAccounting<number>({ livenessTimeoutMillis: 1000 });
+    const accounting = new NeighbourAccounting<number>({ livenessTimeout: 1000 });
     accounting.add(7, 0);
     let drop: NeighbourDrop<number> | undefined;
     let rounds = 0;
@@ -75,7 +75,7 @@ describe('NeighbourAccounting', () => {
   });
 
   it('tracks the next liveness deadline, ignoring externals; none without a timeout', () => {
-    const accounting = new NeighbourAccounting<string>({ livenessTimeoutMillis: 100 });
+    const accounting = new NeighbourAccounting<string>({ livenessTimeout: 100 });
     accounting.add('a', 10);
     accounting.add('b', 20);
     accounting.add('e', 0, { external: true });
@@ -86,8 +86,6 @@ describe('NeighbourAccounting', () => {
     expect(accounting.nextDeadline()).toBe(150);
     expect(new NeighbourAccounting().nextDeadline()).toBeUndefined();
     expect(new NeighbourAccounting().expireSilent(10 ** 9)).toEqual([]);
-    expect(() => new NeighbourAccounting({ livenessTimeoutMillis: -1 })).toThrow(
-      /livenessTimeoutMillis/,
-    );
+    expect(() => new NeighbourAccounting({ livenessTimeout: -1 })).toThrow(/livenessTimeout/);
   });
 });

@@ -7,8 +7,12 @@ export interface NeighbourAccountingOptions {
   readonly debtThreshold?: number;
   /** Lowest debt (largest credit). Default `-debtThreshold`. */
   readonly debtFloor?: number;
-  /** Silence after which a neighbour is dropped (rule 6; see `livenessTimeout`). Undefined: never. */
-  readonly livenessTimeoutMillis?: number;
+  /**
+   * Silence after which a neighbour is dropped (rule 6), in the unit of the clock the caller
+   * passes as `now`: milliseconds (see `livenessTimeout`), or chunk times of the stream clock
+   * as `@p2psp/peer` counts it. Undefined: never.
+   */
+  readonly livenessTimeout?: number;
 }
 
 /** Why a peer dropped a neighbour. */
@@ -35,7 +39,8 @@ interface NeighbourRecord {
  */
 export class NeighbourAccounting<Key = string> {
   readonly debts: DebtCounters<Key>;
-  readonly livenessTimeoutMillis: number | undefined;
+  /** The silence timeout, in the unit of the callers' `now` (see the option). */
+  readonly livenessTimeout: number | undefined;
   readonly #neighbours = new Map<Key, NeighbourRecord>();
 
   constructor(options: NeighbourAccountingOptions = {}) {
@@ -43,10 +48,10 @@ export class NeighbourAccounting<Key = string> {
       ...(options.debtThreshold === undefined ? {} : { threshold: options.debtThreshold }),
       ...(options.debtFloor === undefined ? {} : { floor: options.debtFloor }),
     });
-    this.livenessTimeoutMillis =
-      options.livenessTimeoutMillis === undefined
+    this.livenessTimeout =
+      options.livenessTimeout === undefined
         ? undefined
-        : checkNumber('livenessTimeoutMillis', options.livenessTimeoutMillis, 0, 2 ** 31);
+        : checkNumber('livenessTimeout', options.livenessTimeout, 0, 2 ** 31);
   }
 
   /** A neighbour learnt (join accept list, hello, chunk origin) at `now`. Idempotent. */
@@ -112,7 +117,7 @@ export class NeighbourAccounting<Key = string> {
 
   /** Drops (and forgets) the non-external neighbours silent for the liveness timeout. */
   expireSilent(now: Instant): readonly NeighbourDrop<Key>[] {
-    const timeout = this.livenessTimeoutMillis;
+    const timeout = this.livenessTimeout;
     if (timeout === undefined) return [];
     const drops: NeighbourDrop<Key>[] = [];
     for (const [neighbour, record] of this.#neighbours) {
@@ -126,7 +131,7 @@ export class NeighbourAccounting<Key = string> {
 
   /** When `expireSilent` next has work (for `pollTimeout`), or undefined. */
   nextDeadline(): Instant | undefined {
-    const timeout = this.livenessTimeoutMillis;
+    const timeout = this.livenessTimeout;
     if (timeout === undefined) return undefined;
     let deadline: Instant | undefined;
     for (const record of this.#neighbours.values()) {

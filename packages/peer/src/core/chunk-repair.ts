@@ -26,8 +26,8 @@ import type { Chunk, Instant, MemberId, Random } from '@p2psp/wire';
  * debts do not drift because of repairs, and a free rider gains nothing: requests buy at
  * most `ANSWERS_PER_REQUESTER_PER_INTERVAL` chunks per interval and never pay its debt.
  *
- * Sans-IO: no clock, no timers, no randomness of its own; the peer core passes `now`, a
- * view of its buffer, and its seeded `Random`.
+ * Sans-IO: no clock, no timers, no randomness of its own; the peer's play-out passes
+ * `now`, its buffer and neighbour table (read only), and the seeded `Random`.
  */
 
 /**
@@ -100,8 +100,8 @@ export const NO_REPAIR_STATS: RepairStats = Object.freeze({
   repairRequestsRefused: 0,
 });
 
-/** What the repair reads from the peer core at each step (the core owns the buffer). */
-export interface RepairView {
+/** What the repair reads of the buffer at each step (play-out owns it, rule 5). */
+export interface RepairBuffer {
   /** Unwrapped buffer index (see ChunkBuffer) of the next chunk to play, or the lowest one. */
   readonly playIndex: number;
   /** The newest chunk index received. */
@@ -110,10 +110,14 @@ export interface RepairView {
   has(index: number): boolean;
   numberOf(index: number): number;
   readonly chunkIntervalMillis: number;
+}
+
+/** What the repair reads of the neighbour table. */
+export interface RepairNeighbours {
   /** Neighbours known (sets how long relays take to reach us, rule 3). */
-  readonly neighbourCount: number;
+  readonly size: number;
   /** The neighbours that may be asked: verified ones (they proved their address). */
-  verifiedNeighbours(): readonly MemberId[];
+  verifiedIds(): readonly MemberId[];
   isVerified(memberId: MemberId): boolean;
 }
 
@@ -187,6 +191,8 @@ class TokenBucket {
 
 export class ChunkRepair {
   readonly #random: Random;
+  readonly #buffer: RepairBuffer;
+  readonly #neighbours: RepairNeighbours;
   #settings: RepairSettings;
   /** Missing chunks by buffer index, in index order (scanned in increasing order). */
   readonly #missing = new Map<number, Missing>();
@@ -218,8 +224,16 @@ export class ChunkRepair {
   #unavailable = 0;
   #refused = 0;
 
-  constructor(random: Random, settings: RepairSettings, now: Instant) {
+  constructor(
+    random: Random,
+    settings: RepairSettings,
+    now: Instant,
+    buffer: RepairBuffer,
+    neighbours: RepairNeighbours,
+  ) {
     this.#random = random;
+    this.#buffer = buffer;
+    this.#neighbours = neighbours;
     this.#settings = settings;
     this.#requests = new TokenBucket(REQUESTS_PER_INTERVAL, REQUEST_BURST, now);
     this.#answers = new TokenBucket(ANSWERS_PER_INTERVAL, ANSWER_BURST, now);
@@ -269,40 +283,41 @@ export class ChunkRepair {
   }
 
   /** Finds newly overdue gaps and returns the requests due now, within the budget. */
-  poll(now: Instant, view: RepairView): RepairRequest[] {
-    this.#intervalMillis = Math.max(0.01, view.chunkIntervalMillis);
-    this.#scan(now, view);
+  poll(now: Instant): RepairRequest[] {
+    const buffer = this.#buffer;
+    this.#intervalMillis = Math.max(0.01, buffer.chunkIntervalMillis);
+    this.#scan(now);
     const requests: RepairRequest[] = [];
     // Chunk k is played when k + delay arrives: below this index no answer can make it.
-    const lastUseful = view.highestIndex - this.#settings.playoutDelayChunks + MIN_LEAD_CHUNKS;
+    const lastUseful = buffer.highestIndex - this.#settings.playoutDelayChunks + MIN_LEAD_CHUNKS;
     for (const [index, missing] of this.#missing) {
-      if (view.has(index)) {
+      if (buffer.has(index)) {
         // Arrived by a path that did not go through `stored` (defensive; cheap).
         this.#missing.delete(index);
         continue;
       }
-      if (index < view.playIndex || index < lastUseful) {
+      if (index < buffer.playIndex || index < lastUseful) {
         // Played as lost, or too close to its play time. Not played yet: reported now (a
         // monitor complains MIN_LEAD_CHUNKS before its play time rather than at it, so
         // an LRS resend can still reach it with a short play-out delay).
-        if (index >= view.playIndex) this.#report(index, missing, view);
+        if (index >= buffer.playIndex) this.#report(index, missing);
         this.#missing.delete(index);
         this.#failed++;
         continue;
       }
       if (missing.nextAt > now) continue;
       // The likely origin did not answer: most likely nobody but the source ever had it.
-      if (missing.attempts > 0) this.#report(index, missing, view);
+      if (missing.attempts > 0) this.#report(index, missing);
       if (missing.attempts >= MAX_ATTEMPTS) {
         // The last neighbour asked did not answer in time either.
         this.#missing.delete(index);
         this.#failed++;
         continue;
       }
-      const target = this.#chooseTarget(index, missing.asked, view);
+      const target = this.#chooseTarget(index, missing.asked);
       if (target === null) {
         // Nobody left to ask, or the source's hop to us lost it.
-        this.#report(index, missing, view);
+        this.#report(index, missing);
         this.#missing.delete(index);
         this.#failed++;
         continue;
@@ -315,7 +330,7 @@ export class ChunkRepair {
       missing.attempts++;
       missing.nextAt = now + RETRY_CHUNKS * this.#intervalMillis;
       this.#requestsSent++;
-      requests.push({ memberId: target, chunkNumber: view.numberOf(index) });
+      requests.push({ memberId: target, chunkNumber: buffer.numberOf(index) });
     }
     return requests;
   }
@@ -332,11 +347,11 @@ export class ChunkRepair {
     return numbers;
   }
 
-  #report(index: number, missing: Missing, view: RepairView): void {
+  #report(index: number, missing: Missing): void {
     if (missing.reported) return;
     missing.reported = true;
     // Bounded: the missing table holds at most B entries, each reported once.
-    this.#unrepairable.push(view.numberOf(index));
+    this.#unrepairable.push(this.#buffer.numberOf(index));
     this.#reportedIndexes[this.#slot(index)] = index;
   }
 
@@ -355,7 +370,6 @@ export class ChunkRepair {
     // Waiting for the budget: not before the next token.
     return Math.max(earliest, this.#requests.readyAt(this.#intervalMillis));
   }
-
   /**
    * A verified neighbour's chunk-request: the answer to send, or null (we do not have it,
    * or it is over the answer rate limits). `index` and `payload`: the chunk in our buffer
@@ -416,27 +430,28 @@ export class ChunkRepair {
   }
 
   /** Records every index that became overdue since the last step and is not in the buffer. */
-  #scan(now: Instant, view: RepairView): void {
+  #scan(now: Instant): void {
+    const buffer = this.#buffer;
     const { bufferSize } = this.#settings;
     // First step, or the core re-anchored its buffer (resync: indexes start again at 0).
-    if (this.#scanFrom === null || this.#scanFrom > view.highestIndex + 1) {
+    if (this.#scanFrom === null || this.#scanFrom > buffer.highestIndex + 1) {
       this.#missing.clear();
-      this.#scanFrom = view.playIndex;
-      this.#seenUpTo = view.playIndex;
+      this.#scanFrom = buffer.playIndex;
+      this.#seenUpTo = buffer.playIndex;
     }
     // Every index below the newest was passed by a later chunk now, if not before.
-    let seen = Math.max(this.#seenUpTo ?? view.playIndex, view.highestIndex - bufferSize + 1);
-    for (; seen < view.highestIndex; seen++) {
+    let seen = Math.max(this.#seenUpTo ?? buffer.playIndex, buffer.highestIndex - bufferSize + 1);
+    for (; seen < buffer.highestIndex; seen++) {
       const slot = this.#slot(seen);
       this.#seenAt[slot] = now;
       this.#seenIndexes[slot] = seen;
     }
     this.#seenUpTo = seen;
     const grace = GRACE_CHUNKS * this.#intervalMillis;
-    const limit = view.highestIndex - this.overdueChunks(view.neighbourCount);
-    let index = Math.max(this.#scanFrom, view.playIndex, view.highestIndex - bufferSize + 1);
+    const limit = buffer.highestIndex - this.overdueChunks(this.#neighbours.size);
+    let index = Math.max(this.#scanFrom, buffer.playIndex, buffer.highestIndex - bufferSize + 1);
     for (; index <= limit; index++) {
-      if (!view.has(index) && !this.#missing.has(index)) {
+      if (!buffer.has(index) && !this.#missing.has(index)) {
         const slot = this.#slot(index);
         const seenAt = this.#seenIndexes[slot] === index ? this.#seenAt[slot]! : now;
         this.#missing.set(index, {
@@ -457,13 +472,14 @@ export class ChunkRepair {
    * Null when nobody is left, or when the likely origin is us: then the chunk was lost on
    * the source's hop to us, nobody else ever had it (LRS's case).
    */
-  #chooseTarget(index: number, asked: readonly MemberId[], view: RepairView): MemberId | null {
+  #chooseTarget(index: number, asked: readonly MemberId[]): MemberId | null {
     const predicted = this.#predictOrigin(index);
     if (asked.length === 0 && predicted === this.#settings.memberId) return null;
-    if (predicted !== null && !asked.includes(predicted) && view.isVerified(predicted)) {
+    const neighbours = this.#neighbours;
+    if (predicted !== null && !asked.includes(predicted) && neighbours.isVerified(predicted)) {
       return predicted;
     }
-    const pool = view.verifiedNeighbours().filter((memberId) => !asked.includes(memberId));
+    const pool = neighbours.verifiedIds().filter((memberId) => !asked.includes(memberId));
     if (pool.length === 0) return null;
     return pool[Math.floor(this.#random.next() * pool.length)] ?? null;
   }

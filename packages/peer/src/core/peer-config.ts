@@ -246,3 +246,15 @@ export function playoutDelayFor(options: {
     : peerChunks;
   return { chunks, peerChunks, requestedChunks: null };
 }
+
+/**
+ * Rule 3: the chunk intervals over which a member spreads the relays of one source chunk:
+ * the `relaySpreadChunks` option, else half its play-out delay (the other half is left for
+ * latency, jitter and a repair, so relays reach everyone well before they are played).
+ */
+export function relaySpreadChunksFor(
+  relaySpreadChunks: number | null,
+  playoutDelayChunks: number,
+): number {
+  return relaySpreadChunks ?? Math.max(1, Math.floor(playoutDelayChunks / 2));
+}
