@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { SourceEvent } from '@p2psp/source';
-import type { SourceHandle } from '@p2psp/source/node';
+import type { SourceHandle, SourceMetrics } from '@p2psp/source/node';
 import { formatEndpoint } from '@p2psp/wire';
 
 /** The membership events the view keeps and streams: members, roles, expulsions. */
@@ -104,11 +104,13 @@ export class SourceView {
 }
 
 /**
- * `GET /status` (JSON snapshot) and `GET /events` (membership events as server-sent events)
- * on their own port, loopback by default. Anything else is 404; only GET is served.
+ * `GET /status` (JSON snapshot), `GET /events` (membership events as server-sent events) and
+ * `GET /metrics` (Prometheus) on their own port, loopback by default. Anything else is 404;
+ * only GET is served.
  */
 export async function startStatusServer(
   view: SourceView,
+  metrics: SourceMetrics,
   port: number,
   address: string,
 ): Promise<{ readonly url: string; close(): Promise<void> }> {
@@ -139,7 +141,13 @@ export async function startStatusServer(
       request.on('close', unsubscribe);
       return;
     }
-    response.writeHead(404, { 'content-type': 'text/plain' }).end('try /status or /events\n');
+    if (path === '/metrics') {
+      void metrics.metrics.respond(response);
+      return;
+    }
+    response
+      .writeHead(404, { 'content-type': 'text/plain' })
+      .end('try /status, /events or /metrics\n');
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

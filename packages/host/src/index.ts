@@ -13,6 +13,12 @@ export {
 } from './endpoint-text.js';
 export { EndpointSyntaxError, HOST_ERROR_CODES, type HostErrorCode } from './errors.js';
 export {
+  type LabelledValues,
+  METRICS_PREFIX,
+  type MetricsHistogram,
+  NodeMetrics,
+} from './metrics.js';
+export {
   type HostBinding,
   type HostCounters,
   type HostLogger,

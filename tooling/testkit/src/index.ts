@@ -16,5 +16,6 @@ export {
   IPTABLES,
   LIQUIDSOAP,
   NFT,
+  PROMTOOL,
   type SystemTool,
 } from './system-packages.js';

@@ -14,6 +14,7 @@ export const NFT: SystemTool = { command: 'nft', debianPackage: 'nftables' };
 export const IPTABLES: SystemTool = { command: 'iptables', debianPackage: 'iptables' };
 export const IPROUTE: SystemTool = { command: 'ip', debianPackage: 'iproute2' };
 export const CHROMIUM: SystemTool = { command: 'chromium', debianPackage: 'chromium' };
+export const PROMTOOL: SystemTool = { command: 'promtool', debianPackage: 'prometheus' };
 
 function hasCommand(command: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;

@@ -1,4 +1,4 @@
-import { DEFAULT_SOURCE_PORT, startSource } from '@p2psp/source/node';
+import { DEFAULT_SOURCE_PORT, SourceMetrics, startSource } from '@p2psp/source/node';
 import type { Command } from 'commander';
 import { bitrate, failAndExit, integerIn, onShutdownSignal } from '../cli-errors.js';
 import { createLogger } from '../logging.js';
@@ -89,7 +89,7 @@ export function registerSourceCommand(program: Command): void {
     )
     .option(
       '--status-port <port>',
-      'serve GET /status (members, roles, complaints, expulsions as JSON) and GET /events (server-sent events) on this port',
+      'serve GET /status (members, roles, complaints, expulsions as JSON), GET /events (server-sent events) and GET /metrics (Prometheus) on this port',
       integerIn(0, 65_535),
     )
     .option('--status-address <ip>', 'address of the status port', '127.0.0.1')
@@ -109,13 +109,17 @@ Then, on each peer machine: p2psp peer --source THIS_HOST:${DEFAULT_SOURCE_PORT}
     .action(async (flags: SourceFlags) => {
       const logger = createLogger({ level: flags.logLevel });
       const view = new SourceView();
+      const metrics = new SourceMetrics();
       let source: Awaited<ReturnType<typeof startSource>>;
       let statusServer: Awaited<ReturnType<typeof startStatusServer>> | null = null;
       try {
         const health = clusterOptions(flags);
         source = await startSource({
           core: health,
-          onEvent: (event) => view.record(event),
+          onEvent: (event) => {
+            view.record(event);
+            metrics.record(event);
+          },
           ...(flags.input !== undefined ? { input: flags.input } : {}),
           ...(flags.listenSource !== undefined ? { listenSource: flags.listenSource } : {}),
           ...(flags.sourcePassword !== undefined ? { sourcePassword: flags.sourcePassword } : {}),
@@ -136,8 +140,14 @@ Then, on each peer machine: p2psp peer --source THIS_HOST:${DEFAULT_SOURCE_PORT}
           logger,
         });
         view.attach(source);
+        metrics.attach(source);
         if (flags.statusPort !== undefined) {
-          statusServer = await startStatusServer(view, flags.statusPort, flags.statusAddress);
+          statusServer = await startStatusServer(
+            view,
+            metrics,
+            flags.statusPort,
+            flags.statusAddress,
+          );
           logger.info({ url: statusServer.url }, 'status-listen');
         }
       } catch (error) {

@@ -31,6 +31,7 @@ import {
 import { type PlayerServer, startPlayerServer } from '../players/player-server.js';
 import { PeerRuntimeError } from './errors.js';
 import { createSyncPointFinder } from './media.js';
+import { createPeerMetrics } from './metrics.js';
 
 export interface PeerOptions {
   /** The source: `HOST:PORT` (a name or an IP literal) or an endpoint. */
@@ -154,6 +155,7 @@ async function resolveSource(
  */
 export async function startPeer(options: PeerOptions): Promise<PeerHandle> {
   const logger = options.logger;
+  const startedAt = performance.now();
   const source = await resolveSource(options.source);
   const stun = options.stun === undefined ? source : await resolveSource(options.stun, '--stun');
   let nat: NatReport = options.core?.nat ?? UNKNOWN_NAT_REPORT;
@@ -184,6 +186,13 @@ export async function startPeer(options: PeerOptions): Promise<PeerHandle> {
   let status: () => PeerStatus = () => {
     throw new Error('peer not started');
   };
+  const { metrics, joinDuration } = createPeerMetrics({
+    stats: () => (host === null ? null : safeStats(host.core)),
+    get host() {
+      return host?.counters ?? null;
+    },
+    players: () => fanOut.playerCount,
+  });
   const playerPort = options.playerPort ?? 8080;
   let players: PlayerServer;
   try {
@@ -196,6 +205,7 @@ export async function startPeer(options: PeerOptions): Promise<PeerHandle> {
         ? { maxPlayersPerAddress: options.maxPlayersPerAddress }
         : {}),
       status: () => status(),
+      metrics: (response) => metrics.respond(response),
     });
   } catch (error) {
     throw explainListenError(error, PeerRuntimeError, {
@@ -244,6 +254,7 @@ export async function startPeer(options: PeerOptions): Promise<PeerHandle> {
         fanOut.setStreamHeader(type, header);
         if (!joined) {
           joined = true;
+          joinDuration.observe((performance.now() - startedAt) / 1000);
           logger?.info(
             { source: formatEndpoint(source), mediaType: type, headerBytes: header.byteLength },
             'join-done',

@@ -44,6 +44,8 @@ export interface PlayerServerOptions {
   readonly port: number;
   /** The body of `GET /status`. */
   readonly status: () => unknown;
+  /** Answers `GET /metrics` (Prometheus text format); without it, 404. */
+  readonly metrics?: (response: ServerResponse) => Promise<void>;
   /** Players served at once; more are answered 503 with Retry-After (default 64). */
   readonly maxPlayers?: number;
   /** Players served at once to one client address; more get 503 too (default 8). */
@@ -82,9 +84,9 @@ function positiveInteger(name: string, value: number | undefined, fallback: numb
 
 /**
  * The peer's player port: `GET /` or `/stream` is the live stream (an Icecast-like mount),
- * `GET /status` the peer's counters as JSON. Anything else is a 404 naming the paths. The
- * port is open to abuse (players that never read, floods of connections that send nothing),
- * so it caps players, closes connections without a request head fast, and drops players
+ * `GET /status` the peer's counters as JSON, `GET /metrics` for Prometheus. Anything else is
+ * a 404 naming the paths. The port is open to abuse (players that never read, floods of
+ * connections that send nothing), so it caps players, closes connections without a request head fast, and drops players
  * that fall behind (the fan-out's rules, also judged every second here).
  */
 export async function startPlayerServer(options: PlayerServerOptions): Promise<PlayerServer> {
@@ -161,10 +163,14 @@ export async function startPlayerServer(options: PlayerServerOptions): Promise<P
         response.end(`${body}\n`);
         return;
       }
+      if (path === '/metrics' && options.metrics) {
+        void options.metrics(response);
+        return;
+      }
       sendText(
         response,
         404,
-        `No such path ${path}: the stream is at /stream, counters at /status.`,
+        `No such path ${path}: the stream is at /stream, counters at /status and /metrics.`,
       );
     },
   );

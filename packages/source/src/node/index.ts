@@ -8,6 +8,7 @@ export {
   type PushIngestOptions,
   parseListenSource,
 } from './ingest-push.js';
+export { SourceMetrics } from './metrics.js';
 export {
   DEFAULT_SOURCE_PORT,
   type SourceHandle,
