@@ -83,7 +83,7 @@ export function registerSourceCommand(program: Command): void {
     )
     .option(
       '--max-members <count>',
-      'refuse joins above this many members',
+      'members the source feeds (monitors included); joiners above become external peers, fed by the members (seed 000), up to 64, then are refused cluster-full',
       integerIn(1, 1_000_000),
       256,
     )

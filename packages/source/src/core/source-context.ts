@@ -54,6 +54,10 @@ export class SourceContext extends CoreContext<
         stunRequestsAnswered: 0,
         natPairsImpossible: 0,
         membersIntroduced: 0,
+        externalsOnboarded: 0,
+        externalNoticesSent: 0,
+        peerListsSent: 0,
+        peerListRequestsLimited: 0,
       },
       dropReasons: SOURCE_DROP_REASONS,
     });

@@ -10,6 +10,7 @@ import {
   type SansIoCore,
 } from '@p2psp/wire';
 import { Chunker } from './chunker.js';
+import { Externals } from './externals.js';
 import { Introductions } from './introductions.js';
 import { Joins } from './joins.js';
 import { Membership } from './membership.js';
@@ -36,6 +37,7 @@ type SourceState = 'running' | 'stopped';
  * - `Scheduling` (rules 1, 6, 8, LRS): who gets each chunk, keepalives, complaints,
  *   expulsions, resends, silent members.
  * - `Introductions` (NTS): STUN on the cluster port, punchable pairs, introductions.
+ * - `Externals` (seed 000): onboarding of external peers, notices to members, peer lists.
  *
  * The core decodes each input once and hands it to the component whose rule it is; the
  * components share a `SourceContext` (outputs, timers, counters). Live: with no member to
@@ -52,6 +54,7 @@ export class SourceCore implements SansIoCore<SourceEvent> {
   readonly #membership: Membership;
   readonly #joins: Joins;
   readonly #scheduling: Scheduling;
+  readonly #externals: Externals;
   #state: SourceState = 'running';
 
   constructor(config: SourceConfig) {
@@ -61,7 +64,10 @@ export class SourceCore implements SansIoCore<SourceEvent> {
     const cluster = this.cluster;
     // Wiring: one line per component. Timers fire in the order they are registered here.
     this.#chunker = new Chunker(context, this.config, {
-      chunk: (chunkNumber, payload) => this.#scheduling.feed(chunkNumber, payload),
+      chunk: (chunkNumber, payload) => {
+        this.#scheduling.feed(chunkNumber, payload);
+        this.#externals.chunkCut(chunkNumber, payload);
+      },
       headerComplete: (now) => this.#joins.answerWaiting(now),
     });
     this.#introductions = new Introductions(context);
@@ -81,6 +87,7 @@ export class SourceCore implements SansIoCore<SourceEvent> {
       this.#membership,
       this.#chunker,
     );
+    this.#externals = new Externals(context, this.#membership);
   }
 
   // -------------------------------------------------------------------------------------
@@ -221,7 +228,9 @@ export class SourceCore implements SansIoCore<SourceEvent> {
       const listed = this.#joins.takeHello(from, message.memberId);
       if (listed === undefined) return;
       const joined = this.#membership.activate(message.memberId, from, message.nonce, listed, now);
-      if (joined !== undefined) this.#scheduling.activated(joined.memberId, now);
+      if (joined === undefined) return;
+      this.#scheduling.activated(joined.memberId, now);
+      this.#externals.activated(joined, from);
       return;
     }
     if (member === undefined) {
@@ -242,7 +251,7 @@ export class SourceCore implements SansIoCore<SourceEvent> {
         this.#scheduling.complaint(member, from, message.chunkNumber, now);
         return;
       case 'peer-list-request':
-        this.#membership.sendList(from);
+        this.#externals.listRequest(member, from, now);
         return;
       case 'stats-report':
         this.#membership.statsReport(member, message);

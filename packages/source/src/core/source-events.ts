@@ -110,6 +110,12 @@ export type PunchSkipEvent = CoreEvent<
   }
 >;
 
+/** Seed 000: an external peer was sent its one non-exclusive chunk, to relay to every member. */
+export type ExternalOnboardEvent = CoreEvent<
+  'external-onboard',
+  { memberId: MemberId; chunkNumber: number }
+>;
+
 /** A join accept or refusal could not be encoded (a header over the frame limit...). */
 export type FrameEncodeFailEvent = CoreEvent<
   'frame-encode-fail',
@@ -133,6 +139,7 @@ export type SourceEvent =
   | StatsReceiveEvent
   | ComplaintReceiveEvent
   | PunchSkipEvent
+  | ExternalOnboardEvent
   | FrameEncodeFailEvent
   | SourceStopEvent
   | DatagramDropEvent;

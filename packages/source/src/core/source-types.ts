@@ -81,6 +81,14 @@ export interface SourceCounters {
   natPairsImpossible: number;
   /** Peer-list pages sent to members about a new member, so both sides punch. */
   membersIntroduced: number;
+  /** Non-exclusive chunks sent to external peers to onboard them (seed 000). */
+  externalsOnboarded: number;
+  /** `external-peer` notices sent to members (each sent in three copies). */
+  externalNoticesSent: number;
+  /** Peer lists sent on request (each may be several pages). */
+  peerListsSent: number;
+  /** Peer-list requests dropped: the requester asked again within the interval. */
+  peerListRequestsLimited: number;
 }
 
 /** Counters for logs, metrics and the simulator; a snapshot, cheap to take. */

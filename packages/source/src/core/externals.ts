@@ -1,0 +1,101 @@
+import { isFedBySource, type Member } from '@p2psp/cluster';
+import type { Endpoint, Instant, MemberId } from '@p2psp/wire';
+import type { Membership } from './membership.js';
+import type { SourceContext } from './source-context.js';
+
+const NO_SIGNATURE = new Uint8Array(0);
+const NON_EXCLUSIVE_CHUNK = { nonExclusive: true, recovered: false } as const;
+
+/**
+ * Copies of each `external-peer` notice: one datagram nobody acknowledges, and a member
+ * that misses it treats the external as an ordinary neighbour and drops it for debt (rule
+ * 7). Three copies make that p^3 (1e-6 at 1% loss), as for goodbyes.
+ */
+const NOTICE_COPIES = 3;
+
+/**
+ * Peer-list replies per requester: at most one per this many milliseconds. An external
+ * asks when it misses members (re-onboarding); more often buys nothing, and the pages of a
+ * 256-member list weigh about 5 kB, so a requester cannot make the source a reflector.
+ */
+export const PEER_LIST_INTERVAL_MILLIS = 2000;
+
+/**
+ * External peers (seed 000): fed by the members, never by the source.
+ *
+ * - Onboarding: an external whose hello arrived is sent one chunk flagged non-exclusive
+ *   (the next one cut, with its own member id as origin), and nothing more. It relays that
+ *   chunk once to every member, which opens its NAT towards each of them.
+ * - The members are told, in an `external-peer` notice, the external's id and the endpoint
+ *   the source sees it at: they match it by id and IP address (a symmetric NAT gives each
+ *   destination another port), verify its port by a hello nonce, and from then on send it
+ *   every chunk they relay, never charge it debt and never expect relays from it.
+ * - Peer lists: a member that missed some (an external re-onboarding) asks for the list;
+ *   one reply per `PEER_LIST_INTERVAL_MILLIS` per requester, more are dropped and counted.
+ *   Strangers never get here: the dispatcher drops their requests as `non-member`.
+ */
+export class Externals {
+  readonly #context: SourceContext;
+  readonly #membership: Membership;
+  /** Externals activated and not yet sent their onboarding chunk. */
+  readonly #waiting = new Map<MemberId, Endpoint>();
+  /** When each requester was last sent the peer list. */
+  readonly #listSentAt = new Map<MemberId, Instant>();
+
+  constructor(context: SourceContext, membership: Membership) {
+    this.#context = context;
+    this.#membership = membership;
+  }
+
+  /** A member's hello arrived: an external waits for the next chunk; the members are told. */
+  activated(member: Member, from: Endpoint): void {
+    if (member.role !== 'external') return;
+    this.#waiting.set(member.memberId, from);
+    const notice = { type: 'external-peer', memberId: member.memberId, endpoint: from } as const;
+    for (const other of this.#membership.activeMembers()) {
+      if (!isFedBySource(other.role)) continue;
+      this.#context.stats.externalNoticesSent++;
+      for (let copy = 0; copy < NOTICE_COPIES; copy++) {
+        this.#context.sendMessage(other.endpoint, notice);
+      }
+    }
+  }
+
+  /** A chunk was cut: its copy goes to each waiting external, flagged non-exclusive. */
+  chunkCut(chunkNumber: number, payload: Uint8Array): void {
+    for (const [memberId, endpoint] of this.#waiting) {
+      if (!this.#membership.isActive(memberId)) continue;
+      this.#context.stats.externalsOnboarded++;
+      this.#context.sendMessage(endpoint, {
+        type: 'chunk',
+        chunkNumber,
+        origin: memberId,
+        flags: NON_EXCLUSIVE_CHUNK,
+        payload,
+        signature: NO_SIGNATURE,
+      });
+      this.#context.emit({
+        name: 'external-onboard',
+        level: 'info',
+        fields: { memberId, chunkNumber },
+      });
+    }
+    this.#waiting.clear();
+  }
+
+  /** A member asks for the peer list: answered at most once per interval. */
+  listRequest(member: Member, from: Endpoint, now: Instant): void {
+    const last = this.#listSentAt.get(member.memberId);
+    if (last !== undefined && now - last < PEER_LIST_INTERVAL_MILLIS) {
+      this.#context.stats.peerListRequestsLimited++;
+      return;
+    }
+    // Requesters that left are forgotten with the stale entries.
+    for (const [memberId, at] of this.#listSentAt) {
+      if (now - at >= PEER_LIST_INTERVAL_MILLIS) this.#listSentAt.delete(memberId);
+    }
+    this.#listSentAt.set(member.memberId, now);
+    this.#context.stats.peerListsSent++;
+    this.#membership.sendList(from);
+  }
+}
