@@ -1,5 +1,11 @@
 import type { NatBox, NatBoxType } from '@p2psp/nat/testing';
-import { PEER_DEFAULTS, type PeerConfig, PeerCore, playoutDelayFor } from '@p2psp/peer';
+import {
+  PEER_DEFAULTS,
+  type PeerConfig,
+  PeerCore,
+  type PeerEvent,
+  playoutDelayFor,
+} from '@p2psp/peer';
 import { type SourceConfig, SourceCore, type SourceEvent } from '@p2psp/source';
 import { type CoreOutput, decodeDatagram, type Endpoint, sameEndpoint } from '@p2psp/wire';
 import { type SimulatedNode, Simulator, type TraceRecord } from './simulator.js';
@@ -729,10 +735,9 @@ export function runClusterScenario(
         record.playoutDelaySum += now - generator.ingestTimeOf(offset + payload.length - 1);
         record.playoutDelayCount += 1;
       } else if (output.type === 'event') {
-        const event = output.event;
-        if (event.name === 'peer-leave' && typeof event.fields.memberId === 'number') {
-          record.departures.set(event.fields.memberId, now);
-        }
+        // This node runs a PeerCore: its events are PeerEvents.
+        const event = output.event as PeerEvent;
+        if (event.name === 'peer-leave') record.departures.set(event.fields.memberId, now);
         if (event.level === 'debug' && !options.traceDebug) return;
         sim.record('core-event', {
           node: node.name,

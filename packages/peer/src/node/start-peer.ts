@@ -13,7 +13,6 @@ import {
 } from '@p2psp/host';
 import { detectNat } from '@p2psp/nat/node';
 import {
-  type CoreEvent,
   createRandom,
   type Endpoint,
   formatEndpoint,
@@ -22,6 +21,7 @@ import {
 } from '@p2psp/wire';
 import type { PeerConfig } from '../core/peer-config.js';
 import { PeerCore } from '../core/peer-core.js';
+import type { PeerEvent } from '../core/peer-events.js';
 import type { PeerStats } from '../core/peer-types.js';
 import {
   type PlayerDropReason,
@@ -81,8 +81,8 @@ export interface PeerOptions {
   /** Players served at once to one client address (default 8). */
   readonly maxPlayersPerAddress?: number;
   readonly logger?: HostLogger;
-  /** Every core event (after logging). */
-  readonly onEvent?: (event: CoreEvent) => void;
+  /** Every core event (after logging), typed: switch on `event.name`. */
+  readonly onEvent?: (event: PeerEvent) => void;
   /** Each chunk played (payload null when lost), with the monotonic time; for tests and benches. */
   readonly onPlay?: (chunkNumber: number, payload: Uint8Array | null, now: number) => void;
 }
@@ -269,7 +269,8 @@ export async function startPeer(options: PeerOptions): Promise<PeerHandle> {
       },
       onEvent: (event) => {
         logger?.[event.level]({ ...event.fields }, event.name);
-        options.onEvent?.(event);
+        // The host passes on the core's own outputs: a PeerCore's events are PeerEvents.
+        options.onEvent?.(event as PeerEvent);
       },
       onStopped: (reason) => {
         fanOut.end();
