@@ -4,10 +4,22 @@ import type { SourceEvent } from '@p2psp/source';
 import type { SourceHandle, SourceMetrics } from '@p2psp/source/node';
 import { formatEndpoint } from '@p2psp/wire';
 
-/** The membership events the view keeps and streams: members, roles, expulsions. */
+/**
+ * The events the view keeps and streams: members, roles, expulsions, complaints, and NAT
+ * pairs left apart (the dashboard's log).
+ */
 type MembershipEvent = Extract<
   SourceEvent,
-  { readonly name: 'peer-join' | 'peer-leave' | 'peer-expel' | 'join-refuse' }
+  {
+    readonly name:
+      | 'peer-join'
+      | 'peer-leave'
+      | 'peer-expel'
+      | 'join-refuse'
+      | 'join-timeout'
+      | 'complaint-receive'
+      | 'punch-skip';
+  }
 >;
 
 function isMembershipEvent(event: SourceEvent): event is MembershipEvent {
@@ -16,11 +28,16 @@ function isMembershipEvent(event: SourceEvent): event is MembershipEvent {
     case 'peer-leave':
     case 'peer-expel':
     case 'join-refuse':
+    case 'join-timeout':
+    case 'complaint-receive':
+    case 'punch-skip':
       return true;
     default:
       return false;
   }
 }
+type StatsReport = Omit<Extract<SourceEvent, { name: 'stats-receive' }>['fields'], 'memberId'>;
+
 /** Membership events kept for `/status` (older ones are dropped: a bounded history). */
 const HISTORY = 256;
 /** Event-stream clients at once; more are answered 503 (a status port is not a broadcast). */
@@ -35,6 +52,8 @@ const MAX_EVENT_CLIENTS = 16;
 export class SourceView {
   readonly #history: { readonly time: string; readonly event: MembershipEvent }[] = [];
   readonly #listeners = new Set<(line: string) => void>();
+  /** Each member's latest stats report, shown beside it in `/status`. */
+  readonly #reports = new Map<number, StatsReport>();
   #source: SourceHandle | null = null;
 
   attach(source: SourceHandle): void {
@@ -42,6 +61,14 @@ export class SourceView {
   }
 
   record(event: SourceEvent): void {
+    if (event.name === 'stats-receive') {
+      const { memberId, ...report } = event.fields;
+      this.#reports.set(memberId, report);
+      return;
+    }
+    if (event.name === 'peer-leave' || event.name === 'peer-expel') {
+      this.#reports.delete(event.fields.memberId);
+    }
     if (!isMembershipEvent(event)) return;
     const entry = { time: new Date().toISOString(), event };
     this.#history.push(entry);
@@ -67,6 +94,7 @@ export class SourceView {
         joinedAt: member.joinedAt,
         chunksSent: member.chunksSent,
         complaints: member.complaints,
+        report: this.#reports.get(member.memberId) ?? null,
       })),
       complaints: {
         received: stats.complaintsReceived,

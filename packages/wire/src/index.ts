@@ -5,7 +5,6 @@ export {
   type DatagramDropEvent,
 } from './core-context.js';
 export { decodeDatagram, encodeDatagram, peerListReplies } from './datagram-codec.js';
-export { countDrop } from './datagram-drop.js';
 export {
   DECODE_ERROR_CODES,
   type DecodeError,

@@ -5,7 +5,7 @@ describe('OutputQueue', () => {
   it('gives outputs back first in, first out, then undefined when drained', () => {
     const queue = new OutputQueue();
     queue.push({ type: 'close', connection: 1, reason: 'first' });
-    queue.event('peer-join', 'info', { memberId: 3 });
+    queue.emit({ name: 'peer-join', level: 'info', fields: { memberId: 3 } });
     queue.push({ type: 'stopped', reason: 'last' });
     expect(queue.shift()).toEqual({ type: 'close', connection: 1, reason: 'first' });
     expect(queue.shift()).toEqual({
@@ -29,14 +29,5 @@ describe('OutputQueue', () => {
       if (output.type === 'stopped') seen.push(output.reason);
     }
     expect(seen).toEqual(['a0', 'b0', 'a1', 'b1', 'a2', 'b2']);
-  });
-
-  it('defaults event fields to an empty object', () => {
-    const queue = new OutputQueue();
-    queue.event('input-ignore', 'warn');
-    expect(queue.shift()).toEqual({
-      type: 'event',
-      event: { name: 'input-ignore', level: 'warn', fields: {} },
-    });
   });
 });

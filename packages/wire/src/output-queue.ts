@@ -30,9 +30,4 @@ export class OutputQueue<Event extends CoreEvent = CoreEvent> {
   emit(event: Event): void {
     this.push({ type: 'event', event });
   }
-
-  /** TODO(redesign): untyped form, removed once both cores emit through `CoreContext`. */
-  event(name: string, level: CoreEvent['level'], fields: CoreEvent['fields'] = {}): void {
-    this.push({ type: 'event', event: { name, level, fields } as Event });
-  }
 }

@@ -1,16 +1,20 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { demoSamplePath } from '@p2psp/media/assets';
+import { startMonitor } from '@p2psp/monitor';
 import { type PeerHandle, startPeer } from '@p2psp/peer/node';
-import { startSource } from '@p2psp/source/node';
+import { SourceMetrics, startSource } from '@p2psp/source/node';
 import type { Command } from 'commander';
 import { failAndExit, integerIn, onShutdownSignal } from '../cli-errors.js';
 import { createLogger } from '../logging.js';
+import { SourceView, startStatusServer } from '../source-view.js';
 import { startStatusLine } from '../status-line.js';
 
 interface DemoFlags {
   peers: number;
   playerPort: number;
+  monitorPort: number;
   input?: string;
   logLevel: string;
 }
@@ -63,28 +67,72 @@ export function registerDemoCommand(program: Command): void {
       integerIn(0, 65_535),
       8080,
     )
+    .option(
+      '--monitor-port <port>',
+      'HTTP port of the monitor dashboard (0: any free port)',
+      integerIn(0, 65_535),
+      8090,
+    )
     .option('-i, --input <file>', 'loop this media file instead of the built-in sample')
     .option('--log-level <level>', 'trace, debug, info, warn or error', 'warn')
     .action(async (flags: DemoFlags) => {
       const logger = createLogger({ level: flags.logLevel });
       const peers: PeerHandle[] = [];
       let source: Awaited<ReturnType<typeof startSource>> | null = null;
+      let status: Awaited<ReturnType<typeof startStatusServer>> | null = null;
+      let monitor: Awaited<ReturnType<typeof startMonitor>> | null = null;
+      // The dashboard's monitor joins first with a credential of this run (rule 8).
+      const credential = randomBytes(16);
+      const view = new SourceView();
+      const metrics = new SourceMetrics();
       try {
         source = await startSource({
           input: flags.input ?? demoSample(),
           loop: true,
           address: '127.0.0.1',
           port: 0,
+          core: { monitorCredential: credential },
+          onEvent: (event) => {
+            view.record(event);
+            metrics.record(event);
+          },
           logger: logger.child({ role: 'source' }),
         });
+        view.attach(source);
+        metrics.attach(source);
+        status = await startStatusServer(view, metrics, 0, '127.0.0.1');
+        monitor = await startMonitor({
+          source: `127.0.0.1:${source.endpoint.port}`,
+          statusUrl: status.url,
+          credential,
+          port: flags.monitorPort,
+          logger: logger.child({ role: 'monitor' }),
+        }).catch((error) =>
+          // A busy dashboard port is no reason to fail the demo: take any free port instead.
+          (error as { code?: string }).code === 'P2PSP_ERR_PORT_IN_USE' ||
+          (error as { code?: string }).code === 'EADDRINUSE'
+            ? startMonitor({
+                source: `127.0.0.1:${source!.endpoint.port}`,
+                statusUrl: status!.url,
+                credential,
+                port: 0,
+                logger: logger.child({ role: 'monitor' }),
+              })
+            : Promise.reject(error),
+        );
         for (let index = 0; index < flags.peers; index += 1) {
           peers.push(await startDemoPeer(index, flags.playerPort, source.endpoint, logger));
         }
       } catch (error) {
         await Promise.all(peers.map((peer) => peer.stop()));
+        await monitor?.stop();
+        await status?.close();
         await source?.stop();
         failAndExit(error, logger);
       }
+      // Both are set once the try block ran to its end (failAndExit never returns).
+      const runningMonitor = monitor as NonNullable<typeof monitor>;
+      const runningStatus = status as NonNullable<typeof status>;
       const runningSource = source;
       const lines = [
         '',
@@ -93,7 +141,8 @@ export function registerDemoCommand(program: Command): void {
         ...peers.map((peer) => `  ${peer.playerUrl}`),
         '',
         `  ffplay -nodisp ${peers[0]?.playerUrl}      or      vlc ${peers[0]?.playerUrl}`,
-        '  or open one in a browser. Per-peer counters: replace /stream with /status.',
+        '  or open one in a browser. Per-peer counters: replace /stream with /status or /metrics.',
+        `Dashboard: ${runningMonitor.url}   (source status: ${runningStatus.url}, metrics: ${runningStatus.url.replace(/\/status$/, '/metrics')})`,
         'Ctrl-C stops everything (peers say goodbye first).',
         '',
       ];
@@ -111,6 +160,8 @@ export function registerDemoCommand(program: Command): void {
       onShutdownSignal(async () => {
         stopStatus();
         await Promise.all(peers.map((peer) => peer.stop()));
+        await runningMonitor.stop();
+        await runningStatus.close();
         await runningSource.stop();
       });
       await runningSource.done;
