@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { registerBridgeCommand } from './commands/bridge.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerMonitorCommand } from './commands/monitor.js';
+import { registerMonitorCommand } from './commands/monitor.js';
 import { registerNatCommand } from './commands/nat.js';
 import { registerPeerCommand } from './commands/peer.js';
 import { registerSimCommand } from './commands/sim.js';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
     .showSuggestionAfterError(true);
   registerSourceCommand(program);
   registerPeerCommand(program);
+  registerMonitorCommand(program);
   registerMonitorCommand(program);
   registerDemoCommand(program);
   registerSimCommand(program);
