@@ -434,6 +434,8 @@ export interface PeerReport {
   readonly freeRider: boolean;
   readonly slow: boolean;
   readonly behindNat: boolean;
+  /** The role the source gave it: monitor, peer, or external (seed 000: fed by the members). */
+  readonly role: 'peer' | 'monitor' | 'external';
   /** The member id the source gave it (null: never joined). */
   readonly memberId: number | null;
   /** Chunks it got from the source (rule 1; ACS gives unreliable members fewer). */
@@ -480,6 +482,14 @@ export interface ClusterSummary {
   /** Issue 5: free riders caught, crashes detected, LRS and ACS figures. */
   readonly health: ClusterHealth;
   readonly clusterSize: { readonly min: number; readonly max: number; readonly final: number };
+  /** Seed 000: external peers at the end, and what the source spent on them. */
+  readonly externals: {
+    readonly final: number;
+    readonly onboarded: number;
+    readonly noticesSent: number;
+    readonly peerListsSent: number;
+    readonly peerListRequestsLimited: number;
+  };
   readonly chunksCorrupt: number;
   readonly chunksOutOfOrder: number;
   readonly datagramsDelivered: number;
@@ -906,6 +916,7 @@ export function runClusterScenario(
       freeRider: record.freeRider,
       slow: record.slow,
       behindNat: record.node.nat !== null,
+      role: (record.node.core as PeerCore).stats().role,
       memberId: record.memberId,
       chunksFromSource: (record.node.core as PeerCore).stats().chunksFromSource,
       joinedAt: record.joinedAt,
@@ -981,6 +992,13 @@ export function runClusterScenario(
       min: sizes.length === 0 ? 0 : Math.min(...sizes),
       max: sizes.length === 0 ? 0 : Math.max(...sizes),
       final: sizes.at(-1) ?? 0,
+    },
+    externals: {
+      final: source.members().filter((member) => member.role === 'external').length,
+      onboarded: source.stats().externalsOnboarded,
+      noticesSent: source.stats().externalNoticesSent,
+      peerListsSent: source.stats().peerListsSent,
+      peerListRequestsLimited: source.stats().peerListRequestsLimited,
     },
     chunksCorrupt: reports.reduce((sum, report) => sum + report.chunksCorrupt, 0),
     chunksOutOfOrder: reports.reduce((sum, report) => sum + report.chunksOutOfOrder, 0),

@@ -491,6 +491,16 @@ export class Neighbours {
     this.#accounting.received(memberId, this.#streamClock);
   }
 
+  /** Seed 000: an external member is sent the stream and never expected to relay. */
+  markExternal(memberId: MemberId): void {
+    this.#externals.add(memberId);
+    this.#accounting.markExternal(memberId);
+  }
+
+  isExternal(memberId: MemberId): boolean {
+    return this.#externals.has(memberId);
+  }
+
   /** Rule 7: +1 for a chunk sent to it. True when that takes it past the threshold. */
   charge(neighbour: Neighbour): boolean {
     return this.#accounting.debts.sent(neighbour.memberId).overThreshold;

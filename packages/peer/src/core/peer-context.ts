@@ -17,14 +17,16 @@ import {
 
 /**
  * The peer's timers. When several are due in one `handleTimeout`, they fire in the order the
- * components registered them: the join timeout, hello rounds, relays, repairs, then the
- * core's stats report, drain and source silence.
+ * components registered them: the join timeout, hello rounds, relays, repairs, external
+ * keepalives and liveness (seed 000), then the core's stats report, drain and source silence.
  */
 export type PeerTimerName =
   | 'join-timeout'
   | 'hello-round'
   | 'relay'
   | 'repair'
+  | 'external-keepalive'
+  | 'external-liveness'
   | 'report'
   | 'drain'
   | 'source-silence';
@@ -67,6 +69,10 @@ export class PeerContext extends CoreContext<
         stunDatagramsIgnored: 0,
         predictedHellosSent: 0,
         neighboursPunched: 0,
+        onboardingChunks: 0,
+        keepalivesSent: 0,
+        externalNotices: 0,
+        externalsOnboarded: 0,
       },
       dropReasons: PEER_DROP_REASONS,
     });

@@ -17,6 +17,8 @@ import {
 } from '@p2psp/wire';
 import { Complaints } from './complaints.js';
 import type { PeerErrorCode } from './errors.js';
+import { ExternalNeighbours } from './external-neighbours.js';
+import { ExternalOnboarding } from './external-onboarding.js';
 import { Join } from './join.js';
 import { type Neighbour, Neighbours } from './neighbours.js';
 import { type PeerConfig, type ResolvedPeerConfig, resolvePeerConfig } from './peer-config.js';
@@ -44,6 +46,10 @@ const GOODBYE_COPIES = 3;
  * - `PlayOut` (rule 5, RMS-lite): the buffer, the window, the play-out and its delay, and
  *   the repair of chunks lost on the last hop.
  * - `Complaints` (rule 8): a monitor's reports of lost chunks.
+ * - `ExternalOnboarding` (seed 000, as an external): our one non-exclusive chunk relayed to
+ *   every member, keepalives that hold our NAT open towards them.
+ * - `ExternalNeighbours` (seed 000, as a member): the externals the source names, learnt
+ *   from their non-exclusive chunk, fed without debt, dropped only after silence.
  *
  * The core decodes each datagram once and hands it to the component whose rule it is; the
  * components share a `PeerContext` (outputs, timers, counters, state) and the
@@ -60,6 +66,8 @@ export class PeerCore implements SansIoCore<PeerEvent> {
   readonly #relay: Relay;
   readonly #complaints: Complaints;
   readonly #playOut: PlayOut;
+  readonly #onboarding: ExternalOnboarding;
+  readonly #externals: ExternalNeighbours;
   #stopReason: string | null = null;
 
   constructor(config: PeerConfig) {
@@ -90,6 +98,8 @@ export class PeerCore implements SansIoCore<PeerEvent> {
         delayShortened: (delay) => this.#relay.retune(delay),
       },
     );
+    this.#onboarding = new ExternalOnboarding(context, this.#neighbours, this.#relay);
+    this.#externals = new ExternalNeighbours(context, this.#neighbours);
     context.timers.register('report', (now) => this.#report(now));
     context.timers.register('drain', () => this.#endOfStream());
     context.timers.register('source-silence', () => this.#sourceSilent());
@@ -144,6 +154,7 @@ export class PeerCore implements SansIoCore<PeerEvent> {
     const context = this.#context;
     return {
       state: context.state,
+      role: this.#onboarding.role,
       memberId: context.memberId,
       ...context.stats,
       datagramsDropped: { ...context.drops },
@@ -202,6 +213,7 @@ export class PeerCore implements SansIoCore<PeerEvent> {
       monitor,
     });
     this.#neighbours.start(accept, now);
+    this.#onboarding.start(accept, monitor, now);
     this.#heardFromSource(now);
     if (this.config.reportIntervalMillis > 0) {
       context.timers.set('report', now + this.config.reportIntervalMillis);
@@ -241,6 +253,13 @@ export class PeerCore implements SansIoCore<PeerEvent> {
     switch (message.type) {
       case 'chunk': {
         this.#neighbours.acknowledgedBySource();
+        if (message.flags.nonExclusive) {
+          // Seed 000: we are external; this chunk is ours to play and to relay once to all.
+          const index = this.#playOut.acceptableIndex(message, source, false);
+          if (index !== null) this.#storeChunk(message, index, null, null, now);
+          this.#onboarding.onboard(bytes);
+          return;
+        }
         if (message.flags.recovered) {
           // LRS: every monitor lost it and the source resent it through us. Maybe too late
           // for our own play-out (monitors play early), but in time for the others: relay
@@ -264,6 +283,9 @@ export class PeerCore implements SansIoCore<PeerEvent> {
       case 'peer-list-reply':
         this.#neighbours.learnList(message.members, now);
         return;
+      case 'external-peer':
+        this.#externals.notice(message, now);
+        return;
       default:
         this.#context.drop('unexpected', source, message.type);
     }
@@ -271,6 +293,7 @@ export class PeerCore implements SansIoCore<PeerEvent> {
 
   #onNeighbourMessage(neighbour: Neighbour, message: DatagramMessage, now: Instant): void {
     this.#neighbours.heard(neighbour);
+    this.#externals.heard(neighbour, now);
     switch (message.type) {
       case 'chunk': {
         const index = this.#playOut.acceptableIndex(message, neighbour.endpoint, false);
@@ -302,6 +325,10 @@ export class PeerCore implements SansIoCore<PeerEvent> {
         neighbours.learnFromHello(from, message, now);
         return;
       case 'chunk': {
+        if (message.flags.nonExclusive) {
+          this.#externals.onboard(from, message, now);
+          return;
+        }
         // Safe to learn from: the chunk must fit the window and the chunk size (checked
         // before anything is stored or learnt), its origin must be a member id that is
         // neither ours, NO_MEMBER, nor a member already reachable elsewhere; the neighbour

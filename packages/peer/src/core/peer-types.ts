@@ -16,7 +16,9 @@ export type PeerDropReason =
   /** A chunk from an unknown endpoint whose origin is us, nobody, or a member elsewhere. */
   | 'bad-origin'
   /** Arrived before the join completed or after the peer stopped. */
-  | 'not-joined';
+  | 'not-joined'
+  /** A non-exclusive chunk from an endpoint the source named as no external (seed 000). */
+  | 'unknown-external';
 
 export const PEER_DROP_REASONS: readonly PeerDropReason[] = [
   'malformed',
@@ -26,6 +28,7 @@ export const PEER_DROP_REASONS: readonly PeerDropReason[] = [
   'oversized-chunk',
   'bad-origin',
   'not-joined',
+  'unknown-external',
 ];
 
 /** The peer's life: connecting and joining over TCP, then streaming over UDP. */
@@ -81,11 +84,21 @@ export interface PeerCounters {
   predictedHellosSent: number;
   /** Neighbours reached at an endpoint other than the listed one (a predicted port). */
   neighboursPunched: number;
+  /** As an external (seed 000): non-exclusive chunks from the source, relayed to every member. */
+  onboardingChunks: number;
+  /** As an external: keepalives sent to members (NAT mappings kept open). */
+  keepalivesSent: number;
+  /** As a member: `external-peer` notices from the source (externals it named). */
+  externalNotices: number;
+  /** As a member: externals learnt from their non-exclusive chunk (then verified, fed). */
+  externalsOnboarded: number;
 }
 
 /** Counters and state for logs, metrics and the simulator; a snapshot, cheap to take. */
 export interface PeerStats extends Readonly<PeerCounters> {
   readonly state: PeerState;
+  /** Our role as the source's accept gave it (`peer` before the accept). */
+  readonly role: 'peer' | 'monitor' | 'external';
   readonly memberId: MemberId;
   readonly datagramsDropped: Readonly<Record<PeerDropReason, number>>;
   readonly neighbours: number;

@@ -89,7 +89,8 @@ export interface PeerOptions {
 
 /** What `GET /status` answers, and what the CLI's status line shows. */
 export interface PeerStatus {
-  readonly role: 'peer' | 'monitor';
+  /** The role the source's accept gave (seed 000: `external`), the one asked for before. */
+  readonly role: PeerStats['role'];
   readonly state: PeerStats['state'] | 'starting';
   readonly memberId: number;
   readonly source: string;
@@ -296,7 +297,8 @@ export async function startPeer(options: PeerOptions): Promise<PeerHandle> {
   status = (): PeerStatus => {
     const stats = safeStats(runningHost.core);
     return {
-      role: options.monitor ? 'monitor' : 'peer',
+      role:
+        stats !== null && stats.memberId !== 0 ? stats.role : options.monitor ? 'monitor' : 'peer',
       state: stats?.state ?? 'starting',
       memberId: stats?.memberId ?? 0,
       source: formatEndpoint(source),

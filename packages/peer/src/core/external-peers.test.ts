@@ -1,0 +1,194 @@
+import { drainOutputs, encodeDatagram } from '@p2psp/wire';
+import { describe, expect, it } from 'vitest';
+import { EXTERNAL_TIMEOUT_MILLIS } from './external-neighbours.js';
+import { EXTERNAL_KEEPALIVE_MILLIS } from './external-onboarding.js';
+import {
+  chunkDatagram,
+  joinedPeer,
+  ME,
+  member,
+  PLAIN,
+  SOURCE,
+  sent,
+} from './joined-peer.test-helpers.js';
+
+const NON_EXCLUSIVE = { nonExclusive: true, recovered: false } as const;
+/** External 9 as the source saw it, and as we see it: its symmetric NAT gave us another port. */
+const EXTERNAL_AT_SOURCE = { address: '192.0.2.9', port: 6001 };
+const EXTERNAL_HERE = { address: '192.0.2.9', port: 6377 };
+
+/** Runs every timer due up to `until`. */
+function runUntil(core: ReturnType<typeof joinedPeer>['core'], until: number): void {
+  while ((core.pollTimeout() ?? Number.POSITIVE_INFINITY) <= until) {
+    core.handleTimeout(core.pollTimeout()!);
+  }
+}
+
+describe('an external peer (seed 000)', () => {
+  const external = () =>
+    joinedPeer(
+      {},
+      {
+        members: [
+          { ...member(ME), flags: { ...member(ME).flags, external: true } },
+          member(1, true),
+          member(2),
+        ],
+      },
+    );
+
+  it('says external in its stats, relays its one non-exclusive chunk to every member at once', () => {
+    const { core } = external();
+    expect(core.stats().role).toBe('external');
+    core.handle({ type: 'datagram', from: SOURCE, bytes: chunkDatagram(0, ME, NON_EXCLUSIVE) }, 10);
+    const relays = sent(drainOutputs(core)).filter(({ message }) => message.type === 'chunk');
+    expect(relays.map(({ to }) => to.address)).toEqual(['10.0.1.1', '10.0.1.2']);
+    expect(relays[0]?.message).toMatchObject({ chunkNumber: 0, origin: ME, flags: NON_EXCLUSIVE });
+    expect(core.stats()).toMatchObject({ onboardingChunks: 1, chunksFromSource: 1 });
+  });
+
+  it('keeps its NAT open with a keepalive to each member every 10 s', () => {
+    const { core } = external();
+    runUntil(core, 3 * EXTERNAL_KEEPALIVE_MILLIS);
+    const keepalives = sent(drainOutputs(core)).filter(
+      ({ message }) => message.type === 'hello-ack' && message.nonce === 0,
+    );
+    expect(keepalives).toHaveLength(3 * 2);
+    expect(keepalives[0]?.message).toEqual({ type: 'hello-ack', memberId: ME, nonce: 0 });
+    expect(core.stats().keepalivesSent).toBe(6);
+  });
+
+  it('a plain peer sends no keepalives and says peer', () => {
+    const { core } = joinedPeer();
+    runUntil(core, 3 * EXTERNAL_KEEPALIVE_MILLIS);
+    expect(core.stats()).toMatchObject({ role: 'peer', keepalivesSent: 0 });
+  });
+});
+
+describe('a member feeding an external (seed 000)', () => {
+  const notice = encodeDatagram({
+    type: 'external-peer',
+    memberId: 9,
+    endpoint: EXTERNAL_AT_SOURCE,
+  });
+
+  it('learns the external from its non-exclusive chunk (same IP, any port), feeds it once verified, never charges it', () => {
+    const { core } = joinedPeer({ debtThreshold: 3 }, { members: [member(ME), member(1, true)] });
+    core.handle({ type: 'datagram', from: SOURCE, bytes: notice }, 0);
+    core.handle({ type: 'datagram', from: SOURCE, bytes: notice }, 0);
+    core.handle(
+      { type: 'datagram', from: EXTERNAL_HERE, bytes: chunkDatagram(0, 9, NON_EXCLUSIVE) },
+      5,
+    );
+    const toExternal = () =>
+      sent(drainOutputs(core)).filter(({ to }) => to.port === EXTERNAL_HERE.port);
+    // A challenge, no chunk until it echoes the nonce.
+    const [challenge] = toExternal();
+    expect(challenge?.message.type).toBe('hello');
+    const nonce = challenge?.message.type === 'hello' ? challenge.message.nonce : -1;
+    core.handle(
+      {
+        type: 'datagram',
+        from: EXTERNAL_HERE,
+        bytes: encodeDatagram({ type: 'hello-ack', memberId: 9, nonce }),
+      },
+      6,
+    );
+    // Far past the debt threshold: it is never dropped, it gets every relay.
+    let relays = 0;
+    for (let number = 1; number <= 20; number++) {
+      core.handle(
+        { type: 'datagram', from: SOURCE, bytes: chunkDatagram(number, ME, PLAIN) },
+        number * 10,
+      );
+      runUntil(core, number * 10 + 9);
+      relays += toExternal().filter(({ message }) => message.type === 'chunk').length;
+      // Its keepalive: taken silently.
+      core.handle(
+        {
+          type: 'datagram',
+          from: EXTERNAL_HERE,
+          bytes: encodeDatagram({ type: 'hello-ack', memberId: 9, nonce: 0 }),
+        },
+        number * 10 + 9,
+      );
+    }
+    expect(relays).toBeGreaterThanOrEqual(20);
+    const view = core.neighbours().find((neighbour) => neighbour.memberId === 9);
+    expect(view).toMatchObject({ verified: true, debt: 0 });
+    expect(core.stats()).toMatchObject({
+      externalNotices: 1,
+      externalsOnboarded: 1,
+    });
+  });
+
+  it('drops an external only after silence past the timeout', () => {
+    const { core } = joinedPeer({}, { members: [member(ME), member(1, true)] });
+    core.handle({ type: 'datagram', from: SOURCE, bytes: notice }, 0);
+    core.handle(
+      { type: 'datagram', from: EXTERNAL_HERE, bytes: chunkDatagram(0, 9, NON_EXCLUSIVE) },
+      0,
+    );
+    const challenge = sent(drainOutputs(core)).find(({ to }) => to.port === EXTERNAL_HERE.port);
+    const nonce = challenge?.message.type === 'hello' ? challenge.message.nonce : -1;
+    core.handle(
+      {
+        type: 'datagram',
+        from: EXTERNAL_HERE,
+        bytes: encodeDatagram({ type: 'hello-ack', memberId: 9, nonce }),
+      },
+      1,
+    );
+    const has9 = () => core.neighbours().some((neighbour) => neighbour.memberId === 9);
+    const sourceKeepalive = encodeDatagram({ type: 'hello-ack', memberId: ME, nonce: 0 });
+    // Keepalives keep it, for longer than the timeout.
+    for (let time = 10_000; time <= 2 * EXTERNAL_TIMEOUT_MILLIS; time += 10_000) {
+      runUntil(core, time);
+      core.handle({ type: 'datagram', from: SOURCE, bytes: sourceKeepalive }, time);
+      core.handle(
+        {
+          type: 'datagram',
+          from: EXTERNAL_HERE,
+          bytes: encodeDatagram({ type: 'hello-ack', memberId: 9, nonce: 0 }),
+        },
+        time,
+      );
+    }
+    expect(has9()).toBe(true);
+    for (let time = 70_000; time <= 3 * EXTERNAL_TIMEOUT_MILLIS + 10_000; time += 5_000) {
+      runUntil(core, time);
+      core.handle({ type: 'datagram', from: SOURCE, bytes: sourceKeepalive }, time);
+    }
+    expect(core.state).toBe('streaming');
+    expect(has9()).toBe(false);
+  });
+
+  it('bad input: a non-exclusive chunk from a stranger, from another IP, a forged keepalive: nothing sent, counted', () => {
+    const { core } = joinedPeer({}, { members: [member(ME), member(1, true)] });
+    core.handle({ type: 'datagram', from: SOURCE, bytes: notice }, 0);
+    const stranger = { address: '198.51.100.66', port: 4000 };
+    core.handle(
+      { type: 'datagram', from: stranger, bytes: chunkDatagram(0, 77, NON_EXCLUSIVE) },
+      1,
+    );
+    // Claims external 9's id from another address.
+    core.handle({ type: 'datagram', from: stranger, bytes: chunkDatagram(1, 9, NON_EXCLUSIVE) }, 2);
+    core.handle(
+      {
+        type: 'datagram',
+        from: stranger,
+        bytes: encodeDatagram({ type: 'hello-ack', memberId: 9, nonce: 0 }),
+      },
+      3,
+    );
+    expect(sent(drainOutputs(core)).filter(({ to }) => to.address === stranger.address)).toEqual(
+      [],
+    );
+    expect(core.stats().datagramsDropped).toMatchObject({ 'unknown-external': 2, 'non-member': 1 });
+    expect(core.neighbours().map((neighbour) => neighbour.memberId)).toEqual([1]);
+    // Streaming goes on.
+    core.handle({ type: 'datagram', from: SOURCE, bytes: chunkDatagram(2, ME, PLAIN) }, 10);
+    runUntil(core, 30);
+    expect(sent(drainOutputs(core)).some(({ message }) => message.type === 'chunk')).toBe(true);
+  });
+});
