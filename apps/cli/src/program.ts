@@ -1,7 +1,7 @@
 import { Command } from 'commander';
+import { BAD_OPTION, LOG_LEVELS, withErrorCode } from './cli-errors.js';
 import { registerBridgeCommand } from './commands/bridge.js';
 import { registerDemoCommand } from './commands/demo.js';
-import { registerMonitorCommand } from './commands/monitor.js';
 import { registerMonitorCommand } from './commands/monitor.js';
 import { registerNatCommand } from './commands/nat.js';
 import { registerPeerCommand } from './commands/peer.js';
@@ -19,10 +19,20 @@ export function buildProgram(): Command {
     .description('Peer-to-peer live streaming (P2PSP): one program for every role')
     .version(version, '-V, --version', 'print the version and exit')
     .showHelpAfterError('(run p2psp --help for the list of commands and options)')
-    .showSuggestionAfterError(true);
+    .showSuggestionAfterError(true)
+    .configureOutput({ outputError: (text, write) => write(withErrorCode(text)) })
+    .hook('preAction', () => {
+      // The environment overrides --log-level (logging.ts): check it like the flag.
+      const level = process.env.P2PSP_LOG_LEVEL;
+      if (level !== undefined && !LOG_LEVELS.includes(level)) {
+        program.error(
+          `error: P2PSP_LOG_LEVEL=${level}: expected one of ${LOG_LEVELS.join(', ')}. [${BAD_OPTION}]`,
+          { code: BAD_OPTION },
+        );
+      }
+    });
   registerSourceCommand(program);
   registerPeerCommand(program);
-  registerMonitorCommand(program);
   registerMonitorCommand(program);
   registerDemoCommand(program);
   registerSimCommand(program);

@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { explainListenError, listenTcp } from '@p2psp/host';
 import type { SourceEvent } from '@p2psp/source';
-import type { SourceHandle, SourceMetrics } from '@p2psp/source/node';
+import { type SourceHandle, type SourceMetrics, SourceRuntimeError } from '@p2psp/source/node';
 import { formatEndpoint } from '@p2psp/wire';
 
 /**
@@ -177,13 +178,15 @@ export async function startStatusServer(
       .writeHead(404, { 'content-type': 'text/plain' })
       .end('try /status, /events or /metrics\n');
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, address, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await listenTcp(server, { address, port });
+  } catch (error) {
+    throw explainListenError(error, SourceRuntimeError, {
+      inUse: `--status-port ${port} is already in use: stop the program using it, or pick another with --status-port (0 picks a free one)`,
+      cannotListen: (code) =>
+        `--status-port ${port} on --status-address ${address}: cannot listen there (${code}); pick an address of this machine and a port above 1023`,
     });
-  });
+  }
   const bound = server.address() as AddressInfo;
   return {
     url: `http://${formatEndpoint({ address: bound.address, port: bound.port })}/status`,

@@ -11,10 +11,17 @@ const demoSample = join(import.meta.dirname, '../../../packages/media/assets/dem
 
 /** Runs the CLI, killing it (by its PID) if it outlives the bound. */
 function p2psp(...args: string[]): Promise<{ status: number | null; stderr: string }> {
+  return p2pspWithEnv({}, ...args);
+}
+
+function p2pspWithEnv(
+  env: NodeJS.ProcessEnv,
+  ...args: string[]
+): Promise<{ status: number | null; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [bundle, ...args], {
       stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, P2PSP_LOG_LEVEL: 'warn' },
+      env: { ...process.env, P2PSP_LOG_LEVEL: 'warn', ...env },
     });
     let stderr = '';
     child.stderr.on('data', (bytes: Buffer) => {
@@ -75,8 +82,118 @@ describe('p2psp source/peer: clear errors, non-zero exit', () => {
     [['source', '--input', demoSample, '--bitrate', 'fast'], /--bitrate.*bits per second/],
     [
       ['source', '--input', demoSample, '--chunk-size', '9000'],
-      /chunkSize 9000.*MTU.*P2PSP_ERR_CHUNK_SIZE/,
+      /--chunk-size <bytes>' argument '9000' is invalid.*64 to 1420.*MTU.*P2PSP_ERR_CHUNK_SIZE/,
     ],
+    // The help says 64-1420: the largest payload whose datagram fits a 1,500-byte MTU over
+    // IPv6 too (the core alone would take up to the IPv4 bound, 1,458).
+    [
+      ['source', '--input', demoSample, '--chunk-size', '1421'],
+      /'1421' is invalid\. expected 64 to 1420 payload bytes.*P2PSP_ERR_CHUNK_SIZE/,
+    ],
+    [
+      ['source', '--input', demoSample, '--chunk-size', '63'],
+      /'63' is invalid\. expected 64 to 1420.*P2PSP_ERR_CHUNK_SIZE/,
+    ],
+    [
+      ['peer', '--source', '127.0.0.1:9', '--log-level', 'loud'],
+      /--log-level <level>' argument 'loud' is invalid\. expected one of trace, debug, info, warn, error, fatal, silent\. \[P2PSP_ERR_BAD_OPTION\]/,
+    ],
+    [
+      ['source', '--input', demoSample, '--log-level', 'verbose'],
+      /'verbose' is invalid.*P2PSP_ERR_BAD_OPTION/,
+    ],
+    [['demo', '--log-level', 'INFO'], /'INFO' is invalid.*P2PSP_ERR_BAD_OPTION/],
+    [
+      [
+        'bridge',
+        '--from',
+        'http://127.0.0.1:9/stream',
+        '--to',
+        'icecast://source:x@127.0.0.1:9/a.mp3',
+        '--log-level',
+        '3',
+      ],
+      /'3' is invalid.*P2PSP_ERR_BAD_OPTION/,
+    ],
+    // Addresses to bind are IP literals, checked as text: no DNS query for a typo.
+    [
+      ['peer', '--source', '127.0.0.1:9', '--player-address', 'players.example'],
+      /--player-address <ip>' argument 'players\.example' is invalid\. expected an IP address.*P2PSP_ERR_BAD_OPTION/,
+    ],
+    [
+      ['peer', '--source', '127.0.0.1:9', '--address', '10.0.0'],
+      /'10\.0\.0' is invalid\. expected an IP address.*P2PSP_ERR_BAD_OPTION/,
+    ],
+    [
+      ['source', '--input', demoSample, '--address', 'any'],
+      /'any' is invalid\. expected an IP address.*P2PSP_ERR_BAD_OPTION/,
+    ],
+    [
+      ['source', '--input', demoSample, '--status-address', 'status.example'],
+      /--status-address <ip>' argument 'status\.example' is invalid.*P2PSP_ERR_BAD_OPTION/,
+    ],
+    [
+      ['source', '--input', demoSample, '--alternate-address', '192.0.2'],
+      /--alternate-address <ip>' argument '192\.0\.2' is invalid.*P2PSP_ERR_BAD_OPTION/,
+    ],
+    [
+      ['nat', 'serve', '--address', 'stun.example'],
+      /'stun\.example' is invalid\. expected an IP address.*P2PSP_ERR_BAD_OPTION/,
+    ],
+    [
+      ['nat', 'detect', '--stun', '127.0.0.1:9', '--local-address', 'me'],
+      /--local-address <ip>' argument 'me' is invalid.*P2PSP_ERR_BAD_OPTION/,
+    ],
+    // Every number, and commander's own errors, end with a code too.
+    [
+      ['peer', '--source', '127.0.0.1:9', '--max-players', '0'],
+      /--max-players <count>' argument '0' is invalid\. expected an integer from 1 to 65535\. \[P2PSP_ERR_BAD_OPTION\]/,
+    ],
+    [
+      ['peer', '--source', '127.0.0.1:9', '--max-players-per-address', 'many'],
+      /'many' is invalid.*P2PSP_ERR_BAD_OPTION/,
+    ],
+    [
+      ['peer', '--source', '127.0.0.1:9', '--player-port', '65536'],
+      /'65536' is invalid\. expected an integer from 0 to 65535.*P2PSP_ERR_BAD_OPTION/,
+    ],
+    [
+      ['peer', '--source', '127.0.0.1:9', '--playout-delay-ms', '0'],
+      /'0' is invalid.*P2PSP_ERR_BAD_OPTION/,
+    ],
+    [
+      ['source', '--input', demoSample, '--max-members', '-1'],
+      /'-1' is invalid.*P2PSP_ERR_BAD_OPTION/,
+    ],
+    [
+      ['source', '--input', demoSample, '--member-timeout', 'soon'],
+      /'soon' is invalid\. expected seconds.*P2PSP_ERR_BAD_OPTION/,
+    ],
+    [
+      ['source', '--input', demoSample, '--complaints-by', 'mac'],
+      /'mac' is invalid\. expected 'endpoint' or 'ip'.*P2PSP_ERR_BAD_OPTION/,
+    ],
+    [
+      ['source', '--input', demoSample, '--complaint-threshold', '0'],
+      /'0' is invalid.*P2PSP_ERR_BAD_OPTION/,
+    ],
+    [
+      ['demo', '--peers', '33'],
+      /'33' is invalid\. expected an integer from 1 to 32.*P2PSP_ERR_BAD_OPTION/,
+    ],
+    [
+      ['nat', 'detect', '--stun', '127.0.0.1:9', '--timeout', '10'],
+      /'10' is invalid.*P2PSP_ERR_BAD_OPTION/,
+    ],
+    [
+      ['nat', 'serve', '--address', '127.0.0.1', '--port', '0'],
+      /'0' is invalid.*P2PSP_ERR_BAD_OPTION/,
+    ],
+    [
+      ['peer', '--source', '127.0.0.1:9', '--frobnicate'],
+      /unknown option '--frobnicate'.*P2PSP_ERR_BAD_OPTION/,
+    ],
+    [['peer'], /required option '-s, --source <host:port>' not specified.*P2PSP_ERR_BAD_OPTION/],
     [
       ['source', '--input', '/nonexistent/radio.mp3'],
       /cannot be read \(ENOENT\).*P2PSP_ERR_INGEST_FILE/,
@@ -103,6 +220,22 @@ describe('p2psp source/peer: clear errors, non-zero exit', () => {
     const result = await p2psp(...args);
     expect(result.status).toBe(1);
     expect(result.stderr.replace(/\n/g, ' ')).toMatch(expected);
+    // A message, not a stack trace.
+    expect(result.stderr).not.toMatch(/^\s+at /m);
+  });
+
+  it('checks P2PSP_LOG_LEVEL, which overrides --log-level, the same way', async () => {
+    const result = await p2pspWithEnv(
+      { P2PSP_LOG_LEVEL: 'loud' },
+      'peer',
+      '--source',
+      `127.0.0.1:${closedPort}`,
+    );
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(
+      /P2PSP_LOG_LEVEL=loud: expected one of trace, .*\[P2PSP_ERR_BAD_OPTION\]/,
+    );
+    expect(result.stderr).not.toMatch(/^\s+at /m);
   });
 
   it('refuses an input URL that answers 404', async () => {
@@ -152,6 +285,26 @@ describe('p2psp source/peer: clear errors, non-zero exit', () => {
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(
       new RegExp(`--player-port ${busyPort} is already in use.*P2PSP_ERR_PORT_IN_USE`),
+    );
+  });
+
+  it('refuses a status port in use', async () => {
+    const result = await p2psp(
+      'source',
+      '--input',
+      demoSample,
+      '--address',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--status-port',
+      String(busyPort),
+    );
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(
+      new RegExp(
+        `--status-port ${busyPort} is already in use: .*pick another with --status-port.*P2PSP_ERR_PORT_IN_USE`,
+      ),
     );
   });
 

@@ -1,6 +1,6 @@
 import { type IcecastStreamDetails, startIcecastBridge } from '@p2psp/icecast-bridge';
 import type { Command } from 'commander';
-import { failAndExit, onShutdownSignal } from '../cli-errors.js';
+import { failAndExit, LOG_LEVEL_HELP, logLevel, onShutdownSignal } from '../cli-errors.js';
 import { createLogger } from '../logging.js';
 
 interface BridgeFlags {
@@ -32,7 +32,7 @@ export function registerBridgeCommand(program: Command): void {
     .option('--genre <text>', 'stream genre (ice-genre)')
     .option('--url <url>', "the radio's web site (ice-url)")
     .option('--public', 'ask Icecast to list the mount in directories (ice-public: 1)')
-    .option('--log-level <level>', 'trace, debug, info, warn or error', 'info')
+    .option('--log-level <level>', LOG_LEVEL_HELP, logLevel, 'info')
     .addHelpText(
       'after',
       `

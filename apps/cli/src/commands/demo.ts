@@ -6,7 +6,13 @@ import { startMonitor } from '@p2psp/monitor';
 import { type PeerHandle, startPeer } from '@p2psp/peer/node';
 import { SourceMetrics, startSource } from '@p2psp/source/node';
 import type { Command } from 'commander';
-import { failAndExit, integerIn, onShutdownSignal } from '../cli-errors.js';
+import {
+  failAndExit,
+  integerIn,
+  LOG_LEVEL_HELP,
+  logLevel,
+  onShutdownSignal,
+} from '../cli-errors.js';
 import { createLogger } from '../logging.js';
 import { SourceView, startStatusServer } from '../source-view.js';
 import { startStatusLine } from '../status-line.js';
@@ -74,7 +80,7 @@ export function registerDemoCommand(program: Command): void {
       8090,
     )
     .option('-i, --input <file>', 'loop this media file instead of the built-in sample')
-    .option('--log-level <level>', 'trace, debug, info, warn or error', 'warn')
+    .option('--log-level <level>', LOG_LEVEL_HELP, logLevel, 'warn')
     .action(async (flags: DemoFlags) => {
       const logger = createLogger({ level: flags.logLevel });
       const peers: PeerHandle[] = [];

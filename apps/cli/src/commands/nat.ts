@@ -7,7 +7,7 @@ import {
 } from '@p2psp/nat/node';
 import { formatEndpoint } from '@p2psp/wire';
 import type { Command } from 'commander';
-import { failAndExit, integerIn, onShutdownSignal } from '../cli-errors.js';
+import { failAndExit, integerIn, ipAddress, onShutdownSignal } from '../cli-errors.js';
 
 interface DetectFlags {
   stun: string;
@@ -76,7 +76,7 @@ export function registerNatCommand(program: Command): void {
       integerIn(1000, 600_000),
       30_000,
     )
-    .option('--local-address <ip>', 'bind the probing sockets to this local address')
+    .option('--local-address <ip>', 'bind the probing sockets to this local address', ipAddress)
     .action(async (flags: DetectFlags) => {
       try {
         const server = await resolveEndpoint(flags.stun, 3478, '--stun');
@@ -98,10 +98,11 @@ export function registerNatCommand(program: Command): void {
   nat
     .command('serve')
     .description('run a STUN server; RFC 5780-capable with --alternate-address')
-    .requiredOption('--address <ip>', 'primary address A1 to listen on')
+    .requiredOption('--address <ip>', 'primary address A1 to listen on', ipAddress)
     .option(
       '--alternate-address <ip>',
       'second address A2 of this host (enables RFC 5780: 4 sockets)',
+      ipAddress,
     )
     .option('--port <port>', 'primary port P1', integerIn(1, 65535), 3478)
     .option(

@@ -1,7 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { PLAYER_SERVER_DEFAULTS, startPeer } from '@p2psp/peer/node';
 import type { Command } from 'commander';
-import { failAndExit, integerIn, onShutdownSignal } from '../cli-errors.js';
+import {
+  exitAfterStop,
+  failAndExit,
+  integerIn,
+  ipAddress,
+  LOG_LEVEL_HELP,
+  logLevel,
+  onShutdownSignal,
+} from '../cli-errors.js';
 import { createLogger } from '../logging.js';
 import { startStatusLine } from '../status-line.js';
 
@@ -61,7 +69,11 @@ export function registerPeerCommand(program: Command): void {
     .description('join a cluster, relay its chunks, and serve the stream to players over HTTP')
     .requiredOption('-s, --source <host:port>', 'the source to join, e.g. 192.0.2.7:4552')
     .option('-p, --port <port>', 'UDP port of this peer (0 picks one)', integerIn(0, 65_535), 0)
-    .option('-a, --address <ip>', 'UDP address to bind (default: all, of the source family)')
+    .option(
+      '-a, --address <ip>',
+      'UDP address to bind (default: all, of the source family)',
+      ipAddress,
+    )
     .option(
       '--player-port <port>',
       'HTTP port players connect to (0 picks one)',
@@ -71,6 +83,7 @@ export function registerPeerCommand(program: Command): void {
     .option(
       '--player-address <ip>',
       'HTTP address for players (0.0.0.0 to serve other machines)',
+      ipAddress,
       '127.0.0.1',
     )
     .option(
@@ -108,7 +121,7 @@ export function registerPeerCommand(program: Command): void {
       '--no-repair',
       'plain DBS: never ask neighbours for lost chunks, nor answer their chunk-requests (RMS-lite repair is on by default)',
     )
-    .option('--log-level <level>', 'trace, debug, info, warn or error', 'info')
+    .option('--log-level <level>', LOG_LEVEL_HELP, logLevel, 'info')
     .addHelpText(
       'after',
       `
@@ -163,7 +176,6 @@ Then play http://127.0.0.1:8080/stream with ffplay, mpv, VLC or a browser.`,
       });
       const reason = await peer.done;
       stopStatus();
-      logger.info({ reason }, 'peer-exit');
-      process.exit(0);
+      exitAfterStop('peer', reason, logger);
     });
 }

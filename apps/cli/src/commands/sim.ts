@@ -334,7 +334,7 @@ export function registerSimCommand(program: Command): void {
       const choice = (option: string, value: string | undefined, choices: readonly string[]) => {
         if (value === undefined || choices.includes(value)) return;
         command.error(
-          `error: ${option}: unknown value '${value}'; use one of ${choices.join(', ')}`,
+          `error: ${option}: unknown value '${value}'; use one of ${choices.join(', ')} [P2PSP_ERR_SIM_OPTION]`,
           {
             exitCode: 2,
             code: 'P2PSP_ERR_SIM_OPTION',
@@ -345,7 +345,7 @@ export function registerSimCommand(program: Command): void {
       choice('--free-rider-nat', flags.freeRiderNat, NAT_TYPES);
       if (!NAT_TYPES.includes(flags.natType)) {
         command.error(
-          `error: --nat-type: unknown type '${flags.natType}'; use one of ${NAT_TYPES.join(', ')}`,
+          `error: --nat-type: unknown type '${flags.natType}'; use one of ${NAT_TYPES.join(', ')} [P2PSP_ERR_SIM_OPTION]`,
           {
             exitCode: 2,
             code: 'P2PSP_ERR_SIM_OPTION',

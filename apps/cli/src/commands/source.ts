@@ -1,6 +1,16 @@
 import { DEFAULT_SOURCE_PORT, SourceMetrics, startSource } from '@p2psp/source/node';
 import type { Command } from 'commander';
-import { bitrate, failAndExit, integerIn, onShutdownSignal } from '../cli-errors.js';
+import {
+  bitrate,
+  chunkSize,
+  exitAfterStop,
+  failAndExit,
+  integerIn,
+  ipAddress,
+  LOG_LEVEL_HELP,
+  logLevel,
+  onShutdownSignal,
+} from '../cli-errors.js';
 import { createLogger } from '../logging.js';
 import { clusterOptions, type HealthFlags, registerHealthOptions } from '../source-health.js';
 import { SourceView, startStatusServer } from '../source-view.js';
@@ -49,7 +59,7 @@ export function registerSourceCommand(program: Command): void {
       '--fallback <file>',
       'while the input is away (a source client left, a URL reconnects), play this file (looped) instead of silence',
     )
-    .option('-a, --address <ip>', 'address to listen on (TCP joins and UDP)', '0.0.0.0')
+    .option('-a, --address <ip>', 'address to listen on (TCP joins and UDP)', ipAddress, '0.0.0.0')
     .option(
       '-p, --port <port>',
       'port for TCP joins and UDP chunks (0 picks one)',
@@ -59,7 +69,7 @@ export function registerSourceCommand(program: Command): void {
     .option(
       '--chunk-size <bytes>',
       'payload bytes per chunk (64-1420: one 1,500-byte MTU datagram)',
-      integerIn(1, 65_535),
+      chunkSize,
       1024,
     )
     .option(
@@ -75,6 +85,7 @@ export function registerSourceCommand(program: Command): void {
     .option(
       '--alternate-address <ip>',
       'a second IP of this machine: the cluster port then serves RFC 5780 NAT discovery to joiners (needs --address)',
+      ipAddress,
     )
     .option(
       '--alternate-port <port>',
@@ -92,8 +103,8 @@ export function registerSourceCommand(program: Command): void {
       'serve GET /status (members, roles, complaints, expulsions as JSON), GET /events (server-sent events) and GET /metrics (Prometheus) on this port',
       integerIn(0, 65_535),
     )
-    .option('--status-address <ip>', 'address of the status port', '127.0.0.1')
-    .option('--log-level <level>', 'trace, debug, info, warn or error', 'info')
+    .option('--status-address <ip>', 'address of the status port', ipAddress, '127.0.0.1')
+    .option('--log-level <level>', LOG_LEVEL_HELP, logLevel, 'info')
     .addHelpText(
       'after',
       `
@@ -170,7 +181,6 @@ Then, on each peer machine: p2psp peer --source THIS_HOST:${DEFAULT_SOURCE_PORT}
       const reason = await source.done;
       stopStatus();
       await statusServer?.close();
-      logger.info({ reason }, 'source-exit');
-      process.exit(0);
+      exitAfterStop('source', reason, logger);
     });
 }
