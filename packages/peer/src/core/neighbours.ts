@@ -176,7 +176,7 @@ export class Neighbours {
       livenessTimeout,
     });
     this.#livenessCheckAt = livenessTimeout;
-    this.#sourceHelloNonce = Math.floor(this.#config.random.next() * 0x1_0000_0000) >>> 0;
+    this.#sourceHelloNonce = this.#nonce();
     this.#sourceHellosLeft = this.#config.helloAttempts - 1;
     this.#sendHelloToSource();
     for (const member of accept.members) this.#learnFromList(member);
@@ -422,7 +422,7 @@ export class Neighbours {
       key,
       reachable: false,
       verified,
-      nonce: Math.floor(this.#config.random.next() * 0x1_0000_0000) >>> 0,
+      nonce: this.#nonce(),
       hellosLeft: this.#config.helloAttempts,
       candidates: [],
     };
@@ -436,6 +436,11 @@ export class Neighbours {
     });
     if (verified) this.#hooks.verified(neighbour);
     return neighbour;
+  }
+
+  /** A hello's challenge: 32 random bits (seeded), echoed by the hello-ack of the real sender. */
+  #nonce(): number {
+    return Math.floor(this.#config.random.next() * 0x1_0000_0000) >>> 0;
   }
 
   /** It answered our nonce: it really is at that address. From now on it gets relays. */

@@ -216,7 +216,7 @@ export interface PlayoutDelay {
  * Why 500 ms: half of it (250 ms) is the relay spread, the other half covers the network's
  * latency and a repair; at 128 kbit/s with 1,024-byte chunks (64 ms) that is 8 chunks, the
  * minimum, where B/2 chunks was 1 s at B = 32 and 4 s at B = 128; join time on loopback is
- * about this delay (issue 3: under 1 s). Monitors play earlier so their complaints and the
+ * about this delay (the goal: under 1 s). Monitors play earlier so their complaints and the
  * LRS resends come while the others still have time: 3/4 of the peers' delay with repair
  * (they complain once repair failed), 1/2 without (P2PSP: monitors run half the buffer).
  */

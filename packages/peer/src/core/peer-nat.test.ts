@@ -12,7 +12,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import { PeerCore } from './peer-core.js';
 
-/** Issue 6 in the peer core: STUN on the socket, port prediction towards symmetric NATs. */
+/** NAT traversal in the peer core: STUN on the socket, port prediction towards symmetric NATs. */
 
 const SOURCE: Endpoint = { address: '203.0.113.1', port: 4552 };
 const SELF_ID = 5;
@@ -58,7 +58,7 @@ function joined(members: MemberInfo[]) {
   return { core, outputs: drainOutputs(core) };
 }
 
-describe('PeerCore and NAT traversal (issue 6)', () => {
+describe('PeerCore and NAT traversal (NTS)', () => {
   it('ignores STUN datagrams on its socket (NAT detection shares it), counted apart', () => {
     const { core } = joined([]);
     const stun = encodeStunMessage({
