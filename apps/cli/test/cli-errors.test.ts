@@ -178,6 +178,18 @@ describe('p2psp source/peer: clear errors, non-zero exit', () => {
       /'0' is invalid.*P2PSP_ERR_BAD_OPTION/,
     ],
     [
+      ['monitor', '--source', '127.0.0.1:9', '--address', 'dashboard.example'],
+      /'dashboard\.example' is invalid\. expected an IP address.*P2PSP_ERR_BAD_OPTION/,
+    ],
+    [
+      ['monitor', '--source', '127.0.0.1:9', '--log-level', 'chatty'],
+      /'chatty' is invalid.*P2PSP_ERR_BAD_OPTION/,
+    ],
+    [
+      ['monitor', '--source', '127.0.0.1:9', '--port', '65536'],
+      /'65536' is invalid.*P2PSP_ERR_BAD_OPTION/,
+    ],
+    [
       ['demo', '--peers', '33'],
       /'33' is invalid\. expected an integer from 1 to 32.*P2PSP_ERR_BAD_OPTION/,
     ],

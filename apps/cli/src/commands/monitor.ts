@@ -1,6 +1,13 @@
 import { DEFAULT_SOURCE_STATUS_PORT, startMonitor } from '@p2psp/monitor';
 import type { Command } from 'commander';
-import { failAndExit, integerIn, onShutdownSignal } from '../cli-errors.js';
+import {
+  failAndExit,
+  integerIn,
+  ipAddress,
+  LOG_LEVEL_HELP,
+  logLevel,
+  onShutdownSignal,
+} from '../cli-errors.js';
 import { createLogger } from '../logging.js';
 
 interface MonitorFlags {
@@ -28,9 +35,9 @@ export function registerMonitorCommand(program: Command): void {
       integerIn(0, 65_535),
       8090,
     )
-    .option('--address <ip>', 'address of the dashboard', '127.0.0.1')
+    .option('--address <ip>', 'address of the dashboard', ipAddress, '127.0.0.1')
     .option('--credential <secret>', 'the monitor credential the source was started with')
-    .option('--log-level <level>', 'trace, debug, info, warn or error', 'warn')
+    .option('--log-level <level>', LOG_LEVEL_HELP, logLevel, 'warn')
     .action(async (flags: MonitorFlags) => {
       const logger = createLogger({ level: flags.logLevel });
       let monitor: Awaited<ReturnType<typeof startMonitor>>;
