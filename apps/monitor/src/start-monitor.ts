@@ -15,6 +15,8 @@ const SNAPSHOT_INTERVAL_MS = 1_000;
 const RETRY_MS = 1_000;
 /** Dashboards at once; more are answered 503. */
 const MAX_DASHBOARDS = 16;
+/** Log lines kept for a dashboard opened later (as many as the page shows). */
+const LOG_KEPT = 200;
 
 export interface MonitorOptions {
   /** The source's cluster port, `HOST:PORT`. */
@@ -114,13 +116,18 @@ export async function startMonitor(options: MonitorOptions): Promise<MonitorHand
   let sourceSeen = false;
   let lastStatus: Record<string, unknown> | null = null;
 
-  const broadcast = (event: string, data: unknown) => {
-    const text = `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+  const logKept: string[] = [];
+  const sse = (event: string, data: unknown) =>
+    `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+  const broadcast = (text: string) => {
     for (const response of dashboards) response.write(text);
   };
   const log = (name: string, fields: Record<string, unknown> = {}) => {
     const entry: MonitorLogEntry = { time: new Date().toISOString(), name, ...fields };
-    broadcast('log', entry);
+    const text = sse('log', entry);
+    logKept.push(text);
+    if (logKept.length > LOG_KEPT) logKept.shift();
+    broadcast(text);
   };
 
   const joinOptions = {
@@ -207,7 +214,7 @@ export async function startMonitor(options: MonitorOptions): Promise<MonitorHand
       status: lastStatus,
       monitor: peer?.status() ?? null,
     };
-    broadcast('snapshot', data);
+    broadcast(sse('snapshot', data));
   };
   const ticker = setInterval(() => void snapshot(), SNAPSHOT_INTERVAL_MS);
 
@@ -227,7 +234,8 @@ export async function startMonitor(options: MonitorOptions): Promise<MonitorHand
         'cache-control': 'no-store',
         connection: 'keep-alive',
       });
-      response.write('retry: 1000\n\n');
+      // The log so far first: the joins before the page opened belong on it.
+      response.write(`retry: 1000\n\n${logKept.join('')}`);
       dashboards.add(response);
       request.on('close', () => dashboards.delete(response));
       return;

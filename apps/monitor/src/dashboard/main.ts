@@ -1,8 +1,9 @@
 import uPlot from 'uplot';
 
 // The dashboard: one snapshot a second over server-sent events (the source's /status and the
-// monitor's own counters), log lines as they happen. Rates come from the difference of two
-// snapshots' counters.
+// monitor's own counters), log lines as they happen. Rates come from the counters' growth
+// over the last RATE_WINDOW_MS: chunks arrive in bursts and peers report every 2 s, so the
+// difference of two 1-second snapshots zig-zags.
 
 interface Member {
   memberId: number;
@@ -31,6 +32,8 @@ interface Snapshot {
 
 /** Points kept on each chart: two minutes at one a second. */
 const WINDOW = 120;
+/** The span rates are measured over. */
+const RATE_WINDOW_MS = 10_000;
 const LOG_LINES = 200;
 const element = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -40,7 +43,11 @@ class Chart {
   #plot: uPlot | null = null;
   readonly #data: (number | null)[][] = [[]];
 
-  constructor(id: string) {
+  /** `floor`: the y axis spans at least 0 to it, so small wobbles do not fill the chart. */
+  constructor(
+    id: string,
+    readonly floor: number,
+  ) {
     this.#container = element(id);
   }
 
@@ -72,6 +79,9 @@ class Chart {
           })),
         ],
         axes: [{}, { size: 50 }],
+        // A legend names the peers on the loss chart; one series needs none (the title says).
+        legend: { show: this.#names.length > 1 },
+        scales: { y: { range: (_plot, _min, max) => [0, Math.max(this.floor, max * 1.15)] } },
       },
       this.#data as uPlot.AlignedData,
       this.#container,
@@ -82,12 +92,14 @@ class Chart {
 }
 
 const charts = {
-  loss: new Chart('chart-loss'),
-  bitrate: new Chart('chart-bitrate'),
-  upload: new Chart('chart-upload'),
-  offload: new Chart('chart-offload'),
+  buffer: new Chart('chart-buffer', 10),
+  loss: new Chart('chart-loss', 5),
+  bitrate: new Chart('chart-bitrate', 64),
+  upload: new Chart('chart-upload', 1.2),
+  offload: new Chart('chart-offload', 1),
 };
-let previous: Snapshot | null = null;
+/** The snapshots of the last RATE_WINDOW_MS with the source up, oldest first. */
+let recent: Snapshot[] = [];
 const ROLE_ORDER = ['monitor', 'member', 'external', 'liberated'];
 
 function drawGraph(members: Member[]): void {
@@ -171,7 +183,7 @@ function onSnapshot(snapshot: Snapshot): void {
   const status = snapshot.status;
   if (status === null) {
     setConnection('source unreachable: reconnecting…', 'down');
-    previous = null;
+    recent = [];
     return;
   }
   if (element('connection').classList.contains('down')) {
@@ -185,31 +197,35 @@ function onSnapshot(snapshot: Snapshot): void {
   drawTable(members);
   const monitor = snapshot.monitor;
   if (monitor) {
-    element('buffer-fill').style.width = `${Math.min(100, monitor.bufferFill)}%`;
     element('buffer-text').textContent =
       `${monitor.bufferFill} chunks buffered; ${monitor.chunksPlayed} played, ${monitor.chunksLost} lost`;
   }
-  if (previous?.status) {
-    const seconds = (snapshot.time - previous.time) / 1000;
-    const ingested = status.stats.bytesIngested - previous.status.stats.bytesIngested;
-    const uploaded = status.host.datagramBytesSent - previous.status.host.datagramBytesSent;
-    const loss: Record<string, number | null> = {};
-    const before = new Map(previous.status.members.map((member) => [member.memberId, member]));
-    for (const member of members) {
-      const [now, then] = [member.report, before.get(member.memberId)?.report];
-      if (!now || !then) continue;
-      const lost = now.chunksLost - then.chunksLost;
-      const received = now.chunksReceived - then.chunksReceived;
-      loss[`#${member.memberId}`] = lost + received > 0 ? (100 * lost) / (lost + received) : 0;
-    }
-    charts.loss.push(snapshot.time, loss);
-    charts.bitrate.push(snapshot.time, { stream: (ingested * 8) / seconds / 1000 });
-    charts.upload.push(snapshot.time, { ratio: ingested > 0 ? uploaded / ingested : null });
-    charts.offload.push(snapshot.time, {
-      offload: uploaded > 0 ? (members.length * ingested) / uploaded : null,
-    });
+  const oldest = recent[0]?.status;
+  // A restarted source counts from 0 again: measure from its first snapshot on.
+  if (oldest && oldest.stats.bytesIngested > status.stats.bytesIngested) recent = [];
+  recent.push(snapshot);
+  while (snapshot.time - recent[0]!.time > RATE_WINDOW_MS) recent.shift();
+  const first = recent[0]!;
+  if (monitor) charts.buffer.push(snapshot.time, { chunks: monitor.bufferFill });
+  if (first === snapshot || !first.status) return;
+  const seconds = (snapshot.time - first.time) / 1000;
+  const ingested = status.stats.bytesIngested - first.status.stats.bytesIngested;
+  const uploaded = status.host.datagramBytesSent - first.status.host.datagramBytesSent;
+  const loss: Record<string, number | null> = {};
+  const before = new Map(first.status.members.map((member) => [member.memberId, member]));
+  for (const member of members) {
+    const [now, then] = [member.report, before.get(member.memberId)?.report];
+    if (!now || !then) continue;
+    const lost = now.chunksLost - then.chunksLost;
+    const received = now.chunksReceived - then.chunksReceived;
+    loss[`#${member.memberId}`] = lost + received > 0 ? (100 * lost) / (lost + received) : null;
   }
-  previous = snapshot;
+  charts.loss.push(snapshot.time, loss);
+  charts.bitrate.push(snapshot.time, { stream: (ingested * 8) / seconds / 1000 });
+  charts.upload.push(snapshot.time, { ratio: ingested > 0 ? uploaded / ingested : null });
+  charts.offload.push(snapshot.time, {
+    offload: uploaded > 0 ? (members.length * ingested) / uploaded : null,
+  });
 }
 
 const WARNINGS = new Set(['peer-expel', 'complaint-receive', 'punch-skip', 'source-lost']);
@@ -230,6 +246,8 @@ function onLog(entry: { time: string; name: string; [field: string]: unknown }):
 }
 
 const updates = new EventSource('updates');
+// Each (re)connection starts with the monitor's log so far: show it once.
+updates.addEventListener('open', () => element('log').replaceChildren());
 updates.addEventListener('snapshot', (event) => onSnapshot(JSON.parse(event.data) as Snapshot));
 updates.addEventListener('log', (event) => onLog(JSON.parse(event.data)));
 updates.addEventListener('error', () => setConnection('dashboard disconnected: retrying…', 'down'));
