@@ -1,12 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { CHROMIUM, ensureSystemTools } from '@p2psp/testkit';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { CHROMIUM, ensureSystemTools, type HeadlessChromium, launchChromium } from '@p2psp/testkit';
+import type { Page } from 'playwright-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ChildProcesses, type RunningChild } from './child-processes.js';
+import { ChildProcesses } from './child-processes.js';
 import { sleep, until } from './helpers.js';
 
 // Issue 3: a peer's player port must be "playable by ffplay, VLC and a browser". Here the
@@ -22,58 +19,18 @@ beforeAll(() => {
 }, 15 * 60_000);
 
 const processes = new ChildProcesses();
-let browser: Browser | undefined;
-let chromiumProcess: RunningChild | undefined;
+let chromium: HeadlessChromium | undefined;
 let pageServer: Server | undefined;
-let profile: string | undefined;
 afterEach(async () => {
-  // Disconnects playwright-core (for a CDP connection, close() does not end the browser).
-  await browser?.close().catch(() => undefined);
-  browser = undefined;
-  // Chromium by PID: SIGTERM lets it stop its helper processes and flush its profile;
-  // SIGKILL after 5 s. Then the demo, also by PID, even when the test failed.
-  if (chromiumProcess) {
-    ChildProcesses.kill(chromiumProcess.child, 'SIGTERM');
-    await Promise.race([chromiumProcess.exited, sleep(5000)]);
-    chromiumProcess = undefined;
-  }
+  // Chromium by PID (its profile removed), then the demo, also by PID, even when the test
+  // failed.
+  await chromium?.close();
+  chromium = undefined;
   processes.killAll();
   pageServer?.closeAllConnections();
   pageServer?.close();
   pageServer = undefined;
-  if (profile) rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
-  profile = undefined;
 });
-
-/** Starts Debian's Chromium headless with a fresh profile; connects playwright-core to it. */
-async function launchChromium(): Promise<Browser> {
-  profile = mkdtempSync(join(tmpdir(), 'p2psp-chromium-'));
-  const running = processes.spawn(
-    '/usr/bin/chromium',
-    [
-      ...['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run'],
-      ...['--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      // A page may start sound without a click (the Chrome autoplay policy would block it).
-      '--autoplay-policy=no-user-gesture-required',
-      `--user-data-dir=${profile}`,
-      // Loopback only; port 0: Chromium picks one and prints the endpoint on stderr.
-      ...['--remote-debugging-address=127.0.0.1', '--remote-debugging-port=0'],
-      'about:blank',
-      // Its temp files (shared memory, crash reports) go in the profile, removed afterwards.
-    ],
-    { TMPDIR: profile },
-  );
-  chromiumProcess = running;
-  const endpoint = /DevTools listening on (ws:\/\/\S+)/;
-  await until(
-    () => endpoint.test(running.stderr()) || running.child.exitCode !== null,
-    30_000,
-    'Chromium to print its DevTools endpoint',
-  );
-  const url = endpoint.exec(running.stderr())?.[1];
-  if (!url) throw new Error(`chromium exited: ${running.stderr()}`);
-  return chromium.connectOverCDP(url);
-}
 
 /** A tiny page with an autoplaying <audio>, served over HTTP like a real site would be. */
 async function startPageServer(): Promise<string> {
@@ -153,7 +110,8 @@ describe('a browser plays the peers (Debian Chromium, headless, playwright-core)
     if (!firstPeer || !secondPeer) throw new Error(`p2psp demo exited: ${demo.stderr()}`);
 
     const site = await startPageServer();
-    browser = await launchChromium();
+    chromium = await launchChromium();
+    const browser = chromium.browser;
     const browserContext = browser.contexts()[0] ?? (await browser.newContext());
     const firstTab = await browserContext.newPage();
     await firstTab.goto(`${site}?stream=${encodeURIComponent(firstPeer)}`);

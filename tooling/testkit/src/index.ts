@@ -1,3 +1,4 @@
+export { type HeadlessChromium, launchChromium } from './chromium.js';
 export { COTURN_READY_LINE, type CoturnStunOptions, coturnStunArguments } from './coturn.js';
 export {
   freePort,

@@ -278,7 +278,10 @@ export async function startPeer(options: PeerOptions): Promise<PeerHandle> {
         settleJoin?.(
           new PeerRuntimeError(
             'P2PSP_ERR_JOIN_FAILED',
-            `could not join the source at ${formatEndpoint(source)} (${reason}): check --source, and that a p2psp source runs there and is reachable over TCP and UDP`,
+            // A refusal names its own fix (a credential, a full cluster): no reachability hint.
+            reason.startsWith('join-refused')
+              ? `the source at ${formatEndpoint(source)} refused the join (${reason})`
+              : `could not join the source at ${formatEndpoint(source)} (${reason}): check --source, and that a p2psp source runs there and is reachable over TCP and UDP`,
           ),
         );
         shutdown.coreStopped(reason);
