@@ -114,12 +114,21 @@ describe('SourceCore joins (rule 4)', () => {
       'hello-ack',
     ]);
     sendHello(core, b, 2, 2, 2);
+    // Each is told about the other: b gets a's entry, and a (no NAT report: it may filter
+    // strangers) gets b's introduction, in three copies, so both sides hello at once.
+    const introduction = {
+      to: a,
+      message: { type: 'peer-list-reply', total: 1, members: [{ memberId: 2, endpoint: b }] },
+    };
     expect(datagramsSent(drainOutputs(core))).toMatchObject([
       { to: b, message: { type: 'hello-ack', memberId: 2 } },
       {
         to: b,
         message: { type: 'peer-list-reply', total: 1, members: [{ memberId: 1, endpoint: a }] },
       },
+      introduction,
+      introduction,
+      introduction,
     ]);
   });
 

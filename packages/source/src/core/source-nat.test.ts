@@ -1,7 +1,14 @@
 import { decodeStunMessage, encodeStunMessage, mappedEndpointOf } from '@p2psp/nat';
 import { drainOutputs, type NatReport } from '@p2psp/wire';
 import { describe, expect, it } from 'vitest';
-import { createSource, datagramsSent, join } from './source-core.test-helpers.js';
+import {
+  createSource,
+  datagramsSent,
+  framesWritten,
+  join,
+  requestJoin,
+  sendHello,
+} from './source-core.test-helpers.js';
 
 /** NAT traversal in the source core: STUN on the cluster port, introductions, impossible pairs. */
 
@@ -72,6 +79,28 @@ describe('SourceCore introductions and impossible pairs (NTS)', () => {
     expect(page?.message).toMatchObject({
       type: 'peer-list-reply',
       members: [{ memberId: 2, endpoint: b, nat: { type: 'restricted-cone' } }],
+    });
+    expect(core.stats().membersIntroduced).toBe(1);
+  });
+
+  it("tells a member that joined while a joiner's hello was lost about that joiner too", () => {
+    // The first joiner's hello is lost; the second joins meanwhile (its accept does not list
+    // the first, which is not active yet) behind a filtering NAT. When the first's hello
+    // arrives, both sides must learn of each other, else the second filters it for good.
+    const core = createSource();
+    requestJoin(core, 1, { address: a.address, port: 40001 }, 0, { nat: nat('open') });
+    const first = framesWritten(drainOutputs(core), 1)[0];
+    if (first?.type !== 'join-accept') throw new Error('no accept');
+    join(core, 2, b, 0, { nat: nat('restricted-cone') });
+    sendHello(core, a, first.memberId, 7, 0);
+    const pages = datagramsSent(drainOutputs(core)).filter(
+      (datagram) => datagram.message.type === 'peer-list-reply',
+    );
+    expect(pages.find((page) => page.to.port === a.port)?.message).toMatchObject({
+      members: [{ memberId: 2 }],
+    });
+    expect(pages.find((page) => page.to.port === b.port)?.message).toMatchObject({
+      members: [{ memberId: first.memberId }],
     });
     expect(core.stats().membersIntroduced).toBe(1);
   });
