@@ -127,6 +127,10 @@ describe('the monitor dashboard in a browser (Debian Chromium, headless, playwri
     );
     expect(await page.locator('.member-node[data-member-id]').count()).toBe(3);
     expect(await page.locator('.member-node.monitor').count()).toBe(1);
+    // The monitor is a node too: its Prometheus metrics on the dashboard's port.
+    const metrics = await fetch(new URL('metrics', dashboard));
+    expect(metrics.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    expect(await metrics.text()).toMatch(/^p2psp_members\{role="neighbour"\} 2$/m);
 
     // Every chart gains points while the stream runs (one a second).
     await pageUntil(

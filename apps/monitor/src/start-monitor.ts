@@ -100,10 +100,10 @@ function getJson(url: string): Promise<Record<string, unknown>> {
 /**
  * Runs a trusted monitor peer (rule 8) and a dashboard of the cluster on `port`: `GET /` the
  * page, `GET /updates` server-sent events (a snapshot a second, and log lines), `GET
- * /stream` the monitor's own stream for the page's `<audio>`. Its data: the source's
- * `/status` and `/events`, and the monitor peer's stats. A refused join (a wrong credential)
- * rejects with the peer's error; later, a lost source is retried every second, and the page
- * says so.
+ * /stream` the monitor's own stream for the page's `<audio>`, `GET /metrics` its Prometheus
+ * metrics. Its data: the source's `/status` and `/events`, and the monitor peer's stats. A
+ * refused join (a wrong credential) rejects with the peer's error; later, a lost source is
+ * retried every second, and the page says so.
  */
 export async function startMonitor(options: MonitorOptions): Promise<MonitorHandle> {
   const logger = options.logger;
@@ -240,8 +240,9 @@ export async function startMonitor(options: MonitorOptions): Promise<MonitorHand
       request.on('close', () => dashboards.delete(response));
       return;
     }
-    if (path === '/stream') {
-      const playerUrl = peer?.playerUrl;
+    if (path === '/stream' || path === '/metrics') {
+      // The monitor peer's own stream and Prometheus metrics, from its player port.
+      const playerUrl = peer?.playerUrl.replace(/\/stream$/, path);
       if (!playerUrl) {
         response.writeHead(503, { 'retry-after': '2' }).end('the monitor is rejoining\n');
         return;
