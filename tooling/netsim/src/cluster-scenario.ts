@@ -489,6 +489,10 @@ export interface ClusterSummary {
     readonly noticesSent: number;
     readonly peerListsSent: number;
     readonly peerListRequestsLimited: number;
+    /** Bytes of the peer lists the source sent on request, per second of the run. */
+    readonly peerListBytesPerSecond: number;
+    /** Times externals found members silent and re-onboarded (a peer-list request each). */
+    readonly reonboardings: number;
   };
   readonly chunksCorrupt: number;
   readonly chunksOutOfOrder: number;
@@ -999,6 +1003,11 @@ export function runClusterScenario(
       noticesSent: source.stats().externalNoticesSent,
       peerListsSent: source.stats().peerListsSent,
       peerListRequestsLimited: source.stats().peerListRequestsLimited,
+      peerListBytesPerSecond: source.stats().peerListBytesSent / options.seconds,
+      reonboardings: records.reduce(
+        (sum, record) => sum + (record.node.core as PeerCore).stats().reonboardings,
+        0,
+      ),
     },
     chunksCorrupt: reports.reduce((sum, report) => sum + report.chunksCorrupt, 0),
     chunksOutOfOrder: reports.reduce((sum, report) => sum + report.chunksOutOfOrder, 0),

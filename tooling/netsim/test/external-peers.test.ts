@@ -15,7 +15,14 @@ describe('external peers (seed 000, real cores)', () => {
     });
     const externals = peers.filter((peer) => peer.role === 'external');
     expect(externals).toHaveLength(4);
-    expect(summary.externals).toMatchObject({ final: 4, onboarded: 4, noticesSent: 4 * 6 });
+    // Every member reaches every external: no re-onboarding, no peer list asked for.
+    expect(summary.externals).toMatchObject({
+      final: 4,
+      onboarded: 4,
+      noticesSent: 4 * 6,
+      reonboardings: 0,
+      peerListsSent: 0,
+    });
     for (const peer of peers) {
       expect(peer.chunkLossRatio, peer.name).not.toBeNull();
       expect(peer.chunkLossRatio!, peer.name).toBeLessThanOrEqual(0.01);

@@ -1,7 +1,8 @@
-import type { Instant, JoinAccept } from '@p2psp/wire';
-import type { Neighbours } from './neighbours.js';
+import type { Instant, JoinAccept, MemberId } from '@p2psp/wire';
+import type { Neighbour, Neighbours } from './neighbours.js';
 import type { PeerContext } from './peer-context.js';
 import type { Relay } from './relay.js';
+import type { StreamTiming } from './stream-timing.js';
 
 /**
  * Keepalives from an external to each member, this often. Linux forgets an unreplied UDP
@@ -10,6 +11,36 @@ import type { Relay } from './relay.js';
  * two lost keepalives to spare.
  */
 export const EXTERNAL_KEEPALIVE_MILLIS = 10_000;
+
+/**
+ * How often an external looks for members it cannot hear. A fed member relays about one
+ * chunk per round of the source (rule 1: one chunk per fed member), so silence is measured
+ * in rounds, not in a fixed time; once a second is fine-grained enough for that.
+ */
+export const EXTERNAL_CHECK_MILLIS = 1000;
+
+/**
+ * A fed member silent for this many rounds of the source cannot reach us (its relays to us
+ * are lost, or it never learnt us): at 1% loss, four relays in a row lost is 1e-8.
+ */
+export const SILENT_ROUNDS = 4;
+
+/** Never called silent sooner than this (tiny clusters have rounds of a few chunks). */
+const MIN_SILENCE_MILLIS = 2000;
+
+/**
+ * A member still silent after a re-onboarding is retried after twice the wait, up to this
+ * many doublings (16 windows): a pair no NAT traversal opens (a random-port symmetric NAT
+ * facing a port-restricted one) must not cost the source a peer list every window forever.
+ */
+const MAX_BACKOFF_DOUBLINGS = 4;
+
+interface Watch {
+  /** Heard from last (or first seen, or last re-onboarded). */
+  since: Instant;
+  /** Re-onboardings since it was last heard from. */
+  attempts: number;
+}
 
 /** The peer's role as the source's accept gave it (rule 4: our own entry's flags). */
 export type PeerRole = 'peer' | 'monitor' | 'external';
@@ -23,18 +54,34 @@ export type PeerRole = 'peer' | 'monitor' | 'external';
  * neighbour silently and drops (counted) from anybody else, so a forged one makes nobody
  * send anything. One small datagram per verified member per round: at most
  * `maxNeighbours` per 10 s.
+ *
+ * Re-onboarding (timer `external-check`): a fed member we hear nothing from for
+ * `SILENT_ROUNDS` rounds of the source (one that joined after us and never reached us, one
+ * whose relays stopped, or one that dropped us after our mapping expired) is missing. We
+ * then ask the source for the peer list (`peer-list-request`: at most once per check; the
+ * source answers one per 2 s per member) and send our onboarding chunk again to each
+ * missing member, which opens our NAT towards it and lets it learn us anew. A member
+ * still silent is retried after twice the wait each time (at most 16 windows), so a member
+ * that cannot reach us costs a handful of datagrams, not a stream.
  */
 export class ExternalOnboarding {
   readonly #context: PeerContext;
   readonly #neighbours: Neighbours;
   readonly #relay: Relay;
+  readonly #timing: StreamTiming;
   #role: PeerRole = 'peer';
+  /** Our onboarding chunk as the source sent it, sent again to members that miss us. */
+  #onboardingChunk: Uint8Array | null = null;
+  /** Each fed member: when last heard from, and re-onboardings since. */
+  readonly #watches = new Map<MemberId, Watch>();
 
-  constructor(context: PeerContext, neighbours: Neighbours, relay: Relay) {
+  constructor(context: PeerContext, neighbours: Neighbours, relay: Relay, timing: StreamTiming) {
     this.#context = context;
     this.#neighbours = neighbours;
     this.#relay = relay;
+    this.#timing = timing;
     context.timers.register('external-keepalive', (now) => this.#keepalive(now));
+    context.timers.register('external-check', (now) => this.#check(now));
   }
 
   get role(): PeerRole {
@@ -47,13 +94,66 @@ export class ExternalOnboarding {
     this.#role = self?.flags.external === true ? 'external' : monitor ? 'monitor' : 'peer';
     if (this.#role === 'external') {
       this.#context.timers.set('external-keepalive', now + EXTERNAL_KEEPALIVE_MILLIS);
+      this.#context.timers.set('external-check', now + EXTERNAL_CHECK_MILLIS);
     }
   }
 
   /** Our onboarding chunk (the datagram as the source sent it): once to every member, now. */
   onboard(datagram: Uint8Array): void {
     this.#context.stats.onboardingChunks++;
+    this.#onboardingChunk ??= datagram;
     this.#relay.relayToAllNow(datagram);
+  }
+
+  /** Anything from a neighbour: as an external, that member reaches us. */
+  heard(neighbour: Neighbour, now: Instant): void {
+    if (this.#role !== 'external') return;
+    const watch = this.#watches.get(neighbour.memberId);
+    if (watch === undefined) this.#watches.set(neighbour.memberId, { since: now, attempts: 0 });
+    else {
+      watch.since = now;
+      watch.attempts = 0;
+    }
+  }
+
+  #check(now: Instant): void {
+    const context = this.#context;
+    if (context.state !== 'streaming') return;
+    context.timers.set('external-check', now + EXTERNAL_CHECK_MILLIS);
+    const fed = this.#neighbours
+      .all()
+      .filter((member) => !this.#neighbours.isExternal(member.memberId));
+    const silence = Math.max(
+      MIN_SILENCE_MILLIS,
+      SILENT_ROUNDS * (fed.length + 1) * this.#timing.chunkIntervalMillis,
+    );
+    const missing: { member: Neighbour; watch: Watch }[] = [];
+    const current = new Set<MemberId>();
+    for (const member of fed) {
+      current.add(member.memberId);
+      const watch = this.#watches.get(member.memberId);
+      if (watch === undefined) this.#watches.set(member.memberId, { since: now, attempts: 0 });
+      else if (now - watch.since >= silence * 2 ** watch.attempts) missing.push({ member, watch });
+    }
+    for (const memberId of this.#watches.keys()) {
+      if (!current.has(memberId)) this.#watches.delete(memberId);
+    }
+    if (missing.length === 0) return;
+    context.stats.reonboardings++;
+    context.sendMessage(context.source, { type: 'peer-list-request', memberId: context.memberId });
+    context.emit({
+      name: 'external-reonboard',
+      level: 'info',
+      fields: { missing: missing.map(({ member }) => member.memberId).join(',') },
+    });
+    const chunk = this.#onboardingChunk;
+    for (const { member, watch } of missing) {
+      watch.since = now;
+      watch.attempts = Math.min(MAX_BACKOFF_DOUBLINGS, watch.attempts + 1);
+      if (chunk === null) continue;
+      context.stats.onboardingChunksResent++;
+      context.sendBytes(member.endpoint, chunk);
+    }
   }
 
   #keepalive(now: Instant): void {

@@ -58,10 +58,41 @@ describe('an external peer (seed 000)', () => {
     expect(core.stats().keepalivesSent).toBe(6);
   });
 
+  it('re-onboards towards a member it cannot hear: asks the source for the list, sends it its chunk again', () => {
+    const { core } = external();
+    const onboarding = chunkDatagram(0, ME, NON_EXCLUSIVE);
+    core.handle({ type: 'datagram', from: SOURCE, bytes: onboarding }, 10);
+    drainOutputs(core);
+    // Member 1 relays to us all along; member 2 never reaches us.
+    const from1 = { address: '10.0.1.1', port: 5000 };
+    for (let number = 1; number <= 50; number++) {
+      const at = number * 100;
+      runUntil(core, at);
+      core.handle({ type: 'datagram', from: from1, bytes: chunkDatagram(number, 1) }, at);
+    }
+    const outputs = sent(drainOutputs(core));
+    const requests = outputs.filter(({ message }) => message.type === 'peer-list-request');
+    expect(requests.length).toBeGreaterThanOrEqual(1);
+    expect(requests[0]).toMatchObject({ to: SOURCE, message: { memberId: ME } });
+    const resent = outputs.filter(
+      ({ message }) => message.type === 'chunk' && message.flags.nonExclusive,
+    );
+    // Once per silence window (2 s here), to member 2 only.
+    expect(resent.map(({ to }) => to.address)).toEqual(
+      Array.from({ length: resent.length }, () => '10.0.1.2'),
+    );
+    expect(resent.length).toBeGreaterThanOrEqual(1);
+    expect(resent.length).toBeLessThanOrEqual(3);
+    expect(core.stats()).toMatchObject({
+      reonboardings: requests.length,
+      onboardingChunksResent: resent.length,
+    });
+  });
+
   it('a plain peer sends no keepalives and says peer', () => {
     const { core } = joinedPeer();
     runUntil(core, 3 * EXTERNAL_KEEPALIVE_MILLIS);
-    expect(core.stats()).toMatchObject({ role: 'peer', keepalivesSent: 0 });
+    expect(core.stats()).toMatchObject({ role: 'peer', keepalivesSent: 0, reonboardings: 0 });
   });
 });
 

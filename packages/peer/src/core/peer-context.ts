@@ -18,7 +18,8 @@ import {
 /**
  * The peer's timers. When several are due in one `handleTimeout`, they fire in the order the
  * components registered them: the join timeout, hello rounds, relays, repairs, external
- * keepalives and liveness (seed 000), then the core's stats report, drain and source silence.
+ * keepalives, checks and liveness (seed 000), then the core's stats report, drain and source
+ * silence.
  */
 export type PeerTimerName =
   | 'join-timeout'
@@ -26,6 +27,7 @@ export type PeerTimerName =
   | 'relay'
   | 'repair'
   | 'external-keepalive'
+  | 'external-check'
   | 'external-liveness'
   | 'report'
   | 'drain'
@@ -71,6 +73,8 @@ export class PeerContext extends CoreContext<
         neighboursPunched: 0,
         onboardingChunks: 0,
         keepalivesSent: 0,
+        reonboardings: 0,
+        onboardingChunksResent: 0,
         externalNotices: 0,
         externalsOnboarded: 0,
       },

@@ -98,7 +98,7 @@ export class PeerCore implements SansIoCore<PeerEvent> {
         delayShortened: (delay) => this.#relay.retune(delay),
       },
     );
-    this.#onboarding = new ExternalOnboarding(context, this.#neighbours, this.#relay);
+    this.#onboarding = new ExternalOnboarding(context, this.#neighbours, this.#relay, this.#timing);
     this.#externals = new ExternalNeighbours(context, this.#neighbours);
     context.timers.register('report', (now) => this.#report(now));
     context.timers.register('drain', () => this.#endOfStream());
@@ -294,6 +294,7 @@ export class PeerCore implements SansIoCore<PeerEvent> {
   #onNeighbourMessage(neighbour: Neighbour, message: DatagramMessage, now: Instant): void {
     this.#neighbours.heard(neighbour);
     this.#externals.heard(neighbour, now);
+    this.#onboarding.heard(neighbour, now);
     switch (message.type) {
       case 'chunk': {
         const index = this.#playOut.acceptableIndex(message, neighbour.endpoint, false);

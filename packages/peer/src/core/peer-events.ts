@@ -122,6 +122,12 @@ export type PeerLeaveEvent = CoreEvent<
   { memberId: MemberId; endpoint: string; reason: GoodbyeReason; neighbours: number }
 >;
 
+/**
+ * As an external (seed 000): fed members we heard nothing from for a few rounds of the
+ * source; we asked for the peer list and sent them our onboarding chunk again.
+ */
+export type ExternalReonboardEvent = CoreEvent<'external-reonboard', { missing: string }>;
+
 export type PeerEvent =
   | InputIgnoreEvent
   | PeerFailEvent
@@ -138,6 +144,7 @@ export type PeerEvent =
   | NeighbourMoveEvent
   | NeighbourDropEvent
   | PeerLeaveEvent
+  | ExternalReonboardEvent
   | DatagramDropEvent;
 
 export type PeerEventName = PeerEvent['name'];

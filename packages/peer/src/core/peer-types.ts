@@ -88,6 +88,10 @@ export interface PeerCounters {
   onboardingChunks: number;
   /** As an external: keepalives sent to members (NAT mappings kept open). */
   keepalivesSent: number;
+  /** As an external: checks that found fed members silent (a peer-list request each). */
+  reonboardings: number;
+  /** As an external: onboarding chunks sent again to members that did not reach us. */
+  onboardingChunksResent: number;
   /** As a member: `external-peer` notices from the source (externals it named). */
   externalNotices: number;
   /** As a member: externals learnt from their non-exclusive chunk (then verified, fed). */

@@ -75,6 +75,8 @@ describe('Externals (seed 000)', () => {
     // A stranger (another port of the external's NAT, or anybody) gets nothing.
     expect(ask({ address: '192.0.2.9', port: 6002 }, 5000)).toHaveLength(0);
     expect(core.stats()).toMatchObject({ peerListsSent: 2, peerListRequestsLimited: 1 });
+    // Their bytes, counted apart: two lists of one page each.
+    expect(core.stats().peerListBytesSent).toBe(2 * encodeDatagram(first[0]!.message).length);
     expect(core.stats().datagramsDropped['non-member']).toBe(1);
   });
 });

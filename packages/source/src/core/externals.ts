@@ -95,7 +95,10 @@ export class Externals {
       if (now - at >= PEER_LIST_INTERVAL_MILLIS) this.#listSentAt.delete(memberId);
     }
     this.#listSentAt.set(member.memberId, now);
-    this.#context.stats.peerListsSent++;
+    const stats = this.#context.stats;
+    stats.peerListsSent++;
+    const before = stats.datagramBytesSent;
     this.#membership.sendList(from);
+    stats.peerListBytesSent += stats.datagramBytesSent - before;
   }
 }

@@ -57,6 +57,7 @@ export class SourceContext extends CoreContext<
         externalsOnboarded: 0,
         externalNoticesSent: 0,
         peerListsSent: 0,
+        peerListBytesSent: 0,
         peerListRequestsLimited: 0,
       },
       dropReasons: SOURCE_DROP_REASONS,

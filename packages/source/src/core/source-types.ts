@@ -87,6 +87,8 @@ export interface SourceCounters {
   externalNoticesSent: number;
   /** Peer lists sent on request (each may be several pages). */
   peerListsSent: number;
+  /** Bytes of those peer lists (UDP payloads): what re-onboarding externals cost the source. */
+  peerListBytesSent: number;
   /** Peer-list requests dropped: the requester asked again within the interval. */
   peerListRequestsLimited: number;
 }
