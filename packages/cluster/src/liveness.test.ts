@@ -45,4 +45,13 @@ describe('liveness (rule 6: members that vanish without goodbye)', () => {
     ]);
     expect(() => livenessTimeout({ bufferSize: 0, chunkIntervalMillis: 1 })).toThrow(/bufferSize/);
   });
+
+  it('finds a member silent at the very instant its deadline names (no spin on rounding)', () => {
+    // (1.1 + 0.2) - 1.1 < 0.2 in floating point: a difference test misses this member at its
+    // own deadline, and a driver woken then is given the same deadline again, for ever.
+    const member = { lastHeardAt: 1.1 };
+    const deadline = nextLivenessDeadline([member], 0.2);
+    expect(deadline).toBe(1.1 + 0.2);
+    expect(silentMembers([member], deadline as number, 0.2)).toEqual([member]);
+  });
 });

@@ -37,7 +37,10 @@ export function silentMembers<T extends Heard>(
 ): T[] {
   const silent: T[] = [];
   for (const member of members) {
-    if (now - member.lastHeardAt >= timeoutMillis) silent.push(member);
+    // The same sum as `nextLivenessDeadline`: `now - lastHeardAt >= timeout` can be false in
+    // floating point at the very instant that deadline names, and a driver woken at that
+    // deadline would then be handed the same deadline again, for ever.
+    if (now >= member.lastHeardAt + timeoutMillis) silent.push(member);
   }
   return silent;
 }
