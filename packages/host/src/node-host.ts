@@ -29,6 +29,9 @@ export interface HostBinding {
   readonly tcp: Endpoint | null;
 }
 
+/** The event union a core declares through `SansIoCore<Event>`. */
+export type EventOf<Core> = Core extends SansIoCore<infer Event> ? Event : CoreEvent;
+
 export interface NodeHostOptions<Core extends SansIoCore> {
   /** Builds the core once the sockets are bound (a peer announces its own UDP endpoint). */
   readonly createCore: (binding: HostBinding) => Core;
@@ -59,7 +62,8 @@ export interface NodeHostOptions<Core extends SansIoCore> {
   readonly clock?: () => Instant;
   readonly onStreamHeader?: (mediaType: string, header: Uint8Array) => void;
   readonly onPlay?: (chunkNumber: number, payload: Uint8Array | null) => void;
-  readonly onEvent?: (event: CoreEvent) => void;
+  /** The core's own events, typed as the core declares them (`PeerEvent`, `SourceEvent`). */
+  readonly onEvent?: (event: EventOf<Core>) => void;
   readonly onStopped?: (reason: string) => void;
 }
 
@@ -256,7 +260,8 @@ export async function startNodeHost<Core extends SansIoCore>(
         options.onPlay?.(output.chunkNumber, output.payload);
         return;
       case 'event':
-        options.onEvent?.(output.event);
+        // The outputs come from `options.createCore`'s core, so its events are `EventOf<Core>`.
+        options.onEvent?.(output.event as EventOf<Core>);
         return;
       case 'stopped':
         logger.info({ reason: output.reason }, 'core-stop');

@@ -270,8 +270,7 @@ export async function startPeer(options: PeerOptions): Promise<PeerHandle> {
       },
       onEvent: (event) => {
         logger?.[event.level]({ ...event.fields }, event.name);
-        // The host passes on the core's own outputs: a PeerCore's events are PeerEvents.
-        options.onEvent?.(event as PeerEvent);
+        options.onEvent?.(event);
       },
       onStopped: (reason) => {
         fanOut.end();

@@ -263,8 +263,7 @@ export async function startSource(options: SourceOptions): Promise<SourceHandle>
         }),
       onEvent: (event) => {
         logger?.[event.level]({ ...event.fields }, event.name);
-        // The host passes on the core's own outputs: a SourceCore's events are SourceEvents.
-        options.onEvent?.(event as SourceEvent);
+        options.onEvent?.(event);
       },
       onStopped: (reason) => shutdown.coreStopped(reason),
     });
