@@ -1,39 +1,17 @@
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ChildProcesses } from './child-processes.js';
-import { until } from './helpers.js';
+import { DEMO_SAMPLE, startP2pspPeer, startP2pspSource } from './real-servers.js';
 
 // Every command exits non-zero on failure, naming the cause, so that a supervisor that
 // restarts on failure restarts it; a stop asked for, or a stream that ended, exits 0.
 // Real processes of the built bundle on loopback, killed by PID in afterAll.
-const demoSample = join(import.meta.dirname, '../../../packages/media/assets/demo.mp3');
 const processes = new ChildProcesses();
 afterAll(() => processes.killAll());
 
 async function sourceAndPeer() {
-  const source = processes.cli(
-    'source',
-    '--input',
-    demoSample,
-    '--loop',
-    '--address',
-    '127.0.0.1',
-    '--port',
-    '0',
-  );
-  await until(() => source.logs().some((line) => line.msg === 'source-start'), 20_000, 'source');
-  const endpoint = String(source.logs().find((line) => line.msg === 'source-start')!.endpoint);
-  const peer = processes.cli(
-    'peer',
-    '--source',
-    `127.0.0.1:${endpoint.split(':').at(-1)}`,
-    '--address',
-    '127.0.0.1',
-    '--player-port',
-    '0',
-  );
-  await until(() => peer.stdout().includes('play: '), 30_000, 'the peer playing');
-  return { source, peer };
+  const source = await startP2pspSource(processes, '--input', DEMO_SAMPLE, '--loop');
+  const peer = await startP2pspPeer(processes, source.port);
+  return { source: source.running, peer: peer.running };
 }
 
 describe('exit status of p2psp source and peer (real processes)', () => {

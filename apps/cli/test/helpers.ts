@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { sleep } from './loopback.mjs';
 
 // The loopback helpers the bench shares (plain JavaScript, see loopback.mjs).
 export * from './loopback.mjs';
@@ -68,25 +69,73 @@ const MPEG1_LAYER3_KBPS = [0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 22
 const MPEG1_SAMPLE_RATES = [44_100, 48_000, 32_000];
 
 /**
- * Walks MPEG-1 Layer III frames from the first byte (ISO 11172-3 2.4.2.3: 11-bit sync,
- * length 144 x bitrate / sample rate + padding): returns how many whole frames follow each
- * other with no gap or junk. Throws at the first byte that is not a frame header.
+ * The length of the MPEG-1 Layer III frame at `offset` (ISO 11172-3 2.4.2.3: 11-bit sync,
+ * length 144 x bitrate / sample rate + padding), or 0 where no frame header stands.
+ */
+export function mp3FrameLength(bytes: Uint8Array, offset: number): number {
+  if (offset + 4 > bytes.byteLength) return 0;
+  const [b0, b1, b2] = [bytes[offset]!, bytes[offset + 1]!, bytes[offset + 2]!];
+  const kbps = MPEG1_LAYER3_KBPS[b2 >> 4];
+  const sampleRate = MPEG1_SAMPLE_RATES[(b2 >> 2) & 0x03];
+  // 0xFFFA/0xFFFB: sync, MPEG-1, Layer III.
+  if (b0 !== 0xff || (b1 & 0xfe) !== 0xfa || !kbps || !sampleRate) return 0;
+  return Math.floor((144_000 * kbps) / sampleRate) + ((b2 >> 1) & 0x01);
+}
+
+/**
+ * Walks MPEG-1 Layer III frames from the first byte: returns how many whole frames follow
+ * each other with no gap or junk. Throws at the first byte that is not a frame header.
  */
 export function walkMp3Frames(bytes: Uint8Array): number {
   let offset = 0;
   let frames = 0;
   while (offset + 4 <= bytes.byteLength) {
-    const [b0, b1, b2] = [bytes[offset]!, bytes[offset + 1]!, bytes[offset + 2]!];
-    const kbps = MPEG1_LAYER3_KBPS[b2 >> 4];
-    const sampleRate = MPEG1_SAMPLE_RATES[(b2 >> 2) & 0x03];
-    // 0xFFFA/0xFFFB: sync, MPEG-1, Layer III.
-    if (b0 !== 0xff || (b1 & 0xfe) !== 0xfa || !kbps || !sampleRate) {
-      throw new Error(`no MP3 frame at byte ${offset} (frame ${frames})`);
-    }
-    const length = Math.floor((144_000 * kbps) / sampleRate) + ((b2 >> 1) & 0x01);
+    const length = mp3FrameLength(bytes, offset);
+    if (length === 0) throw new Error(`no MP3 frame at byte ${offset} (frame ${frames})`);
     if (offset + length > bytes.byteLength) break;
     offset += length;
     frames += 1;
   }
   return frames;
+}
+
+/** GETs `url` and parses its body as JSON (bounded: 5 s without an answer fails). */
+export function getJson(url: string): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const client = request(url, (response) => {
+      let body = '';
+      response.on('data', (bytes: Buffer) => {
+        body += bytes.toString();
+      });
+      response.on('end', () => {
+        try {
+          resolve(JSON.parse(body) as Record<string, unknown>);
+        } catch (error) {
+          reject(error);
+        }
+      });
+    });
+    client.setTimeout(5000, () => client.destroy(new Error(`GET ${url} timed out`)));
+    client.on('error', reject);
+    client.end();
+  });
+}
+
+/**
+ * Reads `read()` every `intervalMs` until `ready` holds or `limitMs` passes; returns the last
+ * value read, for the caller to assert on (a bound, not an assertion on time).
+ */
+export async function pollUntil<T>(
+  read: () => Promise<T>,
+  ready: (value: T) => boolean,
+  limitMs: number,
+  intervalMs = 250,
+): Promise<T> {
+  const deadline = performance.now() + limitMs;
+  let value = await read();
+  while (!ready(value) && performance.now() < deadline) {
+    await sleep(intervalMs);
+    value = await read();
+  }
+  return value;
 }

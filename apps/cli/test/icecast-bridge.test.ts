@@ -1,20 +1,14 @@
-import { get } from 'node:http';
-import { join } from 'node:path';
-import {
-  ensureSystemTools,
-  FFMPEG,
-  ICECAST,
-  type IcecastServer,
-  startIcecastServer,
-} from '@p2psp/testkit';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { IcecastServer } from '@p2psp/testkit';
+import { describe, expect, it } from 'vitest';
 import { ChildProcesses, type RunningChild } from './child-processes.js';
-import { until } from './helpers.js';
+import { getJson, until } from './helpers.js';
 import {
+  DEMO_SAMPLE,
   decode,
   logsNamed,
   startP2pspPeer,
   startP2pspSource,
+  useIcecast,
   waitForMount,
 } from './real-servers.js';
 
@@ -22,40 +16,13 @@ import {
 // `p2psp peer` player URL and pushes it to an Icecast mount as a source client; Icecast's own
 // listener (ffmpeg) decodes it. Then Icecast restarts and the bridge must come back by itself.
 
-let missing: string[] = [];
-beforeAll(() => {
-  // Installs icecast2 and ffmpeg when missing (as root); throws in CI if still missing.
-  missing = ensureSystemTools([ICECAST, FFMPEG]);
-}, 15 * 60_000);
-
-const processes = new ChildProcesses();
-let icecast: IcecastServer | undefined;
-afterEach(async () => {
-  processes.killAll();
-  await icecast?.dispose();
-  icecast = undefined;
-});
-
-const demoSample = join(import.meta.dirname, '../../../packages/media/assets/demo.mp3');
+const { processes, startIcecast } = useIcecast();
 
 /** Icecast's status page as JSON (`icestats.source` is one object or a list). */
-function icecastSources(server: IcecastServer): Promise<Record<string, unknown>[]> {
-  return new Promise((resolve, reject) => {
-    const request = get(`http://127.0.0.1:${server.port}/status-json.xsl`, (response) => {
-      let body = '';
-      response.on('data', (bytes: Buffer) => {
-        body += bytes.toString();
-      });
-      response.on('end', () => {
-        const source = (JSON.parse(body) as { icestats: { source?: unknown } }).icestats.source;
-        resolve(
-          (Array.isArray(source) ? source : source ? [source] : []) as Record<string, unknown>[],
-        );
-      });
-    });
-    request.setTimeout(5000, () => request.destroy(new Error('status-json.xsl timed out')));
-    request.on('error', reject);
-  });
+async function icecastSources(server: IcecastServer): Promise<Record<string, unknown>[]> {
+  const status = await getJson(`http://127.0.0.1:${server.port}/status-json.xsl`);
+  const source = (status as { icestats: { source?: unknown } }).icestats.source;
+  return (Array.isArray(source) ? source : source ? [source] : []) as Record<string, unknown>[];
 }
 
 /** A `p2psp bridge` that must fail at start: its exit status and stderr. */
@@ -73,10 +40,8 @@ describe('push out to a real Icecast 2 mount (p2psp bridge, icecast2, ffmpeg as 
   it("Icecast's listeners decode the cluster's stream, and the bridge survives an Icecast restart", {
     timeout: 150_000,
   }, async (context) => {
-    if (missing.length > 0) context.skip(`missing ${missing.join(', ')}`);
-    const server = await startIcecastServer();
-    icecast = server;
-    const source = await startP2pspSource(processes, '--input', demoSample, '--loop');
+    const server = await startIcecast(context);
+    const source = await startP2pspSource(processes, '--input', DEMO_SAMPLE, '--loop');
     const peer = await startP2pspPeer(processes, source.port);
     const mount = server.mountUrl('relay.mp3');
     const bridge: RunningChild = processes.cli(

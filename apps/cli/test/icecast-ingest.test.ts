@@ -1,14 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import {
-  ensureSystemTools,
-  FFMPEG,
-  ICECAST,
-  type IcecastServer,
-  startIcecastServer,
-} from '@p2psp/testkit';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { IcecastServer } from '@p2psp/testkit';
+import { describe, expect, it } from 'vitest';
 import { ChildProcesses, type RunningChild } from './child-processes.js';
 import { openPlayer, until, walkMp3Frames, walkOggPages } from './helpers.js';
 import {
@@ -16,6 +10,7 @@ import {
   logsNamed,
   startP2pspPeer,
   startP2pspSource,
+  useIcecast,
   waitForMount,
 } from './real-servers.js';
 
@@ -25,19 +20,7 @@ import {
 // player port. Then the Icecast server is stopped and started again: the source must log its
 // reconnects with growing delays (backoff) and the players must get data again.
 
-let missing: string[] = [];
-beforeAll(() => {
-  // Installs icecast2 and ffmpeg when missing (as root); throws in CI if still missing.
-  missing = ensureSystemTools([ICECAST, FFMPEG]);
-}, 15 * 60_000);
-
-const processes = new ChildProcesses();
-let icecast: IcecastServer | undefined;
-afterEach(async () => {
-  processes.killAll();
-  await icecast?.dispose();
-  icecast = undefined;
-});
+const { processes, startIcecast } = useIcecast();
 
 const DECODE_SECONDS = 10;
 
@@ -65,9 +48,7 @@ describe('ingest from a real Icecast 2 server (icecast2, ffmpeg as source client
   it('peers of an MP3 and an Ogg/Opus mount decode cleanly, and play again after Icecast restarts', {
     timeout: 120_000,
   }, async (context) => {
-    if (missing.length > 0) context.skip(`missing ${missing.join(', ')}`);
-    const server = await startIcecastServer();
-    icecast = server;
+    const server = await startIcecast(context);
     let sourceClients = (Object.keys(MOUNTS) as Mount[]).map((mount) =>
       startSourceClient(server, mount),
     );

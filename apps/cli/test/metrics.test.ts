@@ -1,15 +1,14 @@
 import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { ensureSystemTools, PROMTOOL } from '@p2psp/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ChildProcesses, type RunningChild } from './child-processes.js';
-import { sleep, until } from './helpers.js';
+import { ChildProcesses } from './child-processes.js';
+import { pollUntil, sleep } from './helpers.js';
+import { DEMO_SAMPLE, startP2pspPeer, startP2pspSource, waitForLog } from './real-servers.js';
 
 // Prometheus /metrics on a loopback cluster of the built CLI: the source's status port and
 // each peer's player port. promtool (Debian's prometheus package) lints the exposition,
 // the counters grow while the stream runs, and a SIGKILLed peer leaves the members gauge
 // once its silence passes --member-timeout (rule 6).
-const demoSample = join(import.meta.dirname, '../../../packages/media/assets/demo.mp3');
 const CREDENTIAL = 'metrics-monitor-secret';
 const MEMBER_TIMEOUT_SECONDS = 6;
 
@@ -36,19 +35,8 @@ function seriesValue(exposition: string, series: string): number {
 }
 
 /** Scrapes until `ready` holds or `limitMs` passes; returns the last exposition. */
-async function scrapeUntil(
-  url: string,
-  ready: (exposition: string) => boolean,
-  limitMs: number,
-): Promise<string> {
-  const deadline = performance.now() + limitMs;
-  let exposition = await scrape(url);
-  while (!ready(exposition) && performance.now() < deadline) {
-    await sleep(250);
-    exposition = await scrape(url);
-  }
-  return exposition;
-}
+const scrapeUntil = (url: string, ready: (exposition: string) => boolean, limitMs: number) =>
+  pollUntil(() => scrape(url), ready, limitMs);
 
 function promtoolProblems(exposition: string): string {
   const result = spawnSync('promtool', ['check', 'metrics'], { input: exposition });
@@ -59,51 +47,19 @@ describe('/metrics on the source and the peers (processes of the built CLI)', ()
   it('promtool accepts them, counters grow, a killed peer leaves the gauge', {
     timeout: 90_000,
   }, async () => {
-    const source = processes.cli(
-      'source',
-      '--input',
-      demoSample,
-      '--loop',
-      '--address',
-      '127.0.0.1',
-      '--port',
-      '0',
-      '--monitor-credential',
-      CREDENTIAL,
-      '--member-timeout',
-      String(MEMBER_TIMEOUT_SECONDS),
-      '--status-port',
-      '0',
+    const source = await startP2pspSource(
+      processes,
+      ...['--input', DEMO_SAMPLE, '--loop', '--monitor-credential', CREDENTIAL],
+      ...['--member-timeout', String(MEMBER_TIMEOUT_SECONDS), '--status-port', '0'],
     );
-    await until(
-      () => source.logs().some((line) => line.msg === 'status-listen'),
-      20_000,
-      'the source and its status port',
+    const statusUrl = String(
+      (await waitForLog(source.running, 'status-listen', 20_000, 'the status port')).url,
     );
-    const port = String(source.logs().find((line) => line.msg === 'source-start')!.endpoint)
-      .split(':')
-      .at(-1)!;
-    const statusUrl = String(source.logs().find((line) => line.msg === 'status-listen')!.url);
     const sourceMetricsUrl = statusUrl.replace(/\/status$/, '/metrics');
-    const startPeer = (...extra: string[]) =>
-      processes.cli(
-        'peer',
-        '--source',
-        `127.0.0.1:${port}`,
-        '--address',
-        '127.0.0.1',
-        '--player-port',
-        '0',
-        ...extra,
-      );
-    const peers: RunningChild[] = [startPeer('--monitor', '--credential', CREDENTIAL)];
-    await until(() => /play: (http:\S+)/.test(peers[0]!.stdout()), 30_000, 'the monitor');
-    peers.push(startPeer(), startPeer());
-    const playerUrls: string[] = [];
-    for (const peer of peers) {
-      await until(() => /play: (http:\S+)/.test(peer.stdout()), 30_000, 'player URLs');
-      playerUrls.push(/play: (http:\S+)/.exec(peer.stdout())![1]!);
-    }
+    const startPeer = (...extra: string[]) => startP2pspPeer(processes, source.port, ...extra);
+    const peers = [await startPeer('--monitor', '--credential', CREDENTIAL)];
+    peers.push(...(await Promise.all([startPeer(), startPeer()])));
+    const playerUrls = peers.map((peer) => peer.url);
     const peerMetricsUrl = playerUrls[1]!.replace(/\/stream$/, '/metrics');
 
     const sourceMetrics = await scrapeUntil(
@@ -143,7 +99,7 @@ describe('/metrics on the source and the peers (processes of the built CLI)', ()
     }
 
     // kill -9: no goodbye; the source drops the member after its silence (rule 6).
-    peers[2]!.child.kill('SIGKILL');
+    peers[2]!.running.child.kill('SIGKILL');
     const killedAt = performance.now();
     const final = await scrapeUntil(
       sourceMetricsUrl,

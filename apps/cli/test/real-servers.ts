@@ -1,4 +1,13 @@
 import { get } from 'node:http';
+import { join } from 'node:path';
+import {
+  ensureSystemTools,
+  FFMPEG,
+  ICECAST,
+  type IcecastServer,
+  startIcecastServer,
+} from '@p2psp/testkit';
+import { afterEach, beforeAll, type TestContext } from 'vitest';
 import { ChildProcesses, type RunningChild } from './child-processes.js';
 import { until } from './helpers.js';
 
@@ -7,8 +16,28 @@ import { until } from './helpers.js';
 // URL with ffmpeg. Every process is started through the caller's ChildProcesses, killed by
 // PID after each test.
 
+/** The demo MP3 the media package ships, which `p2psp source --loop` plays forever. */
+export const DEMO_SAMPLE = join(import.meta.dirname, '../../../packages/media/assets/demo.mp3');
+
 export function logsNamed(running: RunningChild, message: string): Record<string, unknown>[] {
   return running.logs().filter((line) => line.msg === message);
+}
+
+/** Waits for the first log line named `message`; throws if the process exits first. */
+export async function waitForLog(
+  running: RunningChild,
+  message: string,
+  limitMs: number,
+  what: string,
+): Promise<Record<string, unknown>> {
+  await until(
+    () => logsNamed(running, message).length > 0 || running.child.exitCode !== null,
+    limitMs,
+    what,
+  );
+  const line = logsNamed(running, message)[0];
+  if (!line) throw new Error(`exited before ${what}: ${running.stderr()}`);
+  return line;
 }
 
 /** `p2psp source ARGS` on a free loopback port; resolves with its cluster port. */
@@ -17,28 +46,28 @@ export async function startP2pspSource(
   ...args: string[]
 ): Promise<{ running: RunningChild; port: string }> {
   const running = processes.cli('source', ...args, '--address', '127.0.0.1', '--port', '0');
-  await until(
-    () => logsNamed(running, 'source-start').length > 0 || running.child.exitCode !== null,
+  const start = await waitForLog(
+    running,
+    'source-start',
     20_000,
     `p2psp source ${args.join(' ')} to start`,
   );
-  const start = logsNamed(running, 'source-start')[0];
-  if (!start) throw new Error(`p2psp source exited: ${running.stderr()}`);
   return { running, port: String(start.endpoint).split(':').at(-1)! };
 }
 
-/** `p2psp peer --source 127.0.0.1:PORT`; resolves with the URL it prints for players. */
+/** `p2psp peer --source 127.0.0.1:PORT ARGS`; resolves with the URL it prints for players. */
 export async function startP2pspPeer(
   processes: ChildProcesses,
   sourcePort: string,
+  ...args: string[]
 ): Promise<{ running: RunningChild; url: string }> {
   const running = processes.cli(
     ...['peer', '--source', `127.0.0.1:${sourcePort}`, '--address', '127.0.0.1'],
-    ...['--player-port', '0'],
+    ...['--player-port', '0', ...args],
   );
   await until(
     () => /play: (\S+)/.test(running.stdout()) || running.child.exitCode !== null,
-    20_000,
+    30_000,
     'p2psp peer to print its player URL',
   );
   const url = /play: (\S+)/.exec(running.stdout())?.[1];
@@ -80,4 +109,32 @@ export async function decode(processes: ChildProcesses, url: string, seconds: nu
     Number(match[1]),
   );
   return { status, errors: decoder.stderr(), seconds: Math.max(0, ...times) / 1e6 };
+}
+
+/**
+ * The hooks of a test file against a real Icecast 2 (Debian icecast2, ffmpeg as its source
+ * client or listener): installs both when missing (as root; throws in CI if still missing),
+ * and after each test kills the test's processes by PID and disposes of its server.
+ */
+export function useIcecast() {
+  const processes = new ChildProcesses();
+  let missing: string[] = [];
+  let icecast: IcecastServer | undefined;
+  beforeAll(() => {
+    missing = ensureSystemTools([ICECAST, FFMPEG]);
+  }, 15 * 60_000);
+  afterEach(async () => {
+    processes.killAll();
+    await icecast?.dispose();
+    icecast = undefined;
+  });
+  return {
+    processes,
+    /** Starts an Icecast server for this test, or skips the test when a tool is missing. */
+    async startIcecast(context: TestContext): Promise<IcecastServer> {
+      if (missing.length > 0) context.skip(`missing ${missing.join(', ')}`);
+      icecast = await startIcecastServer();
+      return icecast;
+    },
+  };
 }
