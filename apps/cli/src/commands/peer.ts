@@ -1,17 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { PLAYER_SERVER_DEFAULTS, startPeer } from '@p2psp/peer/node';
 import type { Command } from 'commander';
-import {
-  exitAfterStop,
-  failAndExit,
-  integerIn,
-  ipAddress,
-  LOG_LEVEL_HELP,
-  logLevel,
-  onShutdownSignal,
-} from '../cli-errors.js';
+import { failAndExit, integerIn, ipAddress, LOG_LEVEL_HELP, logLevel } from '../cli-errors.js';
 import { createLogger } from '../logging.js';
-import { startStatusLine } from '../status-line.js';
+import { runUntilStopped } from '../run-node.js';
 
 interface PeerFlags {
   source: string;
@@ -139,13 +131,13 @@ Then play http://127.0.0.1:8080/stream with ffplay, mpv, VLC or a browser.`,
           ...(credential === null ? {} : { credential }),
           source: flags.source,
           port: flags.port,
-          ...(flags.address !== undefined ? { address: flags.address } : {}),
+          address: flags.address,
           playerPort: flags.playerPort,
           playerAddress: flags.playerAddress,
           maxPlayers: flags.maxPlayers,
           maxPlayersPerAddress: flags.maxPlayersPerAddress,
           ...(flags.monitor ? { monitor: true } : {}),
-          ...(flags.stun !== undefined ? { stun: flags.stun } : {}),
+          stun: flags.stun,
           natDetect: flags.natDetect,
           core: {
             ...(flags.playoutDelayMs !== undefined
@@ -160,7 +152,7 @@ Then play http://127.0.0.1:8080/stream with ffplay, mpv, VLC or a browser.`,
       }
       logger.info({ url: peer.playerUrl }, 'player-url');
       process.stdout.write(`play: ${peer.playerUrl}  (e.g. ffplay ${peer.playerUrl})\n`);
-      const stopStatus = startStatusLine(logger, () => {
+      await runUntilStopped('peer', peer, logger, () => {
         const status = peer.status();
         return {
           members: status.members,
@@ -170,12 +162,5 @@ Then play http://127.0.0.1:8080/stream with ffplay, mpv, VLC or a browser.`,
           players: status.players,
         };
       });
-      onShutdownSignal(async () => {
-        stopStatus();
-        await peer.stop();
-      });
-      const reason = await peer.done;
-      stopStatus();
-      exitAfterStop('peer', reason, logger);
     });
 }

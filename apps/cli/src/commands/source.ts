@@ -3,18 +3,16 @@ import type { Command } from 'commander';
 import {
   bitrate,
   chunkSize,
-  exitAfterStop,
   failAndExit,
   integerIn,
   ipAddress,
   LOG_LEVEL_HELP,
   logLevel,
-  onShutdownSignal,
 } from '../cli-errors.js';
 import { createLogger } from '../logging.js';
+import { runUntilStopped } from '../run-node.js';
 import { clusterOptions, type HealthFlags, registerHealthOptions } from '../source-health.js';
 import { SourceView, startStatusServer } from '../source-view.js';
-import { startStatusLine } from '../status-line.js';
 
 interface SourceFlags extends HealthFlags {
   input?: string;
@@ -131,23 +129,21 @@ Then, on each peer machine: p2psp peer --source THIS_HOST:${DEFAULT_SOURCE_PORT}
             view.record(event);
             metrics.record(event);
           },
-          ...(flags.input !== undefined ? { input: flags.input } : {}),
-          ...(flags.listenSource !== undefined ? { listenSource: flags.listenSource } : {}),
-          ...(flags.sourcePassword !== undefined ? { sourcePassword: flags.sourcePassword } : {}),
-          ...(flags.fallback !== undefined ? { fallback: flags.fallback } : {}),
+          input: flags.input,
+          listenSource: flags.listenSource,
+          sourcePassword: flags.sourcePassword,
+          fallback: flags.fallback,
           address: flags.address,
           port: flags.port,
           chunkSize: flags.chunkSize,
           bufferSize: flags.buffer,
           maxMembers: flags.maxMembers,
           ...(flags.loop ? { loop: true } : {}),
-          ...(flags.bitrate !== undefined ? { bitrate: flags.bitrate } : {}),
-          ...(flags.mediaType !== undefined ? { mediaType: flags.mediaType } : {}),
+          bitrate: flags.bitrate,
+          mediaType: flags.mediaType,
           ...(flags.icyMetadata ? { icyMetadata: true } : {}),
-          ...(flags.alternateAddress !== undefined
-            ? { stunAlternateAddress: flags.alternateAddress }
-            : {}),
-          ...(flags.alternatePort !== undefined ? { stunAlternatePort: flags.alternatePort } : {}),
+          stunAlternateAddress: flags.alternateAddress,
+          stunAlternatePort: flags.alternatePort,
           logger,
         });
         view.attach(source);
@@ -164,23 +160,20 @@ Then, on each peer machine: p2psp peer --source THIS_HOST:${DEFAULT_SOURCE_PORT}
       } catch (error) {
         failAndExit(error, logger);
       }
-      const stopStatus = startStatusLine(logger, () => {
-        const status = source.status();
-        return {
-          members: status.members,
-          chunks: status.chunksSent,
-          bytes: status.bytesIngested,
-          lost: status.chunksDropped,
-        };
-      });
-      onShutdownSignal(async () => {
-        stopStatus();
-        await source.stop();
-        await statusServer?.close();
-      });
-      const reason = await source.done;
-      stopStatus();
-      await statusServer?.close();
-      exitAfterStop('source', reason, logger);
+      await runUntilStopped(
+        'source',
+        source,
+        logger,
+        () => {
+          const status = source.status();
+          return {
+            members: status.members,
+            chunks: status.chunksSent,
+            bytes: status.bytesIngested,
+            lost: status.chunksDropped,
+          };
+        },
+        async () => statusServer?.close(),
+      );
     });
 }
