@@ -1,6 +1,6 @@
 import { SocketAddress } from 'node:net';
 import fc from 'fast-check';
-import { NAT_TYPES } from '../src/format.js';
+import { GOODBYE_REASONS, NAT_TYPES, REFUSED_REASONS } from '../src/format.js';
 import type {
   Chunk,
   ChunkRequest,
@@ -103,14 +103,7 @@ export const joinAccept: fc.Arbitrary<JoinAccept> = fc.record({
 
 export const joinRefused: fc.Arbitrary<JoinRefused> = fc.record({
   type: fc.constant('join-refused'),
-  reason: fc.constantFrom(
-    'cluster-full',
-    'bad-version',
-    'bad-credential',
-    'not-accepting',
-    'redirect',
-    'banned',
-  ),
+  reason: fc.constantFrom(...REFUSED_REASONS),
   redirect: optionalEndpoint,
   message: utf8String(1024),
 });
@@ -124,35 +117,27 @@ export const chunk: fc.Arbitrary<Chunk> = fc.record({
   signature: fc.oneof(fc.constant(new Uint8Array(0)), fc.uint8Array({ maxLength: 255 })),
 });
 
-export const hello: fc.Arbitrary<Hello> = fc.record({
-  type: fc.constant('hello'),
-  memberId,
-  nonce: u32,
-});
+/** Hello and its ack share one layout: a member and the nonce the ack echoes. */
+const greeting = <Type extends 'hello' | 'hello-ack'>(type: Type) =>
+  fc.record({ type: fc.constant(type), memberId, nonce: u32 });
 
-export const helloAck: fc.Arbitrary<HelloAck> = fc.record({
-  type: fc.constant('hello-ack'),
-  memberId,
-  nonce: u32,
-});
+export const hello: fc.Arbitrary<Hello> = greeting('hello');
+
+export const helloAck: fc.Arbitrary<HelloAck> = greeting('hello-ack');
 
 export const goodbye: fc.Arbitrary<Goodbye> = fc.record({
   type: fc.constant('goodbye'),
   memberId,
-  reason: fc.constantFrom('leaving', 'expelled', 'stream-end', 'timeout'),
+  reason: fc.constantFrom(...GOODBYE_REASONS),
 });
 
-export const lostChunk: fc.Arbitrary<LostChunk> = fc.record({
-  type: fc.constant('lost-chunk'),
-  memberId,
-  chunkNumber: u32,
-});
+/** A lost-chunk complaint and a chunk-request share one layout: a member and a chunk. */
+const aboutChunk = <Type extends 'lost-chunk' | 'chunk-request'>(type: Type) =>
+  fc.record({ type: fc.constant(type), memberId, chunkNumber: u32 });
 
-export const chunkRequest: fc.Arbitrary<ChunkRequest> = fc.record({
-  type: fc.constant('chunk-request'),
-  memberId,
-  chunkNumber: u32,
-});
+export const lostChunk: fc.Arbitrary<LostChunk> = aboutChunk('lost-chunk');
+
+export const chunkRequest: fc.Arbitrary<ChunkRequest> = aboutChunk('chunk-request');
 
 export const peerListRequest: fc.Arbitrary<PeerListRequest> = fc.record({
   type: fc.constant('peer-list-request'),

@@ -73,13 +73,35 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 
-/** Problems found, as text; empty when every result was well-formed. */
-function checkResult<T>(result: DecodeResult<T>, problems: string[], input: Uint8Array): void {
-  if (result.ok) return;
-  if (!DECODE_ERROR_CODES.includes(result.error.code) || typeof result.error.detail !== 'string') {
-    problems.push(`untyped error ${JSON.stringify(result.error)} for ${hex(input)}`);
-  } else if (result.error.detail.startsWith('internal')) {
-    problems.push(`${result.error.detail} for ${hex(input)}`);
+/** What the decoders answered: problems found, as text, and how often each outcome came. */
+class Outcomes {
+  readonly problems: string[] = [];
+  readonly #counts = new Map<string, number>();
+
+  /** An error result must be typed, with a detail that tells of no internal failure. */
+  check<T>(result: DecodeResult<T>, input: Uint8Array): void {
+    if (result.ok) return;
+    const { code, detail } = result.error;
+    if (!DECODE_ERROR_CODES.includes(code) || typeof detail !== 'string') {
+      this.problems.push(`untyped error ${JSON.stringify(result.error)} for ${hex(input)}`);
+    } else if (detail.startsWith('internal')) {
+      this.problems.push(`${detail} for ${hex(input)}`);
+    }
+  }
+
+  /** Checks a result and counts its outcome (`ok` or the error code). */
+  record<T>(result: DecodeResult<T>, input: Uint8Array): void {
+    this.check(result, input);
+    const key = result.ok ? 'ok' : result.error.code;
+    this.#counts.set(key, (this.#counts.get(key) ?? 0) + 1);
+  }
+
+  /** No problem, and the mix reached every outcome named, not only the first check. */
+  expectClean(outcomes: readonly string[]): void {
+    expect(this.problems).toEqual([]);
+    for (const outcome of outcomes) {
+      expect(this.#counts.get(outcome) ?? 0, outcome).toBeGreaterThan(100);
+    }
   }
 }
 
@@ -87,8 +109,8 @@ function checkResult<T>(result: DecodeResult<T>, problems: string[], input: Uint
 describe('fuzzing the decoders', { timeout: 60_000 }, () => {
   it(`${INPUTS} random and mutated datagrams decode to a message or a typed error`, () => {
     const valid = fc.sample(datagramMessage, { numRuns: 2000, seed: 7 }).map(encodeDatagram);
-    const problems: string[] = [];
-    const counts = new Map<string, number>();
+    const outcomes = new Outcomes();
+    const problems = outcomes.problems;
     for (let index = 0; index < INPUTS && problems.length < 5; index++) {
       const input = mutate(valid[randomInt(valid.length)]!, 0);
       let result: ReturnType<typeof decodeDatagram>;
@@ -98,31 +120,25 @@ describe('fuzzing the decoders', { timeout: 60_000 }, () => {
         problems.push(`threw ${String(thrown)} for ${hex(input)}`);
         continue;
       }
-      checkResult(result, problems, input);
-      const key = result.ok ? 'ok' : result.error.code;
-      counts.set(key, (counts.get(key) ?? 0) + 1);
+      outcomes.record(result, input);
       if (result.ok && !equalBytes(encodeDatagram(result.message), input)) {
         problems.push(`not canonical: ${hex(input)}`);
       }
     }
-    expect(problems).toEqual([]);
-    // The mix reaches every kind of outcome, not only the first check.
-    for (const code of [
+    outcomes.expectClean([
       'ok',
       'truncated',
       'bad-version',
       'unknown-type',
       'bad-length',
       'bad-value',
-    ]) {
-      expect(counts.get(code) ?? 0, code).toBeGreaterThan(100);
-    }
+    ]);
   });
 
   it(`${INPUTS} random and mutated frame streams fed to FrameDecoder in random slices`, () => {
     const valid = fc.sample(frameMessage, { numRuns: 1000, seed: 11 }).map((m) => encodeFrame(m));
-    const problems: string[] = [];
-    const counts = new Map<string, number>();
+    const outcomes = new Outcomes();
+    const problems = outcomes.problems;
     for (let index = 0; index < INPUTS && problems.length < 5; index++) {
       const frames = Array.from({ length: 1 + randomInt(3) }, () =>
         mutate(valid[randomInt(valid.length)]!, random.next() < 0.8 ? FRAME_PREFIX_BYTES : 0),
@@ -136,9 +152,7 @@ describe('fuzzing the decoders', { timeout: 60_000 }, () => {
           decoder.push(stream.subarray(offset, offset + size));
           offset += size;
           for (const result of decoder) {
-            checkResult(result, problems, stream);
-            const key = result.ok ? 'ok' : result.error.code;
-            counts.set(key, (counts.get(key) ?? 0) + 1);
+            outcomes.record(result, stream);
             if (result.ok) roundTrip(result.message, problems);
           }
         }
@@ -150,7 +164,7 @@ describe('fuzzing the decoders', { timeout: 60_000 }, () => {
       const body = frames[0]!.subarray(FRAME_PREFIX_BYTES);
       try {
         const result = decodeFrame(body);
-        checkResult(result, problems, body);
+        outcomes.check(result, body);
         if (result.ok && !equalBytes(encodeFrame(result.message).subarray(4), body)) {
           problems.push(`not canonical: ${hex(body)}`);
         }
@@ -158,17 +172,14 @@ describe('fuzzing the decoders', { timeout: 60_000 }, () => {
         problems.push(`decodeFrame threw ${String(thrown)} for ${hex(body)}`);
       }
     }
-    expect(problems).toEqual([]);
-    for (const code of [
+    outcomes.expectClean([
       'ok',
       'truncated',
       'bad-version',
       'unknown-type',
       'bad-value',
       'frame-too-large',
-    ]) {
-      expect(counts.get(code) ?? 0, code).toBeGreaterThan(100);
-    }
+    ]);
   });
 });
 
