@@ -17,6 +17,7 @@ export {
   METRICS_PREFIX,
   type MetricsHistogram,
   NodeMetrics,
+  type StatMetric,
 } from './metrics.js';
 export {
   type HostBinding,

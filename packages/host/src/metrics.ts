@@ -10,6 +10,15 @@ export type MetricsHistogram = Pick<Histogram, 'observe'>;
 /** Labelled values: one time series per key (a reason, a kind, a role). */
 export type LabelledValues = Readonly<Record<string, number>>;
 
+/** One row of `NodeMetrics.statMetrics`: a counter or a gauge read from a core's stats. */
+export interface StatMetric<Stats> {
+  readonly kind: 'counter' | 'gauge';
+  /** Without the `p2psp_` prefix; a counter's ends in `_total`. */
+  readonly name: string;
+  readonly help: string;
+  readonly read: (stats: Stats) => number;
+}
+
 const GAUGES_NAMED_AS_COUNTERS = [
   'nodejs_active_handles_total',
   'nodejs_active_requests_total',
@@ -36,9 +45,7 @@ export class NodeMetrics {
   /** A counter (`name` ends in `_total`) read at scrape time. */
   counter(name: string, help: string, read: () => number): void {
     new Counter({
-      name: METRICS_PREFIX + name,
-      help,
-      registers: [this.registry],
+      ...this.#named(name, help),
       collect() {
         this.reset();
         this.inc(read());
@@ -49,10 +56,8 @@ export class NodeMetrics {
   /** A counter with one label, read at scrape time (every key of the record is a series). */
   labelledCounter(name: string, help: string, label: string, read: () => LabelledValues): void {
     new Counter({
-      name: METRICS_PREFIX + name,
-      help,
+      ...this.#named(name, help),
       labelNames: [label],
-      registers: [this.registry],
       collect() {
         this.reset();
         for (const [key, value] of Object.entries(read())) this.inc({ [label]: key }, value);
@@ -63,9 +68,7 @@ export class NodeMetrics {
   /** A gauge read at scrape time. */
   gauge(name: string, help: string, read: () => number): void {
     new Gauge({
-      name: METRICS_PREFIX + name,
-      help,
-      registers: [this.registry],
+      ...this.#named(name, help),
       collect() {
         this.set(read());
       },
@@ -75,10 +78,8 @@ export class NodeMetrics {
   /** A gauge with one label, read at scrape time; keys gone from the record are dropped. */
   labelledGauge(name: string, help: string, label: string, read: () => LabelledValues): void {
     new Gauge({
-      name: METRICS_PREFIX + name,
-      help,
+      ...this.#named(name, help),
       labelNames: [label],
-      registers: [this.registry],
       collect() {
         this.reset();
         for (const [key, value] of Object.entries(read())) this.set({ [label]: key }, value);
@@ -86,14 +87,24 @@ export class NodeMetrics {
     });
   }
 
+  /**
+   * Counters and gauges that each read one figure of a core's stats at scrape time, as a
+   * table; they read 0 while `stats()` is null (before the core runs).
+   */
+  statMetrics<Stats>(stats: () => Stats | null, table: readonly StatMetric<Stats>[]): void {
+    for (const { kind, name, help, read } of table) {
+      const value = () => {
+        const current = stats();
+        return current === null ? 0 : read(current);
+      };
+      if (kind === 'counter') this.counter(name, help, value);
+      else this.gauge(name, help, value);
+    }
+  }
+
   /** A histogram observed directly (in seconds: Prometheus base units). */
   histogram(name: string, help: string, buckets: readonly number[]): MetricsHistogram {
-    return new Histogram({
-      name: METRICS_PREFIX + name,
-      help,
-      buckets: [...buckets],
-      registers: [this.registry],
-    });
+    return new Histogram({ ...this.#named(name, help), buckets: [...buckets] });
   }
 
   /** Answers `GET /metrics` in the Prometheus text format. */
@@ -109,5 +120,9 @@ export class NodeMetrics {
       response.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
       response.end(`metrics failed: ${String((error as Error).message ?? error)}\n`);
     }
+  }
+
+  #named(name: string, help: string) {
+    return { name: METRICS_PREFIX + name, help, registers: [this.registry] };
   }
 }

@@ -1,4 +1,9 @@
-import { type HostCounters, type MetricsHistogram, NodeMetrics } from '@p2psp/host';
+import {
+  type HostCounters,
+  type MetricsHistogram,
+  NodeMetrics,
+  type StatMetric,
+} from '@p2psp/host';
 import type { PeerStats } from '../core/peer-types.js';
 
 /** What the peer's metrics read at scrape time. */
@@ -21,13 +26,50 @@ export interface PeerMetrics {
   readonly joinDuration: MetricsHistogram;
 }
 
+/** The peer's counters and gauges that read one figure of its core's stats. */
+const PEER_STAT_METRICS: readonly StatMetric<PeerStats>[] = [
+  {
+    kind: 'counter',
+    name: 'chunks_played_total',
+    help: 'Chunks handed to the players with a payload.',
+    read: (stats) => stats.chunksPlayed,
+  },
+  {
+    kind: 'counter',
+    name: 'chunks_lost_total',
+    help: 'Chunks missing at their play time (played as a gap).',
+    read: (stats) => stats.chunksLost,
+  },
+  {
+    kind: 'counter',
+    name: 'chunks_relayed_total',
+    help: 'Relays sent: one chunk to one neighbour (rule 2).',
+    read: (stats) => stats.chunksRelayed,
+  },
+  {
+    kind: 'counter',
+    name: 'chunks_duplicated_total',
+    help: 'Chunks received again while already buffered.',
+    read: (stats) => stats.chunksDuplicated,
+  },
+  {
+    kind: 'gauge',
+    name: 'buffer_chunks',
+    help: 'Chunks buffered and not yet played (the play-out buffer fill).',
+    read: (stats) => stats.bufferFill,
+  },
+  {
+    kind: 'gauge',
+    name: 'chunk_interval_seconds',
+    help: 'The time between chunks: announced by the source, then measured.',
+    read: (stats) => stats.chunkIntervalMillis / 1000,
+  },
+];
+
 /** The peer's `/metrics`: its core's counters read at scrape time, and its join. */
 export function createPeerMetrics(source: PeerMetricsSource): PeerMetrics {
   const metrics = new NodeMetrics();
-  const stat = (read: (stats: PeerStats) => number) => () => {
-    const stats = source.stats();
-    return stats === null ? 0 : read(stats);
-  };
+  metrics.statMetrics(() => source.stats(), PEER_STAT_METRICS);
   metrics.labelledCounter(
     'chunks_received_total',
     'Chunks received, from the source or from other members (rules 1 and 2).',
@@ -36,26 +78,6 @@ export function createPeerMetrics(source: PeerMetricsSource): PeerMetrics {
       const stats = source.stats();
       return { source: stats?.chunksFromSource ?? 0, peer: stats?.chunksFromPeers ?? 0 };
     },
-  );
-  metrics.counter(
-    'chunks_played_total',
-    'Chunks handed to the players with a payload.',
-    stat((stats) => stats.chunksPlayed),
-  );
-  metrics.counter(
-    'chunks_lost_total',
-    'Chunks missing at their play time (played as a gap).',
-    stat((stats) => stats.chunksLost),
-  );
-  metrics.counter(
-    'chunks_relayed_total',
-    'Relays sent: one chunk to one neighbour (rule 2).',
-    stat((stats) => stats.chunksRelayed),
-  );
-  metrics.counter(
-    'chunks_duplicated_total',
-    'Chunks received again while already buffered.',
-    stat((stats) => stats.chunksDuplicated),
   );
   metrics.labelledCounter(
     'datagrams_dropped_total',
@@ -88,16 +110,6 @@ export function createPeerMetrics(source: PeerMetricsSource): PeerMetrics {
     () => ({ neighbour: source.stats()?.neighbours ?? 0, self: 1 }),
   );
   metrics.gauge('players', 'Players connected to the player port.', () => source.players());
-  metrics.gauge(
-    'buffer_chunks',
-    'Chunks buffered and not yet played (the play-out buffer fill).',
-    stat((stats) => stats.bufferFill),
-  );
-  metrics.gauge(
-    'chunk_interval_seconds',
-    'The time between chunks: announced by the source, then measured.',
-    stat((stats) => stats.chunkIntervalMillis / 1000),
-  );
   const joinDuration = metrics.histogram(
     'join_duration_seconds',
     'Time from the start of the join (NAT detection, TCP join, hello) to the stream header.',

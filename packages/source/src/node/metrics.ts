@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { MEMBER_ROLES, type MemberRole } from '@p2psp/cluster';
-import { NodeMetrics } from '@p2psp/host';
+import { NodeMetrics, type StatMetric } from '@p2psp/host';
 import type { MemberId } from '@p2psp/wire';
 import type { SourceEvent } from '../core/source-events.js';
 import type { SourceStats } from '../core/source-types.js';
@@ -10,6 +10,76 @@ import type { SourceHandle } from './start-source.js';
 const JOIN_DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10];
 /** Joins admitted and not yet completed that are timed; a join without hello times out. */
 const MAX_PENDING_JOINS = 1024;
+
+/** The source's counters and gauges that read one figure of its core's stats. */
+const SOURCE_STAT_METRICS: readonly StatMetric<SourceStats>[] = [
+  {
+    kind: 'counter',
+    name: 'ingest_bytes_total',
+    help: 'Stream bytes taken from the ingest.',
+    read: (stats) => stats.bytesIngested,
+  },
+  {
+    kind: 'counter',
+    name: 'chunks_cut_total',
+    help: 'Chunks cut from the ingest (rule 1).',
+    read: (stats) => stats.chunksCut,
+  },
+  {
+    kind: 'counter',
+    name: 'chunks_sent_total',
+    help: 'Chunks sent to a member, each to exactly one (rule 1).',
+    read: (stats) => stats.chunksSent,
+  },
+  {
+    kind: 'counter',
+    name: 'chunks_lost_total',
+    help: 'Chunks cut while no member could take them (the cluster was empty).',
+    read: (stats) => stats.chunksDropped,
+  },
+  {
+    kind: 'counter',
+    name: 'chunks_recovered_total',
+    help: 'Chunks resent through a monitor after every monitor lost them (LRS).',
+    read: (stats) => stats.chunksRecovered,
+  },
+  {
+    kind: 'counter',
+    name: 'complaints_total',
+    help: 'Lost-chunk complaints received from members (rule 8), charged or not.',
+    read: (stats) => stats.complaintsReceived,
+  },
+  {
+    kind: 'counter',
+    name: 'expulsions_total',
+    help: 'Members expelled for complaints past the threshold (rule 8).',
+    read: (stats) => stats.membersExpelled,
+  },
+  {
+    kind: 'counter',
+    name: 'members_left_total',
+    help: 'Members gone from the table: goodbye, silence past the liveness timeout, restart.',
+    read: (stats) => stats.membersLeft,
+  },
+  {
+    kind: 'counter',
+    name: 'nat_pairs_impossible_total',
+    help: 'Member pairs never introduced: hole punching cannot work between their NAT types.',
+    read: (stats) => stats.natPairsImpossible,
+  },
+  {
+    kind: 'gauge',
+    name: 'joins_pending',
+    help: 'Joins in progress: accepted over TCP, no hello yet.',
+    read: (stats) => stats.joining,
+  },
+  {
+    kind: 'gauge',
+    name: 'chunk_interval_seconds',
+    help: 'The time between chunks, estimated from the ingest rate.',
+    read: (stats) => stats.chunkIntervalMillis / 1000,
+  },
+];
 
 /**
  * The source's `/metrics`: its core's counters and member table read at scrape time, and
@@ -28,35 +98,7 @@ export class SourceMetrics {
 
   constructor() {
     const metrics = this.metrics;
-    const stat = (read: (stats: SourceStats) => number) => () => {
-      const stats = this.#stats();
-      return stats === null ? 0 : read(stats);
-    };
-    metrics.counter(
-      'ingest_bytes_total',
-      'Stream bytes taken from the ingest.',
-      stat((s) => s.bytesIngested),
-    );
-    metrics.counter(
-      'chunks_cut_total',
-      'Chunks cut from the ingest (rule 1).',
-      stat((s) => s.chunksCut),
-    );
-    metrics.counter(
-      'chunks_sent_total',
-      'Chunks sent to a member, each to exactly one (rule 1).',
-      stat((s) => s.chunksSent),
-    );
-    metrics.counter(
-      'chunks_lost_total',
-      'Chunks cut while no member could take them (the cluster was empty).',
-      stat((s) => s.chunksDropped),
-    );
-    metrics.counter(
-      'chunks_recovered_total',
-      'Chunks resent through a monitor after every monitor lost them (LRS).',
-      stat((s) => s.chunksRecovered),
-    );
+    metrics.statMetrics(() => this.#stats(), SOURCE_STAT_METRICS);
     metrics.labelledCounter(
       'datagrams_dropped_total',
       'Datagrams dropped as bad input or out of place, by reason.',
@@ -80,31 +122,11 @@ export class SourceMetrics {
         'timed-out': stats?.joinsTimedOut ?? 0,
       };
     });
-    metrics.counter(
-      'complaints_total',
-      'Lost-chunk complaints received from members (rule 8), charged or not.',
-      stat((s) => s.complaintsReceived),
-    );
     metrics.labelledCounter(
       'complaints_ignored_total',
       'Complaints not charged to a member, by reason (only monitors may complain, rule 8).',
       'reason',
       () => this.#source?.core.cluster.ledger.ignored ?? {},
-    );
-    metrics.counter(
-      'expulsions_total',
-      'Members expelled for complaints past the threshold (rule 8).',
-      stat((s) => s.membersExpelled),
-    );
-    metrics.counter(
-      'members_left_total',
-      'Members gone from the table: goodbye, silence past the liveness timeout, restart.',
-      stat((s) => s.membersLeft),
-    );
-    metrics.counter(
-      'nat_pairs_impossible_total',
-      'Member pairs never introduced: hole punching cannot work between their NAT types.',
-      stat((s) => s.natPairsImpossible),
     );
     metrics.labelledGauge('members', 'Members of the cluster, by role.', 'role', () => {
       const counts = Object.fromEntries(MEMBER_ROLES.map((role) => [role, 0])) as Record<
@@ -114,16 +136,6 @@ export class SourceMetrics {
       for (const member of this.#source?.core.members() ?? []) counts[member.role]++;
       return counts;
     });
-    metrics.gauge(
-      'joins_pending',
-      'Joins in progress: accepted over TCP, no hello yet.',
-      stat((s) => s.joining),
-    );
-    metrics.gauge(
-      'chunk_interval_seconds',
-      'The time between chunks, estimated from the ingest rate.',
-      stat((s) => s.chunkIntervalMillis / 1000),
-    );
   }
 
   attach(source: SourceHandle): void {
