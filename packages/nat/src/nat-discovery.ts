@@ -98,6 +98,16 @@ export interface NatDiscoveryResult {
   readonly elapsed: number;
 }
 
+/** The verdicts of a discovery that learned nothing: no answer, or no mapped address in it. */
+export const NOTHING_LEARNED = {
+  report: UNKNOWN_NAT_REPORT,
+  natPresent: null,
+  mapping: 'unknown',
+  filtering: 'unknown',
+  allocation: 'unknown',
+  portStep: 0,
+} as const satisfies Partial<NatDiscoveryResult>;
+
 export type NatDiscoveryOutput =
   | {
       readonly type: 'send-datagram';
@@ -278,16 +288,12 @@ export class NatDiscoveryCore {
       const serverError =
         first && !first.ok && first.error.code === 'P2PSP_ERR_STUN_ERROR_RESPONSE';
       return finish({
+        ...NOTHING_LEARNED,
         report: {
           type: serverError ? 'unknown' : 'udp-blocked',
           portStep: 0,
           mappedEndpoint: null,
         },
-        natPresent: null,
-        mapping: 'unknown',
-        filtering: 'unknown',
-        allocation: 'unknown',
-        portStep: 0,
         warning: serverError
           ? `the STUN server refused a plain Binding request (${first && !first.ok ? first.error.message : ''})`
           : null,
@@ -296,12 +302,7 @@ export class NatDiscoveryCore {
     const mapped1 = mappedEndpointOf(first.response);
     if (!mapped1) {
       return finish({
-        report: UNKNOWN_NAT_REPORT,
-        natPresent: null,
-        mapping: 'unknown',
-        filtering: 'unknown',
-        allocation: 'unknown',
-        portStep: 0,
+        ...NOTHING_LEARNED,
         warning: 'the STUN server answered without XOR-MAPPED-ADDRESS or MAPPED-ADDRESS',
       });
     }

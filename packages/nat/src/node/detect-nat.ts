@@ -1,10 +1,11 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { bindUdp, CoreDriver, closeQuietly, sendQuietly } from '@p2psp/host';
-import { type Endpoint, UNKNOWN_NAT_REPORT } from '@p2psp/wire';
+import type { Endpoint } from '@p2psp/wire';
 import {
   NatDiscoveryCore,
   type NatDiscoveryOutput,
   type NatDiscoveryResult,
+  NOTHING_LEARNED,
 } from '../nat-discovery.js';
 import { NatError } from '../nat-error.js';
 import type { StunRetransmissionOptions } from '../stun-client.js';
@@ -111,12 +112,7 @@ export async function detectNat(options: DetectNatOptions): Promise<NatDiscovery
 
 function timedOut(timeout: number): NatDiscoveryResult {
   return {
-    report: UNKNOWN_NAT_REPORT,
-    natPresent: null,
-    mapping: 'unknown',
-    filtering: 'unknown',
-    allocation: 'unknown',
-    portStep: 0,
+    ...NOTHING_LEARNED,
     mappings: [],
     lastMappedPort: null,
     otherAddress: null,
