@@ -270,55 +270,27 @@ describe('p2psp source/peer: clear errors, non-zero exit', () => {
     expect(result.stderr).toMatch(/unreachable \(ECONNREFUSED\).*P2PSP_ERR_INGEST_UNREACHABLE/);
   });
 
-  it('refuses a source port in use', async () => {
-    const result = await p2psp(
-      'source',
-      '--input',
-      demoSample,
-      '--address',
-      '127.0.0.1',
-      '--port',
-      String(busyPort),
-    );
+  /** `p2psp ARGS FLAG <a port in use>` exits 1 naming the flag, the port and the fix. */
+  async function expectPortInUse(args: string[], flag: string, fix = '') {
+    const result = await p2psp(...args, flag, String(busyPort));
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(
-      new RegExp(`--port ${busyPort} is already in use.*P2PSP_ERR_PORT_IN_USE`),
+      new RegExp(`${flag} ${busyPort} is already in use${fix}.*P2PSP_ERR_PORT_IN_USE`),
     );
-  });
+  }
 
-  it('refuses a player port in use', async () => {
-    const result = await p2psp(
-      'peer',
-      '--source',
-      `127.0.0.1:${closedPort}`,
-      '--player-port',
-      String(busyPort),
-    );
-    expect(result.status).toBe(1);
-    expect(result.stderr).toMatch(
-      new RegExp(`--player-port ${busyPort} is already in use.*P2PSP_ERR_PORT_IN_USE`),
-    );
-  });
+  it('refuses a source port in use', () =>
+    expectPortInUse(['source', '--input', demoSample, '--address', '127.0.0.1'], '--port'));
 
-  it('refuses a status port in use', async () => {
-    const result = await p2psp(
-      'source',
-      '--input',
-      demoSample,
-      '--address',
-      '127.0.0.1',
-      '--port',
-      '0',
+  it('refuses a player port in use', () =>
+    expectPortInUse(['peer', '--source', `127.0.0.1:${closedPort}`], '--player-port'));
+
+  it('refuses a status port in use', () =>
+    expectPortInUse(
+      ['source', '--input', demoSample, '--address', '127.0.0.1', '--port', '0'],
       '--status-port',
-      String(busyPort),
-    );
-    expect(result.status).toBe(1);
-    expect(result.stderr).toMatch(
-      new RegExp(
-        `--status-port ${busyPort} is already in use: .*pick another with --status-port.*P2PSP_ERR_PORT_IN_USE`,
-      ),
-    );
-  });
+      ': .*pick another with --status-port',
+    ));
 
   it('fails to join a source that is not there, naming the fix', async () => {
     const result = await p2psp('peer', '--source', `127.0.0.1:${closedPort}`, '--player-port', '0');

@@ -1,17 +1,14 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { type SourceHandle, startSource } from '@p2psp/source/node';
-import { boundedLiveFeed } from '@p2psp/testkit';
+import { loopbackFeedSource } from '@p2psp/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PeerHandle, startPeer } from '../src/node/index.js';
 
 /**
- * Issue 6 on real sockets (loopback): a peer detects its NAT against the STUN service the
+ * On real sockets (loopback): a peer detects its NAT against the STUN service the
  * source runs on its own cluster port, on the very UDP socket it then streams on, and the
  * report reaches the source's member table through the join request.
  */
-
-/** A bounded live feed: 1 KiB every 20 ms for at most 15 s (50 KB/s), then the end. */
-const feed = () => boundedLiveFeed(750);
 
 describe('NAT detection against the source on loopback (real UDP/TCP)', () => {
   let source: SourceHandle;
@@ -19,14 +16,8 @@ describe('NAT detection against the source on loopback (real UDP/TCP)', () => {
   let silent: Socket | null = null;
 
   beforeAll(async () => {
-    source = await startSource({
-      input: '-',
-      stdin: feed(),
-      mediaType: 'application/octet-stream',
-      address: '127.0.0.1',
-      port: 0,
-      seed: 1,
-    });
+    // A bounded live feed: 1 KiB every 20 ms for at most 15 s (50 KB/s), then the end.
+    source = await startSource({ ...loopbackFeedSource(750), seed: 1 });
   });
 
   afterAll(async () => {

@@ -1,17 +1,17 @@
 import { createSocket } from 'node:dgram';
 import { detectNat } from '@p2psp/nat/node';
-import { boundedLiveFeed } from '@p2psp/testkit';
+import { boundedLiveFeed, loopbackFeedSource } from '@p2psp/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type SourceHandle, startSource } from '../src/node/index.js';
 
 /**
- * Issue 6, optional: with a second address the source's cluster port serves RFC 5780
+ * With a second address the source's cluster port serves RFC 5780
  * behaviour discovery (four sockets: the cluster one plus A1:P2, A2:P1, A2:P2), on
  * loopback (127.0.0.1 and 127.0.0.2, both on Linux's lo).
  */
 
 /** A bounded live feed: 1 KiB every 20 ms for at most 10 s. */
-const feed = () => boundedLiveFeed(500);
+const FEED_BLOCKS = 500;
 
 describe('RFC 5780 on the source cluster port (--alternate-address)', () => {
   const sources: SourceHandle[] = [];
@@ -23,11 +23,7 @@ describe('RFC 5780 on the source cluster port (--alternate-address)', () => {
     timeout: 20_000,
   }, async () => {
     const source = await startSource({
-      input: '-',
-      stdin: feed(),
-      mediaType: 'application/octet-stream',
-      address: '127.0.0.1',
-      port: 0,
+      ...loopbackFeedSource(FEED_BLOCKS),
       seed: 1,
       stunAlternateAddress: '127.0.0.2',
     });
@@ -54,7 +50,7 @@ describe('RFC 5780 on the source cluster port (--alternate-address)', () => {
   });
 
   it('refuses --alternate-address without --address, naming the fix', async () => {
-    const input = feed();
+    const input = boundedLiveFeed(FEED_BLOCKS);
     await expect(
       startSource({
         input: '-',

@@ -197,17 +197,22 @@ describe('HTTP ingest (Icecast-like server on loopback)', () => {
   });
 });
 
+/** One ICY metadata block: its length in 16-byte units, then the text padded with zeros. */
+function icyMetadataBlock(text: string): Buffer {
+  const title = Buffer.from(text);
+  const blocks = Math.ceil(title.byteLength / 16);
+  return Buffer.concat([
+    Buffer.from([blocks]),
+    title,
+    Buffer.alloc(blocks * 16 - title.byteLength),
+  ]);
+}
+
 describe('HTTP ingest with ICY metadata asked for', () => {
   it('strips the interleaved metadata and logs the titles', async () => {
     const interval = 4_000;
     const media = demo.subarray(0, 24_000);
-    const title = Buffer.from("StreamTitle='Ode to Joy';");
-    const blocks = Math.ceil(title.byteLength / 16);
-    const metadata = Buffer.concat([
-      Buffer.from([blocks]),
-      title,
-      Buffer.alloc(blocks * 16 - title.byteLength),
-    ]);
+    const metadata = icyMetadataBlock("StreamTitle='Ode to Joy';");
     const parts: Buffer[] = [];
     for (let offset = 0; offset < media.byteLength; offset += interval) {
       parts.push(
@@ -251,13 +256,7 @@ describe('HTTP ingest with ICY metadata asked for', () => {
 describe('IcyMetadataStripper', () => {
   it('removes the metadata blocks at any slicing and reports the titles', () => {
     const interval = 8;
-    const title = Buffer.from("StreamTitle='Ode to Joy';");
-    const blocks = Math.ceil(title.byteLength / 16);
-    const metadata = Buffer.concat([
-      Buffer.from([blocks]),
-      title,
-      Buffer.alloc(blocks * 16 - title.byteLength),
-    ]);
+    const metadata = icyMetadataBlock("StreamTitle='Ode to Joy';");
     const media = Buffer.from('abcdefghijklmnopqrstuvwx'); // 3 intervals
     const raw = Buffer.concat([
       media.subarray(0, 8),

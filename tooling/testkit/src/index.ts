@@ -6,7 +6,7 @@ export {
   type IcecastServerOptions,
   startIcecastServer,
 } from './icecast-server.js';
-export { boundedLiveFeed } from './live-feed.js';
+export { boundedLiveFeed, loopbackFeedSource } from './live-feed.js';
 export {
   CHROMIUM,
   COTURN,

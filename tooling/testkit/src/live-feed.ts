@@ -19,3 +19,17 @@ export function boundedLiveFeed(blocks: number): Readable {
   stream.on('close', () => clearInterval(timer));
   return stream;
 }
+
+/**
+ * `startSource` options for a source on loopback (a free port) streaming a bounded live
+ * feed of `blocks` blocks as opaque bytes: no media type to detect, no pacing to wait for.
+ */
+export function loopbackFeedSource(blocks: number) {
+  return {
+    input: '-',
+    stdin: boundedLiveFeed(blocks),
+    mediaType: 'application/octet-stream',
+    address: '127.0.0.1',
+    port: 0,
+  };
+}
