@@ -56,6 +56,12 @@ export interface ClusterScenarioOptions {
   readonly natFraction: number;
   readonly natType: NatBoxType;
   /**
+   * Peers behind a box report its type, as an RFC 5780 detection would (the CLI's
+   * `--alternate-address` on the source); false: `unknown`, what a plain STUN server lets
+   * them tell. Admission makes a random-port symmetric one an external peer (seed 000).
+   */
+  readonly natDetected: boolean;
+  /**
    * Rule switches of issue 5. `lrs`: lost chunk recovery (the source resends a chunk every
    * monitor lost, through a monitor); on by default, as in the source core (false with
    * `monitors: 0`). `acs`: adaptive chunk scheduling (weighted round
@@ -134,6 +140,7 @@ export const CLUSTER_DEFAULTS: Omit<ClusterScenarioOptions, 'peers' | 'bufferSiz
   crashAtMs: 0,
   natFraction: 0,
   natType: 'port-restricted-cone',
+  natDetected: false,
   lrs: true,
   acs: false,
   complaintsBy: 'endpoint',
@@ -469,6 +476,11 @@ export interface ClusterSummary {
   readonly playoutDelayMs: Distribution;
   /** Source UDP payload bytes sent / stream bytes ingested (P2PSP: about 1). */
   readonly sourceUploadRatio: number;
+  /**
+   * The same from `measureFromMs` on: without the joins' one-time cost (hello-acks, lists,
+   * introductions, external notices), what the source spends in a running cluster.
+   */
+  readonly sourceUploadRatioMeasured: number;
   /** Chunk payload bytes the source sent / stream bytes ingested (rule 1: about 1). */
   readonly sourceChunkRatio: number;
   /** Mean over relaying peers of UDP payload bytes sent / stream bytes produced while present. */
@@ -762,6 +774,8 @@ export function runClusterScenario(
       }
     };
 
+  /** Each NAT box's type (what `natDetected` peers report). */
+  const boxTypes = new Map<NatBox, NatBoxType>();
   const natIndexes = new Set<number>();
   const natCount = Math.round(options.natFraction * options.peers);
   while (natIndexes.size < natCount) natIndexes.add(Math.floor(random.next() * options.peers));
@@ -783,8 +797,10 @@ export function runClusterScenario(
     let nat: NatBox | null = rejoin?.nat ?? null;
     if (nat === null && freeRider && options.freeRiderNat !== null) {
       nat = sim.addNat({ type: options.freeRiderNat });
+      boxTypes.set(nat, options.freeRiderNat);
     } else if (nat === null && behindNat) {
       nat = sim.addNat({ type: options.natType });
+      boxTypes.set(nat, options.natType);
     }
     record.node = sim.addNode({
       name,
@@ -804,6 +820,15 @@ export function runClusterScenario(
           role: monitor ? 'monitor' : 'peer',
           credential: monitor ? MONITOR_CREDENTIAL : new Uint8Array(0),
           privateEndpoint: endpoint,
+          ...(options.natDetected && nat !== null
+            ? {
+                nat: {
+                  type: boxTypes.get(nat)!,
+                  portStep: boxTypes.get(nat) === 'symmetric-sequential' ? nat.options.portStep : 0,
+                  mappedEndpoint: null,
+                },
+              }
+            : {}),
           ...(options.playoutDelayChunks === null
             ? {}
             : { playoutDelayChunks: options.playoutDelayChunks }),
@@ -831,6 +856,14 @@ export function runClusterScenario(
     }
     return record;
   };
+
+  let atMeasureStart = { sent: 0, ingested: 0 };
+  sim.schedule(options.measureFromMs, () => {
+    atMeasureStart = {
+      sent: sourceNode.statistics.bytesSent,
+      ingested: source.stats().bytesIngested,
+    };
+  });
 
   // Monitors first (P2PSP: the first joiner is the monitor), then the others, evenly spread.
   for (let index = 0; index < options.peers; index += 1) {
@@ -984,6 +1017,11 @@ export function runClusterScenario(
       reports.flatMap((report) => (report.playoutDelayMs === null ? [] : [report.playoutDelayMs])),
     ),
     sourceUploadRatio: ingested === 0 ? 0 : sourceNode.statistics.bytesSent / ingested,
+    sourceUploadRatioMeasured:
+      ingested === atMeasureStart.ingested
+        ? 0
+        : (sourceNode.statistics.bytesSent - atMeasureStart.sent) /
+          (ingested - atMeasureStart.ingested),
     sourceChunkRatio: ingested === 0 ? 0 : source.stats().chunkBytesSent / ingested,
     peerUploadRatio: distribution(uploadRatios).mean,
     joins,

@@ -1,4 +1,10 @@
-import type { Instant, JoinAccept, MemberId } from '@p2psp/wire';
+import {
+  chunkNumberDistance,
+  type DatagramMessage,
+  type Instant,
+  type JoinAccept,
+  type MemberId,
+} from '@p2psp/wire';
 import type { Neighbour, Neighbours } from './neighbours.js';
 import type { PeerContext } from './peer-context.js';
 import type { Relay } from './relay.js';
@@ -24,6 +30,13 @@ export const EXTERNAL_CHECK_MILLIS = 1000;
  * are lost, or it never learnt us): at 1% loss, four relays in a row lost is 1e-8.
  */
 export const SILENT_ROUNDS = 4;
+
+/**
+ * Chunks between the first and the newest relayed to us before their spacing is our chunk
+ * interval. An external gets one chunk from the source, so the source's chunks never correct
+ * the interval its accept announced (which a joiner during the first second gets wrong).
+ */
+const INTERVAL_SAMPLE_CHUNKS = 32;
 
 /** Never called silent sooner than this (tiny clusters have rounds of a few chunks). */
 const MIN_SILENCE_MILLIS = 2000;
@@ -74,6 +87,9 @@ export class ExternalOnboarding {
   #onboardingChunk: Uint8Array | null = null;
   /** Each fed member: when last heard from, and re-onboardings since. */
   readonly #watches = new Map<MemberId, Watch>();
+  /** The first chunk relayed to us (number, arrival), and the newest one's. */
+  #firstChunk: { readonly number: number; readonly at: Instant } | null = null;
+  #newestChunk: { number: number; at: Instant } | null = null;
 
   constructor(context: PeerContext, neighbours: Neighbours, relay: Relay, timing: StreamTiming) {
     this.#context = context;
@@ -106,14 +122,36 @@ export class ExternalOnboarding {
   }
 
   /** Anything from a neighbour: as an external, that member reaches us. */
-  heard(neighbour: Neighbour, now: Instant): void {
+  heard(neighbour: Neighbour, message: DatagramMessage, now: Instant): void {
     if (this.#role !== 'external') return;
+    if (message.type === 'chunk') this.#chunkArrived(message.chunkNumber, now);
     const watch = this.#watches.get(neighbour.memberId);
     if (watch === undefined) this.#watches.set(neighbour.memberId, { since: now, attempts: 0 });
     else {
       watch.since = now;
       watch.attempts = 0;
     }
+  }
+
+  #chunkArrived(chunkNumber: number, at: Instant): void {
+    if (this.#firstChunk === null) this.#firstChunk = { number: chunkNumber, at };
+    const newest = this.#newestChunk;
+    if (newest === null) this.#newestChunk = { number: chunkNumber, at };
+    else if (chunkNumberDistance(chunkNumber, newest.number) > 0) {
+      newest.number = chunkNumber;
+      newest.at = at;
+    }
+  }
+
+  /** The chunk interval as the relays to us show it, else as the accept announced it. */
+  #chunkIntervalMillis(): number {
+    const first = this.#firstChunk;
+    const newest = this.#newestChunk;
+    if (first !== null && newest !== null) {
+      const chunks = chunkNumberDistance(newest.number, first.number);
+      if (chunks >= INTERVAL_SAMPLE_CHUNKS) return (newest.at - first.at) / chunks;
+    }
+    return this.#timing.chunkIntervalMillis;
   }
 
   #check(now: Instant): void {
@@ -125,7 +163,7 @@ export class ExternalOnboarding {
       .filter((member) => !this.#neighbours.isExternal(member.memberId));
     const silence = Math.max(
       MIN_SILENCE_MILLIS,
-      SILENT_ROUNDS * (fed.length + 1) * this.#timing.chunkIntervalMillis,
+      SILENT_ROUNDS * (fed.length + 1) * this.#chunkIntervalMillis(),
     );
     const missing: { member: Neighbour; watch: Watch }[] = [];
     const current = new Set<MemberId>();

@@ -294,7 +294,7 @@ export class PeerCore implements SansIoCore<PeerEvent> {
   #onNeighbourMessage(neighbour: Neighbour, message: DatagramMessage, now: Instant): void {
     this.#neighbours.heard(neighbour);
     this.#externals.heard(neighbour, now);
-    this.#onboarding.heard(neighbour, now);
+    this.#onboarding.heard(neighbour, message, now);
     switch (message.type) {
       case 'chunk': {
         const index = this.#playOut.acceptableIndex(message, neighbour.endpoint, false);

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { runClusterScenario } from '../src/cluster-scenario.js';
+
+/**
+ * Seed 000 at scale, a short sample of experiments/external-peers.mjs (5 seeds, figures in
+ * docs/nat.md): 100 peers, 20% behind random-port symmetric NATs that report their type
+ * (an RFC 5780 detection), 1% loss. Those are external peers, fed by the members.
+ */
+describe('100 peers, 20% behind random symmetric NATs, 1% loss (real cores)', () => {
+  it('every honest peer loses <= 1%, externals included; nobody expelled; the source uploads the stream once', () => {
+    const { summary, peers } = runClusterScenario({
+      peers: 100,
+      bufferSize: 128,
+      seconds: 60,
+      loss: 0.01,
+      seed: 1,
+      measureFromMs: 10_000,
+      natFraction: 0.2,
+      natType: 'symmetric-random',
+      natDetected: true,
+    });
+    const externals = peers.filter((peer) => peer.role === 'external');
+    expect(externals).toHaveLength(20);
+    for (const peer of peers) {
+      expect(peer.chunkLossRatio, peer.name).not.toBeNull();
+      expect(peer.chunkLossRatio!, peer.name).toBeLessThanOrEqual(0.01);
+    }
+    expect(summary.expulsions).toEqual([]);
+    // Once the joins are over (their introductions and notices are a one-time cost).
+    expect(summary.sourceUploadRatioMeasured).toBeLessThanOrEqual(1.05);
+    // Every member reaches every external: nobody asks for the peer list.
+    expect(summary.externals).toMatchObject({ final: 20, onboarded: 20, reonboardings: 0 });
+  });
+});
