@@ -1,53 +1,11 @@
 import { createHash } from 'node:crypto';
-import { request } from 'node:http';
 import net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PlayerFanOut, type SyncPointFinder } from './player-fan-out.js';
-import { type PlayerServer, startPlayerServer } from './player-server.js';
+import { startPlayerServer } from './player-server.js';
+import { openPlayer, serversClosedAfterEach, until } from './players.test-helpers.js';
 
-const servers: PlayerServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((server) => server.close()));
-});
-
-async function until(condition: () => boolean, limitMs = 5_000): Promise<void> {
-  for (let waited = 0; !condition(); waited += 5) {
-    if (waited > limitMs) throw new Error('condition not reached');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
-/** An HTTP player reading the stream into memory. */
-function openPlayer(url: string) {
-  const received: Buffer[] = [];
-  const state = {
-    status: 0,
-    contentType: '',
-    ended: false,
-    headers: {} as Record<string, unknown>,
-  };
-  const client = request(url, (response) => {
-    state.status = response.statusCode ?? 0;
-    state.contentType = String(response.headers['content-type']);
-    state.headers = response.headers;
-    response.on('data', (bytes: Buffer) => received.push(bytes));
-    response.on('end', () => {
-      state.ended = true;
-    });
-    response.on('error', () => {
-      state.ended = true;
-    });
-  });
-  client.on('error', () => {
-    state.ended = true;
-  });
-  client.end();
-  return {
-    state,
-    bytes: () => Buffer.concat(received),
-    close: () => client.destroy(),
-  };
-}
+const servers = serversClosedAfterEach();
 
 /** Sync points are the byte 0xff (a stand-in for an MP3 frame header in these tests). */
 const findFf = (): SyncPointFinder => {

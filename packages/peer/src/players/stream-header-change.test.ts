@@ -1,9 +1,9 @@
-import { request } from 'node:http';
 import { ascii, oggPage, opusHead, opusTags } from '@p2psp/media/testing';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createSyncPointFinder } from '../node/media.js';
 import { PlayerFanOut } from './player-fan-out.js';
-import { type PlayerServer, startPlayerServer } from './player-server.js';
+import { startPlayerServer } from './player-server.js';
+import { openPlayer, serversClosedAfterEach, until } from './players.test-helpers.js';
 import { createStreamHeaderWatcher } from './stream-header-watcher.js';
 
 // Regression: after the source's Icecast ingest reconnected, the Ogg mount went on as a new
@@ -91,27 +91,7 @@ describe('createStreamHeaderWatcher', () => {
   });
 });
 
-const servers: PlayerServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((server) => server.close()));
-});
-
-async function until(condition: () => boolean, limitMs = 5_000): Promise<void> {
-  for (let waited = 0; !condition(); waited += 5) {
-    if (waited > limitMs) throw new Error('condition not reached');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
-function openPlayer(url: string) {
-  const received: Buffer[] = [];
-  const client = request(url, (response) => {
-    response.on('data', (bytes: Buffer) => received.push(bytes));
-  });
-  client.on('error', () => {});
-  client.end();
-  return { bytes: () => Buffer.concat(received), close: () => client.destroy() };
-}
+const servers = serversClosedAfterEach();
 
 describe('PlayerFanOut when a new stream begins in the played data', () => {
   it('serves the new header to players that connect afterwards; others get a chained stream', async () => {
