@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
 import { BridgeError, systemCode } from './errors.js';
 import {
   type IcecastStreamDetails,
@@ -110,7 +111,8 @@ export async function startIcecastBridge(options: IcecastBridgeOptions): Promise
   let lastError: string | null = null;
   let stopped = false;
   let current: Session | null = null;
-  let wake: (() => void) | null = null;
+  // stop() aborts it: a sleep in progress ends at once, and none waits after that.
+  const stopping = new AbortController();
   let resolveDone!: (reason: string) => void;
   const done = new Promise<string>((resolve) => {
     resolveDone = resolve;
@@ -177,17 +179,7 @@ export async function startIcecastBridge(options: IcecastBridgeOptions): Promise
     });
 
   const sleep = (ms: number): Promise<void> =>
-    new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        wake = null;
-        resolve();
-      }, ms);
-      wake = () => {
-        clearTimeout(timer);
-        wake = null;
-        resolve();
-      };
-    });
+    delay(ms, undefined, { signal: stopping.signal }).catch(() => {});
 
   const run = async (first: Session): Promise<void> => {
     let session: Session | null = first;
@@ -235,7 +227,7 @@ export async function startIcecastBridge(options: IcecastBridgeOptions): Promise
     status: () => ({ state, method, contentType, bytesPushed, sessions, lastError }),
     async stop() {
       stopped = true;
-      wake?.();
+      stopping.abort();
       if (current) {
         current.input.request.destroy();
         current.output.destroy();

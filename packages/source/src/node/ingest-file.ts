@@ -1,6 +1,7 @@
 import { open, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as delay } from 'node:timers/promises';
 import { errorCode } from '@p2psp/host';
 import { SourceRuntimeError } from './errors.js';
 import type { IngestHandlers, IngestLogger, OpenedIngest } from './ingest.js';
@@ -72,20 +73,11 @@ export async function openFileIngest(
   // Built now, so a missing --bitrate fails at start-up, not when streaming begins.
   const pacer = options.createPacer(head.subarray(0, bytesRead));
   let stopped = false;
-  let wake: (() => void) | null = null;
+  // stop() aborts it: a sleep in progress ends at once, and none waits after that.
+  const stopping = new AbortController();
 
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        wake = null;
-        resolve();
-      }, ms);
-      wake = () => {
-        clearTimeout(timer);
-        wake = null;
-        resolve();
-      };
-    });
+  const sleep = (ms: number): Promise<void> =>
+    delay(ms, undefined, { signal: stopping.signal }).catch(() => {});
 
   const run = async (handlers: IngestHandlers, pacer: StreamPacer): Promise<void> => {
     const started = performance.now();
@@ -139,8 +131,7 @@ export async function openFileIngest(
     },
     stop() {
       stopped = true;
-      const wakeNow = wake as (() => void) | null;
-      wakeNow?.();
+      stopping.abort();
     },
   };
 }
