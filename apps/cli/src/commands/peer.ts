@@ -153,14 +153,8 @@ Then play http://127.0.0.1:8080/stream with ffplay, mpv, VLC or a browser.`,
       logger.info({ url: peer.playerUrl }, 'player-url');
       process.stdout.write(`play: ${peer.playerUrl}  (e.g. ffplay ${peer.playerUrl})\n`);
       await runUntilStopped('peer', peer, logger, () => {
-        const status = peer.status();
-        return {
-          members: status.members,
-          chunks: status.chunksPlayed,
-          bytes: status.bytesPlayed,
-          lost: status.chunksLost,
-          players: status.players,
-        };
+        const { members, chunksPlayed, bytesPlayed, chunksLost, players } = peer.status();
+        return { members, chunks: chunksPlayed, bytes: bytesPlayed, lost: chunksLost, players };
       });
     });
 }

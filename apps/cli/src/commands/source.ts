@@ -165,13 +165,8 @@ Then, on each peer machine: p2psp peer --source THIS_HOST:${DEFAULT_SOURCE_PORT}
         source,
         logger,
         () => {
-          const status = source.status();
-          return {
-            members: status.members,
-            chunks: status.chunksSent,
-            bytes: status.bytesIngested,
-            lost: status.chunksDropped,
-          };
+          const { members, chunksSent, bytesIngested, chunksDropped } = source.status();
+          return { members, chunks: chunksSent, bytes: bytesIngested, lost: chunksDropped };
         },
         async () => statusServer?.close(),
       );
