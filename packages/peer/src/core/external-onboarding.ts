@@ -38,6 +38,17 @@ export const SILENT_ROUNDS = 4;
  */
 const INTERVAL_SAMPLE_CHUNKS = 32;
 
+/**
+ * Loss over a silence window above this, every member heard, still means a member we do not
+ * know feeds the others and not us (its introduction lost): we ask for the peer list. Above
+ * what a lossy last hop explains (1% path loss gives about 1% before repair), below the
+ * share of one member in a cluster of up to 20.
+ */
+const LOSS_THRESHOLD = 0.05;
+
+/** Chunks due in a window before its loss means anything. */
+const LOSS_MIN_CHUNKS = 64;
+
 /** Never called silent sooner than this (tiny clusters have rounds of a few chunks). */
 const MIN_SILENCE_MILLIS = 2000;
 
@@ -70,8 +81,8 @@ export type PeerRole = 'peer' | 'monitor' | 'external';
  *
  * Re-onboarding (timer `external-check`): a fed member we hear nothing from for
  * `SILENT_ROUNDS` rounds of the source (one that joined after us and never reached us, one
- * whose relays stopped, or one that dropped us after our mapping expired) is missing. We
- * then ask the source for the peer list (`peer-list-request`: at most once per check; the
+ * whose relays stopped, or one that dropped us after our mapping expired) is missing; so is
+ * one we do not know when our loss over such a window passes `LOSS_THRESHOLD`. We then ask the source for the peer list (`peer-list-request`: at most once per check; the
  * source answers one per 2 s per member) and send our onboarding chunk again to each
  * missing member, which opens our NAT towards it and lets it learn us anew. A member
  * still silent is retried after twice the wait each time (at most 16 windows), so a member
@@ -90,6 +101,8 @@ export class ExternalOnboarding {
   /** The first chunk relayed to us (number, arrival), and the newest one's. */
   #firstChunk: { readonly number: number; readonly at: Instant } | null = null;
   #newestChunk: { number: number; at: Instant } | null = null;
+  /** The play-out counters at the start of the loss window, and re-onboardings for loss. */
+  #lossWindow = { since: 0, played: 0, lost: 0, attempts: 0 };
 
   constructor(context: PeerContext, neighbours: Neighbours, relay: Relay, timing: StreamTiming) {
     this.#context = context;
@@ -111,6 +124,7 @@ export class ExternalOnboarding {
     if (this.#role === 'external') {
       this.#context.timers.set('external-keepalive', now + EXTERNAL_KEEPALIVE_MILLIS);
       this.#context.timers.set('external-check', now + EXTERNAL_CHECK_MILLIS);
+      this.#lossWindow = { since: now, played: 0, lost: 0, attempts: 0 };
     }
   }
 
@@ -154,6 +168,23 @@ export class ExternalOnboarding {
     return this.#timing.chunkIntervalMillis;
   }
 
+  /** Whether our loss over the window that just closed passed the threshold (backing off). */
+  #lossy(now: Instant, silence: number): boolean {
+    const window = this.#lossWindow;
+    if (now - window.since < silence * 2 ** window.attempts) return false;
+    const { chunksPlayed, chunksLost } = this.#context.stats;
+    const lost = chunksLost - window.lost;
+    const due = chunksPlayed - window.played + lost;
+    const lossy = due >= LOSS_MIN_CHUNKS && lost / due > LOSS_THRESHOLD;
+    this.#lossWindow = {
+      since: now,
+      played: chunksPlayed,
+      lost: chunksLost,
+      attempts: lossy ? Math.min(MAX_BACKOFF_DOUBLINGS, window.attempts + 1) : 0,
+    };
+    return lossy;
+  }
+
   #check(now: Instant): void {
     const context = this.#context;
     if (context.state !== 'streaming') return;
@@ -176,13 +207,14 @@ export class ExternalOnboarding {
     for (const memberId of this.#watches.keys()) {
       if (!current.has(memberId)) this.#watches.delete(memberId);
     }
-    if (missing.length === 0) return;
+    const lossy = this.#lossy(now, silence);
+    if (missing.length === 0 && !lossy) return;
     context.stats.reonboardings++;
     context.sendMessage(context.source, { type: 'peer-list-request', memberId: context.memberId });
     context.emit({
       name: 'external-reonboard',
       level: 'info',
-      fields: { missing: missing.map(({ member }) => member.memberId).join(',') },
+      fields: { missing: missing.map(({ member }) => member.memberId).join(','), lossy },
     });
     const chunk = this.#onboardingChunk;
     for (const { member, watch } of missing) {

@@ -89,6 +89,25 @@ describe('an external peer (seed 000)', () => {
     });
   });
 
+  it('asks the source for the peer list when its loss is high although every member is heard', () => {
+    const { core } = external();
+    core.handle({ type: 'datagram', from: SOURCE, bytes: chunkDatagram(0, ME, NON_EXCLUSIVE) }, 5);
+    drainOutputs(core);
+    // Members 1 and 2 relay in turn; every fifth chunk never comes (a member we do not know).
+    for (let number = 1; number <= 600; number++) {
+      const at = 10 * number;
+      runUntil(core, at);
+      if (number % 5 === 0) continue;
+      const from = { address: `10.0.1.${1 + (number % 2)}`, port: 5000 };
+      core.handle({ type: 'datagram', from, bytes: chunkDatagram(number, 1 + (number % 2)) }, at);
+    }
+    const outputs = sent(drainOutputs(core));
+    expect(core.stats().chunksLost).toBeGreaterThan(64);
+    expect(outputs.filter(({ message }) => message.type === 'peer-list-request')).not.toEqual([]);
+    // Nobody is silent: the onboarding chunk goes to nobody again.
+    expect(core.stats().onboardingChunksResent).toBe(0);
+  });
+
   it('a plain peer sends no keepalives and says peer', () => {
     const { core } = joinedPeer();
     runUntil(core, 3 * EXTERNAL_KEEPALIVE_MILLIS);

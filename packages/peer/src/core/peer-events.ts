@@ -124,9 +124,13 @@ export type PeerLeaveEvent = CoreEvent<
 
 /**
  * As an external (seed 000): fed members we heard nothing from for a few rounds of the
- * source; we asked for the peer list and sent them our onboarding chunk again.
+ * source (`missing`, sent our onboarding chunk again), or our loss passed the threshold
+ * (`lossy`): we asked for the peer list.
  */
-export type ExternalReonboardEvent = CoreEvent<'external-reonboard', { missing: string }>;
+export type ExternalReonboardEvent = CoreEvent<
+  'external-reonboard',
+  { missing: string; lossy: boolean }
+>;
 
 export type PeerEvent =
   | InputIgnoreEvent
