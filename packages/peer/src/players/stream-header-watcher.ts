@@ -27,24 +27,19 @@ interface HeaderStart {
   matches(bytes: Uint8Array, offset: number): boolean;
 }
 
+/** True when `magic` stands at `offset` (false where it runs past the end). */
+const magicAt = (bytes: Uint8Array, offset: number, magic: readonly number[]): boolean =>
+  magic.every((byte, index) => bytes[offset + index] === byte);
+
 const OGG_BOS: HeaderStart = {
   length: 6,
   matches: (bytes, offset) =>
-    bytes[offset] === 0x4f &&
-    bytes[offset + 1] === 0x67 &&
-    bytes[offset + 2] === 0x67 &&
-    bytes[offset + 3] === 0x53 &&
-    bytes[offset + 4] === 0 &&
-    ((bytes[offset + 5] ?? 0) & 0x02) !== 0,
+    magicAt(bytes, offset, [0x4f, 0x67, 0x67, 0x53, 0]) && ((bytes[offset + 5] ?? 0) & 0x02) !== 0,
 };
 
 const EBML_HEADER: HeaderStart = {
   length: 4,
-  matches: (bytes, offset) =>
-    bytes[offset] === 0x1a &&
-    bytes[offset + 1] === 0x45 &&
-    bytes[offset + 2] === 0xdf &&
-    bytes[offset + 3] === 0xa3,
+  matches: (bytes, offset) => magicAt(bytes, offset, [0x1a, 0x45, 0xdf, 0xa3]),
 };
 
 /**
