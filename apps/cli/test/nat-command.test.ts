@@ -42,27 +42,17 @@ describe('p2psp nat', () => {
       alternatePort: 0,
     });
     try {
-      const run = await p2psp([
-        'nat',
-        'detect',
-        '--stun',
-        `127.0.0.1:${server.endpoints[0]!.port}`,
-        '--json',
-        '--local-address',
-        '127.0.0.1',
-      ]);
+      const detect = (...extra: string[]) =>
+        p2psp([
+          ...['nat', 'detect', '--stun', `127.0.0.1:${server.endpoints[0]!.port}`],
+          ...['--local-address', '127.0.0.1', ...extra],
+        ]);
+      const run = await detect('--json');
       expect(run.status).toBe(0);
       const result = JSON.parse(run.stdout);
       expect(result.report.type).toBe('open');
       expect(result.filtering).toBe('endpoint-independent');
-      const human = await p2psp([
-        'nat',
-        'detect',
-        '--stun',
-        `127.0.0.1:${server.endpoints[0]!.port}`,
-        '--local-address',
-        '127.0.0.1',
-      ]);
+      const human = await detect();
       expect(human.stdout).toMatch(/^NAT type: open/);
     } finally {
       await server.close();
