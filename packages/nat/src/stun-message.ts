@@ -183,29 +183,29 @@ function decodeAddress(value: Uint8Array, xorWith: Uint8Array | null): Endpoint 
   return { address: addressLength === 4 ? formatIpv4(address) : formatIpv6(address), port };
 }
 
+/** The attributes that carry an endpoint as MAPPED-ADDRESS does (RFC 8489 §14.1). */
+const PLAIN_ADDRESS_TYPES = {
+  'mapped-address': StunAttributeType.mappedAddress,
+  'response-origin': StunAttributeType.responseOrigin,
+  'other-address': StunAttributeType.otherAddress,
+} as const;
+
 function encodeAttributeValue(
   attribute: StunAttribute,
   transactionId: Uint8Array,
 ): { attributeType: number; value: Uint8Array } {
   switch (attribute.type) {
-    case 'mapped-address':
-      return {
-        attributeType: StunAttributeType.mappedAddress,
-        value: encodeAddress(attribute.endpoint, null),
-      };
     case 'xor-mapped-address':
       return {
         attributeType: StunAttributeType.xorMappedAddress,
         value: encodeAddress(attribute.endpoint, xorMask(transactionId)),
       };
+    // RFC 5780 §7.3 and §7.4: RESPONSE-ORIGIN and OTHER-ADDRESS are encoded as MAPPED-ADDRESS.
+    case 'mapped-address':
     case 'response-origin':
-      return {
-        attributeType: StunAttributeType.responseOrigin,
-        value: encodeAddress(attribute.endpoint, null),
-      };
     case 'other-address':
       return {
-        attributeType: StunAttributeType.otherAddress,
+        attributeType: PLAIN_ADDRESS_TYPES[attribute.type],
         value: encodeAddress(attribute.endpoint, null),
       };
     case 'error-code': {
