@@ -6,7 +6,7 @@ import type {
   RefusedReason,
   RequestedRole,
 } from '@p2psp/wire';
-import { ClusterError, checkInteger } from './errors.js';
+import { checkChoice, checkInteger } from './errors.js';
 import type { MemberRole, MembershipTable } from './membership.js';
 
 /** A join request as the source sees it (wire `JoinRequest` plus the observed endpoint). */
@@ -166,12 +166,7 @@ function checkPolicy(policy: AdmissionPolicy): AdmissionPolicy {
   checkInteger('maxMembers', policy.maxMembers, 0);
   checkInteger('maxExternal', policy.maxExternal, 0);
   checkInteger('unreliableMemoryMillis', policy.unreliableMemoryMillis, 0);
-  if (!['external', 'refuse', 'member'].includes(policy.unreliable)) {
-    throw new ClusterError(
-      'P2PSP_ERR_INVALID_OPTION',
-      `unreliable must be 'external', 'refuse' or 'member', got ${String(policy.unreliable)}`,
-    );
-  }
+  checkChoice('unreliable', policy.unreliable, ['external', 'refuse', 'member']);
   return policy;
 }
 

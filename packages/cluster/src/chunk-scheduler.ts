@@ -1,5 +1,5 @@
 import type { MemberId } from '@p2psp/wire';
-import { ClusterError, checkInteger, checkNumber } from './errors.js';
+import { ClusterError, checkChoice, checkInteger, checkNumber } from './errors.js';
 
 interface Contender<Key> {
   readonly key: Key;
@@ -128,13 +128,10 @@ export class ChunkScheduler {
   readonly #loss = new Map<MemberId, number>();
 
   constructor(options: ChunkSchedulerOptions = {}) {
-    this.policy = options.policy ?? 'round-robin';
-    if (this.policy !== 'round-robin' && this.policy !== 'adaptive') {
-      throw new ClusterError(
-        'P2PSP_ERR_INVALID_OPTION',
-        `policy must be 'round-robin' or 'adaptive', got ${String(this.policy)}`,
-      );
-    }
+    this.policy = checkChoice('policy', options.policy ?? 'round-robin', [
+      'round-robin',
+      'adaptive',
+    ]);
     this.maximumWeight = checkInteger('maximumWeight', options.maximumWeight ?? 16, 1, 1 << 20);
     this.minimumWeight = checkInteger(
       'minimumWeight',

@@ -137,6 +137,12 @@ describe('ComplaintLedger.complain', () => {
     expect(() => new ComplaintLedger({ keying: 'port' as ComplaintKeying })).toThrow(
       expect.objectContaining({ code: 'P2PSP_ERR_INVALID_OPTION' }),
     );
+    expect(() => new ComplaintLedger({ keying: 'port' as ComplaintKeying })).toThrow(
+      "keying must be 'endpoint' or 'ip', got port",
+    );
+    expect(
+      () => new ComplaintLedger({ window: { kind: 'blocks' } as unknown as ComplaintWindow }),
+    ).toThrow("window.kind must be 'chunk-numbers', 'time' or 'unbounded', got blocks");
   });
 });
 

@@ -6,7 +6,7 @@ import {
   type MemberId,
 } from '@p2psp/wire';
 import type { ChunkDestinations } from './chunk-destinations.js';
-import { ClusterError, checkInteger } from './errors.js';
+import { ClusterError, checkChoice, checkInteger } from './errors.js';
 import { MEMBER_ROLES, type Member, type MemberRole, type MembershipTable } from './membership.js';
 import { toChunkNumber } from './serial.js';
 
@@ -138,13 +138,7 @@ export class ComplaintLedger {
   #charged = 0;
 
   constructor(options: ComplaintLedgerOptions = {}) {
-    this.keying = options.keying ?? 'endpoint';
-    if (this.keying !== 'endpoint' && this.keying !== 'ip') {
-      throw new ClusterError(
-        'P2PSP_ERR_INVALID_OPTION',
-        `keying must be 'endpoint' or 'ip', got ${String(this.keying)}`,
-      );
-    }
+    this.keying = checkChoice('keying', options.keying ?? 'endpoint', ['endpoint', 'ip']);
     this.window = checkWindow(options.window ?? DEFAULT_COMPLAINT_WINDOW);
     this.threshold = checkInteger('threshold', options.threshold ?? DEFAULT_COMPLAINT_THRESHOLD, 0);
     this.exemptRoles = [...(options.exemptRoles ?? DEFAULT_EXEMPT_ROLES)];
@@ -293,6 +287,7 @@ export function recommendedChunkWindow(
 }
 
 function checkWindow(window: ComplaintWindow): ComplaintWindow {
+  checkChoice('window.kind', window.kind, ['chunk-numbers', 'time', 'unbounded']);
   switch (window.kind) {
     case 'unbounded':
       return window;
@@ -302,10 +297,5 @@ function checkWindow(window: ComplaintWindow): ComplaintWindow {
     case 'chunk-numbers':
       checkInteger('window.size', window.size, 1, 2 ** 31 - 1);
       return window;
-    default:
-      throw new ClusterError(
-        'P2PSP_ERR_INVALID_OPTION',
-        `window.kind must be 'chunk-numbers', 'time' or 'unbounded', got ${String((window as { kind: unknown }).kind)}`,
-      );
   }
 }

@@ -57,3 +57,20 @@ export function checkNumber(
   }
   return value;
 }
+
+/** Throws `P2PSP_ERR_INVALID_OPTION` unless `value` is one of `choices`. */
+export function checkChoice<Choice extends string>(
+  option: string,
+  value: Choice,
+  choices: readonly Choice[],
+): Choice {
+  if (!choices.includes(value)) {
+    const quoted = choices.map((choice) => `'${choice}'`);
+    const listed = `${quoted.slice(0, -1).join(', ')} or ${quoted.at(-1)}`;
+    throw new ClusterError(
+      'P2PSP_ERR_INVALID_OPTION',
+      `${option} must be ${listed}, got ${String(value)}`,
+    );
+  }
+  return value;
+}
