@@ -33,13 +33,7 @@ export function checkInteger(
   minimum: number,
   maximum = Number.MAX_SAFE_INTEGER,
 ): number {
-  if (!Number.isInteger(value) || value < minimum || value > maximum) {
-    throw new ClusterError(
-      'P2PSP_ERR_INVALID_OPTION',
-      `${option} must be an integer from ${minimum} to ${maximum}, got ${String(value)}`,
-    );
-  }
-  return value;
+  return checkRange(option, value, Number.isInteger(value), 'an integer', minimum, maximum);
 }
 
 /** Throws `P2PSP_ERR_INVALID_OPTION` unless `value` is a finite number in [minimum, maximum]. */
@@ -49,10 +43,21 @@ export function checkNumber(
   minimum: number,
   maximum: number,
 ): number {
-  if (!Number.isFinite(value) || value < minimum || value > maximum) {
+  return checkRange(option, value, Number.isFinite(value), 'a number', minimum, maximum);
+}
+
+function checkRange(
+  option: string,
+  value: number,
+  wellFormed: boolean,
+  kind: string,
+  minimum: number,
+  maximum: number,
+): number {
+  if (!wellFormed || value < minimum || value > maximum) {
     throw new ClusterError(
       'P2PSP_ERR_INVALID_OPTION',
-      `${option} must be a number from ${minimum} to ${maximum}, got ${String(value)}`,
+      `${option} must be ${kind} from ${minimum} to ${maximum}, got ${String(value)}`,
     );
   }
   return value;
