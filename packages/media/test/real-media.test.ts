@@ -125,12 +125,7 @@ function decodedSeconds(bytes: Uint8Array): number {
 
 function probeSeconds(path: string): number {
   const result = run('ffprobe', [
-    '-v',
-    'error',
-    '-show_entries',
-    'format=duration',
-    '-of',
-    'csv=p=0',
+    ...['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0'],
     path,
   ]);
   return Number(result.stdout.toString().trim());
@@ -162,16 +157,9 @@ describe.skipIf(missing.length > 0)(`real media from ffmpeg ${missing.join(', ')
       const path = join(directory, sample.name);
       const output = sample.piped ? ['pipe:1'] : [path];
       const result = run('ffmpeg', [
-        '-v',
-        'error',
-        '-y',
-        '-f',
-        'lavfi',
-        '-i',
-        SIGNAL,
+        ...['-v', 'error', '-y', '-f', 'lavfi', '-i', SIGNAL],
         ...(sample.video ? ['-f', 'lavfi', '-i', `testsrc=size=160x120:rate=15:d=${SECONDS}`] : []),
-        '-ac',
-        '2',
+        ...['-ac', '2'],
         ...sample.encode,
         ...output,
       ]);
