@@ -1,11 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { type PeerHandle, startPeer } from '@p2psp/peer/node';
 import { type SourceHandle, startSource } from '@p2psp/source/node';
-import { ensureSystemTools, FFMPEG } from '@p2psp/testkit';
+import { ensureSystemTools, FFMPEG, freePort } from '@p2psp/testkit';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ChildProcesses } from './child-processes.js';
 import { openPlayer, sleep, until, walkMp3Frames, walkOggPages } from './helpers.js';
+import { decode } from './real-servers.js';
 
 let missing: string[] = [];
 beforeAll(() => {
@@ -13,15 +13,16 @@ beforeAll(() => {
   missing = ensureSystemTools([FFMPEG]);
 });
 
-const children: ChildProcess[] = [];
+const processes = new ChildProcesses();
+/** The live encoders feeding a source's stdin (spawned here: their stdout is the input). */
+const producers: ChildProcess[] = [];
 const peers: PeerHandle[] = [];
 let source: SourceHandle | undefined;
 
 afterEach(async () => {
   // Clean up by PID, even when the test failed.
-  for (const child of children.splice(0)) {
-    if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-  }
+  processes.killAll();
+  for (const producer of producers.splice(0)) ChildProcesses.kill(producer);
   await Promise.all(peers.splice(0).map((peer) => peer.stop()));
   await source?.stop();
   source = undefined;
@@ -30,46 +31,7 @@ afterEach(async () => {
 const DECODE_SECONDS = 10;
 
 /** Decodes a peer's HTTP stream with ffmpeg for DECODE_SECONDS; any decode error fails it. */
-function decode(url: string): Promise<{ status: number | null; errors: string; seconds: number }> {
-  return new Promise((resolve) => {
-    const child = spawn(
-      'ffmpeg',
-      [
-        '-hide_banner',
-        '-nostdin',
-        '-v',
-        'error',
-        // Stop at the first decode error, exit non-zero.
-        '-xerror',
-        '-i',
-        url,
-        '-t',
-        String(DECODE_SECONDS),
-        '-progress',
-        'pipe:1',
-        '-f',
-        'null',
-        '-',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    children.push(child);
-    let errors = '';
-    let progress = '';
-    child.stderr!.on('data', (bytes: Buffer) => {
-      errors += bytes.toString();
-    });
-    child.stdout!.on('data', (bytes: Buffer) => {
-      progress += bytes.toString();
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 40_000);
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      const times = [...progress.matchAll(/out_time_us=(\d+)/g)].map((match) => Number(match[1]));
-      resolve({ status, errors, seconds: Math.max(0, ...times) / 1e6 });
-    });
-  });
-}
+const decodeStream = (url: string) => decode(processes, url, DECODE_SECONDS);
 
 const PRODUCERS = {
   // Small pages (20 ms) so sync points come often.
@@ -103,7 +65,7 @@ describe('end to end with ffmpeg: live encode -> source -> peers -> ffmpeg decod
         ],
         { stdio: ['ignore', 'pipe', 'inherit'] },
       );
-      children.push(producer);
+      producers.push(producer);
       source = await startSource({
         input: '-',
         stdin: producer.stdout!,
@@ -122,7 +84,7 @@ describe('end to end with ffmpeg: live encode -> source -> peers -> ffmpeg decod
           }),
         );
       }
-      const early = decode(peers[0]!.playerUrl);
+      const early = decodeStream(peers[0]!.playerUrl);
       // Mid-stream: the stream has run for a while before the next peer and player join.
       await until(() => peers[1]!.status().chunksPlayed > 100, 20_000, 'stream under way');
       await sleep(1_000);
@@ -134,8 +96,8 @@ describe('end to end with ffmpeg: live encode -> source -> peers -> ffmpeg decod
           seed: 50,
         }),
       );
-      const latePeer = decode(peers[2]!.playerUrl);
-      const latePlayer = decode(peers[1]!.playerUrl);
+      const latePeer = decodeStream(peers[2]!.playerUrl);
+      const latePlayer = decodeStream(peers[1]!.playerUrl);
       // Raw readers beside the decoders: ffmpeg silently skips junk before a sync point, so
       // check the bytes themselves: the header, then whole pages/frames from the first byte.
       const rawReaders = [peers[0]!, peers[1]!, peers[2]!].map((peer) =>
@@ -173,22 +135,13 @@ describe('end to end with ffmpeg: live encode -> source -> peers -> ffmpeg decod
     timeout: 90_000,
   }, async (context) => {
     if (missing.length > 0) context.skip(`missing ${missing.join(', ')}`);
-    // A free port for ffmpeg's HTTP server: bind, note, release.
-    const probe = createServer();
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-    const port = (probe.address() as AddressInfo).port;
-    await new Promise<void>((resolve) => probe.close(() => resolve()));
-    const server = spawn(
-      'ffmpeg',
-      [
-        ...['-hide_banner', '-nostdin', '-v', 'error', '-re'],
-        ...['-f', 'lavfi', '-i', 'sine=frequency=330:sample_rate=44100', '-t', '40'],
-        ...['-c:a', 'libmp3lame', '-b:a', '128k', '-content_type', 'audio/mpeg', '-f', 'mp3'],
-        ...['-listen', '1', `http://127.0.0.1:${port}/live.mp3`],
-      ],
-      { stdio: ['ignore', 'ignore', 'inherit'] },
-    );
-    children.push(server);
+    const port = await freePort();
+    processes.spawn('ffmpeg', [
+      ...['-hide_banner', '-nostdin', '-v', 'error', '-re'],
+      ...['-f', 'lavfi', '-i', 'sine=frequency=330:sample_rate=44100', '-t', '40'],
+      ...['-c:a', 'libmp3lame', '-b:a', '128k', '-content_type', 'audio/mpeg', '-f', 'mp3'],
+      ...['-listen', '1', `http://127.0.0.1:${port}/live.mp3`],
+    ]);
     // ffmpeg needs a moment to listen: retry while the URL is unreachable (bounded).
     for (let attempt = 1; source === undefined; attempt += 1) {
       try {
@@ -214,7 +167,7 @@ describe('end to end with ffmpeg: live encode -> source -> peers -> ffmpeg decod
       }),
     );
     const reader = openPlayer(peers[0]!.playerUrl);
-    const result = await decode(peers[0]!.playerUrl);
+    const result = await decodeStream(peers[0]!.playerUrl);
     expect(result.errors).toBe('');
     expect(result.status).toBe(0);
     expect(result.seconds).toBeGreaterThanOrEqual(DECODE_SECONDS - 0.1);
