@@ -1,7 +1,12 @@
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type IcecastBridge, reconnectDelay, startIcecastBridge } from './bridge.js';
+import {
+  type IcecastBridge,
+  type IcecastBridgeOptions,
+  reconnectDelay,
+  startIcecastBridge,
+} from './bridge.js';
 import { openIcecastMount } from './icecast-source-client.js';
 import { parseIcecastTarget, parsePlayerUrl } from './urls.js';
 
@@ -101,7 +106,13 @@ async function waitFor(check: () => boolean, what: string): Promise<void> {
   }
 }
 
-function started(bridge: IcecastBridge): IcecastBridge {
+/** A bridge from a fake peer to a fake Icecast, stopped after the test. */
+async function startBridge(
+  peer: { url: string },
+  icecast: { url(): string },
+  options: Omit<IcecastBridgeOptions, 'from' | 'to'>,
+): Promise<IcecastBridge> {
+  const bridge = await startIcecastBridge({ from: peer.url, to: icecast.url(), ...options });
   closers.push(() => void bridge.stop());
   return bridge;
 }
@@ -245,15 +256,11 @@ describe('startIcecastBridge', () => {
     const peer = await fakePeer();
     const icecast = await fakeIcecast(ICECAST_OK);
     const warnings: string[] = [];
-    const bridge = started(
-      await startIcecastBridge({
-        from: peer.url,
-        to: icecast.url(),
-        reconnectInitialMs: 20,
-        reconnectMaxMs: 100,
-        logger: { info() {}, warn: (_fields, message) => warnings.push(message) },
-      }),
-    );
+    const bridge = await startBridge(peer, icecast, {
+      reconnectInitialMs: 20,
+      reconnectMaxMs: 100,
+      logger: { info() {}, warn: (_fields, message) => warnings.push(message) },
+    });
     await waitFor(() => (icecast.seen[0]?.body.length ?? 0) > 8 * 1024, 'bytes at Icecast');
     expect(icecast.seen[0]!.body.subarray(0, 6).toString()).toBe('HEADER');
     expect(bridge.status()).toMatchObject({
@@ -283,22 +290,17 @@ describe('startIcecastBridge', () => {
       refuse ? 'HTTP/1.0 403 Forbidden\r\n\r\nMountpoint in use' : ICECAST_OK(method),
     );
     const delays: number[] = [];
-    const bridge = started(
-      await startIcecastBridge({
-        from: peer.url,
-        to: icecast.url(),
-        reconnectInitialMs: 10,
-        reconnectMaxMs: 40,
-        random: () => 0.5,
-        logger: {
-          info() {},
-          warn: (fields, message) => {
-            if (message === 'bridge-reconnect')
-              delays.push((fields as { delayMs: number }).delayMs);
-          },
+    const bridge = await startBridge(peer, icecast, {
+      reconnectInitialMs: 10,
+      reconnectMaxMs: 40,
+      random: () => 0.5,
+      logger: {
+        info() {},
+        warn: (fields, message) => {
+          if (message === 'bridge-reconnect') delays.push((fields as { delayMs: number }).delayMs);
         },
-      }),
-    );
+      },
+    });
     refuse = true;
     icecast.seen[0]!.socket.destroy();
     await waitFor(() => delays.length >= 4, 'four attempts');
