@@ -225,6 +225,11 @@ export class MembershipTable implements Iterable<Member> {
     this.#require(memberId).role = role;
   }
 
+  /** The member's NAT as the cluster classified it (its own report said `unknown`). */
+  setNat(memberId: MemberId, nat: NatReport): void {
+    this.#require(memberId).nat = nat;
+  }
+
   /** The member's UDP endpoint changed (e.g. learnt from its first hello). */
   setEndpoint(memberId: MemberId, endpoint: Endpoint): void {
     const member = this.#require(memberId);

@@ -1,24 +1,24 @@
 import { createRandom, encodeDatagram, type NatReport, type NatType } from '@p2psp/wire';
 import { describe, expect, it } from 'vitest';
-import { HolePunchCore, punchCandidates } from './hole-punch.js';
+import { HolePunchCore, type HolePunchOptions, punchCandidates } from './hole-punch.js';
 import { PUNCH_TABLE_TYPES, punchFeasibility } from './punch-feasibility.js';
+
+/** Member 1 punching towards 192.0.2.9:5000, both behind `type`. */
+function coreBetween(type: NatType, options: Partial<HolePunchOptions>): HolePunchCore {
+  return new HolePunchCore({
+    localNat: { type, portStep: 0, mappedEndpoint: null },
+    remoteNat: { type, portStep: 0, mappedEndpoint: { address: '192.0.2.9', port: 5000 } },
+    remoteEndpoints: [],
+    localMemberId: 1,
+    random: createRandom(1),
+    ...options,
+  });
+}
 
 // Punching through NAT boxes, every pair of types: tooling/netsim/test/hole-punch.test.ts.
 describe('hole punching', () => {
   it('gives up with P2PSP_ERR_PUNCH_TIMEOUT within the bound when nobody answers', () => {
-    const core = new HolePunchCore({
-      localNat: { type: 'full-cone', portStep: 0, mappedEndpoint: null },
-      remoteNat: {
-        type: 'full-cone',
-        portStep: 0,
-        mappedEndpoint: { address: '192.0.2.9', port: 5000 },
-      },
-      remoteEndpoints: [],
-      localMemberId: 1,
-      random: createRandom(1),
-      roundInterval: 100,
-      timeout: 1000,
-    });
+    const core = coreBetween('full-cone', { roundInterval: 100, timeout: 1000 });
     core.start(0);
     let sends = 0;
     let now = 0;
@@ -41,18 +41,7 @@ describe('hole punching', () => {
   });
 
   it('answers hellos with acks and ignores other members and other datagrams', () => {
-    const core = new HolePunchCore({
-      localNat: { type: 'open', portStep: 0, mappedEndpoint: null },
-      remoteNat: {
-        type: 'open',
-        portStep: 0,
-        mappedEndpoint: { address: '192.0.2.9', port: 5000 },
-      },
-      remoteEndpoints: [],
-      localMemberId: 1,
-      remoteMemberId: 2,
-      random: createRandom(1),
-    });
+    const core = coreBetween('open', { remoteMemberId: 2 });
     core.start(0);
     while (core.pollOutput());
     const from = { address: '192.0.2.9', port: 5001 };

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // External peers (seed 000) at N = 100 in the simulator, on the real cores. Prints the two
 // Markdown tables of docs/nat.md:
-// 1. 100 peers, 20% behind random-port symmetric NATs that report their type (an RFC 5780
-//    detection), 1% loss, 60 s, 5 seeds: every honest peer's loss, externals included,
-//    expulsions, the source's upload, the peer-list traffic.
+// 1. 100 peers, 20% behind random-port symmetric NATs, 1% loss, 60 s, 5 seeds, the peers
+//    reporting their NAT type (an RFC 5780 detection), then reporting unknown (the source
+//    takes them as symmetric from their hello): every honest peer's loss, externals
+//    included, expulsions, the source's upload, the peer-list traffic.
 // 2. What re-onboarding costs the source: 100 peers, --max-members 80 (20 externals), 1%
 //    loss, with 0 and 5 free riders (members that never relay, so the externals miss them).
 // Run after building: pnpm turbo run build --filter=@p2psp/netsim && node tooling/netsim/experiments/external-peers.mjs
@@ -13,26 +14,33 @@ const base = { peers: 100, bufferSize: 128, seconds: 60, loss: 0.01, measureFrom
 const percent = (ratio) => `${(100 * ratio).toFixed(2)}%`;
 const worst = (peers) => Math.max(...peers.map((peer) => peer.chunkLossRatio ?? 1));
 
-console.log(
-  '| Seed | Externals | Worst loss, all honest | Worst loss, externals | Expelled | Source upload (whole run) | Source upload (from 10 s) | Peer lists | Peer-list B/s |',
-);
-console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-for (const seed of [1, 2, 3, 4, 5]) {
-  const { summary, peers } = runClusterScenario({
-    ...base,
-    seed,
-    natFraction: 0.2,
-    natType: 'symmetric-random',
-    natDetected: true,
-  });
-  const honest = peers.filter((peer) => !peer.freeRider);
-  const externals = peers.filter((peer) => peer.role === 'external');
+for (const natDetected of [true, false]) {
   console.log(
-    `| ${seed} | ${externals.length} | ${percent(worst(honest))} | ${percent(worst(externals))} | ${summary.expulsions.length} | ${summary.sourceUploadRatio.toFixed(3)}x | ${summary.sourceUploadRatioMeasured.toFixed(3)}x | ${summary.externals.peerListsSent} | ${summary.externals.peerListBytesPerSecond.toFixed(0)} |`,
+    natDetected
+      ? 'NAT types detected (RFC 5780):'
+      : 'NAT types unknown (the source takes them as symmetric from their hello):',
   );
+  console.log(
+    '| Seed | Externals | Worst loss, all honest | Worst loss, externals | Expelled | Source upload (whole run) | Source upload (from 10 s) | Peer lists | Peer-list B/s |',
+  );
+  console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const seed of [1, 2, 3, 4, 5]) {
+    const { summary, peers } = runClusterScenario({
+      ...base,
+      seed,
+      natFraction: 0.2,
+      natType: 'symmetric-random',
+      natDetected,
+    });
+    const honest = peers.filter((peer) => !peer.freeRider);
+    const externals = peers.filter((peer) => peer.role === 'external');
+    console.log(
+      `| ${seed} | ${externals.length} | ${percent(worst(honest))} | ${percent(worst(externals))} | ${summary.expulsions.length} | ${summary.sourceUploadRatio.toFixed(3)}x | ${summary.sourceUploadRatioMeasured.toFixed(3)}x | ${summary.externals.peerListsSent} | ${summary.externals.peerListBytesPerSecond.toFixed(0)} |`,
+    );
+  }
+  console.log('');
 }
 
-console.log('');
 console.log(
   '| Free riders | Seed | Re-onboardings | Peer lists sent | Source extra B/s | Worst loss, externals |',
 );

@@ -31,4 +31,32 @@ describe('100 peers, 20% behind random symmetric NATs, 1% loss (real cores)', ()
     // Every member reaches every external: nobody asks for the peer list.
     expect(summary.externals).toMatchObject({ final: 20, onboarded: 20, reonboardings: 0 });
   });
+
+  it('reporting unknown (no second source address): the source takes them as symmetric from their hello; nobody is expelled', () => {
+    // p2psp sim --peers 10 --nat-fraction 0.3 --nat-type symmetric expelled an honest
+    // symmetric peer. Each NAT remaps the peer's port, so the source takes it as random-port
+    // symmetric; the first stays a member (every fed member reaches it), the next two are
+    // apart from it and become external.
+    for (const seed of [1, 2]) {
+      const { summary, peers } = runClusterScenario({
+        peers: 10,
+        bufferSize: 128,
+        seconds: 60,
+        loss: 0.01,
+        seed,
+        measureFromMs: 10_000,
+        natFraction: 0.3,
+        natType: 'symmetric-random',
+      });
+      const natted = peers.filter((peer) => peer.behindNat);
+      expect(natted.filter((peer) => peer.role === 'external')).toHaveLength(2);
+      expect(summary.health.honestExpelled).toEqual([]);
+      expect(summary.expulsions).toEqual([]);
+      for (const peer of peers) {
+        expect(peer.chunkLossRatio, peer.name).not.toBeNull();
+        // The externals miss the relays of the one symmetric member (what is left to do).
+        expect(peer.chunkLossRatio!, peer.name).toBeLessThan(0.05);
+      }
+    }
+  });
 });

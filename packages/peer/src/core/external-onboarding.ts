@@ -120,19 +120,28 @@ export class ExternalOnboarding {
   /** Rule 4: our own entry in the accept says whether we are external. */
   start(accept: JoinAccept, monitor: boolean, now: Instant): void {
     const self = accept.members.find((member) => member.memberId === accept.memberId);
-    this.#role = self?.flags.external === true ? 'external' : monitor ? 'monitor' : 'peer';
-    if (this.#role === 'external') {
-      this.#context.timers.set('external-keepalive', now + EXTERNAL_KEEPALIVE_MILLIS);
-      this.#context.timers.set('external-check', now + EXTERNAL_CHECK_MILLIS);
-      this.#lossWindow = { since: now, played: 0, lost: 0, attempts: 0 };
-    }
+    this.#role = monitor ? 'monitor' : 'peer';
+    if (self?.flags.external === true) this.#becomeExternal(now);
   }
 
-  /** Our onboarding chunk (the datagram as the source sent it): once to every member, now. */
-  onboard(datagram: Uint8Array): void {
+  /**
+   * Our onboarding chunk (the datagram as the source sent it): once to every member, now.
+   * It also makes us external when the accept said member: the source classified our NAT
+   * as symmetric from our hello, after the accept.
+   */
+  onboard(datagram: Uint8Array, now: Instant): void {
+    if (this.#role !== 'external') this.#becomeExternal(now);
     this.#context.stats.onboardingChunks++;
     this.#onboardingChunk ??= datagram;
     this.#relay.relayToAllNow(datagram);
+  }
+
+  #becomeExternal(now: Instant): void {
+    this.#role = 'external';
+    this.#context.timers.set('external-keepalive', now + EXTERNAL_KEEPALIVE_MILLIS);
+    this.#context.timers.set('external-check', now + EXTERNAL_CHECK_MILLIS);
+    const { chunksPlayed, chunksLost } = this.#context.stats;
+    this.#lossWindow = { since: now, played: chunksPlayed, lost: chunksLost, attempts: 0 };
   }
 
   /** Anything from a neighbour: as an external, that member reaches us. */

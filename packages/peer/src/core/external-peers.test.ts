@@ -108,6 +108,17 @@ describe('an external peer (seed 000)', () => {
     expect(core.stats().onboardingChunksResent).toBe(0);
   });
 
+  it('becomes external when the source sends it a non-exclusive chunk after an accept as member', () => {
+    // The source classified our NAT as symmetric from our hello, after its accept.
+    const { core } = joinedPeer();
+    expect(core.stats().role).toBe('peer');
+    core.handle({ type: 'datagram', from: SOURCE, bytes: chunkDatagram(0, ME, NON_EXCLUSIVE) }, 10);
+    expect(core.stats()).toMatchObject({ role: 'external', onboardingChunks: 1 });
+    drainOutputs(core);
+    runUntil(core, 10 + EXTERNAL_KEEPALIVE_MILLIS);
+    expect(core.stats().keepalivesSent).toBeGreaterThan(0);
+  });
+
   it('a plain peer sends no keepalives and says peer', () => {
     const { core } = joinedPeer();
     runUntil(core, 3 * EXTERNAL_KEEPALIVE_MILLIS);

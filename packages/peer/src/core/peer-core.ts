@@ -257,7 +257,7 @@ export class PeerCore implements SansIoCore<PeerEvent> {
           // Seed 000: we are external; this chunk is ours to play and to relay once to all.
           const index = this.#playOut.acceptableIndex(message, source, false);
           if (index !== null) this.#storeChunk(message, index, null, null, now);
-          this.#onboarding.onboard(bytes);
+          this.#onboarding.onboard(bytes, now);
           return;
         }
         if (message.flags.recovered) {

@@ -135,10 +135,28 @@ function exchangesChunks(a: Member, b: Member): boolean {
 }
 
 /**
+ * NAT classification from what the cluster sees, without a second source address (RFC 5780
+ * needs one): a member that reported `unknown` and whose hello comes from another port
+ * than its socket's (`privateEndpoint`), at another address, sits behind a NAT that does
+ * not keep ports. Cones keep them (RFC 4787 REQ-1 asks for endpoint-independent mapping,
+ * and port preservation is what Linux and most routers do first); symmetric NATs give
+ * each destination a port of their own. Taken as random-port symmetric, the worst case.
+ */
+export function portsRemapped(member: Member, from: Endpoint): boolean {
+  const own = member.privateEndpoint;
+  return (
+    member.nat.type === 'unknown' &&
+    own !== null &&
+    own.port !== from.port &&
+    unmapIpv4(own.address) !== unmapIpv4(from.address)
+  );
+}
+
+/**
  * Whether two members can open a UDP path between them (@p2psp/nat's table). Behind the
  * same public address they talk over their private endpoints (EMS), whatever the NAT.
  */
-function punchPossible(a: Member, b: Member): { possible: boolean; reason?: string } {
+export function punchPossible(a: Member, b: Member): { possible: boolean; reason?: string } {
   if (unmapIpv4(a.publicAddress) === unmapIpv4(b.publicAddress)) return { possible: true };
   return punchFeasibility(a.nat.type, b.nat.type);
 }

@@ -1,4 +1,11 @@
-import { type Member, type MemberRemoval, type SourceCluster, toMemberInfo } from '@p2psp/cluster';
+import {
+  DEFAULT_ADMISSION_POLICY,
+  isFedBySource,
+  type Member,
+  type MemberRemoval,
+  type SourceCluster,
+  toMemberInfo,
+} from '@p2psp/cluster';
 import {
   type Endpoint,
   formatEndpoint,
@@ -10,7 +17,7 @@ import {
   peerListReplies,
   type StatsReport,
 } from '@p2psp/wire';
-import type { Introductions } from './introductions.js';
+import { type Introductions, portsRemapped, punchPossible } from './introductions.js';
 import type { SourceContext } from './source-context.js';
 
 /**
@@ -58,6 +65,8 @@ export class Membership {
     listed: ReadonlySet<MemberId>,
     now: Instant,
   ): Member | undefined {
+    const pending = this.#cluster.members.get(memberId);
+    if (pending !== undefined && portsRemapped(pending, from)) this.#classifySymmetric(pending);
     const activated = this.#cluster.activate(
       memberId,
       { address: from.address, port: from.port },
@@ -81,6 +90,31 @@ export class Membership {
       },
     });
     return joined;
+  }
+
+  /**
+   * A member behind a NAT that remaps ports (`portsRemapped`) is taken as random-port
+   * symmetric. When that leaves it apart from a fed member (no hole punching opens the
+   * pair), it becomes an external peer before it is fed (seed 000): fed by the members it
+   * reaches, never complained about, never expelled for what its NAT drops. Otherwise it
+   * stays a member, so a free rider there is still caught by complaints keyed by IP.
+   */
+  #classifySymmetric(member: Member): void {
+    const members = this.#cluster.members;
+    members.setNat(member.memberId, {
+      type: 'symmetric-random',
+      portStep: 0,
+      mappedEndpoint: null,
+    });
+    this.#context.stats.symmetricNatsInferred++;
+    if (member.role !== 'member') return;
+    const classified = members.get(member.memberId) as Member;
+    const apart = this.activeMembers().some(
+      (other) => isFedBySource(other.role) && !punchPossible(classified, other).possible,
+    );
+    const maxExternal = this.#cluster.admission.maxExternal ?? DEFAULT_ADMISSION_POLICY.maxExternal;
+    if (!apart || members.count('external') >= maxExternal) return;
+    members.setRole(member.memberId, 'external');
   }
 
   /** A hello from a member: a retry (the ack was lost), or a keepalive. Answered again. */

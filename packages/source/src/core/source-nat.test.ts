@@ -121,6 +121,41 @@ describe('SourceCore introductions and impossible pairs (NTS)', () => {
     expect(core.stats().membersIntroduced).toBe(0);
   });
 
+  it('takes a joiner whose NAT remapped its port as symmetric; external when that leaves it apart from a fed member', () => {
+    const core = createSource();
+    join(core, 1, a, 0, { nat: nat('port-restricted-cone') });
+    // Reports unknown; its socket is 192.168.1.7:4000, its hello comes from port 31234.
+    const remapped = { address: '198.51.100.7', port: 31234 };
+    const own = { address: '192.168.1.7', port: 4000 };
+    const second = join(core, 2, remapped, 0, { privateEndpoint: own });
+    expect(second.accept.members.find((member) => member.memberId === 2)?.flags.external).toBe(
+      false,
+    );
+    // Random-port symmetric against port-restricted: no punching, so it is external now.
+    expect(core.members().find((member) => member.memberId === 2)).toMatchObject({
+      role: 'external',
+      nat: { type: 'symmetric-random' },
+    });
+    expect(
+      datagramsSent(second.outputs).some(
+        (datagram) => datagram.message.type === 'external-peer' && datagram.to.port === a.port,
+      ),
+    ).toBe(true);
+    expect(core.stats().symmetricNatsInferred).toBe(1);
+    // The same joiner among open members stays a member (complaints keyed by IP watch it).
+    const open = createSource();
+    join(open, 1, a, 0, { nat: nat('open') });
+    join(open, 2, remapped, 0, { privateEndpoint: own });
+    expect(open.members().find((member) => member.memberId === 2)?.role).toBe('member');
+    expect(open.stats().symmetricNatsInferred).toBe(1);
+    // A port kept (a cone, or no NAT at all) says nothing.
+    const kept = createSource();
+    join(kept, 1, a, 0, { nat: nat('port-restricted-cone') });
+    join(kept, 2, { address: '198.51.100.7', port: 4000 }, 0, { privateEndpoint: own });
+    expect(kept.members().find((member) => member.memberId === 2)?.role).toBe('member');
+    expect(kept.stats().symmetricNatsInferred).toBe(0);
+  });
+
   it('never introduces a pair hole punching cannot open, and counts it', () => {
     const core = createSource();
     join(core, 1, a, 0, { nat: nat('port-restricted-cone') });

@@ -81,6 +81,8 @@ export interface SourceCounters {
   natPairsImpossible: number;
   /** Peer-list pages sent to members about a new member, so both sides punch. */
   membersIntroduced: number;
+  /** Members that reported `unknown` taken as symmetric: their NAT remapped their port. */
+  symmetricNatsInferred: number;
   /** Non-exclusive chunks sent to external peers to onboard them (seed 000). */
   externalsOnboarded: number;
   /** `external-peer` notices sent to members (each sent in three copies). */
