@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The player port under abuse, the issue's full figure (issue 14, "Players"), run by
+// The player port under abuse, the full figure, run by
 // `pnpm bench` (never by tests; test/player-abuse.test.ts runs a short sample): one
 // `p2psp peer` process serving 300 readers, 60 players that never read and 10 that read
 // 1 KiB/s of the 16 KiB/s stream, while a flood opens 200 connections a second for 20 s

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Streaming figures on loopback (issue 3, "Figures"), run by `pnpm bench` (never by tests):
+// Streaming figures on loopback, run by `pnpm bench` (never by tests):
 //   1. Source upload bytes / stream bytes with 2, 5, 10, 20 peers, against an Icecast-style
 //      HTTP fan-out of the same stream to the same number of clients, measured in the same run.
 //   2. Join time (peer start, i.e. TCP connect, to the first byte written to its players)

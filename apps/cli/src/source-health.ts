@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { SourceConfig } from '@p2psp/source';
 import { type Command, InvalidArgumentError } from 'commander';
 
-/** The source's cluster-health flags (issue 5). */
+/** The source's cluster-health flags. */
 export interface HealthFlags {
   monitorCredential?: string;
   monitorCredentialFile?: string;

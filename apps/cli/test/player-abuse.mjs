@@ -1,4 +1,4 @@
-// The player port under abuse, on loopback with real processes (issue 14, "Players"): a
+// The player port under abuse, on loopback with real processes: a
 // `p2psp source` looping the demo MP3 (128 kbit/s) and one `p2psp peer`, both from the
 // built bundle; in this process, readers, players that never read or read far too slowly,
 // and a flood of connections that send no request head, half a head, or one request too

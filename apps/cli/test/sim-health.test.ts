@@ -10,7 +10,7 @@ function cli(...args: string[]) {
   return spawnSync(process.execPath, [bundle, ...args], { encoding: 'utf8', timeout: 60_000 });
 }
 
-describe('p2psp sim: cluster health from the outside (issue 5)', () => {
+describe('p2psp sim: cluster health from the outside', () => {
   it('--json lists the free riders and the members expelled, with the reason and rounds', () => {
     const result = cli(
       'sim',

@@ -32,7 +32,7 @@ export interface AdmissionPolicy {
   readonly maxExternal: number;
   /** The credential `p2psp peer --monitor` must present; null when the source has none. */
   readonly monitorCredential: Uint8Array | null;
-  /** While the cluster has no monitor, the next ordinary joiner becomes one (issue 5). */
+  /** While the cluster has no monitor, the next ordinary joiner becomes one. */
   readonly firstJoinerIsMonitor: boolean;
   /**
    * NAT types whose members become external (seed 000: every member sees such a peer at a
@@ -116,7 +116,7 @@ export function admit(
       rules.firstJoinerIsMonitor &&
       members.count('monitor') === 0
     ) {
-      // No credential to check, but the first joiner would be a monitor anyway (issue 5).
+      // No credential to check, but the first joiner would be a monitor anyway.
       return { kind: 'admit', role: 'monitor', reason: 'first-joiner' };
     }
     return {

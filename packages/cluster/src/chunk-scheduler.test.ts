@@ -151,7 +151,7 @@ function runCapacityMix(policy: SchedulingPolicy, lossTolerance?: number) {
   };
 }
 
-describe('ACS against plain round robin (issue 5)', () => {
+describe('ACS against plain round robin', () => {
   it('gives weak peers fewer source chunks and lowers the cluster loss ratio', () => {
     const plain = runCapacityMix('round-robin');
     const adaptive = runCapacityMix('adaptive');

@@ -35,7 +35,7 @@ export interface SourceClusterOptions {
   readonly admission?: Partial<AdmissionPolicy>;
   /**
    * LRS on or off. Default on: it costs nothing while monitors lose nothing (a resend only
-   * follows a chunk every monitor reported lost), and issue 4's target (50 peers, 1% loss,
+   * follows a chunk every monitor reported lost), and the target (50 peers, 1% loss,
    * every CLR < 1%) needs it. False: P2PSP's plain DBS.
    */
   readonly lostChunkRecovery?: boolean;

@@ -68,7 +68,7 @@ function runFreeRiders(seed: number) {
   return { freeRiders, expelledAtRound, chunksGiven };
 }
 
-describe('free riders among 50 peers with 1% loss (issue 5)', () => {
+describe('free riders among 50 peers with 1% loss', () => {
   it('expels every free rider and no honest peer, in 10 seeds', () => {
     const rounds: number[] = [];
     const given: number[] = [];

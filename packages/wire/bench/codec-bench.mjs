@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Benchmark of the chunk datagram codec (issue 2): encode and decode of a 1,024-byte chunk,
+// Benchmark of the chunk datagram codec: encode and decode of a 1,024-byte chunk,
 // as ops/s and as a time ratio to baselines measured in the same run: a raw Buffer.copy of
 // the same datagram bytes, and (for decode) a bare subarray of the payload.
 // Run after a build: `pnpm --filter @p2psp/wire bench` (turbo's bench task builds first).

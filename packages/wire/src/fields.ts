@@ -343,7 +343,7 @@ export function writeEndpoint(
 export function writeMemberInfo(writer: Writer, member: MemberInfo, field: string): void {
   writeU32(writer, member.memberId, `${field}.memberId`);
   const flags = member.flags;
-  // An unknown NAT is not carried: the entry stays as short as before issue 6.
+  // An unknown NAT is not carried: the entry stays as short as before NAT reports existed.
   const nat =
     member.nat === undefined || (member.nat.type === 'unknown' && member.nat.portStep === 0)
       ? null

@@ -95,7 +95,7 @@ export const MAX_CREDENTIAL_BYTES = 1024;
 
 /**
  * Member entry sizes: id 4 + flags 1 + endpoint (1+4+2 or 1+16+2) + optional endpoint +
- * optional NAT type 1 and port step 2 (issue 6).
+ * optional NAT type 1 and port step 2.
  */
 const MAX_MEMBER_ENTRY_BYTES = 4 + 1 + 19 + 19 + 3;
 const PEER_LIST_REPLY_HEADER_BYTES = 7;

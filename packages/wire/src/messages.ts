@@ -36,7 +36,7 @@ export interface MemberInfo {
   readonly flags: MemberFlags;
   /**
    * The member's NAT as it reported it in its join request, so other members can punch
-   * towards it (issue 6: port prediction for sequential symmetric NATs, impossible pairs).
+   * towards it (port prediction for sequential symmetric NATs, impossible pairs).
    * Absent means unknown. On the wire only `type` and `portStep` travel (`mappedEndpoint`
    * decodes as null: `endpoint` is the public one).
    */

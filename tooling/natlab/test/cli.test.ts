@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createLab, type Lab, type LabProcess, NAT_TYPES } from '../src/index.js';
 import { labSkipReason } from './lab-environment.js';
 
-// The `p2psp nat serve` / `p2psp nat detect` commands of issue 6, as a user runs them: the
+// The `p2psp nat serve` / `p2psp nat detect` commands, as a user runs them: the
 // built CLI, in the namespaces. Needs `apps/cli/dist` (turbo builds it before this package's
 // tests, since the CLI is a devDependency).
 const cli = join(import.meta.dirname, '..', 'node_modules', 'p2psp', 'dist', 'p2psp.mjs');

@@ -21,7 +21,7 @@ import { labSkipReason } from './lab-environment.js';
 
 const skipReason = labSkipReason();
 
-/** Runs per type pair (issue 6), all at once inside one lab configuration. */
+/** Runs per type pair, all at once inside one lab configuration. */
 const RUNS = 20;
 /** @p2psp/nat's default punch timeout; a feasible pair that has not punched by then failed. */
 const PUNCH_TIMEOUT_MILLISECONDS = 5_000;
@@ -29,7 +29,7 @@ const PUNCH_TIMEOUT_MILLISECONDS = 5_000;
 const IMPAIRMENT = { delayMilliseconds: 30, lossPercent: 1 };
 
 /**
- * Theory (issue 6, P2PSP NTS): with a random-port symmetric NAT on one side, the other side
+ * Theory (P2PSP NTS): with a random-port symmetric NAT on one side, the other side
  * must accept a datagram from a port nobody could predict; only full and restricted cones do.
  */
 function feasible(a: NatType, b: NatType): boolean {
@@ -119,7 +119,7 @@ describe.skipIf(skipReason !== null)(
           median: cell.medianMilliseconds,
         });
         if (feasible(typeA, typeB)) {
-          // Aim of issue 6: at least 19 of 20 for every pair that can work in theory.
+          // Aim: at least 19 of 20 for every pair that can work in theory.
           expect(cell.successes, summary).toBeGreaterThanOrEqual(RUNS - 1);
         } else {
           // Fails fast with the reason: refused before a single hello went out.

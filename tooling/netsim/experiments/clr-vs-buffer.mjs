@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// P2PSP's headline experiment (issue 4): chunk loss ratio against cluster size N (10-100)
+// P2PSP's headline experiment: chunk loss ratio against cluster size N (10-100)
 // and buffer B (1N-4N), with 5 ms and 20 ms links, on the real cores. Prints Markdown
 // tables and writes docs/simulation-clr.json and docs/simulation-clr-{default,p2psp}-{5,20}ms.svg.
 // Run after building: pnpm --filter @p2psp/netsim build && node tooling/netsim/experiments/clr-vs-buffer.mjs
@@ -17,7 +17,7 @@ const latencies = [5, 20];
 const seconds = 30;
 const seed = 1;
 
-// What P2PSP's own simulator reported for 5 ms links (as quoted in issue 4: "about 8-10%
+// What P2PSP's own simulator reported for 5 ms links (as quoted: "about 8-10%
 // loss at B = 2N, a knee near 2.5N and about 0.05-0.2% above 3N"): midpoints of those ranges.
 const reference = [
   [2, 0.09],

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Scale experiment (issue 4): 100, 300 and 1,000 peers streaming 60 simulated seconds of a
+// Scale experiment: 100, 300 and 1,000 peers streaming 60 simulated seconds of a
 // 128 kbit/s stream, each size in its own child process so peak memory is its own.
 // Prints a Markdown table and writes docs/simulation-scale.json and docs/simulation-scale.svg.
 // Run after building: pnpm --filter @p2psp/netsim build && node tooling/netsim/experiments/scale.mjs

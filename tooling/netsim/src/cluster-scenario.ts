@@ -62,7 +62,7 @@ export interface ClusterScenarioOptions {
    */
   readonly natDetected: boolean;
   /**
-   * Rule switches of issue 5. `lrs`: lost chunk recovery (the source resends a chunk every
+   * Rule switches. `lrs`: lost chunk recovery (the source resends a chunk every
    * monitor lost, through a monitor); on by default, as in the source core (false with
    * `monitors: 0`). `acs`: adaptive chunk scheduling (weighted round
    * robin by measured reliability). `complaintsBy`: the complaint ledger's key, the
@@ -260,8 +260,8 @@ export function validateClusterOptions(options: ClusterScenarioOptions): void {
 
 /**
  * The simulator's default play-out delay: a time no B/2 stays under, so the peer core's
- * time-based delay (playoutDelayFor) is capped at B/2 (monitors 3/4 of it). The issue 4 and
- * 5 experiments measure loss against B with P2PSP's half-full buffer; at 1% loss on every
+ * time-based delay (playoutDelayFor) is capped at B/2 (monitors 3/4 of it). The
+ * experiments measure loss against B with P2PSP's half-full buffer; at 1% loss on every
  * link a 500 ms delay gives 50 peers a max CLR of 1.1-1.8% (docs/simulation.md).
  */
 const HALF_BUFFER_DELAY_MILLIS = 3_600_000;
@@ -1057,7 +1057,7 @@ export function runClusterScenario(
   return { summary, peers: reports, clusterSizeOverTime };
 }
 
-/** Plays counted as "after the crash" for the survivors' loss (issue 5: 10 seconds). */
+/** Plays counted as "after the crash" for the survivors' loss (10 seconds). */
 const AFTER_CRASH_WINDOW_MS = 10_000;
 /** A rejoining free rider's new process starts this long after the old one said goodbye. */
 const REJOIN_PAUSE_MS = 200;

@@ -25,7 +25,7 @@ function table(title: string, rows: readonly (readonly (string | number)[])[]): 
   console.log(`${title}\n${lines.join('\n')}`);
 }
 
-describe('cluster health (issue 5, simulator, real cores)', () => {
+describe('cluster health (simulator, real cores)', () => {
   it('50 peers, 5 free riders, 1% loss: every free rider expelled, no honest peer, 10 seeds', () => {
     // A free rider gets one chunk per round (rule 1) and the monitor complains about each at
     // its play time; past 32 complaints (rule 8) it is expelled: ~33 rounds of 50 chunks of

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { runClusterScenario } from '../src/cluster-scenario.js';
 
 /**
- * The real source and peer cores, unmodified, on the simulated network (issue 4, tests).
+ * The real source and peer cores, unmodified, on the simulated network (tests).
  * Statistical bounds, never wall-clock ones.
  */
 describe('cluster on the simulated network (real cores)', () => {
@@ -94,7 +94,7 @@ describe('cluster on the simulated network (real cores)', () => {
       // ...but sends no chunk to anyone (hellos only).
       expect(rider.bytesSent).toBeLessThan(2000);
     }
-    // Without LRS and until the riders are expelled (issue 5), the chunks the source gave
+    // Without LRS and until the riders are expelled, the chunks the source gave
     // them are lost to everyone else: about 2 of every 20.
     const honest = peers.filter((peer) => !peer.freeRider);
     for (const peer of honest) expect(peer.chunkLossRatio!).toBeGreaterThan(0.03);
@@ -135,7 +135,7 @@ describe('cluster on the simulated network (real cores)', () => {
   it('restricted-cone NATs filter what a member behind them never asked for', () => {
     // A joiner's hello opens its own NAT (rule 4), but a member behind a restricted NAT has
     // sent nothing to later joiners, so their first datagrams are filtered (RFC 4787
-    // section 5) until it sends to them: hole punching (NTS, issue 6). Without NTS the
+    // section 5) until it sends to them: hole punching (NTS). Without NTS the
     // loss stays; docs/simulation.md section 2 has the figures.
     const { summary, peers } = runClusterScenario({
       peers: 10,

@@ -151,7 +151,7 @@ function mixed(types: readonly BoxType[]): BoxType[] {
   );
 }
 
-describe('NAT traversal in the cluster (issue 6, real cores on the simulator)', () => {
+describe('NAT traversal in the cluster (real cores on the simulator)', () => {
   it('half of 20 peers behind restricted, port-restricted and sequential symmetric NATs: CLR about 0', () => {
     const run = runCluster(
       mixed(['restricted-cone', 'port-restricted-cone', 'symmetric-sequential']),
@@ -244,7 +244,7 @@ describe('NAT traversal in the cluster (issue 6, real cores on the simulator)', 
       // The fed members lose nothing: the random-port peers are not fed, so nobody misses
       // their relays. Those get everything the 10 public members relay, and lose the share
       // of the 5 port-restricted ones (5 of 15 fed members): the gap the external-peer
-      // path of issue 5 / seed 000 is to close.
+      // path of seed 000 is to close.
       if (peer.box !== 'symmetric-random') expect(ratio, peer.name).toBeLessThan(0.01);
       else expect(Math.abs(ratio - 5 / 15), peer.name).toBeLessThan(0.05);
     }

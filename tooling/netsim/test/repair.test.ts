@@ -3,7 +3,7 @@ import { type ClusterScenarioOptions, runClusterScenario } from '../src/cluster-
 
 /**
  * RMS-lite repair (packages/peer/src/core/chunk-repair.ts) with the real cores on the
- * simulated network: issue 4's "50 peers, 1% loss, B = 3N, every peer plays with CLR under
+ * simulated network: the "50 peers, 1% loss, B = 3N, every peer plays with CLR under
  * 1%". Repair fixes the origin -> peer hop; the source -> origin hop needs LRS (the source
  * resends what the monitor lost), so the target is met with both. The figures without them
  * are printed beside it (docs/simulation.md, "Repair"). Statistical bounds only.
@@ -25,7 +25,7 @@ function run(label: string, options: Partial<ClusterScenarioOptions> & { seed: n
   return summary;
 }
 
-describe('RMS-lite repair on the simulated network (issue 4)', { timeout: 60_000 }, () => {
+describe('RMS-lite repair on the simulated network', { timeout: 60_000 }, () => {
   it('50 peers, 1% loss, B = 3N: with repair and LRS every peer plays with CLR under 1%', () => {
     const seed = 4;
     const repaired = run('repair + LRS', { seed, lrs: true });

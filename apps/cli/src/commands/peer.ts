@@ -27,7 +27,7 @@ function badOption(message: string): Error {
   return Object.assign(new Error(message), { code: 'P2PSP_ERR_BAD_OPTION' });
 }
 
-/** The monitor credential from --credential or --credential-file (issue 5), as bytes. */
+/** The monitor credential from --credential or --credential-file, as bytes. */
 function monitorCredential(flags: PeerFlags): Uint8Array | null {
   if (flags.credential === undefined && flags.credentialFile === undefined) return null;
   if (flags.credential !== undefined && flags.credentialFile !== undefined) {

@@ -181,7 +181,7 @@ function traceWriter(file: string): { write: (record: TraceRecord) => void; clos
   };
 }
 
-/** `p2psp sim`: a whole cluster on the deterministic simulated network (issue 4). */
+/** `p2psp sim`: a whole cluster on the deterministic simulated network. */
 export function registerSimCommand(program: Command): void {
   program
     .command('sim')
@@ -245,16 +245,13 @@ export function registerSimCommand(program: Command): void {
     .option('--nat-type <type>', `their NAT type: ${NAT_TYPES.join(', ')}`, 'port-restricted-cone')
     .option(
       '--no-lrs',
-      'turn off lost chunk recovery (LRS, on by default with monitors: the source resends a chunk every monitor lost; issue 5)',
+      'turn off lost chunk recovery (LRS, on by default with monitors: the source resends a chunk every monitor lost)',
     )
     .option(
       '--no-repair',
       'plain DBS peers: no RMS-lite repair (asking a neighbour for a chunk lost on the last hop; on by default)',
     )
-    .option(
-      '--acs',
-      'adaptive chunk scheduling: members get source chunks by measured reliability (issue 5)',
-    )
+    .option('--acs', 'adaptive chunk scheduling: members get source chunks by measured reliability')
     .option(
       '--complaints-by <key>',
       'key of the complaint ledger: endpoint, or ip (catches free riders that change ports)',
