@@ -2,6 +2,7 @@
 
 export const EMPTY = new Uint8Array(0);
 
+/** The bytes of `parts`, in order, in one new array. */
 export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   let length = 0;
   for (const part of parts) length += part.length;

@@ -1,3 +1,4 @@
+export { concatBytes } from './bytes.js';
 export { MEDIA_ERROR_CODES, MediaError, type MediaErrorCode } from './errors.js';
 export {
   createHeaderCapture,

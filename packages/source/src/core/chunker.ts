@@ -1,8 +1,9 @@
+import { concatBytes } from '@p2psp/media';
 import { type Instant, nextChunkNumber } from '@p2psp/wire';
 import { IngestRate } from './ingest-rate.js';
 import type { ResolvedSourceConfig, StreamHeaderSplitter } from './source-config.js';
 import type { SourceContext } from './source-context.js';
-import { concatBytes, createHeaderSplitter } from './stream-header-splitter.js';
+import { createHeaderSplitter } from './stream-header-splitter.js';
 
 const EMPTY = new Uint8Array(0);
 

@@ -1,4 +1,5 @@
 import {
+  concatBytes,
   createHeaderCapture,
   createSyncScanner,
   type MediaKind,
@@ -79,18 +80,4 @@ export function createHeaderSplitter(kind: MediaKind): StreamHeaderSplitter | nu
       done = false;
     },
   };
-}
-
-/** The bytes of `parts`, in order, in one array (the only part as is). */
-export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0] as Uint8Array;
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const joined = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    joined.set(part, offset);
-    offset += part.length;
-  }
-  return joined;
 }
