@@ -76,25 +76,11 @@ function statusBase(options: MonitorOptions): string {
   return `http://${formatEndpoint({ address: host, port: DEFAULT_SOURCE_STATUS_PORT })}`;
 }
 
-function getJson(url: string): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    const request = get(url, (response) => {
-      let body = '';
-      response.setEncoding('utf8');
-      response.on('data', (text: string) => {
-        body += text;
-      });
-      response.on('end', () => {
-        try {
-          resolve(JSON.parse(body) as Record<string, unknown>);
-        } catch (error) {
-          reject(error);
-        }
-      });
-    });
-    request.setTimeout(2_000, () => request.destroy(new Error(`GET ${url} timed out`)));
-    request.on('error', reject);
-  });
+/** GETs `url` as JSON; 2 s without a whole answer fails. */
+async function getJson(url: string): Promise<Record<string, unknown>> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+  if (!response.ok) throw new Error(`GET ${url}: HTTP ${response.status}`);
+  return (await response.json()) as Record<string, unknown>;
 }
 
 /**
