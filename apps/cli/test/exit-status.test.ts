@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { ChildProcesses } from './child-processes.js';
-import { DEMO_SAMPLE, startP2pspPeer, startP2pspSource } from './real-servers.js';
+import { DEMO_SAMPLE, startP2pspPeer, startP2pspSource, waitForLog } from './real-servers.js';
 
 // Every command exits non-zero on failure, naming the cause, so that a supervisor that
 // restarts on failure restarts it; a stop asked for, or a stream that ended, exits 0.
@@ -17,6 +17,8 @@ async function sourceAndPeer() {
 describe('exit status of p2psp source and peer (real processes)', () => {
   it('a peer whose source vanished exits 1 naming the cause', { timeout: 90_000 }, async () => {
     const { source, peer } = await sourceAndPeer();
+    // Killed only once the peer is a member, so what it reports is the silence, not a join.
+    await waitForLog(peer, 'join-accept', 30_000, 'the peer to join');
     // No goodbye: the peer hears nothing more (rule 6's silence, 30 s by default).
     ChildProcesses.kill(source.child);
     const status = await Promise.race([
@@ -24,7 +26,7 @@ describe('exit status of p2psp source and peer (real processes)', () => {
       new Promise((resolve) => setTimeout(() => resolve('still running'), 45_000)),
     ]);
     expect(status, peer.stderr()).toBe(1);
-    expect(peer.stderr()).toMatch(
+    expect(peer.stderr(), peer.stderr()).toMatch(
       /error: the peer stopped: nothing from the source .* for 30000 ms.*\[P2PSP_ERR_SOURCE_SILENT\]/,
     );
   });
