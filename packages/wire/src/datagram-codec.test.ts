@@ -5,9 +5,17 @@ import {
   CHUNK_HEADER_BYTES,
   MAX_CHUNK_PAYLOAD_FOR_MTU,
   MAX_CHUNK_PAYLOAD_FOR_MTU_IPV6,
+  MAX_STREAM_INFO_TEXT_BYTES,
+  MAX_STREAM_TITLE_BYTES,
   PEER_LIST_PAGE_SIZE,
 } from './format.js';
-import type { Chunk, DatagramMessage, MemberInfo } from './messages.js';
+import {
+  type Chunk,
+  type DatagramMessage,
+  type MemberInfo,
+  type StreamMetadata,
+  UNKNOWN_STREAM_INFO,
+} from './messages.js';
 
 const chunk = (overrides: Partial<Chunk> = {}): Chunk => ({
   type: 'chunk',
@@ -16,6 +24,15 @@ const chunk = (overrides: Partial<Chunk> = {}): Chunk => ({
   flags: { nonExclusive: false, recovered: false },
   payload: new Uint8Array([1, 2, 3]),
   signature: new Uint8Array(0),
+  ...overrides,
+});
+
+const streamMetadata = (overrides: Partial<StreamMetadata> = {}): StreamMetadata => ({
+  type: 'stream-metadata',
+  sequence: 1,
+  chunkNumber: 2,
+  title: '',
+  info: UNKNOWN_STREAM_INFO,
   ...overrides,
 });
 
@@ -48,6 +65,9 @@ describe('decodeDatagram', () => {
     ['peer-list-reply past its total', '01 16 0005 0005 01', 'bad-value'],
     ['external-peer family 5', '01 17 00000001 05 01020304 0050', 'bad-value'],
     ['external-peer without endpoint', '01 17 00000001 00', 'bad-value'],
+    ['stream-metadata title over 400 bytes', '01 1a 00000001 00000002 00000000 0191', 'bad-length'],
+    ['stream-metadata title not UTF-8', '01 1a 00000001 00000002 00000000 0001 ff', 'bad-value'],
+    ['stream-metadata without its texts', '01 1a 00000001 00000002 00000000 0000 00', 'truncated'],
     ['stats counter over 2^53', `01 18 00000001 00200000 00000000 ${'00'.repeat(36)}`, 'bad-value'],
   ])('%s: %s -> %s', (_, hex, code) => {
     expect(decodeDatagram(fromHex(hex))).toMatchObject({ ok: false, error: { code } });
@@ -86,6 +106,12 @@ describe('encodeDatagram', () => {
       },
       'stats-report.chunksReceived',
     ],
+    ['title over 400 bytes', streamMetadata({ title: 'é'.repeat(201) }), 'stream-metadata.title'],
+    [
+      'station name over 255 bytes',
+      streamMetadata({ info: { ...UNKNOWN_STREAM_INFO, name: 'x'.repeat(256) } }),
+      'stream-metadata.info.name',
+    ],
   ])('%s throws a WireError naming %s', (_, message, field) => {
     expect(() => encodeDatagram(message)).toThrow(
       expect.objectContaining({ name: 'WireError', code: 'P2PSP_ERR_WIRE_ENCODE', field }),
@@ -110,6 +136,18 @@ describe('encodeDatagram', () => {
     expect(() => encodeDatagram(frame)).toThrow(/not a datagram message/);
     const inherited = { type: 'toString' } as unknown as DatagramMessage;
     expect(() => encodeDatagram(inherited)).toThrow(/not a datagram message/);
+  });
+
+  it('fits the largest stream-metadata in 1,500 bytes with the IPv6 and UDP headers', () => {
+    const text = 'x'.repeat(MAX_STREAM_INFO_TEXT_BYTES);
+    const bytes = encodeDatagram(
+      streamMetadata({
+        title: 'y'.repeat(MAX_STREAM_TITLE_BYTES),
+        info: { name: text, description: text, genre: text, url: text, bitrate: 0xffff_ffff },
+      }),
+    );
+    expect(bytes.length).toBe(1440);
+    expect(bytes.length + 40 + 8).toBeLessThanOrEqual(1500);
   });
 
   it('fits the largest MTU-sized chunk in 1,500 bytes with the IP and UDP headers', () => {

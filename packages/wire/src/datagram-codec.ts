@@ -8,6 +8,7 @@ import {
   writeEndpoint,
   writeEnumeration,
   writeMemberInfo,
+  writeString,
   writeU16,
   writeU32,
   writeU64,
@@ -16,6 +17,8 @@ import {
   CHUNK_HEADER_BYTES,
   GOODBYE_REASONS,
   MAX_SIGNATURE_BYTES,
+  MAX_STREAM_INFO_TEXT_BYTES,
+  MAX_STREAM_TITLE_BYTES,
   PEER_LIST_PAGE_SIZE,
   TYPE_CODES,
 } from './format.js';
@@ -118,6 +121,23 @@ export function encodeDatagram(message: DatagramMessage): Uint8Array {
       writeU32(writer, message.players, 'stats-report.players');
       writeU32(writer, message.neighbours, 'stats-report.neighbours');
       break;
+    case 'stream-metadata': {
+      const { info } = message;
+      writeU32(writer, message.sequence, 'stream-metadata.sequence');
+      writeU32(writer, message.chunkNumber, 'stream-metadata.chunkNumber');
+      writeU32(writer, info.bitrate, 'stream-metadata.info.bitrate');
+      writeString(writer, message.title, 2, MAX_STREAM_TITLE_BYTES, 'stream-metadata.title');
+      for (const field of STREAM_INFO_TEXTS) {
+        writeString(
+          writer,
+          info[field],
+          1,
+          MAX_STREAM_INFO_TEXT_BYTES,
+          `stream-metadata.info.${field}`,
+        );
+      }
+      break;
+    }
   }
   return writer.finish();
 }
@@ -311,6 +331,23 @@ function decodeOtherDatagram(bytes: Uint8Array): DatagramMessage {
         neighbours: reader.u32('stats-report.neighbours'),
       };
       break;
+    case 'stream-metadata': {
+      const sequence = reader.u32('stream-metadata.sequence');
+      const chunkNumber = reader.u32('stream-metadata.chunkNumber');
+      const bitrate = reader.u32('stream-metadata.info.bitrate');
+      const title = readText(reader, 2, MAX_STREAM_TITLE_BYTES, 'stream-metadata.title');
+      const [name, description, genre, url] = STREAM_INFO_TEXTS.map((field) =>
+        readText(reader, 1, MAX_STREAM_INFO_TEXT_BYTES, `stream-metadata.info.${field}`),
+      ) as [string, string, string, string];
+      message = {
+        type,
+        sequence,
+        chunkNumber,
+        title,
+        info: { name, description, genre, url, bitrate },
+      };
+      break;
+    }
     default:
       throw new DecodeFailure(
         'unknown-type',
@@ -319,6 +356,18 @@ function decodeOtherDatagram(bytes: Uint8Array): DatagramMessage {
   }
   reader.end(type);
   return message;
+}
+
+/** The text fields of `StreamInfo`, in wire order (README "stream-metadata"). */
+const STREAM_INFO_TEXTS = ['name', 'description', 'genre', 'url'] as const;
+
+/** A length-prefixed UTF-8 text of at most `max` bytes (more is `bad-length`). */
+function readText(reader: Reader, prefixBytes: 1 | 2, max: number, field: string): string {
+  const length = prefixBytes === 1 ? reader.u8(`${field}.length`) : reader.u16(`${field}.length`);
+  if (length > max) {
+    throw new DecodeFailure('bad-length', `${field}: ${length} bytes, at most ${max}`);
+  }
+  return reader.utf8(length, field);
 }
 
 /**

@@ -20,6 +20,7 @@ export const TYPE_CODES = {
   'external-peer': 0x17,
   'stats-report': 0x18,
   'chunk-request': 0x19,
+  'stream-metadata': 0x1a,
 } as const satisfies Record<MessageType, number>;
 
 export const TYPE_NAMES: ReadonlyMap<number, MessageType> = new Map(
@@ -109,6 +110,15 @@ export const PEER_LIST_PAGE_SIZE = Math.floor(
   (MTU_BYTES - IPV6_HEADER_BYTES - UDP_HEADER_BYTES - PEER_LIST_REPLY_HEADER_BYTES) /
     MAX_MEMBER_ENTRY_BYTES,
 );
+
+/**
+ * The stream-metadata datagram fits a 1,500-byte MTU over IPv6 (1,452 bytes of UDP
+ * payload, RFC 8200): 2 + 12 fixed + (2 + 400) title + 4 x (1 + 255) texts = 1,440. An
+ * ICY metadata block holds up to 255 x 16 = 4,080 bytes, so any title that fits here fits
+ * there.
+ */
+export const MAX_STREAM_TITLE_BYTES = 400;
+export const MAX_STREAM_INFO_TEXT_BYTES = 255;
 
 /** Largest TCP frame body FrameDecoder accepts by default: 1 MiB (stream headers can be tens of KB). */
 export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024;

@@ -22,6 +22,8 @@ export {
   MAX_MEDIA_TYPE_BYTES,
   MAX_REFUSED_MESSAGE_BYTES,
   MAX_SIGNATURE_BYTES,
+  MAX_STREAM_INFO_TEXT_BYTES,
+  MAX_STREAM_TITLE_BYTES,
   NAT_TYPES,
   PEER_LIST_PAGE_SIZE,
 } from './format.js';
@@ -40,7 +42,7 @@ export {
   SHARED_ERRORS,
   type SharedErrorCode,
 } from './p2psp-error.js';
-export { createRandom } from './random.js';
+export { createRandom, reconnectDelay } from './random.js';
 export type {
   ConnectionId,
   CoreEvent,

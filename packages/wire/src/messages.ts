@@ -213,6 +213,45 @@ export interface StatsReport {
   readonly neighbours: number;
 }
 
+/**
+ * What a station says about itself, as Icecast source clients announce it (`ice-name`,
+ * `ice-description`, `ice-genre`, `ice-url`, `ice-bitrate`) and players show it (`icy-*`).
+ * Empty text and a bitrate of 0 mean unknown.
+ */
+export interface StreamInfo {
+  readonly name: string;
+  readonly description: string;
+  readonly genre: string;
+  readonly url: string;
+  /** Kilobits per second, as `icy-br`; 0 when unknown. */
+  readonly bitrate: number;
+}
+
+export const UNKNOWN_STREAM_INFO: StreamInfo = Object.freeze({
+  name: '',
+  description: '',
+  genre: '',
+  url: '',
+  bitrate: 0,
+});
+
+/**
+ * Source -> member: the stream's current title (ICY `StreamTitle`) and station info, sent
+ * whole on every change and to each joiner, a few copies each (a lost datagram or a late
+ * joiner still learns the current one). Never relayed by peers.
+ */
+export interface StreamMetadata {
+  readonly type: 'stream-metadata';
+  /** Bumped on every change (32-bit, RFC 1982 compare): a late copy never undoes a newer one. */
+  readonly sequence: number;
+  /** The first chunk cut after the change: players see the new title when it plays. */
+  readonly chunkNumber: number;
+  /** UTF-8, at most `MAX_STREAM_TITLE_BYTES`; empty when none. */
+  readonly title: string;
+  /** Each text at most `MAX_STREAM_INFO_TEXT_BYTES` of UTF-8. */
+  readonly info: StreamInfo;
+}
+
 export type DatagramMessage =
   | Chunk
   | Hello
@@ -223,7 +262,8 @@ export type DatagramMessage =
   | PeerListReply
   | ExternalPeerNotice
   | StatsReport
-  | ChunkRequest;
+  | ChunkRequest
+  | StreamMetadata;
 
 export type Message = FrameMessage | DatagramMessage;
 export type MessageType = Message['type'];

@@ -1,4 +1,5 @@
 import type { Endpoint } from './endpoint.js';
+import type { StreamInfo } from './messages.js';
 
 /**
  * The contract between a protocol core and whatever drives it (the Node runtime with real
@@ -57,6 +58,12 @@ export type CoreInput =
    * first `ingest-data` of the new connection.
    */
   | { readonly type: 'ingest-restart'; readonly reason: string }
+  /**
+   * What the ingest learnt about the stream (source only): a new title (an Icecast input's
+   * ICY `StreamTitle`, a source client's `/admin/metadata` update), and/or the station's
+   * info (`ice-*` headers, options). An absent field keeps its current value.
+   */
+  | { readonly type: 'ingest-metadata'; readonly title?: string; readonly info?: StreamInfo }
   /** The ingest has ended for good (end of file without --loop, stdin closed). */
   | { readonly type: 'ingest-end'; readonly reason: string }
   /** The operator asked the node to stop (SIGINT/SIGTERM): leave politely. */
@@ -69,6 +76,16 @@ export type CoreOutput<Event extends CoreEvent = CoreEvent> =
   | { readonly type: 'close'; readonly connection: ConnectionId; readonly reason: string }
   /** The stream header (and its media type) players need first: on join, and if it changes. */
   | { readonly type: 'stream-header'; readonly mediaType: string; readonly header: Uint8Array }
+  /**
+   * The stream's title and station info changed (peer): players see `title` from chunk
+   * `chunkNumber` on (an ICY `StreamTitle`), `info` at once (their `icy-*` headers).
+   */
+  | {
+      readonly type: 'stream-metadata';
+      readonly chunkNumber: number;
+      readonly title: string;
+      readonly info: StreamInfo;
+    }
   /**
    * The next chunk in play-out order. `payload` is null when the chunk was missing at its
    * play time: it is skipped and counted lost, the output never stalls (DBS rule 5).

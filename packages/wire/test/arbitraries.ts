@@ -20,8 +20,13 @@ import type {
   PeerListReply,
   PeerListRequest,
   StatsReport,
+  StreamMetadata,
 } from '../src/index.js';
-import { PEER_LIST_PAGE_SIZE } from '../src/index.js';
+import {
+  MAX_STREAM_INFO_TEXT_BYTES,
+  MAX_STREAM_TITLE_BYTES,
+  PEER_LIST_PAGE_SIZE,
+} from '../src/index.js';
 
 /** fast-check arbitraries for every message, in the canonical form a decoder returns. */
 
@@ -174,6 +179,20 @@ export const statsReport: fc.Arbitrary<StatsReport> = fc.record({
   neighbours: u32,
 });
 
+export const streamMetadata: fc.Arbitrary<StreamMetadata> = fc.record({
+  type: fc.constant('stream-metadata'),
+  sequence: u32,
+  chunkNumber: u32,
+  title: utf8String(MAX_STREAM_TITLE_BYTES),
+  info: fc.record({
+    name: utf8String(MAX_STREAM_INFO_TEXT_BYTES),
+    description: utf8String(MAX_STREAM_INFO_TEXT_BYTES),
+    genre: utf8String(MAX_STREAM_INFO_TEXT_BYTES),
+    url: utf8String(MAX_STREAM_INFO_TEXT_BYTES),
+    bitrate: u32,
+  }),
+});
+
 export const datagramArbitraries: Record<DatagramMessage['type'], fc.Arbitrary<DatagramMessage>> = {
   chunk,
   hello,
@@ -185,6 +204,7 @@ export const datagramArbitraries: Record<DatagramMessage['type'], fc.Arbitrary<D
   'external-peer': externalPeer,
   'stats-report': statsReport,
   'chunk-request': chunkRequest,
+  'stream-metadata': streamMetadata,
 };
 
 export const frameArbitraries: Record<FrameMessage['type'], fc.Arbitrary<FrameMessage>> = {

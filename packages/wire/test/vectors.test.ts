@@ -104,6 +104,18 @@ const datagrams: [string, string, DatagramMessage][] = [
       neighbours: 5,
     },
   ],
+  [
+    'stream-metadata',
+    // sequence 7 | chunk 9 | 128 kbit/s | title "Hi" | name "R" | no description, genre | url "u"
+    `01 | 1a | 00000007 | 00000009 | 00000080 | 0002 4869 | 01 52 | 00 | 00 | 01 75`,
+    {
+      type: 'stream-metadata',
+      sequence: 7,
+      chunkNumber: 9,
+      title: 'Hi',
+      info: { name: 'R', description: '', genre: '', url: 'u', bitrate: 128 },
+    },
+  ],
 ];
 
 const frames: [string, string, FrameMessage][] = [
