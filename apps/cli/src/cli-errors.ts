@@ -69,6 +69,15 @@ export function ipAddress(text: string): string {
   return text;
 }
 
+/** A multiple of the stream a member may upload (`--max-member-upload`): 1 admits one external. */
+export function uploadFactor(text: string): number {
+  const value = /^\d+(?:\.\d+)?$/.test(text.trim()) ? Number(text) : Number.NaN;
+  if (!Number.isFinite(value) || value < 1 || value > 1000) {
+    throw invalid('expected a multiple of the stream from 1 to 1000, e.g. 2 or 1.5.');
+  }
+  return value;
+}
+
 /** Parses a bit rate like 128000, 128k or 1.5M (bits per second). */
 export function bitrate(text: string): number {
   const match = /^(\d+(?:\.\d+)?)([kKmM]?)$/.exec(text.trim());

@@ -1,6 +1,11 @@
 import type { NatType, RequestedRole } from '@p2psp/wire';
 import { describe, expect, it } from 'vitest';
-import { type AdmissionPolicy, type AdmissionRequest, admit } from './admission.js';
+import {
+  type AdmissionPolicy,
+  type AdmissionRequest,
+  admit,
+  externalCapacity,
+} from './admission.js';
 import { type MemberRole, MembershipTable } from './membership.js';
 
 const credential = new TextEncoder().encode('operator-secret');
@@ -147,9 +152,36 @@ describe('admit', () => {
     ).toMatchObject({ kind: 'refuse', reason: 'not-accepting' });
   });
 
+  it('bounds externals so that a fed member uploads at most maxMemberUpload x the stream', () => {
+    // N fed members each relay 1/N of the stream to N - 1 members and E externals:
+    // (N - 1 + E) / N <= f gives E <= (f - 1) N + 1.
+    const fed = (count: number) => Array.from({ length: count }, (): MemberRole => 'member');
+    expect(externalCapacity(tableWith([]))).toBe(1);
+    expect(externalCapacity(tableWith(fed(2)))).toBe(3);
+    expect(externalCapacity(tableWith(fed(4)), { maxMemberUpload: 1.5 })).toBe(3);
+    expect(externalCapacity(tableWith(fed(100)))).toBe(64);
+    expect(externalCapacity(tableWith(fed(100)), { maxExternal: 200 })).toBe(101);
+    // Two fed members at 1.5x: (2 - 1 + E) / 2 <= 1.5 admits two externals, refuses a third.
+    const policy = { maxMembers: 2, maxMemberUpload: 1.5 };
+    const two = tableWith(['monitor', 'member', 'external']);
+    expect(admit({ members: two, now: 0 }, request(), policy)).toMatchObject({
+      role: 'external',
+      reason: 'cluster-full',
+    });
+    two.add({ role: 'external', endpoint: { address: '10.0.0.9', port: 1 }, now: 0 });
+    expect(admit({ members: two, now: 0 }, request(), policy)).toMatchObject({
+      kind: 'refuse',
+      reason: 'cluster-full',
+      message: expect.stringMatching(/2 fed members feed 2 external peers.*1\.5x the stream/),
+    });
+  });
+
   it('checks the policy', () => {
     expect(() => admit({ members: tableWith([]), now: 0 }, request(), { maxMembers: -1 })).toThrow(
       /maxMembers/,
     );
+    expect(() =>
+      admit({ members: tableWith([]), now: 0 }, request(), { maxMemberUpload: 0.5 }),
+    ).toThrow(/maxMemberUpload/);
   });
 });

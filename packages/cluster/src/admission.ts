@@ -6,7 +6,7 @@ import type {
   RefusedReason,
   RequestedRole,
 } from '@p2psp/wire';
-import { checkChoice, checkInteger } from './errors.js';
+import { checkChoice, checkInteger, checkNumber } from './errors.js';
 import type { MemberRole, MembershipTable } from './membership.js';
 
 /** A join request as the source sees it (wire `JoinRequest` plus the observed endpoint). */
@@ -30,6 +30,11 @@ export interface AdmissionPolicy {
   readonly maxMembers: number;
   /** Most external peers; beyond, joiners are refused `cluster-full`. 0 disables externals. */
   readonly maxExternal: number;
+  /**
+   * Most a fed member uploads, as a multiple of the stream: each external costs every fed
+   * member one more copy of its relays, so externals are bounded by `externalCapacity`.
+   */
+  readonly maxMemberUpload: number;
   /** The credential `p2psp peer --monitor` must present; null when the source has none. */
   readonly monitorCredential: Uint8Array | null;
   /** While the cluster has no monitor, the next ordinary joiner becomes one. */
@@ -50,6 +55,10 @@ export interface AdmissionPolicy {
 export const DEFAULT_ADMISSION_POLICY: AdmissionPolicy = {
   maxMembers: 256,
   maxExternal: 64,
+  // Twice the stream: a fed member then feeds at most as many externals as there are fed
+  // members (plus one), and uploads no more than a viewer of the stream plus one copy of
+  // it, which home uplinks carry for audio and SD video streams.
+  maxMemberUpload: 2,
   monitorCredential: null,
   firstJoinerIsMonitor: true,
   externalNatTypes: ['symmetric-sequential', 'symmetric-random'],
@@ -85,7 +94,7 @@ export type AdmissionDecision =
  * 6. No monitor yet and `firstJoinerIsMonitor`: monitor.
  * 7. `maxMembers` reached: external.
  * 8. Otherwise: member.
- * "External" becomes a refusal `cluster-full` when `maxExternal` externals are already in.
+ * "External" becomes a refusal `cluster-full` when `externalCapacity` externals are already in.
  */
 export function admit(
   state: AdmissionState,
@@ -94,14 +103,16 @@ export function admit(
 ): AdmissionDecision {
   const rules = checkPolicy({ ...DEFAULT_ADMISSION_POLICY, ...policy });
   const { members, now } = state;
-  const external = (reason: AdmissionReason): AdmissionDecision =>
-    members.count('external') < rules.maxExternal
+  const external = (reason: AdmissionReason): AdmissionDecision => {
+    const capacity = externalCapacity(members, rules);
+    return members.count('external') < capacity
       ? { kind: 'admit', role: 'external', reason }
       : {
           kind: 'refuse',
           reason: 'cluster-full',
-          message: `the cluster is full (${members.count('external')} external peers of ${rules.maxExternal}); try another source`,
+          message: `the cluster is full: its ${fedCount(members)} fed members feed ${members.count('external')} external peers, the most at ${rules.maxMemberUpload}x the stream per member (maxExternal ${rules.maxExternal}); try another source`,
         };
+  };
 
   if (request.role === 'monitor') {
     if (
@@ -156,15 +167,35 @@ export function admit(
   if (rules.firstJoinerIsMonitor && members.count('monitor') === 0) {
     return { kind: 'admit', role: 'monitor', reason: 'first-joiner' };
   }
-  if (members.count('monitor') + members.count('member') >= rules.maxMembers) {
+  if (fedCount(members) >= rules.maxMembers) {
     return external('cluster-full');
   }
   return { kind: 'admit', role: 'member', reason: 'requested' };
 }
 
+/**
+ * How many externals the fed members can feed. A fed member relays its 1/N share of the
+ * stream to the N - 1 other fed members and to every external (rule 2, seed 000), so it
+ * uploads (N - 1 + E) / N of the stream: `maxMemberUpload` = f bounds E at (f - 1) N + 1,
+ * and `maxExternal` caps it. With no fed member yet, one external may wait for them.
+ */
+export function externalCapacity(
+  members: MembershipTable,
+  policy: Partial<AdmissionPolicy> = {},
+): number {
+  const rules = { ...DEFAULT_ADMISSION_POLICY, ...policy };
+  const byUpload = Math.floor((rules.maxMemberUpload - 1) * fedCount(members)) + 1;
+  return Math.min(rules.maxExternal, byUpload);
+}
+
+function fedCount(members: MembershipTable): number {
+  return members.count('monitor') + members.count('member');
+}
+
 function checkPolicy(policy: AdmissionPolicy): AdmissionPolicy {
   checkInteger('maxMembers', policy.maxMembers, 0);
   checkInteger('maxExternal', policy.maxExternal, 0);
+  checkNumber('maxMemberUpload', policy.maxMemberUpload, 1, 1_000_000);
   checkInteger('unreliableMemoryMillis', policy.unreliableMemoryMillis, 0);
   checkChoice('unreliable', policy.unreliable, ['external', 'refuse', 'member']);
   return policy;

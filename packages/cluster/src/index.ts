@@ -6,6 +6,7 @@ export {
   type AdmissionState,
   admit,
   DEFAULT_ADMISSION_POLICY,
+  externalCapacity,
 } from './admission.js';
 export { type ChunkClaim, ChunkDestinations } from './chunk-destinations.js';
 export {

@@ -8,6 +8,7 @@ import {
   ipAddress,
   LOG_LEVEL_HELP,
   logLevel,
+  uploadFactor,
 } from '../cli-errors.js';
 import { createLogger } from '../logging.js';
 import { runUntilStopped } from '../run-node.js';
@@ -28,6 +29,7 @@ interface SourceFlags extends HealthFlags {
   mediaType?: string;
   icyMetadata?: boolean;
   maxMembers: number;
+  maxMemberUpload: number;
   logLevel: string;
   statusPort?: number;
   statusAddress: string;
@@ -92,9 +94,15 @@ export function registerSourceCommand(program: Command): void {
     )
     .option(
       '--max-members <count>',
-      'members the source feeds (monitors included); joiners above become external peers, fed by the members (seed 000), up to 64, then are refused cluster-full',
+      'members the source feeds (monitors included); joiners above become external peers, fed by the members (seed 000), up to 64 and as many as --max-member-upload allows, then are refused cluster-full',
       integerIn(1, 1_000_000),
       256,
+    )
+    .option(
+      '--max-member-upload <factor>',
+      'most a fed member uploads, in streams: with N fed members, (factor - 1) x N + 1 external peers at most',
+      uploadFactor,
+      2,
     )
     .option(
       '--status-port <port>',
@@ -124,7 +132,10 @@ Then, on each peer machine: p2psp peer --source THIS_HOST:${DEFAULT_SOURCE_PORT}
       try {
         const health = clusterOptions(flags);
         source = await startSource({
-          core: health,
+          core: {
+            ...health,
+            cluster: { ...health.cluster, admission: { maxMemberUpload: flags.maxMemberUpload } },
+          },
           onEvent: (event) => {
             view.record(event);
             metrics.record(event);

@@ -1,5 +1,5 @@
 import {
-  DEFAULT_ADMISSION_POLICY,
+  externalCapacity,
   isFedBySource,
   type Member,
   type MemberRemoval,
@@ -112,8 +112,8 @@ export class Membership {
     const apart = this.activeMembers().some(
       (other) => isFedBySource(other.role) && !punchPossible(classified, other).possible,
     );
-    const maxExternal = this.#cluster.admission.maxExternal ?? DEFAULT_ADMISSION_POLICY.maxExternal;
-    if (!apart || members.count('external') >= maxExternal) return;
+    if (!apart || members.count('external') >= externalCapacity(members, this.#cluster.admission))
+      return;
     members.setRole(member.memberId, 'external');
   }
 

@@ -44,7 +44,8 @@ export interface SourceConfig {
     | { readonly splitter: StreamHeaderSplitter };
   /**
    * Members the source feeds (monitors and members). Beyond, joiners become external peers
-   * (seed 000) up to `cluster.admission.maxExternal`, then are refused `cluster-full`.
+   * (seed 000) up to `cluster.admission.maxExternal` and as many as the fed members feed at
+   * `cluster.admission.maxMemberUpload` x the stream, then are refused `cluster-full`.
    * Default 256.
    */
   readonly maxMembers?: number;
