@@ -1,5 +1,5 @@
 import {
-  externalCapacity,
+  DEFAULT_ADMISSION_POLICY,
   isFedBySource,
   type Member,
   type MemberRemoval,
@@ -112,8 +112,8 @@ export class Membership {
     const apart = this.activeMembers().some(
       (other) => isFedBySource(other.role) && !punchPossible(classified, other).possible,
     );
-    if (!apart || members.count('external') >= externalCapacity(members, this.#cluster.admission))
-      return;
+    const maxExternal = this.#cluster.admission.maxExternal ?? DEFAULT_ADMISSION_POLICY.maxExternal;
+    if (!apart || members.count('external') >= maxExternal) return;
     members.setRole(member.memberId, 'external');
   }
 
@@ -135,6 +135,18 @@ export class Membership {
     }
     const removal = this.#cluster.leave(member.memberId, goodbye.reason, now);
     if (removal !== undefined) this.#noteRemoval(removal);
+  }
+
+  /**
+   * A member's periodic report from an endpoint where no member is (removed while it could
+   * not hear, or a member of this source's previous run): one goodbye with the id it claims,
+   * to that endpoint only, tells it it is no member (rule 6) so it joins again at once. Never
+   * larger than the report, and never sent to a member's endpoint: a forged report cannot
+   * remove anybody.
+   */
+  strangerReport(from: Endpoint, memberId: MemberId): void {
+    this.#context.stats.strangersTold++;
+    this.#context.sendMessage(from, { type: 'goodbye', memberId, reason: 'timeout' });
   }
 
   /** The members, in peer-list pages (a member asked: it missed some). */
@@ -159,12 +171,19 @@ export class Membership {
     });
   }
 
-  /** A member was removed by the source (expelled, silent): every member is told to drop it. */
+  /**
+   * A member was removed (expelled, silent, or replaced by a new join at its endpoint): every
+   * member is told to drop it (rule 6). A member the source removed itself is told too, so
+   * that it knows at once and can join again; a replaced one is that new joiner.
+   */
   announceRemoval(removal: MemberRemoval): void {
     const wasActive = this.#active.has(removal.member.memberId);
     this.#noteRemoval(removal);
-    if (!wasActive) return;
     const reason = removal.reason === 'debt' ? 'expelled' : removal.reason;
+    if (reason !== 'leaving') {
+      this.#context.sendGoodbye(removal.member.endpoint, removal.member.memberId, reason);
+    }
+    if (!wasActive) return;
     for (const member of this.activeMembers()) {
       this.#context.sendGoodbye(member.endpoint, removal.member.memberId, reason);
     }

@@ -109,8 +109,6 @@ export class Scheduling {
     if (recovery?.kind === 'resend') this.#resend(recovery.chunkNumber, recovery.via);
     for (const removal of outcome.expulsions) {
       this.#context.stats.membersExpelled++;
-      // The expelled member is told why; everybody else is told to drop it.
-      this.#context.sendGoodbye(removal.member.endpoint, removal.member.memberId, 'expelled');
       this.#membership.announceRemoval(removal);
     }
   }

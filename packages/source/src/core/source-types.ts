@@ -65,6 +65,8 @@ export interface SourceCounters {
   /** Connections closed for a frame above `maxFrameBytes` or a frame that did not decode. */
   connectionsRejected: number;
   membersLeft: number;
+  /** Reports from endpoints where no member is, answered with a goodbye (rule 6). */
+  strangersTold: number;
   /** lost-chunk complaints received from members (rule 8), charged or not. */
   complaintsReceived: number;
   /** Members expelled for complaints past the threshold (rule 8). */
@@ -93,6 +95,10 @@ export interface SourceCounters {
   peerListBytesSent: number;
   /** Peer-list requests dropped: the requester asked again within the interval. */
   peerListRequestsLimited: number;
+  /** Title or station info changes the ingest reported (`ingest-metadata`). */
+  metadataChanges: number;
+  /** stream-metadata datagrams sent (each change and each join, in copies). */
+  metadataDatagramsSent: number;
 }
 
 /** Counters for logs, metrics and the simulator; a snapshot, cheap to take. */
