@@ -11,9 +11,9 @@ import { SOURCE_DROP_REASONS, type SourceCounters, type SourceDropReason } from 
 
 /**
  * The source's timers. When several are due in one `handleTimeout`, they fire in the order
- * the components registered them: join timeouts, member liveness, keepalives, metadata copies.
+ * the components registered them: join timeouts, member liveness, keepalives.
  */
-export type SourceTimerName = 'join-timeout' | 'member-liveness' | 'keepalive' | 'metadata-repeat';
+export type SourceTimerName = 'join-timeout' | 'member-liveness' | 'keepalive';
 
 /**
  * Copies of every goodbye: it is a single datagram nobody acknowledges, and a lost one
@@ -61,8 +61,6 @@ export class SourceContext extends CoreContext<
         peerListsSent: 0,
         peerListBytesSent: 0,
         peerListRequestsLimited: 0,
-        metadataChanges: 0,
-        metadataDatagramsSent: 0,
       },
       dropReasons: SOURCE_DROP_REASONS,
     });

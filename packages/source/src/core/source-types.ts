@@ -95,10 +95,6 @@ export interface SourceCounters {
   peerListBytesSent: number;
   /** Peer-list requests dropped: the requester asked again within the interval. */
   peerListRequestsLimited: number;
-  /** Title or station info changes the ingest reported (`ingest-metadata`). */
-  metadataChanges: number;
-  /** stream-metadata datagrams sent (each change and each join, in copies). */
-  metadataDatagramsSent: number;
 }
 
 /** Counters for logs, metrics and the simulator; a snapshot, cheap to take. */
