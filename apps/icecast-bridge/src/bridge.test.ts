@@ -1,12 +1,7 @@
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  type IcecastBridge,
-  type IcecastBridgeOptions,
-  reconnectDelay,
-  startIcecastBridge,
-} from './bridge.js';
+import { type IcecastBridge, type IcecastBridgeOptions, startIcecastBridge } from './bridge.js';
 import { openIcecastMount } from './icecast-source-client.js';
 import { parseIcecastTarget, parsePlayerUrl } from './urls.js';
 
@@ -159,16 +154,6 @@ describe('parseIcecastTarget and parsePlayerUrl: text only, no lookup', () => {
       expect.objectContaining({ code: 'P2PSP_ERR_BAD_OPTION' }),
     );
     expect(parsePlayerUrl('http://127.0.0.1:8080/stream').port).toBe('8080');
-  });
-});
-
-describe('reconnectDelay', () => {
-  it('doubles from the first delay up to the cap, with half of it random', () => {
-    expect(reconnectDelay(0, 500, 5000, () => 0)).toBe(250);
-    expect(reconnectDelay(0, 500, 5000, () => 0.999_999)).toBe(500);
-    expect(reconnectDelay(3, 500, 5000, () => 0.5)).toBe(3000);
-    expect(reconnectDelay(50, 500, 5000, () => 0)).toBe(2500);
-    expect(reconnectDelay(50, 500, 5000, () => 0.999_999)).toBe(5000);
   });
 });
 

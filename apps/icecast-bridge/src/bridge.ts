@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
+import { reconnectDelay } from '@p2psp/wire';
 import { BridgeError, systemCode } from './errors.js';
 import {
   type IcecastStreamDetails,
@@ -67,20 +68,6 @@ interface Session {
 }
 
 const silentLogger: BridgeLogger = { info() {}, warn() {} };
-
-/**
- * Equal jitter (half fixed, half random) over a capped doubling: retries of many bridges
- * after one Icecast restart spread out instead of arriving together.
- */
-export function reconnectDelay(
-  failures: number,
-  initialMs: number,
-  maxMs: number,
-  random: () => number,
-): number {
-  const capped = Math.min(maxMs, initialMs * 2 ** Math.min(failures, 30));
-  return Math.round(capped / 2 + (random() * capped) / 2);
-}
 
 /** Bytes pushed before a connection pair counts as working again (resets the backoff). */
 const WORKING_BYTES = 64 * 1024;

@@ -1,9 +1,10 @@
+// The backoff of its reconnects (one for every p2psp client that reconnects).
+export { reconnectDelay } from '@p2psp/wire';
 export {
   type BridgeLogger,
   type IcecastBridge,
   type IcecastBridgeOptions,
   type IcecastBridgeStatus,
-  reconnectDelay,
   startIcecastBridge,
 } from './bridge.js';
 export { BRIDGE_ERROR_CODES, BridgeError, type BridgeErrorCode } from './errors.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRandom } from './random.js';
+import { createRandom, reconnectDelay } from './random.js';
 
 describe('createRandom', () => {
   it('gives the same sequence for the same seed, and another for another seed', () => {
@@ -18,5 +18,15 @@ describe('createRandom', () => {
       sum += value;
     }
     expect(sum / 10_000).toBeCloseTo(0.5, 1);
+  });
+});
+
+describe('reconnectDelay', () => {
+  it('doubles from the first delay up to the cap, with half of it random', () => {
+    expect(reconnectDelay(0, 500, 5000, () => 0)).toBe(250);
+    expect(reconnectDelay(0, 500, 5000, () => 0.999_999)).toBe(500);
+    expect(reconnectDelay(3, 500, 5000, () => 0.5)).toBe(3000);
+    expect(reconnectDelay(50, 500, 5000, () => 0)).toBe(2500);
+    expect(reconnectDelay(50, 500, 5000, () => 0.999_999)).toBe(5000);
   });
 });

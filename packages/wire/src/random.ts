@@ -16,3 +16,19 @@ export function createRandom(seed: number): Random {
     },
   };
 }
+
+/**
+ * A reconnect delay: a doubling from `initialMs` capped at `maxMs`, with equal jitter (half
+ * fixed, half random), so clients retrying after one server restart spread out instead of
+ * arriving together. `failures` counts the failed attempts before this one; `random` is
+ * uniform in [0, 1).
+ */
+export function reconnectDelay(
+  failures: number,
+  initialMs: number,
+  maxMs: number,
+  random: () => number,
+): number {
+  const capped = Math.min(maxMs, initialMs * 2 ** Math.min(failures, 30));
+  return Math.round(capped / 2 + (random() * capped) / 2);
+}
