@@ -13,6 +13,7 @@ import {
   type MemberId,
   type MemberInfo,
   NO_MEMBER,
+  unmapIpv4,
 } from '@p2psp/wire';
 import type { PeerErrorCode } from './errors.js';
 import type { ResolvedPeerConfig } from './peer-config.js';
@@ -64,6 +65,11 @@ interface Entry extends Neighbour {
    * same nonce until it answers (P2PSP NTS port prediction, at most 32: @p2psp/nat).
    */
   candidates: readonly Endpoint[];
+  /**
+   * Its own socket, when the source sees it at our public address: behind our NAT, helloed
+   * there too, since a NAT need not hairpin (EMS).
+   */
+  privateEndpoint: Endpoint | null;
 }
 
 export interface NeighboursHooks {
@@ -116,6 +122,8 @@ export class Neighbours {
   #sourceHelloNonce = 0;
   #sourceHellosLeft = 0;
   #sourceAcknowledged = false;
+  /** Our address as the source sees it (the accept's `observedEndpoint`), for EMS. */
+  #publicAddress: string | null = null;
 
   constructor(context: PeerContext, config: ResolvedPeerConfig, hooks: NeighboursHooks) {
     this.#context = context;
@@ -176,6 +184,7 @@ export class Neighbours {
       livenessTimeout,
     });
     this.#livenessCheckAt = livenessTimeout;
+    this.#publicAddress = unmapIpv4(accept.observedEndpoint.address);
     this.#sourceHelloNonce = this.#nonce();
     this.#sourceHellosLeft = this.#config.helloAttempts - 1;
     this.#sendHelloToSource();
@@ -292,7 +301,7 @@ export class Neighbours {
     if (moved === null) return false;
     moved.reachable = true;
     moved.candidates = [];
-    this.#context.stats.neighboursPunched++;
+    if (moved.privateEndpoint === null) this.#context.stats.neighboursPunched++;
     this.#verify(moved);
     return true;
   }
@@ -314,6 +323,13 @@ export class Neighbours {
       neighbour.candidates = punchCandidates(member.nat, [member.endpoint]).filter(
         (candidate) => formatEndpoint(candidate) !== seen,
       );
+    }
+    if (
+      member.privateEndpoint !== null &&
+      unmapIpv4(member.endpoint.address) === this.#publicAddress &&
+      formatEndpoint(member.privateEndpoint) !== neighbour.key
+    ) {
+      neighbour.privateEndpoint = member.privateEndpoint;
     }
     // External peers (seed 000) are sent the stream and never expected to relay.
     // Liberated ones (seed 000) are fed by the peers and give nothing back either.
@@ -379,6 +395,11 @@ export class Neighbours {
     });
     context.sendBytes(neighbour.endpoint, hello);
     if (neighbour.reachable) return;
+    const own = neighbour.privateEndpoint;
+    if (own !== null && formatEndpoint(own) !== neighbour.key) {
+      context.stats.privateHellosSent++;
+      context.sendBytes(own, hello);
+    }
     // Bounded: at most 32 candidates, for `helloAttempts` rounds, until it answers.
     for (const candidate of neighbour.candidates) {
       context.stats.predictedHellosSent++;
@@ -425,6 +446,7 @@ export class Neighbours {
       nonce: this.#nonce(),
       hellosLeft: this.#config.helloAttempts,
       candidates: [],
+      privateEndpoint: null,
     };
     this.#byId.set(memberId, neighbour);
     this.#byKey.set(key, neighbour);
@@ -445,6 +467,10 @@ export class Neighbours {
 
   /** It answered our nonce: it really is at that address. From now on it gets relays. */
   #verify(neighbour: Entry): void {
+    const own = neighbour.privateEndpoint;
+    if (own !== null && formatEndpoint(own) === neighbour.key) {
+      this.#context.stats.neighboursPrivate++;
+    }
     neighbour.verified = true;
     this.#unverified--;
     this.#hooks.verified(neighbour);

@@ -77,6 +77,8 @@ export class PeerContext extends CoreContext<
         onboardingChunksResent: 0,
         externalNotices: 0,
         externalsOnboarded: 0,
+        privateHellosSent: 0,
+        neighboursPrivate: 0,
       },
       dropReasons: PEER_DROP_REASONS,
     });

@@ -146,4 +146,41 @@ describe('PeerCore and NAT traversal (NTS)', () => {
     expect(core.neighbours()[0]).toMatchObject({ endpoint: seen, reachable: false });
     expect(core.stats().datagramsDropped['non-member']).toBe(1);
   });
+
+  it('hellos a member behind our own public address at its private endpoint too, and moves there when it answers (EMS)', () => {
+    // The accept says the source sees us at 198.51.100.5: member 11 is behind the same NAT.
+    const lan = { address: '10.0.1.3', port: 4000 };
+    const wan = { address: '198.51.100.5', port: 4001 };
+    const { core, outputs } = joined([
+      { memberId: 11, endpoint: wan, privateEndpoint: lan, flags: FLAGS },
+      // Another public address: its private endpoint is not ours to try.
+      {
+        memberId: 12,
+        endpoint: { address: '198.51.100.12', port: 4000 },
+        privateEndpoint: { address: '10.0.9.9', port: 4000 },
+        flags: FLAGS,
+      },
+    ]);
+    const hellos = hellosTo(outputs);
+    expect(hellos.map((hello) => `${hello.to.address}:${hello.to.port}`)).toEqual([
+      '203.0.113.1:4552',
+      '198.51.100.5:4001',
+      '10.0.1.3:4000',
+      '198.51.100.12:4000',
+    ]);
+    expect(core.stats().privateHellosSent).toBe(1);
+    // Our NAT does not hairpin: the answer comes over the LAN, with our nonce.
+    const nonce = hellos[1]!.nonce;
+    core.handle(
+      {
+        type: 'datagram',
+        from: lan,
+        bytes: encodeDatagram({ type: 'hello-ack', memberId: 11, nonce }),
+      },
+      5,
+    );
+    const eleven = core.neighbours().find((neighbour) => neighbour.memberId === 11);
+    expect(eleven).toMatchObject({ endpoint: lan, reachable: true, verified: true });
+    expect(core.stats()).toMatchObject({ neighboursPrivate: 1, neighboursPunched: 0 });
+  });
 });

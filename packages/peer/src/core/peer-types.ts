@@ -96,6 +96,10 @@ export interface PeerCounters {
   externalNotices: number;
   /** As a member: externals learnt from their non-exclusive chunk (then verified, fed). */
   externalsOnboarded: number;
+  /** Hellos sent to the private endpoints of members behind our public address (EMS). */
+  privateHellosSent: number;
+  /** Neighbours reached on their private endpoint, behind our own NAT (EMS). */
+  neighboursPrivate: number;
 }
 
 /** Counters and state for logs, metrics and the simulator; a snapshot, cheap to take. */
