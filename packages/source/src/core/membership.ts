@@ -167,6 +167,7 @@ export class Membership {
         chunksLost: report.chunksLost,
         chunksPlayed: report.chunksPlayed,
         neighbours: report.neighbours,
+        players: report.players,
       },
     });
   }

@@ -11,9 +11,9 @@ import { SOURCE_DROP_REASONS, type SourceCounters, type SourceDropReason } from 
 
 /**
  * The source's timers. When several are due in one `handleTimeout`, they fire in the order
- * the components registered them: join timeouts, member liveness, keepalives.
+ * the components registered them: join timeouts, member liveness, keepalives, metadata copies.
  */
-export type SourceTimerName = 'join-timeout' | 'member-liveness' | 'keepalive';
+export type SourceTimerName = 'join-timeout' | 'member-liveness' | 'keepalive' | 'metadata-repeat';
 
 /**
  * Copies of every goodbye: it is a single datagram nobody acknowledges, and a lost one
@@ -52,6 +52,8 @@ export class SourceContext extends CoreContext<
         complaintsReceived: 0,
         membersExpelled: 0,
         chunksRecovered: 0,
+        externalsFedBySource: 0,
+        membersMadeExternal: 0,
         stunRequestsAnswered: 0,
         natPairsImpossible: 0,
         membersIntroduced: 0,
@@ -61,6 +63,8 @@ export class SourceContext extends CoreContext<
         peerListsSent: 0,
         peerListBytesSent: 0,
         peerListRequestsLimited: 0,
+        metadataChanges: 0,
+        metadataDatagramsSent: 0,
       },
       dropReasons: SOURCE_DROP_REASONS,
     });

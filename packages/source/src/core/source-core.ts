@@ -8,6 +8,7 @@ import {
   type Endpoint,
   type Instant,
   type SansIoCore,
+  type StreamInfo,
 } from '@p2psp/wire';
 import { Chunker } from './chunker.js';
 import { Externals } from './externals.js';
@@ -23,6 +24,7 @@ import {
 import { SourceContext } from './source-context.js';
 import type { SourceEvent } from './source-events.js';
 import type { SourceMemberView, SourceStats } from './source-types.js';
+import { StreamMetadata } from './stream-metadata.js';
 
 type SourceState = 'running' | 'stopped';
 
@@ -55,6 +57,7 @@ export class SourceCore implements SansIoCore<SourceEvent> {
   readonly #joins: Joins;
   readonly #scheduling: Scheduling;
   readonly #externals: Externals;
+  readonly #metadata: StreamMetadata;
   #state: SourceState = 'running';
 
   constructor(config: SourceConfig) {
@@ -88,6 +91,7 @@ export class SourceCore implements SansIoCore<SourceEvent> {
       this.#chunker,
     );
     this.#externals = new Externals(context, this.#membership);
+    this.#metadata = new StreamMetadata(context, cluster, this.#membership, this.#chunker);
   }
 
   // -------------------------------------------------------------------------------------
@@ -137,6 +141,16 @@ export class SourceCore implements SansIoCore<SourceEvent> {
   /** The stream header, or null while it is still being captured from the ingest. */
   header(): Uint8Array | null {
     return this.#chunker.header();
+  }
+
+  /** The stream's current title (ICY `StreamTitle`), empty when none. */
+  title(): string {
+    return this.#metadata.title;
+  }
+
+  /** The station's info as the ingest announced it. */
+  streamInfo(): StreamInfo {
+    return this.#metadata.info;
   }
 
   /** The current chunk interval estimate, from the ingest rate. */
@@ -190,6 +204,9 @@ export class SourceCore implements SansIoCore<SourceEvent> {
       case 'ingest-restart':
         if (this.#state === 'running') this.#chunker.restart(input.reason);
         return;
+      case 'ingest-metadata':
+        if (this.#state === 'running') this.#metadata.update(input.title, input.info, now);
+        return;
       case 'ingest-end':
         this.#finish('stream-end', `ingest ended: ${input.reason}`);
         return;
@@ -231,6 +248,7 @@ export class SourceCore implements SansIoCore<SourceEvent> {
       if (joined === undefined) return;
       this.#scheduling.activated(joined.memberId, now);
       this.#externals.activated(joined, from);
+      this.#metadata.activated(joined, now);
       return;
     }
     if (member === undefined) {

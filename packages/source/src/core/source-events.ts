@@ -81,6 +81,8 @@ export type StatsReceiveEvent = CoreEvent<
     chunksLost: number;
     chunksPlayed: number;
     neighbours: number;
+    /** Players the member serves (its listeners). */
+    players: number;
   }
 >;
 
@@ -122,6 +124,12 @@ export type FrameEncodeFailEvent = CoreEvent<
   { type: string; code: string | null; message: string }
 >;
 
+/** The stream's title or station info changed; members get it from `chunkNumber` on. */
+export type MetadataChangeEvent = CoreEvent<
+  'metadata-change',
+  { sequence: number; chunkNumber: number; title: string }
+>;
+
 /** The source stopped (stream end or stop) after its goodbyes. */
 export type SourceStopEvent = CoreEvent<'source-stop', { reason: string; members: number }>;
 
@@ -141,6 +149,7 @@ export type SourceEvent =
   | PunchSkipEvent
   | ExternalOnboardEvent
   | FrameEncodeFailEvent
+  | MetadataChangeEvent
   | SourceStopEvent
   | DatagramDropEvent;
 

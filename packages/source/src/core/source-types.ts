@@ -73,6 +73,10 @@ export interface SourceCounters {
   membersExpelled: number;
   /** Chunks resent through a monitor after every monitor lost them (LRS). */
   chunksRecovered: number;
+  /** Externals no fed member could reach, fed by the source itself (seed 000). */
+  externalsFedBySource: number;
+  /** Fed members behind symmetric NATs made external: a new external could not reach them. */
+  membersMadeExternal: number;
   /** STUN Binding requests answered on the cluster port (joiners detect their NAT). */
   stunRequestsAnswered: number;
   /**
@@ -95,6 +99,10 @@ export interface SourceCounters {
   peerListBytesSent: number;
   /** Peer-list requests dropped: the requester asked again within the interval. */
   peerListRequestsLimited: number;
+  /** Title or station info changes the ingest reported (`ingest-metadata`). */
+  metadataChanges: number;
+  /** stream-metadata datagrams sent (each change and each join, in copies). */
+  metadataDatagramsSent: number;
 }
 
 /** Counters for logs, metrics and the simulator; a snapshot, cheap to take. */

@@ -1,4 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
+import type { StreamInfo } from '@p2psp/wire';
 
 // The server side of the Icecast source protocol, as Icecast 2.4 speaks it
 // (src/connection.c and src/source.c of Icecast-Server v2.4.4): a source client sends
@@ -91,6 +92,17 @@ export const NO_STREAM_INFO: IcecastStreamInfo = {
   public: null,
   audioInfo: {},
 };
+
+/** What the cluster carries of it (`stream-metadata`): empty and 0 where not announced. */
+export function clusterStreamInfo(info: IcecastStreamInfo): StreamInfo {
+  return {
+    name: info.name ?? '',
+    description: info.description ?? '',
+    genre: info.genre ?? '',
+    url: info.url ?? '',
+    bitrate: info.bitrate ?? 0,
+  };
+}
 
 function parseAudioInfo(text: string | undefined): Record<string, string> {
   const pairs: Record<string, string> = {};

@@ -2,7 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { errorCode } from '@p2psp/host';
 import { SourceRuntimeError } from './errors.js';
-import { IcyMetadataStripper } from './icy-metadata.js';
+import { IcyMetadataStripper, icyStreamInfo } from './icy-metadata.js';
 import {
   firstBytes,
   type IngestHandlers,
@@ -12,7 +12,7 @@ import {
 } from './ingest.js';
 
 export interface HttpIngestOptions {
-  /** Ask the server for ICY metadata (the titles are logged and stripped from the stream). */
+  /** Ask the server for ICY metadata (the titles go to `metadata`, stripped from the stream). */
   readonly icyMetadata?: boolean;
   readonly logger?: IngestLogger;
   /** First reconnect delay (default 500 ms), doubled after each failure... */
@@ -175,6 +175,7 @@ export async function openHttpIngest(
         const { response, request } = connected;
         const interval = metaInterval(response);
         const stripper = interval > 0 ? new IcyMetadataStripper(interval) : null;
+        handlers.metadata?.({ info: icyStreamInfo(response.headers) });
         let streamedBytes = 0;
         const deliver = (bytes: Buffer) => {
           if (stopped) return;
@@ -182,7 +183,10 @@ export async function openHttpIngest(
           if (streamedBytes > 64 * 1024) failures = 0; // it works again: reset the backoff
           if (!stripper) return handlers.data(bytes);
           const { media, titles } = stripper.push(bytes);
-          for (const title of titles) logger.info({ title }, 'ingest-title');
+          for (const title of titles) {
+            logger.info({ title }, 'ingest-title');
+            handlers.metadata?.({ title });
+          }
           if (media.byteLength > 0) handlers.data(media);
         };
         request.setTimeout(idleTimeoutMs, () => {

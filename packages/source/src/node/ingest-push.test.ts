@@ -230,7 +230,7 @@ describe('openPushIngest (an Icecast 2.4 mount for source clients)', () => {
     ).toMatch(/403 [\s\S]*this mount streams audio\/mpeg/);
   });
 
-  it('takes title updates on /admin/metadata as Icecast does, and logs them', async () => {
+  it('takes title updates on /admin/metadata as Icecast does, logs them and passes them on with the ice-* details', async () => {
     const titles: unknown[] = [];
     const logger = {
       debug() {},
@@ -254,7 +254,11 @@ describe('openPushIngest (an Icecast 2.4 mount for source clients)', () => {
       /^HTTP\/1\.0 400 [\s\S]*Source does not exist/,
     );
     sourceClient(port, PUT_HEAD, MP3_FRAME);
-    await opened;
+    const metadata: unknown[] = [];
+    (await opened).pipe(
+      { ...recorder().handlers, metadata: (update) => metadata.push(update) },
+      'audio/mpeg',
+    );
     expect(await update('mount=/live.mp3&mode=updinfo&song=Artist+-+Song%20%C3%A9')).toMatch(
       /^HTTP\/1\.0 200 OK[\s\S]*<message>Metadata update successful<\/message><return>1<\/return>/,
     );
@@ -266,6 +270,11 @@ describe('openPushIngest (an Icecast 2.4 mount for source clients)', () => {
       /^HTTP\/1\.0 401 /,
     );
     expect(titles).toEqual(['Artist - Song é', 'Nina - Sinnerman']);
+    expect(metadata).toEqual([
+      { info: { name: 'Radio Libre', description: '', genre: '', url: '', bitrate: 0 } },
+      { title: 'Artist - Song é' },
+      { title: 'Nina - Sinnerman' },
+    ]);
   });
 
   it('bounds request heads: 431 when oversize, 408 when stalled', async () => {
@@ -280,7 +289,11 @@ describe('openPushIngest (an Icecast 2.4 mount for source clients)', () => {
     expect(stalled.answer()).toMatch(/^HTTP\/1\.0 408 /);
     expect(Date.now() - started).toBeLessThan(3000);
     sourceClient(port, PUT_HEAD, MP3_FRAME);
-    await opened;
+    const metadata: unknown[] = [];
+    (await opened).pipe(
+      { ...recorder().handlers, metadata: (update) => metadata.push(update) },
+      'audio/mpeg',
+    );
   });
 
   it('reports a client that leaves (lost), and restarts the stream when one comes back', async () => {

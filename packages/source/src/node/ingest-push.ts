@@ -6,6 +6,7 @@ import {
   admitMetadataUpdate,
   admitSourceRequest,
   ChunkedBodyDecoder,
+  clusterStreamInfo,
   type IcecastStreamInfo,
   MAX_SOURCE_HEAD_BYTES,
   METADATA_PATH,
@@ -211,6 +212,7 @@ export async function openPushIngest(
     const session: Session = { socket, remote, contentType: admission.contentType, bytes: 0 };
     active = session;
     info = admission.info;
+    toHandlers((to) => to.metadata?.({ info: clusterStreamInfo(info) }));
     if (admission.expectContinue) socket.write(SOURCE_CONTINUE_RESPONSE);
     socket.write(SOURCE_OK_RESPONSE);
     logger.info(
@@ -237,7 +239,7 @@ export async function openPushIngest(
     if (rest.byteLength > 0) onBody(rest);
   };
 
-  /** A title update: logged as the HTTP ingest logs ICY titles (they travel no further yet). */
+  /** A title update, for the cluster's players (ICY `StreamTitle`). */
   const updateMetadata = (socket: Socket, remote: string, head: SourceRequestHead): void => {
     const update = admitMetadataUpdate(head, {
       mount: listen.mount,
@@ -251,6 +253,8 @@ export async function openPushIngest(
     }
     if (update.title !== null) {
       logger.info({ input: description, title: update.title }, 'ingest-title');
+      const title = update.title;
+      toHandlers((to) => to.metadata?.({ title }));
     }
     socket.setTimeout(0);
     socket.end(metadataResponse(update.known));

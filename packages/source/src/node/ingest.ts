@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { StreamInfo } from '@p2psp/wire';
 import { SourceRuntimeError } from './errors.js';
 
 /** Where the ingest delivers the stream, in order. */
@@ -21,6 +22,11 @@ export interface IngestHandlers {
   lost?(reason: string): void;
   /** The ingest is over for good (end of file without --loop, stdin closed). */
   end(reason: string): void;
+  /**
+   * What the input says about the stream: a new title (ICY `StreamTitle`, a source client's
+   * `/admin/metadata`), the station's info (`ice-*` or `icy-*` headers).
+   */
+  metadata?(update: { readonly title?: string; readonly info?: StreamInfo }): void;
 }
 
 /** A minimal logger (a pino logger fits). */

@@ -9,7 +9,13 @@ import {
   RuntimeShutdown,
   startNodeHost,
 } from '@p2psp/host';
-import { createRandom, type Endpoint, formatEndpoint } from '@p2psp/wire';
+import {
+  createRandom,
+  type Endpoint,
+  formatEndpoint,
+  type StreamInfo,
+  UNKNOWN_STREAM_INFO,
+} from '@p2psp/wire';
 import type { SourceConfig } from '../core/source-config.js';
 import { SourceCore } from '../core/source-core.js';
 import type { SourceEvent } from '../core/source-events.js';
@@ -18,7 +24,7 @@ import { type ClusterStun, startClusterStun } from './cluster-stun.js';
 import { SourceRuntimeError } from './errors.js';
 import { createFallback } from './fallback.js';
 import type { IcecastStreamInfo } from './icecast-source-protocol.js';
-import type { OpenedIngest } from './ingest.js';
+import type { IngestHandlers, OpenedIngest } from './ingest.js';
 import { openFileIngest } from './ingest-file.js';
 import { openHttpIngest } from './ingest-http.js';
 import { openPushIngest, type PushIngest, parseListenSource } from './ingest-push.js';
@@ -53,8 +59,12 @@ export interface SourceOptions {
   readonly bitrate?: number;
   /** Force the media type instead of detecting it. */
   readonly mediaType?: string;
-  /** Ask an HTTP input for ICY metadata (titles are logged, stripped from the stream). */
+  /** Ask an HTTP input for ICY metadata (titles go to the peers, stripped from the stream). */
   readonly icyMetadata?: boolean;
+  /** The stream's title until the input gives one (ICY `StreamTitle`). */
+  readonly title?: string;
+  /** The station's info for players (`icy-name`...): set fields win over the input's. */
+  readonly streamInfo?: Partial<StreamInfo>;
   readonly maxMembers?: number;
   readonly seed?: number;
   /** Extra core options. */
@@ -302,9 +312,26 @@ export async function startSource(options: SourceOptions): Promise<SourceHandle>
       runningHost.handle({ type: 'ingest-end', reason });
     },
   });
+  // The operator's fields win over what the input announces (a source client's ice-name).
+  const operatorInfo = Object.fromEntries(
+    Object.entries(options.streamInfo ?? {}).filter(([, value]) => value !== undefined),
+  );
+  const metadata: IngestHandlers['metadata'] = (update) =>
+    runningHost.handle({
+      type: 'ingest-metadata',
+      ...(update.title !== undefined ? { title: update.title } : {}),
+      ...(update.info !== undefined ? { info: { ...update.info, ...operatorInfo } } : {}),
+    });
+  if (options.title !== undefined || options.streamInfo !== undefined) {
+    metadata({
+      ...(options.title !== undefined ? { title: options.title } : {}),
+      info: UNKNOWN_STREAM_INFO,
+    });
+  }
   ingest.pipe(
     {
       ...toCore,
+      metadata,
       // What the input gave, as it gave it (before framing; the fallback is not ingest).
       data: (bytes, role) => {
         options.onIngest?.(bytes, performance.now());
