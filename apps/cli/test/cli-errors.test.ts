@@ -264,10 +264,12 @@ describe('p2psp source/peer: clear errors, non-zero exit', () => {
     );
   });
 
-  it('refuses an unreachable input URL', async () => {
+  it('refuses an input URL whose port refuses the connection', async () => {
     const result = await p2psp('source', '--input', `http://127.0.0.1:${closedPort}/radio.mp3`);
     expect(result.status).toBe(1);
-    expect(result.stderr).toMatch(/unreachable \(ECONNREFUSED\).*P2PSP_ERR_INGEST_UNREACHABLE/);
+    expect(result.stderr).toMatch(
+      /refused the connection \(ECONNREFUSED\).*check the port.*P2PSP_ERR_INGEST_REFUSED/,
+    );
   });
 
   /** `p2psp ARGS FLAG <a port in use>` exits 1 naming the flag, the port and the fix. */

@@ -142,7 +142,7 @@ describe('end to end with ffmpeg: live encode -> source -> peers -> ffmpeg decod
       ...['-c:a', 'libmp3lame', '-b:a', '128k', '-content_type', 'audio/mpeg', '-f', 'mp3'],
       ...['-listen', '1', `http://127.0.0.1:${port}/live.mp3`],
     ]);
-    // ffmpeg needs a moment to listen: retry while the URL is unreachable (bounded).
+    // ffmpeg needs a moment to listen: retry while the URL refuses connections (bounded).
     for (let attempt = 1; source === undefined; attempt += 1) {
       try {
         source = await startSource({
@@ -153,7 +153,7 @@ describe('end to end with ffmpeg: live encode -> source -> peers -> ffmpeg decod
         });
       } catch (error) {
         const code = (error as { code?: string }).code;
-        if (code !== 'P2PSP_ERR_INGEST_UNREACHABLE' || attempt >= 50) throw error;
+        if (code !== 'P2PSP_ERR_INGEST_REFUSED' || attempt >= 50) throw error;
         await sleep(100);
       }
     }

@@ -193,7 +193,11 @@ describe('HTTP ingest (Icecast-like server on loopback)', () => {
     expect(requests[0]?.['icy-metadata']).toBe('0');
     const reconnect = lines.find((line) => line.message === 'ingest-reconnect');
     expect(reconnect?.level).toBe('warn');
-    expect(reconnect?.fields).toMatchObject({ attempt: 1, delayMs: 50 });
+    expect(reconnect?.fields).toMatchObject({ attempt: 1, code: 'P2PSP_ERR_INGEST_CLOSED' });
+    // The first delay, half of it random (equal jitter).
+    const { delayMs } = reconnect?.fields as { delayMs: number };
+    expect(delayMs).toBeGreaterThanOrEqual(25);
+    expect(delayMs).toBeLessThanOrEqual(50);
   });
 });
 

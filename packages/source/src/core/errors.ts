@@ -9,6 +9,9 @@ export type SourceErrorCode = 'P2PSP_ERR_CHUNK_SIZE' | 'P2PSP_ERR_CONFIG';
 /** Why the source runtime (`@p2psp/source/node`) could not start or keep its ingest. */
 export type SourceRuntimeErrorCode =
   | 'P2PSP_ERR_INGEST_UNREACHABLE'
+  | 'P2PSP_ERR_INGEST_REFUSED'
+  | 'P2PSP_ERR_INGEST_STALLED'
+  | 'P2PSP_ERR_INGEST_CLOSED'
   | 'P2PSP_ERR_INGEST_HTTP_STATUS'
   | 'P2PSP_ERR_INGEST_NOT_MEDIA'
   | 'P2PSP_ERR_INGEST_FILE'
@@ -26,6 +29,18 @@ const SOURCE_OWN_ERRORS = {
   P2PSP_ERR_INGEST_UNREACHABLE: {
     kind: 'environment',
     message: 'the --input URL cannot be reached; check the host, the port and the network',
+  },
+  P2PSP_ERR_INGEST_REFUSED: {
+    kind: 'environment',
+    message: 'the --input server refused the connection; check the port and that it runs',
+  },
+  P2PSP_ERR_INGEST_STALLED: {
+    kind: 'remote',
+    message: 'the --input sends no bytes; check that its encoder or source client still runs',
+  },
+  P2PSP_ERR_INGEST_CLOSED: {
+    kind: 'remote',
+    message: 'the --input server closed the stream; check that its source client still runs',
   },
   P2PSP_ERR_INGEST_HTTP_STATUS: {
     kind: 'remote',

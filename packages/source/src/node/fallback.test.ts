@@ -119,4 +119,57 @@ describe('createFallback', () => {
     filler.around(core.handlers).lost?.('gone');
     expect(core.calls).toEqual(['lost: gone']);
   });
+
+  it('covers a stalled input with silence within its stall bound, and resumes it after its own header', async () => {
+    const logged: string[] = [];
+    const log = (fields: object, message: string) => {
+      logged.push(`${message} ${JSON.stringify(fields)}`);
+    };
+    const header = Uint8Array.of(1, 2, 3);
+    const filler = await fallback({
+      kind: 'mp3',
+      header: () => header,
+      stallMs: 200,
+      logger: { info: log, warn: log, debug: log },
+    });
+    const core = recorder();
+    const input = filler.around(core.handlers);
+    // Cut mid-frame: the unfinished frame waits in the framer through the stall.
+    input.data(demo.subarray(0, 10_000));
+    const beforeStall = core.bytes();
+    await waitFor(() => core.calls.length > 1, 'the stall');
+    expect(core.calls).toEqual([
+      'data',
+      'restart: fallback: silence while the input is away',
+      'data',
+    ]);
+    expect(logged.find((line) => line.startsWith('ingest-stall'))).toContain(
+      '"code":"P2PSP_ERR_INGEST_STALLED"',
+    );
+    await sleep(300);
+    expect(core.bytes() - beforeStall, 'silence during the stall').toBeGreaterThan(4_000);
+    const atResume = core.pieces.length;
+    input.data(demo.subarray(10_000, 20_000));
+    expect(core.calls.slice(-2)).toEqual(['restart: the input resumed after a stall', 'data']);
+    // The input's header again, then its frames from where it stopped: no byte lost.
+    expect([...core.pieces[atResume]!]).toEqual([1, 2, 3]);
+    const resumed = Buffer.concat(core.pieces.slice(atResume + 1));
+    expect(resumed.equals(demo.subarray(beforeStall, beforeStall + resumed.byteLength))).toBe(true);
+    expect(logged.some((line) => line.startsWith('fallback-stop'))).toBe(true);
+  });
+
+  it("waits twice the input's own longest pause before calling it stalled", async () => {
+    const filler = await fallback({ kind: 'mp3', header: () => null, stallMs: 700 });
+    const core = recorder();
+    const input = filler.around(core.handlers);
+    // An input that sends every 500 ms (an encoder's long pages): its bound becomes 1 s.
+    for (let offset = 0; offset < 3_000; offset += 1_000) {
+      await sleep(500);
+      input.data(demo.subarray(offset, offset + 1_000));
+    }
+    await sleep(850);
+    expect(core.calls, 'no stall 850 ms after its last bytes').toEqual(['data']);
+    await waitFor(() => core.calls.length > 1, 'the stall after twice its pause');
+    expect(core.calls[1]).toMatch(/^restart: fallback/);
+  });
 });

@@ -50,6 +50,12 @@ export interface FallbackOptions {
   /** A media file of the same kind, played from its start (looped) in each gap. */
   readonly file?: string | undefined;
   readonly logger?: IngestLogger;
+  /**
+   * An input that sends nothing for this long (default 2 s) is stalled: the fallback plays
+   * until its bytes come again. Twice the input's own longest pause is waited for when that
+   * is longer (an encoder writing 1 s Ogg pages, a WebM muxer whole clusters), up to 8 s.
+   */
+  readonly stallMs?: number;
 }
 
 /** Recent input kept for the silence to copy (an MP3 frame header); a few frames. */
@@ -57,6 +63,12 @@ const TAIL_BYTES = 16 * 1024;
 
 /** Silence is released this far ahead of the wall clock, as an encoder would send it. */
 const TICK_MS = 50;
+
+const DEFAULT_STALL_MS = 2000;
+/** The longest stall bound an input's slow cadence can stretch `stallMs` to. */
+const MAX_STALL_MS = 8000;
+
+const EMPTY = new Uint8Array(0);
 
 function silenceFeed(kind: MediaKind): Feed {
   let timer: NodeJS.Timeout | null = null;
@@ -222,11 +234,65 @@ export async function createFallback(options: FallbackOptions): Promise<Fallback
     );
     since = null;
   };
+  const stallMs = options.stallMs ?? DEFAULT_STALL_MS;
+  /** `live` while the input delivers; `stalled` or `lost` while the fallback covers it. */
+  let state: 'live' | 'stalled' | 'lost' = 'live';
+  let lastData: number | null = null;
+  /** The input's longest pause shorter than the bound: its own cadence, no stall. */
+  let longestPause = 0;
+  let stallTimer: NodeJS.Timeout | null = null;
+  /** The input's header when it stalled: it comes again before the input resumes. */
+  let stalledHeader: Uint8Array = EMPTY;
+  const stallBound = () => Math.min(MAX_STALL_MS, Math.max(stallMs, 2 * longestPause));
+  const stopWatch = () => {
+    if (stallTimer) clearTimeout(stallTimer);
+    stallTimer = null;
+  };
   return {
     kind,
     around(to) {
+      const startFeed = (reason: string): void => {
+        const header = options.header() ?? EMPTY;
+        const started = feed?.start(to, Buffer.concat([header, tail.take()])) ?? false;
+        if (started) since = performance.now();
+        logger.warn({ reason, fallback: started ? kind : 'none' }, 'fallback-start');
+      };
+      const watch = (): void => {
+        stallTimer = null;
+        if (state !== 'live' || lastData === null) return;
+        const quiet = performance.now() - lastData;
+        if (quiet < stallBound()) {
+          stallTimer = setTimeout(watch, stallBound() - quiet);
+          return;
+        }
+        state = 'stalled';
+        stalledHeader = options.header() ?? EMPTY;
+        const reason = `the input sent no bytes for ${Math.round(quiet)} ms`;
+        logger.warn({ code: 'P2PSP_ERR_INGEST_STALLED', reason }, 'ingest-stall');
+        // The unfinished frame stays in the framer: the input may go on with the rest of it.
+        startFeed(reason);
+      };
       return {
         data(bytes, role) {
+          const now = performance.now();
+          if (state === 'stalled') {
+            state = 'live';
+            logger.info({ ms: Math.round(now - (lastData ?? now)) }, 'ingest-resume');
+            if (since !== null) {
+              // The fallback made a new stream: the input's goes on as the next one, after
+              // its own header again (for Ogg a chain link of the old serial, RFC 3533 §4).
+              stop('the input resumed');
+              to.restart?.('the input resumed after a stall');
+              if (stalledHeader.byteLength > 0) {
+                to.data(stalledHeader, role === undefined ? undefined : 'header');
+              }
+            }
+          } else if (state === 'live' && lastData !== null) {
+            longestPause = Math.max(longestPause, now - lastData);
+          }
+          lastData = now;
+          // Without a feed a stall changes nothing for players: not watched.
+          if (stallTimer === null && feed !== null) stallTimer = setTimeout(watch, stallBound());
           // A file ingest's pieces come whole, with their role; a live input's are cut anywhere.
           for (const piece of role === undefined ? frames.push(bytes) : [bytes]) {
             tail.push(piece);
@@ -235,23 +301,32 @@ export async function createFallback(options: FallbackOptions): Promise<Fallback
         },
         restart(reason) {
           stop(reason);
+          state = 'live';
+          // The new stream's first bytes are due now, at its own cadence.
+          lastData = performance.now();
+          longestPause = 0;
           frames.reset();
           to.restart?.(reason);
         },
         lost(reason) {
+          const covered = state !== 'live';
+          state = 'lost';
+          stopWatch();
           frames.reset();
           to.lost?.(reason);
-          const header = options.header() ?? new Uint8Array(0);
-          const started = feed?.start(to, Buffer.concat([header, tail.take()])) ?? false;
-          if (started) since = performance.now();
-          logger.warn({ reason, fallback: started ? kind : 'none' }, 'fallback-start');
+          // Already covered (a stall, or a reconnect that failed again): the fallback goes on.
+          if (!covered) startFeed(reason);
         },
         end(reason) {
+          stopWatch();
           stop(reason);
           to.end(reason);
         },
       };
     },
-    stop: () => stop('source stopped'),
+    stop: () => {
+      stopWatch();
+      stop('source stopped');
+    },
   };
 }

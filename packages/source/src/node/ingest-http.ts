@@ -1,7 +1,9 @@
 import http from 'node:http';
 import https from 'node:https';
 import { errorCode } from '@p2psp/host';
-import { SourceRuntimeError } from './errors.js';
+import { detectMediaType } from '@p2psp/media';
+import { reconnectDelay } from '@p2psp/wire';
+import { SourceRuntimeError, type SourceRuntimeErrorCode } from './errors.js';
 import { IcyMetadataStripper, icyStreamInfo } from './icy-metadata.js';
 import {
   firstBytes,
@@ -17,9 +19,17 @@ export interface HttpIngestOptions {
   readonly logger?: IngestLogger;
   /** First reconnect delay (default 500 ms), doubled after each failure... */
   readonly reconnectInitialMs?: number;
-  /** ...up to this (default 30 s). */
+  /**
+   * ...up to this (default 4 s), half of each delay random: the fallback fills the gap, and
+   * the stream should be back within seconds of the server.
+   */
   readonly reconnectMaxMs?: number;
-  /** No byte for this long counts as a failure and reconnects (default 15 s). */
+  /** Uniform in [0, 1), for the reconnect jitter; default Math.random. */
+  readonly random?: () => number;
+  /**
+   * No byte for this long ends the connection and reconnects (default 15 s). Players hear
+   * the fallback long before: it starts after a shorter stall (fallback.ts).
+   */
   readonly idleTimeoutMs?: number;
   /** Give up after this long without a first byte on the first connection (default 10 s). */
   readonly connectTimeoutMs?: number;
@@ -93,6 +103,15 @@ function connect(url: URL, options: HttpIngestOptions, redirects = 0): Promise<C
     request.on('error', (error) => {
       if (error instanceof SourceRuntimeError) return reject(error);
       const code = errorCode(error);
+      if (code === 'ECONNREFUSED') {
+        return reject(
+          new SourceRuntimeError(
+            'P2PSP_ERR_INGEST_REFUSED',
+            `--input ${redacted(url)} refused the connection (${code}): check the port, and that the stream server runs`,
+            { cause: error },
+          ),
+        );
+      }
       reject(
         new SourceRuntimeError(
           'P2PSP_ERR_INGEST_UNREACHABLE',
@@ -104,7 +123,12 @@ function connect(url: URL, options: HttpIngestOptions, redirects = 0): Promise<C
   });
 }
 
-function checkMedia(url: URL, response: http.IncomingMessage): void {
+/**
+ * Refuses an answer that is not media (an error page, a login page), on every connection;
+ * after the first, also media of another kind than the stream's (`mediaType`): the cluster
+ * cannot change formats under its players.
+ */
+function checkMedia(url: URL, response: http.IncomingMessage, mediaType?: string): void {
   const contentType = response.headers['content-type'] ?? '';
   if (NOT_MEDIA.test(contentType)) {
     throw new SourceRuntimeError(
@@ -112,13 +136,34 @@ function checkMedia(url: URL, response: http.IncomingMessage): void {
       `--input ${redacted(url)} serves ${contentType}, not an audio/video stream: point --input at the stream mount itself (e.g. http://host:8000/stream.ogg)`,
     );
   }
+  if (mediaType === undefined) return;
+  const kind = detectMediaType({ contentType }).kind;
+  if (kind !== 'unknown' && kind !== detectMediaType({ contentType: mediaType }).kind) {
+    throw new SourceRuntimeError(
+      'P2PSP_ERR_INGEST_NOT_MEDIA',
+      `--input ${redacted(url)} now serves ${contentType}, but this stream is ${mediaType}: restart p2psp source to change formats`,
+    );
+  }
+}
+
+/** Why a connection ended or a reconnect failed: its code, and what happened. */
+interface Fault {
+  readonly code: SourceRuntimeErrorCode;
+  readonly reason: string;
+}
+
+function faultOf(error: unknown): Fault {
+  if (error instanceof SourceRuntimeError) return { code: error.code, reason: error.message };
+  return { code: 'P2PSP_ERR_INGEST_UNREACHABLE', reason: errorCode(error) };
 }
 
 /**
  * Opens an Icecast/SHOUTcast-compatible HTTP(S) stream. The first connection must work
- * (errors name the problem and the fix: 404, not media, unreachable); after that, a close
- * or failure reconnects with exponential backoff and logs each attempt, because a live
- * ingest that blips should not end the cluster's stream.
+ * (errors name the problem and the fix: 404, not media, refused, unreachable); after that,
+ * a close, a failure or a connection idle for `idleTimeoutMs` reconnects with a jittered,
+ * capped backoff, and each attempt is logged with the code of what happened, because a
+ * live ingest that blips should not end the cluster's stream. Every reconnect's answer is
+ * checked as the first was (status, not media, another format).
  */
 export async function openHttpIngest(
   input: string,
@@ -164,13 +209,15 @@ export async function openHttpIngest(
       metaInterval(first.response) > 0
         ? new IcyMetadataStripper(metaInterval(first.response)).push(head).media
         : head,
-    pipe(handlers: IngestHandlers): void {
+    pipe(handlers: IngestHandlers, mediaType: string): void {
       let failures = 0;
       const initialDelay = options.reconnectInitialMs ?? 500;
-      const maxDelay = options.reconnectMaxMs ?? 30_000;
+      const maxDelay = options.reconnectMaxMs ?? 4000;
+      const random = options.random ?? Math.random;
       const idleTimeoutMs = options.idleTimeoutMs ?? 15_000;
 
-      const stream = (connected: Connected, pending: Buffer | null): void => {
+      /** `restart` set for a reconnection: its first bytes start a new stream. */
+      const stream = (connected: Connected, pending: Buffer | null, restart: boolean): void => {
         current = connected;
         const { response, request } = connected;
         const interval = metaInterval(response);
@@ -179,6 +226,12 @@ export async function openHttpIngest(
         let streamedBytes = 0;
         const deliver = (bytes: Buffer) => {
           if (stopped) return;
+          // A new connection starts a new stream (new Ogg serial numbers and header pages,
+          // or an MP3 frame cut anywhere): the core captures its header again. Only once
+          // bytes come: an answer that ends or stalls at once leaves the fallback playing.
+          // The dead connection's unfinished last frame was dropped at `lost` (fallback.ts
+          // cuts a live input at whole frames).
+          if (streamedBytes === 0 && restart) handlers.restart?.('ingest reconnected');
           streamedBytes += bytes.byteLength;
           if (streamedBytes > 64 * 1024) failures = 0; // it works again: reset the backoff
           if (!stripper) return handlers.data(bytes);
@@ -189,34 +242,52 @@ export async function openHttpIngest(
           }
           if (media.byteLength > 0) handlers.data(media);
         };
-        request.setTimeout(idleTimeoutMs, () => {
-          request.destroy(new Error(`no data for ${idleTimeoutMs} ms`));
-        });
-        if (pending) deliver(pending);
         let over = false;
-        const onOver = (why: string) => {
+        const onOver = (fault: Fault) => {
           if (over || stopped) return;
           over = true;
           request.destroy();
-          handlers.lost?.(why);
-          scheduleReconnect(why);
+          handlers.lost?.(fault.reason);
+          scheduleReconnect(fault);
         };
+        const closed = (why: string): Fault => ({
+          code: 'P2PSP_ERR_INGEST_CLOSED',
+          reason: `--input ${redacted(url)}: ${why}`,
+        });
+        request.setTimeout(idleTimeoutMs, () =>
+          onOver({
+            code: 'P2PSP_ERR_INGEST_STALLED',
+            reason: `--input ${redacted(url)} sent no bytes for ${idleTimeoutMs} ms`,
+          }),
+        );
+        if (pending) deliver(pending);
         response.on('data', deliver);
-        response.on('end', () => onOver('server closed the stream'));
-        response.on('close', () => onOver('connection closed'));
-        response.on('error', (error) => onOver(errorCode(error)));
-        request.on('error', (error) => onOver(errorCode(error)));
+        response.on('end', () => onOver(closed('the server closed the stream')));
+        response.on('close', () => onOver(closed('the connection closed')));
+        response.on('error', (error) =>
+          onOver(closed(`the connection failed (${errorCode(error)})`)),
+        );
+        request.on('error', (error) =>
+          onOver(closed(`the connection failed (${errorCode(error)})`)),
+        );
         // A short response may have ended while we sniffed its first bytes.
-        if (response.readableEnded || response.destroyed) onOver('server closed the stream');
-        else response.resume();
+        if (response.readableEnded || response.destroyed) {
+          onOver(closed('the server closed the stream'));
+        } else response.resume();
       };
 
-      const scheduleReconnect = (why: string): void => {
+      const scheduleReconnect = (fault: Fault): void => {
         if (stopped) return;
-        const delay = Math.min(maxDelay, initialDelay * 2 ** failures);
+        const delay = reconnectDelay(failures, initialDelay, maxDelay, random);
         failures += 1;
         logger.warn(
-          { input: redacted(url), reason: why, attempt: failures, delayMs: delay },
+          {
+            input: redacted(url),
+            code: fault.code,
+            reason: fault.reason,
+            attempt: failures,
+            delayMs: delay,
+          },
           'ingest-reconnect',
         );
         retryTimer = setTimeout(() => {
@@ -228,20 +299,22 @@ export async function openHttpIngest(
                 connected.request.destroy();
                 return;
               }
+              try {
+                checkMedia(url, connected.response, mediaType);
+              } catch (error) {
+                connected.request.destroy();
+                scheduleReconnect(faultOf(error));
+                return;
+              }
               logger.info({ input: redacted(url), attempt: failures }, 'ingest-reconnect-done');
-              // A new connection starts a new stream (new Ogg serial numbers and header
-              // pages, or an MP3 frame cut anywhere): the core captures its header again.
-              // The dead connection's unfinished last frame was dropped at `lost`
-              // (fallback.ts cuts a live input at whole frames).
-              handlers.restart?.('ingest reconnected');
-              stream(connected, null);
+              stream(connected, null, true);
             },
-            (error: unknown) => scheduleReconnect(errorCode(error)),
+            (error: unknown) => scheduleReconnect(faultOf(error)),
           );
         }, delay);
       };
 
-      stream(first, head);
+      stream(first, head, false);
     },
     stop(): void {
       stopped = true;

@@ -79,7 +79,7 @@ export interface SourceOptions {
   readonly stunAlternatePort?: number;
   /** Stdin replacement (tests, embedding). */
   readonly stdin?: Readable;
-  /** HTTP ingest reconnect delays (defaults 500 ms doubling to 30 s). */
+  /** HTTP ingest reconnect delays (defaults 500 ms doubling to 4 s, half of each random). */
   readonly reconnectInitialMs?: number;
   readonly reconnectMaxMs?: number;
   readonly logger?: HostLogger;
