@@ -195,7 +195,7 @@ describe('HTTP ingest (Icecast-like server on loopback)', () => {
     expect(reconnect?.level).toBe('warn');
     expect(reconnect?.fields).toMatchObject({ attempt: 1, code: 'P2PSP_ERR_INGEST_CLOSED' });
     // The first delay, half of it random (equal jitter).
-    const { delayMs } = reconnect?.fields as { delayMs: number };
+    const delayMs = (reconnect?.fields as { delayMs?: number } | undefined)?.delayMs;
     expect(delayMs).toBeGreaterThanOrEqual(25);
     expect(delayMs).toBeLessThanOrEqual(50);
   });
