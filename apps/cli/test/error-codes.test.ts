@@ -56,6 +56,7 @@ const RESULT_CODES: Record<
   P2PSP_ERR_JOIN_FAILED: '@p2psp/peer stopped output (also PeerRuntimeError)',
   P2PSP_ERR_HELLO_TIMEOUT: '@p2psp/peer stopped output',
   P2PSP_ERR_SOURCE_SILENT: '@p2psp/peer stopped output',
+  P2PSP_ERR_REMOVED: '@p2psp/peer RejoiningPeerCore stopped output',
 };
 
 /** Every class, its name, and one instance per code it throws. */

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type HostLogger, listenTcp, parseEndpoint } from '@p2psp/host';
+import type { PeerEvent } from '@p2psp/peer';
 import { type PeerHandle, type PeerStatus, startPeer } from '@p2psp/peer/node';
 import { formatEndpoint } from '@p2psp/wire';
 
@@ -122,6 +123,14 @@ export async function startMonitor(options: MonitorOptions): Promise<MonitorHand
     playerPort: 0,
     ...(options.credential ? { credential: options.credential } : {}),
     ...(logger ? { logger } : {}),
+    // The peer joins again by itself when the source restarts or removes it; the page says so.
+    onEvent: (event: PeerEvent) => {
+      if (event.name === 'rejoin-wait' && event.fields.attempt === 1) {
+        log('monitor-leave', { reason: `${event.fields.code}: ${event.fields.cause}` });
+      } else if (event.name === 'rejoin-done') {
+        log('monitor-join', { source: options.source });
+      }
+    },
   };
   // The first join must succeed: a wrong credential or no source is the operator's to fix.
   peer = await startPeer(joinOptions);

@@ -22,3 +22,18 @@ export {
   type PeerState,
   type PeerStats,
 } from './core/peer-types.js';
+export {
+  REJOIN_DEFAULTS,
+  type RejoinDecision,
+  type RejoinOptions,
+  RejoinPolicy,
+  resolveRejoinOptions,
+} from './core/rejoin-policy.js';
+export {
+  REJOIN_SOURCE_TIMEOUT_MILLIS,
+  RejoiningPeerCore,
+  type RejoiningPeerState,
+  type RejoiningPeerStats,
+  type RejoinView,
+  type SessionEnd,
+} from './core/rejoining-peer-core.js';

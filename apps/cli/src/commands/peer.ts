@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { REJOIN_DEFAULTS } from '@p2psp/peer';
 import { PLAYER_SERVER_DEFAULTS, startPeer } from '@p2psp/peer/node';
 import type { Command } from 'commander';
 import { failAndExit, integerIn, ipAddress, LOG_LEVEL_HELP, logLevel } from '../cli-errors.js';
@@ -20,6 +21,7 @@ interface PeerFlags {
   stun?: string;
   natDetect: boolean;
   repair: boolean;
+  rejoinTimeout: number;
   logLevel: string;
 }
 
@@ -113,6 +115,12 @@ export function registerPeerCommand(program: Command): void {
       '--no-repair',
       'plain DBS: never ask neighbours for lost chunks, nor answer their chunk-requests (RMS-lite repair is on by default)',
     )
+    .option(
+      '--rejoin-timeout <seconds>',
+      'when the source removes this peer or falls silent, keep joining again (players stay connected) for this long, then exit 1 naming the cause; 0: exit at once',
+      integerIn(0, 86_400),
+      REJOIN_DEFAULTS.timeoutMillis / 1000,
+    )
     .option('--log-level <level>', LOG_LEVEL_HELP, logLevel, 'info')
     .addHelpText(
       'after',
@@ -145,6 +153,7 @@ Then play http://127.0.0.1:8080/stream with ffplay, mpv, VLC or a browser.`,
               : {}),
             repair: flags.repair,
           },
+          rejoin: { timeoutMillis: flags.rejoinTimeout * 1000 },
           logger,
         });
       } catch (error) {

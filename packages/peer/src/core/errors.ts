@@ -11,7 +11,8 @@ export type PeerErrorCode =
   | 'P2PSP_ERR_JOIN_REFUSED'
   | 'P2PSP_ERR_JOIN_FAILED'
   | 'P2PSP_ERR_HELLO_TIMEOUT'
-  | 'P2PSP_ERR_SOURCE_SILENT';
+  | 'P2PSP_ERR_SOURCE_SILENT'
+  | 'P2PSP_ERR_REMOVED';
 
 /** Why the peer runtime (`@p2psp/peer/node`) could not start or keep running. */
 export type PeerRuntimeErrorCode =
@@ -38,6 +39,10 @@ const PEER_OWN_ERRORS = {
   P2PSP_ERR_SOURCE_SILENT: {
     kind: 'remote',
     message: 'nothing from the source for too long: it stopped without a goodbye',
+  },
+  P2PSP_ERR_REMOVED: {
+    kind: 'remote',
+    message: 'the source removed this peer (silent past its member timeout, or expelled)',
   },
   P2PSP_ERR_SOURCE_UNREACHABLE: {
     kind: 'environment',

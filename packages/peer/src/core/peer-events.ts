@@ -132,6 +132,27 @@ export type ExternalReonboardEvent = CoreEvent<
   { missing: string; lossy: boolean }
 >;
 
+/**
+ * The source removed us (`P2PSP_ERR_REMOVED`) or fell silent, or the last rejoin attempt
+ * failed (`lastFailure`): attempt `attempt` joins again after `delayMillis`.
+ */
+export type RejoinWaitEvent = CoreEvent<
+  'rejoin-wait',
+  {
+    code: PeerErrorCode;
+    cause: string;
+    attempt: number;
+    delayMillis: number;
+    lastFailure: string | null;
+  }
+>;
+
+/** Joined again: the source's first chunk reached the new session, `gapMillis` after the old one ended. */
+export type RejoinDoneEvent = CoreEvent<
+  'rejoin-done',
+  { memberId: MemberId; attempts: number; gapMillis: number }
+>;
+
 export type PeerEvent =
   | InputIgnoreEvent
   | PeerFailEvent
@@ -149,6 +170,8 @@ export type PeerEvent =
   | NeighbourDropEvent
   | PeerLeaveEvent
   | ExternalReonboardEvent
+  | RejoinWaitEvent
+  | RejoinDoneEvent
   | DatagramDropEvent;
 
 export type PeerEventName = PeerEvent['name'];

@@ -4,12 +4,12 @@ import {
   NodeMetrics,
   type StatMetric,
 } from '@p2psp/host';
-import type { PeerStats } from '../core/peer-types.js';
+import type { RejoiningPeerStats } from '../core/rejoining-peer-core.js';
 
 /** What the peer's metrics read at scrape time. */
 export interface PeerMetricsSource {
-  /** The core's stats, or null before the core runs. */
-  stats(): PeerStats | null;
+  /** The core's stats (its sessions' counters summed), or null before the core runs. */
+  stats(): RejoiningPeerStats | null;
   readonly host: Readonly<HostCounters> | null;
   players(): number;
 }
@@ -27,7 +27,7 @@ export interface PeerMetrics {
 }
 
 /** The peer's counters and gauges that read one figure of its core's stats. */
-const PEER_STAT_METRICS: readonly StatMetric<PeerStats>[] = [
+const PEER_STAT_METRICS: readonly StatMetric<RejoiningPeerStats>[] = [
   {
     kind: 'counter',
     name: 'chunks_played_total',
@@ -51,6 +51,12 @@ const PEER_STAT_METRICS: readonly StatMetric<PeerStats>[] = [
     name: 'chunks_duplicated_total',
     help: 'Chunks received again while already buffered.',
     read: (stats) => stats.chunksDuplicated,
+  },
+  {
+    kind: 'counter',
+    name: 'rejoins_total',
+    help: 'Joins again after the source removed this peer or fell silent.',
+    read: (stats) => stats.rejoin.rejoins,
   },
   {
     kind: 'gauge',

@@ -20,9 +20,14 @@ import {
   UNKNOWN_NAT_REPORT,
 } from '@p2psp/wire';
 import type { PeerConfig } from '../core/peer-config.js';
-import { PeerCore } from '../core/peer-core.js';
+import type { PeerCore } from '../core/peer-core.js';
 import type { PeerEvent } from '../core/peer-events.js';
-import type { PeerStats } from '../core/peer-types.js';
+import type { RejoinOptions } from '../core/rejoin-policy.js';
+import {
+  RejoiningPeerCore,
+  type RejoiningPeerStats,
+  type RejoinView,
+} from '../core/rejoining-peer-core.js';
 import {
   type PlayerDropReason,
   PlayerFanOut,
@@ -51,6 +56,12 @@ export interface PeerOptions {
   readonly seed?: number;
   /** Extra core options (debt threshold, play-out delay...). */
   readonly core?: Partial<Omit<PeerConfig, 'source' | 'random'>>;
+  /**
+   * Joining again when the source removes this peer or falls silent (its players stay
+   * connected): how long to keep trying (`timeoutMillis`, default 60 s; 0: stop at once)
+   * and the backoff between attempts.
+   */
+  readonly rejoin?: RejoinOptions;
   /**
    * Detect the NAT before joining, on the UDP socket the stream will use, and report it in
    * the join request. Default true; false reports `core.nat` or `unknown`.
@@ -90,8 +101,9 @@ export interface PeerOptions {
 /** What `GET /status` answers, and what the CLI's status line shows. */
 export interface PeerStatus {
   /** The role the source's accept gave (seed 000: `external`), the one asked for before. */
-  readonly role: PeerStats['role'];
-  readonly state: PeerStats['state'] | 'starting';
+  readonly role: RejoiningPeerStats['role'];
+  /** `rejoining` between two memberships (removed, or the source fell silent). */
+  readonly state: RejoiningPeerStats['state'] | 'starting';
   readonly memberId: number;
   readonly source: string;
   readonly udp: string;
@@ -104,6 +116,8 @@ export interface PeerStatus {
   readonly chunksRelayed: number;
   readonly bytesPlayed: number;
   readonly bufferFill: number;
+  /** Joins again, the attempts of the one in progress, and why the last membership ended. */
+  readonly rejoin: RejoinView;
   readonly datagramsDropped: Readonly<Record<string, number>>;
   readonly players: number;
   /** Player connections dropped or refused, by reason. */
@@ -120,6 +134,7 @@ export interface PeerHandle {
   /** Where players open the stream, e.g. http://127.0.0.1:8080/stream. */
   readonly playerUrl: string;
   readonly playerPort: number;
+  /** The membership running now (a new PeerCore after each rejoin). */
   readonly core: PeerCore;
   readonly counters: Readonly<HostCounters>;
   readonly fanOut: PlayerFanOut;
@@ -171,7 +186,7 @@ export async function startPeer(options: PeerOptions): Promise<PeerHandle> {
     ...(logger ? { logger } : {}),
   });
 
-  let host: NodeHost<PeerCore> | null = null;
+  let host: NodeHost<RejoiningPeerCore> | null = null;
   const shutdown = new RuntimeShutdown(logger);
   let joined = false;
   let mediaType: string | null = null;
@@ -236,20 +251,23 @@ export async function startPeer(options: PeerOptions): Promise<PeerHandle> {
             },
           }),
       createCore: (binding) =>
-        new PeerCore({
-          ...options.core,
-          nat,
-          source,
-          random: createRandom(
-            options.seed ?? Math.floor(performance.timeOrigin + performance.now()),
-          ),
-          role: options.monitor ? 'monitor' : 'peer',
-          ...(options.credential ? { credential: options.credential } : {}),
-          privateEndpoint: {
-            address: privateAddress ?? binding.udp.address,
-            port: binding.udp.port,
+        new RejoiningPeerCore(
+          {
+            ...options.core,
+            nat,
+            source,
+            random: createRandom(
+              options.seed ?? Math.floor(performance.timeOrigin + performance.now()),
+            ),
+            role: options.monitor ? 'monitor' : 'peer',
+            ...(options.credential ? { credential: options.credential } : {}),
+            privateEndpoint: {
+              address: privateAddress ?? binding.udp.address,
+              port: binding.udp.port,
+            },
           },
-        }),
+          options.rejoin,
+        ),
       onStreamHeader: (type, header) => {
         mediaType = type;
         fanOut.setStreamHeader(type, header);
@@ -270,6 +288,8 @@ export async function startPeer(options: PeerOptions): Promise<PeerHandle> {
       },
       onEvent: (event) => {
         logger?.[event.level]({ ...event.fields }, event.name);
+        // A gap follows (the old membership ended): players start again at a sync point.
+        if (event.name === 'rejoin-wait') fanOut.skip();
         options.onEvent?.(event);
       },
       onStopped: (reason) => {
@@ -313,6 +333,7 @@ export async function startPeer(options: PeerOptions): Promise<PeerHandle> {
       chunksRelayed: stats?.chunksRelayed ?? 0,
       bytesPlayed: stats?.bytesPlayed ?? 0,
       bufferFill: stats?.bufferFill ?? 0,
+      rejoin: stats?.rejoin ?? { rejoins: 0, attempts: 0, lastCause: null },
       datagramsDropped: stats?.datagramsDropped ?? {},
       players: fanOut.playerCount,
       playersDropped: { ...fanOut.counters.dropped },
@@ -337,7 +358,9 @@ export async function startPeer(options: PeerOptions): Promise<PeerHandle> {
     nat,
     playerUrl: players.url,
     playerPort: players.port,
-    core: runningHost.core,
+    get core() {
+      return runningHost.core.session;
+    },
     counters: runningHost.counters,
     fanOut,
     status: () => status(),
@@ -410,7 +433,7 @@ async function localAddressToward(remote: Endpoint): Promise<string | null> {
   }
 }
 
-function safeStats(core: PeerCore): PeerStats | null {
+function safeStats(core: RejoiningPeerCore): RejoiningPeerStats | null {
   try {
     return core.stats();
   } catch {
