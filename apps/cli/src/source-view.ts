@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { explainListenError, listenTcp } from '@p2psp/host';
+import { icecastStatusJson } from '@p2psp/peer/node';
 import type { SourceEvent } from '@p2psp/source';
 import { type SourceHandle, type SourceMetrics, SourceRuntimeError } from '@p2psp/source/node';
 import { formatEndpoint } from '@p2psp/wire';
@@ -56,6 +57,9 @@ export class SourceView {
   /** Each member's latest stats report, shown beside it in `/status`. */
   readonly #reports = new Map<number, StatsReport>();
   #source: SourceHandle | null = null;
+  /** The most listeners (players the members reported) seen at once: `listener_peak`. */
+  #listenerPeak = 0;
+  readonly #started = new Date();
 
   attach(source: SourceHandle): void {
     this.#source = source;
@@ -65,6 +69,7 @@ export class SourceView {
     if (event.name === 'stats-receive') {
       const { memberId, ...report } = event.fields;
       this.#reports.set(memberId, report);
+      this.#listenerPeak = Math.max(this.#listenerPeak, this.#playersReported());
       return;
     }
     if (event.name === 'peer-leave' || event.name === 'peer-expel') {
@@ -124,6 +129,40 @@ export class SourceView {
     };
   }
 
+  /** Players connected to the members now, as their latest reports say. */
+  #playersReported(): number {
+    let players = 0;
+    for (const report of this.#reports.values()) players += report.players;
+    return players;
+  }
+
+  /**
+   * Icecast's `/status-json.xsl` for the cluster as one mount: its listeners are the players
+   * every member serves (their stats reports), its title and station info the ingest's.
+   */
+  icecastStatus(host: string): object {
+    const source = this.#source;
+    return icecastStatusJson({
+      host,
+      serverStart: this.#started,
+      mounts:
+        source === null
+          ? []
+          : [
+              {
+                // Players reach the stream at a peer; the cluster itself is joined here.
+                listenUrl: `p2psp://${formatEndpoint(source.endpoint)}`,
+                mediaType: source.mediaType,
+                title: source.core.title(),
+                info: source.core.streamInfo(),
+                listeners: this.#playersReported(),
+                listenerPeak: this.#listenerPeak,
+                streamStart: this.#started,
+              },
+            ],
+    });
+  }
+
   /** Subscribes to membership events as server-sent-event lines; returns the unsubscribe. */
   subscribe(listener: (line: string) => void): (() => void) | null {
     if (this.#listeners.size >= MAX_EVENT_CLIENTS) return null;
@@ -133,7 +172,8 @@ export class SourceView {
 }
 
 /**
- * `GET /status` (JSON snapshot), `GET /events` (membership events as server-sent events) and
+ * `GET /status` (JSON snapshot), `GET /status-json.xsl` (Icecast's status JSON), `GET /events`
+ * (membership events as server-sent events) and
  * `GET /metrics` (Prometheus) on their own port, loopback by default. Anything else is 404;
  * only GET is served.
  */
@@ -153,6 +193,17 @@ export async function startStatusServer(
       response
         .writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' })
         .end(`${JSON.stringify(view.snapshot())}\n`);
+      return;
+    }
+    if (path === '/status-json.xsl') {
+      const host = (request.headers.host ?? address).replace(/:\d+$/, '');
+      response
+        .writeHead(200, {
+          'content-type': 'application/json; charset=utf-8',
+          'cache-control': 'no-store',
+          'access-control-allow-origin': '*',
+        })
+        .end(JSON.stringify(view.icecastStatus(host)));
       return;
     }
     if (path === '/events') {
@@ -176,7 +227,7 @@ export async function startStatusServer(
     }
     response
       .writeHead(404, { 'content-type': 'text/plain' })
-      .end('try /status, /events or /metrics\n');
+      .end('try /status, /status-json.xsl, /events or /metrics\n');
   });
   try {
     await listenTcp(server, { address, port });

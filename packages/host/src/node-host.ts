@@ -8,6 +8,7 @@ import type {
   Endpoint,
   Instant,
   SansIoCore,
+  StreamInfo,
 } from '@p2psp/wire';
 import { formatEndpoint, unmapIpv4 } from '@p2psp/wire';
 import { CoreDriver } from './core-driver.js';
@@ -62,6 +63,8 @@ export interface NodeHostOptions<Core extends SansIoCore> {
   readonly clock?: () => Instant;
   readonly onStreamHeader?: (mediaType: string, header: Uint8Array) => void;
   readonly onPlay?: (chunkNumber: number, payload: Uint8Array | null) => void;
+  /** The stream's title (from chunk `chunkNumber` on) and station info changed (a peer). */
+  readonly onStreamMetadata?: (chunkNumber: number, title: string, info: StreamInfo) => void;
   /** The core's own events, typed as the core declares them (`PeerEvent`, `SourceEvent`). */
   readonly onEvent?: (event: EventOf<Core>) => void;
   readonly onStopped?: (reason: string) => void;
@@ -258,6 +261,9 @@ export async function startNodeHost<Core extends SansIoCore>(
         return;
       case 'play':
         options.onPlay?.(output.chunkNumber, output.payload);
+        return;
+      case 'stream-metadata':
+        options.onStreamMetadata?.(output.chunkNumber, output.title, output.info);
         return;
       case 'event':
         // The outputs come from `options.createCore`'s core, so its events are `EventOf<Core>`.

@@ -28,6 +28,11 @@ interface SourceFlags extends HealthFlags {
   bitrate?: number;
   mediaType?: string;
   icyMetadata?: boolean;
+  title?: string;
+  streamName?: string;
+  streamDescription?: string;
+  streamGenre?: string;
+  streamUrl?: string;
   maxMembers: number;
   maxMemberUpload: number;
   logLevel: string;
@@ -81,7 +86,18 @@ export function registerSourceCommand(program: Command): void {
     .option('--loop', 'repeat a file input forever (without it the stream ends at end of file)')
     .option('--bitrate <bps>', 'pace a file with no timing of its own (e.g. 128k)', bitrate)
     .option('--media-type <type>', 'force the media type (e.g. audio/ogg) instead of detecting it')
-    .option('--icy-metadata', 'ask an HTTP input for ICY metadata (titles are logged)')
+    .option(
+      '--icy-metadata',
+      "ask an HTTP input for ICY metadata: its titles go to the peers' players",
+    )
+    .option('--title <text>', 'the stream title players show until the input sends one')
+    .option(
+      '--stream-name <text>',
+      "the station's name for players (icy-name); wins over a source client's ice-name",
+    )
+    .option('--stream-description <text>', "the station's description (icy-description)")
+    .option('--stream-genre <text>', "the station's genre (icy-genre)")
+    .option('--stream-url <url>', "the station's web site (icy-url)")
     .option(
       '--alternate-address <ip>',
       'a second IP of this machine: the cluster port then serves RFC 5780 NAT discovery to joiners (needs --address)',
@@ -153,6 +169,15 @@ Then, on each peer machine: p2psp peer --source THIS_HOST:${DEFAULT_SOURCE_PORT}
           bitrate: flags.bitrate,
           mediaType: flags.mediaType,
           ...(flags.icyMetadata ? { icyMetadata: true } : {}),
+          ...(flags.title !== undefined ? { title: flags.title } : {}),
+          streamInfo: {
+            name: flags.streamName,
+            description: flags.streamDescription,
+            genre: flags.streamGenre,
+            url: flags.streamUrl,
+            // icy-br is in kbit/s.
+            bitrate: flags.bitrate === undefined ? undefined : Math.round(flags.bitrate / 1000),
+          },
           stunAlternateAddress: flags.alternateAddress,
           stunAlternatePort: flags.alternatePort,
           logger,

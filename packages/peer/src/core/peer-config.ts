@@ -73,6 +73,12 @@ export interface PeerConfig {
    * requests are answered from the buffer. An extension beyond P2PSP's DBS. Default true.
    */
   readonly repair?: boolean;
+  /**
+   * The players the driver serves now, read for each stats report (the source lists them as
+   * the mount's listeners). A read-only view of the driver, like a clock the simulator
+   * leaves out. Default: none (reports 0).
+   */
+  readonly players?: () => number;
 }
 
 export interface ResolvedPeerConfig {
@@ -95,6 +101,7 @@ export interface ResolvedPeerConfig {
   readonly reportIntervalMillis: number;
   readonly sourceTimeoutMillis: number;
   readonly repair: boolean;
+  readonly players: (() => number) | null;
 }
 
 export const PEER_DEFAULTS = {
@@ -188,6 +195,7 @@ export function resolvePeerConfig(config: PeerConfig): ResolvedPeerConfig {
     reportIntervalMillis: withDefault('reportIntervalMillis', 0, 3_600_000),
     sourceTimeoutMillis: withDefault('sourceTimeoutMillis', 0, 24 * 3_600_000),
     repair,
+    players: typeof config.players === 'function' ? config.players : null,
   };
 }
 

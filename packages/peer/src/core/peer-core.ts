@@ -27,6 +27,7 @@ import type { PeerEvent } from './peer-events.js';
 import type { NeighbourView, PeerState, PeerStats } from './peer-types.js';
 import { PlayOut } from './play-out.js';
 import { Relay } from './relay.js';
+import { StreamMetadata } from './stream-metadata.js';
 import { StreamTiming } from './stream-timing.js';
 
 /**
@@ -68,6 +69,7 @@ export class PeerCore implements SansIoCore<PeerEvent> {
   readonly #playOut: PlayOut;
   readonly #onboarding: ExternalOnboarding;
   readonly #externals: ExternalNeighbours;
+  readonly #metadata: StreamMetadata;
   #stopReason: string | null = null;
 
   constructor(config: PeerConfig) {
@@ -100,6 +102,7 @@ export class PeerCore implements SansIoCore<PeerEvent> {
     );
     this.#onboarding = new ExternalOnboarding(context, this.#neighbours, this.#relay, this.#timing);
     this.#externals = new ExternalNeighbours(context, this.#neighbours);
+    this.#metadata = new StreamMetadata(context);
     context.timers.register('report', (now) => this.#report(now));
     context.timers.register('drain', () => this.#endOfStream());
     context.timers.register('source-silence', () => this.#sourceSilent());
@@ -188,6 +191,7 @@ export class PeerCore implements SansIoCore<PeerEvent> {
         return;
       case 'ingest-data':
       case 'ingest-restart':
+      case 'ingest-metadata':
       case 'ingest-end':
         // A peer has no ingest; a driver that sends one is misconfigured, not attacked.
         this.#context.emit({ name: 'input-ignore', level: 'warn', fields: { type: input.type } });
@@ -285,6 +289,9 @@ export class PeerCore implements SansIoCore<PeerEvent> {
         return;
       case 'external-peer':
         this.#externals.notice(message, now);
+        return;
+      case 'stream-metadata':
+        this.#metadata.receive(message);
         return;
       default:
         this.#context.drop('unexpected', source, message.type);
@@ -440,7 +447,7 @@ export class PeerCore implements SansIoCore<PeerEvent> {
       chunksPlayed: Math.min(0xffff_ffff, stats.chunksPlayed),
       chunksSent: Math.min(0xffff_ffff, stats.chunksRelayed),
       bufferFill: this.#playOut.bufferFill,
-      players: 0,
+      players: Math.min(0xffff_ffff, this.config.players?.() ?? 0),
       neighbours: this.#neighbours.size,
     });
   }

@@ -256,6 +256,7 @@ export async function startPeer(options: PeerOptions): Promise<PeerHandle> {
             ...options.core,
             nat,
             source,
+            players: () => fanOut.playerCount,
             random: createRandom(
               options.seed ?? Math.floor(performance.timeOrigin + performance.now()),
             ),
@@ -280,6 +281,10 @@ export async function startPeer(options: PeerOptions): Promise<PeerHandle> {
           );
           settleJoin?.(null);
         }
+      },
+      onStreamMetadata: (chunkNumber, title, info) => {
+        logger?.info({ title, chunkNumber }, 'stream-title');
+        fanOut.setStreamMetadata(chunkNumber, title, info);
       },
       onPlay: (chunkNumber, payload) => {
         if (payload) fanOut.play(chunkNumber, payload);

@@ -1,5 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { chunkNumberAfter, type StreamInfo, UNKNOWN_STREAM_INFO } from '@p2psp/wire';
+import { ICY_METAINT, IcyInterleaver, icyHeaders, STREAM_CORS_HEADERS } from './icy.js';
 import { createStreamHeaderWatcher, type StreamHeaderWatcher } from './stream-header-watcher.js';
 
 /**
@@ -72,10 +74,12 @@ export type PlayerLeaveReason =
 export interface PlayerInfo {
   readonly id: number;
   readonly remote: string;
-  /** Stream bytes written to this player (header included). */
+  /** Bytes written to this player: the stream, its header, and ICY metadata blocks. */
   readonly bytesWritten: number;
   /** The chunk number the player's data started at, or null while it waits for a sync point. */
   readonly firstChunkNumber: number | null;
+  /** The player asked for ICY metadata (`Icy-MetaData: 1`): titles are interleaved. */
+  readonly icyMetadata: boolean;
 }
 
 interface Player {
@@ -86,6 +90,8 @@ interface Player {
   readonly socket: Socket;
   bytesWritten: number;
   headerSent: boolean;
+  /** Its ICY framing, when it asked for metadata. */
+  readonly icy: IcyInterleaver | null;
   /** Waiting for the first sync point; null once live. */
   finder: SyncPointFinder | null;
   /** What was pushed to `finder` so far (the sync point may be in an earlier chunk). */
@@ -107,6 +113,8 @@ interface Player {
 export interface FanOutCounters {
   playersServed: number;
   playersGone: number;
+  /** The most players connected at once (Icecast's `listener_peak`). */
+  playersPeak: number;
   chunksWritten: number;
   /** Connections dropped or refused, by reason (the peer's `/status` `playersDropped`). */
   readonly dropped: Record<PlayerDropReason, number>;
@@ -124,6 +132,7 @@ export class PlayerFanOut {
   readonly counters: FanOutCounters = {
     playersServed: 0,
     playersGone: 0,
+    playersPeak: 0,
     chunksWritten: 0,
     dropped: Object.fromEntries(PLAYER_DROP_REASONS.map((reason) => [reason, 0])) as Record<
       PlayerDropReason,
@@ -137,6 +146,12 @@ export class PlayerFanOut {
   private header: Uint8Array = new Uint8Array(0);
   private headerWatcher: StreamHeaderWatcher | null = null;
   private ended = false;
+  private info: StreamInfo = UNKNOWN_STREAM_INFO;
+  private started: Date | null = null;
+  /** The title players see now; `version` tells each player's framing it changed. */
+  private title = { text: '', version: 0 };
+  /** Titles the source announced for chunks not played yet, in order. */
+  private pendingTitles: { readonly chunkNumber: number; readonly title: string }[] = [];
   private readonly maxQueuedBytes: number;
   private readonly stallTimeoutMs: number;
   private readonly clock: () => number;
@@ -160,8 +175,45 @@ export class PlayerFanOut {
     return this.playersByAddress.get(address) ?? 0;
   }
 
+  /** When the stream header first came (the stream started here), null before. */
+  get streamStart(): Date | null {
+    return this.started;
+  }
+
+  /** The station's info (players' `icy-*` headers). */
+  get streamInfo(): StreamInfo {
+    return this.info;
+  }
+
+  /** The title players see now (ICY `StreamTitle`), empty when none. */
+  get streamTitle(): string {
+    return this.title.text;
+  }
+
+  /**
+   * The source announced a title and station info (the core's `stream-metadata`): the info
+   * holds at once, the title from chunk `chunkNumber` on, so players see it with the audio.
+   */
+  setStreamMetadata(chunkNumber: number, title: string, info: StreamInfo): void {
+    this.info = info;
+    this.pendingTitles.push({ chunkNumber, title });
+  }
+
+  /** The headers of a stream response (and of a HEAD), as an Icecast mount sends them. */
+  responseHeaders(icyMetadata: boolean): Record<string, string> {
+    return {
+      'Content-Type': this.mediaType ?? 'application/octet-stream',
+      // A live stream: never cached, no length (like an Icecast mount).
+      'Cache-Control': 'no-cache, no-store',
+      ...STREAM_CORS_HEADERS,
+      ...icyHeaders(this.info),
+      ...(icyMetadata ? { 'icy-metaint': String(ICY_METAINT) } : {}),
+      Connection: 'close',
+    };
+  }
+
   listPlayers(): PlayerInfo[] {
-    return [...this.players.values()].map((player) => this.info(player));
+    return [...this.players.values()].map((player) => this.playerInfo(player));
   }
 
   /** The stream header arrived (on join) or changed: players waiting for it start now. */
@@ -175,6 +227,7 @@ export class PlayerFanOut {
     }
     this.mediaType = mediaType;
     this.header = header;
+    this.started ??= new Date();
     for (const player of this.players.values()) {
       if (!player.headerSent) {
         this.sendHead(player);
@@ -188,8 +241,11 @@ export class PlayerFanOut {
     }
   }
 
-  /** Serves a player: the response must not have been written to yet. */
-  addPlayer(response: ServerResponse): number {
+  /**
+   * Serves a player: the response must not have been written to yet. `icyMetadata`: it
+   * sent `Icy-MetaData: 1`, so titles are interleaved every `ICY_METAINT` bytes.
+   */
+  addPlayer(response: ServerResponse, options: { readonly icyMetadata?: boolean } = {}): number {
     const id = this.nextId++;
     const socket = response.socket as Socket;
     const address = socket.remoteAddress ?? '?';
@@ -201,6 +257,7 @@ export class PlayerFanOut {
       socket,
       bytesWritten: 0,
       headerSent: false,
+      icy: options.icyMetadata ? new IcyInterleaver(ICY_METAINT, () => this.title) : null,
       finder: null,
       pending: [],
       pendingBytes: 0,
@@ -214,6 +271,7 @@ export class PlayerFanOut {
     this.players.set(id, player);
     this.playersByAddress.set(address, this.playersFrom(address) + 1);
     this.counters.playersServed += 1;
+    this.counters.playersPeak = Math.max(this.counters.playersPeak, this.players.size);
     this.options.logger?.debug({ player: id, remote: player.remote }, 'player-join');
     response.on('close', () => {
       if (this.forget(player)) {
@@ -232,6 +290,7 @@ export class PlayerFanOut {
   /** The next chunk in play order (lost chunks are skipped: they never reach here). */
   play(chunkNumber: number, payload: Uint8Array): void {
     const now = this.clock();
+    this.titleAt(chunkNumber);
     const newHeader = this.headerWatcher?.push(payload) ?? null;
     if (newHeader !== null) this.changeHeaderInStream(newHeader);
     for (const player of [...this.players.values()]) {
@@ -318,24 +377,30 @@ export class PlayerFanOut {
     );
   }
 
-  private info(player: Player): PlayerInfo {
+  private playerInfo(player: Player): PlayerInfo {
     return {
       id: player.id,
       remote: player.remote,
       bytesWritten: player.bytesWritten,
       firstChunkNumber: player.firstChunkNumber,
+      icyMetadata: player.icy !== null,
     };
+  }
+
+  /** The titles announced for this chunk or an earlier one take effect (the last wins). */
+  private titleAt(chunkNumber: number): void {
+    while (
+      this.pendingTitles.length > 0 &&
+      !chunkNumberAfter(this.pendingTitles[0]!.chunkNumber, chunkNumber)
+    ) {
+      const { title } = this.pendingTitles.shift()!;
+      if (title !== this.title.text) this.title = { text: title, version: this.title.version + 1 };
+    }
   }
 
   private sendHead(player: Player): void {
     if (player.response.headersSent) return;
-    player.response.writeHead(200, {
-      'Content-Type': this.mediaType ?? 'application/octet-stream',
-      // A live stream: never cached, no length (like an Icecast mount).
-      'Cache-Control': 'no-cache, no-store',
-      'Access-Control-Allow-Origin': '*',
-      Connection: 'close',
-    });
+    player.response.writeHead(200, this.responseHeaders(player.icy !== null));
     player.response.flushHeaders();
     player.headerSent = true;
     if (this.header.byteLength > 0) this.write(player, this.header);
@@ -424,10 +489,11 @@ export class PlayerFanOut {
 
   private write(player: Player, bytes: Uint8Array): void {
     if (bytes.byteLength === 0) return;
-    player.bytesWritten += bytes.byteLength;
+    const framed = player.icy?.push(bytes) ?? bytes;
+    player.bytesWritten += framed.byteLength;
     player.writeEnds.push(player.bytesWritten);
     player.writeTimes.push(this.clock());
-    player.response.write(bytes);
+    player.response.write(framed);
   }
 
   private finish(player: Player): void {

@@ -3,6 +3,8 @@ import type { AddressInfo, Socket } from 'node:net';
 import { listenTcp } from '@p2psp/host';
 import { formatEndpoint } from '@p2psp/wire';
 import { PeerRuntimeError } from '../node/errors.js';
+import { icecastStatusJson } from './icecast-status.js';
+import { PREFLIGHT_HEADERS, wantsIcyMetadata } from './icy.js';
 import type { PlayerFanOut } from './player-fan-out.js';
 import { TcpSendQueues } from './tcp-send-queues.js';
 
@@ -83,8 +85,10 @@ function positiveInteger(name: string, value: number | undefined, fallback: numb
 }
 
 /**
- * The peer's player port: `GET /` or `/stream` is the live stream (an Icecast-like mount),
- * `GET /status` the peer's counters as JSON, `GET /metrics` for Prometheus. Anything else is
+ * The peer's player port: `GET /` or `/stream` is the live stream (an Icecast-like mount:
+ * `icy-*` headers, ICY titles for players that send `Icy-MetaData: 1`, HEAD, CORS),
+ * `GET /status` the peer's counters as JSON, `GET /status-json.xsl` Icecast's status JSON,
+ * `GET /metrics` for Prometheus. Anything else is
  * a 404 naming the paths. The port is open to abuse (players that never read, floods of
  * connections that send nothing), so it caps players, closes connections without a request head fast, and drops players
  * that fall behind (the fan-out's rules, also judged every second here).
@@ -129,17 +133,22 @@ export async function startPlayerServer(options: PlayerServerOptions): Promise<P
     },
     (request, response) => {
       const path = (request.url ?? '/').split('?')[0];
-      if (request.method !== 'GET' && request.method !== 'HEAD') {
-        response.setHeader('Allow', 'GET, HEAD');
-        sendText(response, 405, 'Only GET and HEAD are served here.');
+      if (request.method === 'OPTIONS') {
+        // A CORS preflight: a page elsewhere that sends `Icy-MetaData` asks first.
+        response.writeHead(204, PREFLIGHT_HEADERS);
+        response.end();
         return;
       }
+      if (request.method !== 'GET' && request.method !== 'HEAD') {
+        response.setHeader('Allow', 'GET, HEAD, OPTIONS');
+        sendText(response, 405, 'Only GET, HEAD and OPTIONS are served here.');
+        return;
+      }
+      const icyMetadata = wantsIcyMetadata(request.headers['icy-metadata']);
       if (path === '/' || path === '/stream') {
         if (request.method === 'HEAD') {
-          response.writeHead(200, {
-            'Content-Type': fanOut.streamMediaType ?? 'application/octet-stream',
-            'Cache-Control': 'no-cache, no-store',
-          });
+          // The stream's headers only, as a mount answers a HEAD (players probe with it).
+          response.writeHead(200, fanOut.responseHeaders(icyMetadata));
           response.end();
           return;
         }
@@ -150,7 +159,34 @@ export async function startPlayerServer(options: PlayerServerOptions): Promise<P
         // A player may stay connected for hours: no idle timeout on its socket.
         request.socket.setTimeout(0);
         request.socket.setNoDelay(true);
-        fanOut.addPlayer(response);
+        fanOut.addPlayer(response, { icyMetadata });
+        return;
+      }
+      if (path === '/status-json.xsl') {
+        // Icecast's status page shape, for the widgets and scripts radios already use.
+        const host =
+          request.headers.host ?? formatEndpoint({ address: urlAddress, port: bound.port });
+        const body = icecastStatusJson({
+          host: host.replace(/:\d+$/, ''),
+          serverStart,
+          mounts: [
+            {
+              listenUrl: `http://${host}/stream`,
+              mediaType: fanOut.streamMediaType,
+              title: fanOut.streamTitle,
+              info: fanOut.streamInfo,
+              listeners: fanOut.playerCount,
+              listenerPeak: fanOut.counters.playersPeak,
+              streamStart: fanOut.streamStart,
+            },
+          ],
+        });
+        response.writeHead(200, {
+          'Content-Type': 'application/json; charset=utf-8',
+          'Cache-Control': 'no-cache',
+          'Access-Control-Allow-Origin': '*',
+        });
+        response.end(JSON.stringify(body));
         return;
       }
       if (path === '/status') {
@@ -170,7 +206,7 @@ export async function startPlayerServer(options: PlayerServerOptions): Promise<P
       sendText(
         response,
         404,
-        `No such path ${path}: the stream is at /stream, counters at /status and /metrics.`,
+        `No such path ${path}: the stream is at /stream, counters at /status, /status-json.xsl (Icecast's shape) and /metrics.`,
       );
     },
   );
@@ -216,6 +252,11 @@ export async function startPlayerServer(options: PlayerServerOptions): Promise<P
 
   await listenTcp(server, { address: options.address ?? '127.0.0.1', port: options.port });
   const bound = server.address() as AddressInfo;
+  const serverStart = new Date();
+
+  // A wildcard bind is reached locally at the loopback address of its family.
+  const urlAddress =
+    bound.address === '0.0.0.0' ? '127.0.0.1' : bound.address === '::' ? '::1' : bound.address;
 
   const sendQueues = TcpSendQueues.forFamily(bound.family);
   let sweeping = false;
@@ -229,9 +270,6 @@ export async function startPlayerServer(options: PlayerServerOptions): Promise<P
   }, SWEEP_INTERVAL_MS);
   sweep.unref();
 
-  // A wildcard bind is reached locally at the loopback address of its family.
-  const urlAddress =
-    bound.address === '0.0.0.0' ? '127.0.0.1' : bound.address === '::' ? '::1' : bound.address;
   return {
     address: bound.address,
     port: bound.port,

@@ -64,7 +64,7 @@ export interface SourceOptions {
   /** The stream's title until the input gives one (ICY `StreamTitle`). */
   readonly title?: string;
   /** The station's info for players (`icy-name`...): set fields win over the input's. */
-  readonly streamInfo?: Partial<StreamInfo>;
+  readonly streamInfo?: { readonly [Field in keyof StreamInfo]?: StreamInfo[Field] | undefined };
   readonly maxMembers?: number;
   readonly seed?: number;
   /** Extra core options. */
@@ -322,7 +322,7 @@ export async function startSource(options: SourceOptions): Promise<SourceHandle>
       ...(update.title !== undefined ? { title: update.title } : {}),
       ...(update.info !== undefined ? { info: { ...update.info, ...operatorInfo } } : {}),
     });
-  if (options.title !== undefined || options.streamInfo !== undefined) {
+  if (options.title !== undefined || Object.keys(operatorInfo).length > 0) {
     metadata({
       ...(options.title !== undefined ? { title: options.title } : {}),
       info: UNKNOWN_STREAM_INFO,

@@ -1,0 +1,172 @@
+import { request } from 'node:http';
+import { UNKNOWN_STREAM_INFO } from '@p2psp/wire';
+import { describe, expect, it } from 'vitest';
+import { ICY_METAINT, IcyInterleaver, icyMetadataBlock } from './icy.js';
+import { PlayerFanOut } from './player-fan-out.js';
+import { startPlayerServer } from './player-server.js';
+import { serversClosedAfterEach, until } from './players.test-helpers.js';
+
+const servers = serversClosedAfterEach();
+const station = {
+  ...UNKNOWN_STREAM_INFO,
+  name: 'Radio Libre',
+  genre: 'talk',
+  description: 'Ràdio',
+  bitrate: 128,
+};
+
+/** Reads ICY framing back, as a player does: the media bytes and each block's text. */
+function unframe(bytes: Uint8Array, interval: number) {
+  const media: number[] = [];
+  const blocks: string[] = [];
+  let offset = 0;
+  while (offset < bytes.length) {
+    const take = Math.min(interval, bytes.length - offset);
+    media.push(...bytes.subarray(offset, offset + take));
+    offset += take;
+    if (take < interval || offset >= bytes.length) break;
+    const length = bytes[offset]! * 16;
+    blocks.push(Buffer.from(bytes.subarray(offset + 1, offset + 1 + length)).toString('utf8'));
+    offset += 1 + length;
+  }
+  return { media: Uint8Array.from(media), blocks };
+}
+
+describe('ICY framing', () => {
+  it('writes a block as Icecast does: length byte, StreamTitle, NUL padding to 16', () => {
+    const block = icyMetadataBlock('Hi');
+    expect(block[0]).toBe(2);
+    expect(Buffer.from(block.subarray(1)).toString('latin1')).toBe(
+      `StreamTitle='Hi';${'\0'.repeat(15)}`,
+    );
+    expect(icyMetadataBlock('é'.repeat(3000)).length).toBe(1 + 255 * 16);
+  });
+
+  it('puts a block after every interval bytes across pushes, the text once per change', () => {
+    let title = { text: 'A', version: 1 };
+    const framing = new IcyInterleaver(4, () => title);
+    const out = [
+      framing.push(Uint8Array.of(1, 2, 3)),
+      framing.push(Uint8Array.of(4, 5, 6, 7, 8, 9)),
+      (() => {
+        title = { text: 'B', version: 2 };
+        return framing.push(Uint8Array.of(10, 11, 12, 13));
+      })(),
+    ];
+    const bytes = Buffer.concat(out);
+    const { media, blocks } = unframe(bytes, 4);
+    expect([...media]).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
+    expect(blocks.map((block) => block.replace(/\0+$/, ''))).toEqual([
+      "StreamTitle='A';",
+      '',
+      "StreamTitle='B';",
+    ]);
+  });
+});
+
+async function servePlayers() {
+  const fanOut = new PlayerFanOut();
+  const server = await startPlayerServer({ fanOut, port: 0, status: () => ({}) });
+  servers.push(server);
+  fanOut.setStreamHeader('audio/mpeg', new Uint8Array(0));
+  return { fanOut, server };
+}
+
+function get(url: string, method: string, headers: Record<string, string> = {}) {
+  const received: Buffer[] = [];
+  const state = { status: 0, headers: {} as Record<string, string | string[] | undefined> };
+  const client = request(url, { method, headers }, (response) => {
+    state.status = response.statusCode ?? 0;
+    state.headers = response.headers;
+    response.on('data', (bytes: Buffer) => received.push(bytes));
+  });
+  client.on('error', () => {});
+  client.end();
+  return { state, bytes: () => Buffer.concat(received), close: () => client.destroy() };
+}
+
+describe('the player port as an Icecast mount', () => {
+  it('interleaves titles for players that ask, at the chunk they start on; others get the plain stream', async () => {
+    const { fanOut, server } = await servePlayers();
+    fanOut.setStreamMetadata(0, 'First', station);
+    const icy = get(server.url, 'GET', { 'Icy-MetaData': '1' });
+    const plain = get(server.url, 'GET');
+    await until(() => fanOut.playerCount === 2);
+    const payload = (chunkNumber: number) => Buffer.alloc(1000, chunkNumber);
+    for (let chunkNumber = 0; chunkNumber < 40; chunkNumber++) {
+      // The source changed the title as chunk 20 was cut: players see it from there.
+      if (chunkNumber === 10) fanOut.setStreamMetadata(20, 'Second', station);
+      fanOut.play(chunkNumber, payload(chunkNumber));
+    }
+    const sent = Buffer.concat(Array.from({ length: 40 }, (_, index) => payload(index)));
+    await until(() => plain.bytes().length === sent.length);
+    expect(plain.bytes().equals(sent)).toBe(true);
+    expect(plain.state.headers['icy-metaint']).toBeUndefined();
+    await until(() => icy.bytes().length > sent.length);
+    expect(icy.state.headers['icy-metaint']).toBe(String(ICY_METAINT));
+    expect(icy.state.headers['icy-name']).toBe('Radio Libre');
+    const { media, blocks } = unframe(icy.bytes(), ICY_METAINT);
+    expect(Buffer.from(media).equals(sent)).toBe(true);
+    // Blocks after 16,000 bytes (chunk 15: First) and 32,000 bytes (chunk 31: Second).
+    expect(blocks.map((block) => block.replace(/\0+$/, ''))).toEqual([
+      "StreamTitle='First';",
+      "StreamTitle='Second';",
+    ]);
+    icy.close();
+    plain.close();
+  });
+
+  it("answers HEAD with the stream's headers only, and a CORS preflight that allows Icy-MetaData", async () => {
+    const { fanOut, server } = await servePlayers();
+    fanOut.setStreamMetadata(0, 'Song', station);
+    const head = get(server.url, 'HEAD', { 'Icy-MetaData': '1' });
+    await until(() => head.state.status !== 0);
+    expect(head.state.status).toBe(200);
+    expect(head.state.headers).toMatchObject({
+      'content-type': 'audio/mpeg',
+      'icy-name': 'Radio Libre',
+      'icy-genre': 'talk',
+      'icy-br': '128',
+      'icy-metaint': String(ICY_METAINT),
+      'access-control-allow-origin': '*',
+    });
+    // UTF-8 bytes as they are, as Icecast sends them.
+    expect(Buffer.from(String(head.state.headers['icy-description']), 'latin1').toString()).toBe(
+      'Ràdio',
+    );
+    expect(head.state.headers['access-control-expose-headers']).toContain('icy-metaint');
+    expect(fanOut.playerCount).toBe(0);
+    const preflight = get(server.url, 'OPTIONS', {
+      Origin: 'http://radio.example',
+      'Access-Control-Request-Headers': 'icy-metadata',
+    });
+    await until(() => preflight.state.status !== 0);
+    expect(preflight.state.status).toBe(204);
+    expect(preflight.state.headers['access-control-allow-headers']).toBe('Icy-MetaData');
+  });
+
+  it("serves /status-json.xsl in Icecast's shape, with the players connected as listeners", async () => {
+    const { fanOut, server } = await servePlayers();
+    fanOut.setStreamMetadata(0, 'Song', station);
+    fanOut.play(0, Buffer.alloc(10));
+    const players = [get(server.url, 'GET'), get(server.url, 'GET')];
+    await until(() => fanOut.playerCount === 2);
+    const response = await fetch(server.url.replace('/stream', '/status-json.xsl'));
+    expect(response.headers.get('access-control-allow-origin')).toBe('*');
+    const { icestats } = (await response.json()) as { icestats: Record<string, unknown> };
+    expect(icestats).toMatchObject({
+      server_id: 'p2psp',
+      source: {
+        listeners: 2,
+        listener_peak: 2,
+        listenurl: server.url,
+        server_name: 'Radio Libre',
+        server_type: 'audio/mpeg',
+        genre: 'talk',
+        bitrate: 128,
+        title: 'Song',
+      },
+    });
+    for (const player of players) player.close();
+  });
+});
