@@ -156,7 +156,8 @@ describe('admit', () => {
     // N fed members each relay 1/N of the stream to N - 1 members and E externals:
     // (N - 1 + E) / N <= f gives E <= (f - 1) N + 1.
     const fed = (count: number) => Array.from({ length: count }, (): MemberRole => 'member');
-    expect(externalCapacity(tableWith([]))).toBe(1);
+    // No fed member uploads anything yet: maxExternal alone.
+    expect(externalCapacity(tableWith([]))).toBe(64);
     expect(externalCapacity(tableWith(fed(2)))).toBe(3);
     expect(externalCapacity(tableWith(fed(4)), { maxMemberUpload: 1.5 })).toBe(3);
     expect(externalCapacity(tableWith(fed(100)))).toBe(64);

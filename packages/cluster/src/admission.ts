@@ -177,14 +177,17 @@ export function admit(
  * How many externals the fed members can feed. A fed member relays its 1/N share of the
  * stream to the N - 1 other fed members and to every external (rule 2, seed 000), so it
  * uploads (N - 1 + E) / N of the stream: `maxMemberUpload` = f bounds E at (f - 1) N + 1,
- * and `maxExternal` caps it. With no fed member yet, one external may wait for them.
+ * and `maxExternal` caps it. With no fed member yet no member uploads anything (the source
+ * feeds the first externals itself): `maxExternal` alone.
  */
 export function externalCapacity(
   members: MembershipTable,
   policy: Partial<AdmissionPolicy> = {},
 ): number {
   const rules = { ...DEFAULT_ADMISSION_POLICY, ...policy };
-  const byUpload = Math.floor((rules.maxMemberUpload - 1) * fedCount(members)) + 1;
+  const fed = fedCount(members);
+  if (fed === 0) return rules.maxExternal;
+  const byUpload = Math.floor((rules.maxMemberUpload - 1) * fed) + 1;
   return Math.min(rules.maxExternal, byUpload);
 }
 

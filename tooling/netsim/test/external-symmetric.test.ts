@@ -35,8 +35,10 @@ describe('100 peers, 20% behind random symmetric NATs, 1% loss (real cores)', ()
   it('reporting unknown (no second source address): the source takes them as symmetric from their hello; nobody is expelled', () => {
     // p2psp sim --peers 10 --nat-fraction 0.3 --nat-type symmetric expelled an honest
     // symmetric peer. Each NAT remaps the peer's port, so the source takes it as random-port
-    // symmetric; the first stays a member (every fed member reaches it), the next two are
-    // apart from it and become external.
+    // symmetric; the first stays a member (every fed member reaches it) until the second,
+    // apart from it, joins: both become external, and so does the third. A monitor behind
+    // such a NAT stays a monitor (seed 1): the externals miss its share but what repair
+    // brings back.
     for (const seed of [1, 2]) {
       const { summary, peers } = runClusterScenario({
         peers: 10,
@@ -49,12 +51,12 @@ describe('100 peers, 20% behind random symmetric NATs, 1% loss (real cores)', ()
         natType: 'symmetric-random',
       });
       const natted = peers.filter((peer) => peer.behindNat);
-      expect(natted.filter((peer) => peer.role === 'external')).toHaveLength(2);
+      const natMembers = natted.filter((peer) => peer.role !== 'monitor');
+      expect(natMembers.map((peer) => peer.role)).toEqual(natMembers.map(() => 'external'));
       expect(summary.health.honestExpelled).toEqual([]);
       expect(summary.expulsions).toEqual([]);
       for (const peer of peers) {
         expect(peer.chunkLossRatio, peer.name).not.toBeNull();
-        // The externals miss the relays of the one symmetric member (what is left to do).
         expect(peer.chunkLossRatio!, peer.name).toBeLessThan(0.05);
       }
     }

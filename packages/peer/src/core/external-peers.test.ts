@@ -47,6 +47,25 @@ describe('an external peer (seed 000)', () => {
     expect(core.stats()).toMatchObject({ onboardingChunks: 1, chunksFromSource: 1 });
   });
 
+  it('plays the chunks the source feeds it itself (no member reaches it) and relays none of them', () => {
+    const { core } = external();
+    core.handle({ type: 'datagram', from: SOURCE, bytes: chunkDatagram(0, ME, NON_EXCLUSIVE) }, 10);
+    drainOutputs(core);
+    for (let number = 1; number <= 20; number++) {
+      core.handle(
+        { type: 'datagram', from: SOURCE, bytes: chunkDatagram(number, ME) },
+        10 + number * 20,
+      );
+      runUntil(core, 10 + number * 20);
+    }
+    runUntil(core, 2000);
+    const relays = sent(drainOutputs(core)).filter(({ message }) => message.type === 'chunk');
+    expect(relays).toEqual([]);
+    // Only the onboarding chunk was relayed (to both members).
+    expect(core.stats()).toMatchObject({ chunksFromSource: 21, chunksRelayed: 2 });
+    expect(core.stats().chunksPlayed).toBeGreaterThan(0);
+  });
+
   it('keeps its NAT open with a keepalive to each member every 10 s', () => {
     const { core } = external();
     runUntil(core, 3 * EXTERNAL_KEEPALIVE_MILLIS);

@@ -275,7 +275,9 @@ export class PeerCore implements SansIoCore<PeerEvent> {
           return;
         }
         const index = this.#playOut.acceptableIndex(message, source, true);
-        if (index !== null) this.#storeChunk(message, index, null, bytes, now);
+        // An external the source feeds itself (no member reaches it) relays none of it.
+        const relay = this.#onboarding.role === 'external' ? null : bytes;
+        if (index !== null) this.#storeChunk(message, index, null, relay, now);
         return;
       }
       case 'hello-ack':

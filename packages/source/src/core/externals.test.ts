@@ -1,6 +1,12 @@
-import { drainOutputs, encodeDatagram } from '@p2psp/wire';
+import {
+  drainOutputs,
+  type Endpoint,
+  encodeDatagram,
+  type NatType,
+  UNKNOWN_NAT_REPORT,
+} from '@p2psp/wire';
 import { describe, expect, it } from 'vitest';
-import { PEER_LIST_INTERVAL_MILLIS } from './externals.js';
+import { MAX_SOURCE_FED_EXTERNALS, PEER_LIST_INTERVAL_MILLIS } from './externals.js';
 import { createSource, datagramsSent, join } from './source-core.test-helpers.js';
 
 const MONITOR = { address: '10.0.0.1', port: 5000 };
@@ -78,5 +84,102 @@ describe('Externals (seed 000)', () => {
     // Their bytes, counted apart: two lists of one page each.
     expect(core.stats().peerListBytesSent).toBe(2 * encodeDatagram(first[0]!.message).length);
     expect(core.stats().datagramsDropped['non-member']).toBe(1);
+  });
+
+  /** The chunks `core` sends for `count` ingest pieces, by destination. */
+  function chunksFor(core: ReturnType<typeof createSource>, count: number, now: number) {
+    for (let piece = 0; piece < count; piece++) {
+      core.handle({ type: 'ingest-data', bytes: new Uint8Array(64) }, now + piece);
+    }
+    return datagramsSent(drainOutputs(core)).flatMap((datagram) =>
+      datagram.message.type === 'chunk' ? [{ to: datagram.to, chunk: datagram.message }] : [],
+    );
+  }
+  const report = (type: NatType) => ({ nat: { type, portStep: 0, mappedEndpoint: null } });
+  const sent = (chunks: ReturnType<typeof chunksFor>, to: Endpoint) =>
+    chunks
+      .filter((sentChunk) => sentChunk.to.address === to.address && sentChunk.to.port === to.port)
+      .map((sentChunk) => sentChunk.chunk);
+
+  it('feeds an external itself when no fed member can reach it, and relays nothing through it', () => {
+    // A port-restricted monitor and a random-port symmetric external: no hole punching opens
+    // the pair (@p2psp/nat), so the members could never feed it.
+    const core = createSource({ header: { header: Uint8Array.of(1) } });
+    join(core, 1, MONITOR, 0, report('port-restricted-cone'));
+    join(core, 2, EXTERNAL, 1, report('symmetric-random'));
+    expect(core.members().map((member) => member.role)).toEqual(['monitor', 'external']);
+    const chunks = chunksFor(core, 4, 10);
+    // The first chunk onboards it (non-exclusive), the next ones are plain copies.
+    expect(
+      sent(chunks, EXTERNAL).map((chunk) => [chunk.chunkNumber, chunk.flags.nonExclusive]),
+    ).toEqual([
+      [0, true],
+      [1, false],
+      [2, false],
+      [3, false],
+    ]);
+    // The round robin is unchanged: every chunk to the monitor, the only fed member.
+    expect(sent(chunks, MONITOR)).toHaveLength(4);
+    expect(core.stats()).toMatchObject({ externalsFedBySource: 1, fedMembers: 1 });
+  });
+
+  it('leaves an external a full cone can reach to the members, and feeds at most MAX_SOURCE_FED_EXTERNALS', () => {
+    const core = createSource({ header: { header: Uint8Array.of(1) } });
+    join(core, 1, MONITOR, 0, report('full-cone'));
+    join(core, 2, EXTERNAL, 1, report('symmetric-random'));
+    expect(sent(chunksFor(core, 3, 10), EXTERNAL)).toHaveLength(1);
+    expect(core.stats().externalsFedBySource).toBe(0);
+
+    // Symmetric joiners before any fed member: nobody else could feed them.
+    const alone = createSource({ header: { header: Uint8Array.of(1) } });
+    const joiners = Array.from({ length: MAX_SOURCE_FED_EXTERNALS + 1 }, (_, index) => ({
+      address: `192.0.2.${20 + index}`,
+      port: 6000,
+    }));
+    joiners.forEach((udp, index) => {
+      join(alone, index + 1, udp, index, report('symmetric-sequential'));
+    });
+    const chunks = chunksFor(alone, 3, 10);
+    expect(joiners.map((udp) => sent(chunks, udp).length)).toEqual([3, 3, 3, 3, 1]);
+    expect(alone.stats().externalsFedBySource).toBe(MAX_SOURCE_FED_EXTERNALS);
+  });
+
+  it('makes a fed member behind a symmetric NAT external when a later symmetric joiner cannot reach it', () => {
+    const core = createSource({ header: { header: Uint8Array.of(1) } });
+    join(core, 1, MONITOR, 0, report('open'));
+    // Both report unknown; their NATs remap the port of their own socket: taken as
+    // random-port symmetric. The first reaches the open monitor and stays a member.
+    const first = { address: '192.0.2.31', port: 7001 };
+    const second = { address: '192.0.2.32', port: 7002 };
+    join(core, 2, first, 1, {
+      nat: UNKNOWN_NAT_REPORT,
+      privateEndpoint: { address: '10.0.0.31', port: 4000 },
+    });
+    expect(core.members().map((member) => member.role)).toEqual(['monitor', 'member']);
+    const { outputs } = join(core, 3, second, 2, {
+      nat: UNKNOWN_NAT_REPORT,
+      privateEndpoint: { address: '10.0.0.32', port: 4000 },
+    });
+    // Random against random never punches: both become external, fed by the monitor.
+    expect(core.members().map((member) => member.role)).toEqual([
+      'monitor',
+      'external',
+      'external',
+    ]);
+    const notices = datagramsSent(outputs).filter(
+      (datagram) => datagram.message.type === 'external-peer',
+    );
+    expect(notices.map((notice) => [notice.to, notice.message])).toEqual(
+      [first, first, first, second, second, second].map((endpoint, index) => [
+        MONITOR,
+        { type: 'external-peer', memberId: index < 3 ? 2 : 3, endpoint },
+      ]),
+    );
+    const chunks = chunksFor(core, 3, 10);
+    expect(sent(chunks, MONITOR)).toHaveLength(3);
+    for (const external of [first, second]) {
+      expect(sent(chunks, external).map((chunk) => chunk.flags.nonExclusive)).toEqual([true]);
+    }
+    expect(core.stats()).toMatchObject({ membersMadeExternal: 1, externalsFedBySource: 0 });
   });
 });

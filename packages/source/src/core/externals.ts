@@ -1,10 +1,21 @@
 import { isFedBySource, type Member } from '@p2psp/cluster';
 import type { Endpoint, Instant, MemberId } from '@p2psp/wire';
+import { punchPossible } from './introductions.js';
 import type { Membership } from './membership.js';
 import type { SourceContext } from './source-context.js';
 
 const NO_SIGNATURE = new Uint8Array(0);
 const NON_EXCLUSIVE_CHUNK = { nonExclusive: true, recovered: false } as const;
+const PLAIN_CHUNK = { nonExclusive: false, recovered: false } as const;
+
+/**
+ * Externals the source feeds itself, at most: each costs the source one more copy of the
+ * stream (it uploads the stream once, rule 1), so this keeps it at 1 + 4 copies at worst.
+ */
+export const MAX_SOURCE_FED_EXTERNALS = 4;
+
+/** NAT types that give each destination its own port (RFC 4787 section 4.1). */
+const SYMMETRIC: ReadonlySet<string> = new Set(['symmetric-random', 'symmetric-sequential']);
 
 /**
  * Copies of each `external-peer` notice: one datagram nobody acknowledges, and a member
@@ -30,6 +41,14 @@ export const PEER_LIST_INTERVAL_MILLIS = 2000;
  *   the source sees it at: they match it by id and IP address (a symmetric NAT gives each
  *   destination another port), verify its port by a hello nonce, and from then on send it
  *   every chunk they relay, never charge it debt and never expect relays from it.
+ * - An external no fed member can open a path to (@p2psp/nat's table: a random-port
+ *   symmetric NAT facing port-restricted or symmetric ones), or joining before any fed
+ *   member, would get nothing from anybody: the source sends it every chunk itself, as to a
+ *   client, up to `MAX_SOURCE_FED_EXTERNALS` (it relays none of them).
+ * - A fed member behind a symmetric NAT that a new external cannot reach (both symmetric,
+ *   NATs that only the member's earlier peers could open) becomes external too, while the
+ *   capacity allows: else every later external would miss its share. Its notice and its
+ *   non-exclusive chunk make the members and itself treat it as external.
  * - Peer lists: a member that missed some (an external re-onboarding) asks for the list;
  *   one reply per `PEER_LIST_INTERVAL_MILLIS` per requester, more are dropped and counted.
  *   Strangers never get here: the dispatcher drops their requests as `non-member`.
@@ -41,6 +60,8 @@ export class Externals {
   readonly #waiting = new Map<MemberId, Endpoint>();
   /** When each requester was last sent the peer list. */
   readonly #listSentAt = new Map<MemberId, Instant>();
+  /** Externals the source feeds itself (no fed member reaches them). */
+  readonly #fedBySource = new Map<MemberId, Endpoint>();
 
   constructor(context: SourceContext, membership: Membership) {
     this.#context = context;
@@ -50,6 +71,25 @@ export class Externals {
   /** A member's hello arrived: an external waits for the next chunk; the members are told. */
   activated(member: Member, from: Endpoint): void {
     if (member.role !== 'external') return;
+    for (const fed of this.#membership.activeMembers()) {
+      if (fed.role !== 'member' || !SYMMETRIC.has(fed.nat.type)) continue;
+      if (punchPossible(member, fed).possible) continue;
+      const demoted = this.#membership.makeExternal(fed);
+      if (demoted === undefined) break;
+      this.#context.stats.membersMadeExternal++;
+      this.#onboard(demoted, demoted.endpoint);
+    }
+    this.#onboard(member, from);
+    const reached = this.#membership
+      .activeMembers()
+      .some((fed) => isFedBySource(fed.role) && punchPossible(member, fed).possible);
+    if (reached || this.#fedBySource.size >= MAX_SOURCE_FED_EXTERNALS) return;
+    this.#fedBySource.set(member.memberId, from);
+    this.#context.stats.externalsFedBySource++;
+  }
+
+  /** Notices to the fed members, then the next chunk cut, non-exclusive. */
+  #onboard(member: Member, from: Endpoint): void {
     this.#waiting.set(member.memberId, from);
     const notice = { type: 'external-peer', memberId: member.memberId, endpoint: from } as const;
     for (const other of this.#membership.activeMembers()) {
@@ -61,8 +101,26 @@ export class Externals {
     }
   }
 
-  /** A chunk was cut: its copy goes to each waiting external, flagged non-exclusive. */
+  /**
+   * A chunk was cut: its copy goes to each waiting external, flagged non-exclusive, and to
+   * each external the source feeds itself.
+   */
   chunkCut(chunkNumber: number, payload: Uint8Array): void {
+    for (const [memberId, endpoint] of this.#fedBySource) {
+      if (!this.#membership.isActive(memberId)) {
+        this.#fedBySource.delete(memberId);
+        continue;
+      }
+      if (this.#waiting.has(memberId)) continue;
+      this.#context.sendMessage(endpoint, {
+        type: 'chunk',
+        chunkNumber,
+        origin: memberId,
+        flags: PLAIN_CHUNK,
+        payload,
+        signature: NO_SIGNATURE,
+      });
+    }
     for (const [memberId, endpoint] of this.#waiting) {
       if (!this.#membership.isActive(memberId)) continue;
       this.#context.stats.externalsOnboarded++;

@@ -1,6 +1,5 @@
 import {
-  DEFAULT_ADMISSION_POLICY,
-  isFedBySource,
+  externalCapacity,
   type Member,
   type MemberRemoval,
   type SourceCluster,
@@ -94,8 +93,8 @@ export class Membership {
 
   /**
    * A member behind a NAT that remaps ports (`portsRemapped`) is taken as random-port
-   * symmetric. When that leaves it apart from a fed member (no hole punching opens the
-   * pair), it becomes an external peer before it is fed (seed 000): fed by the members it
+   * symmetric. When that leaves it apart from a member (no hole punching opens the pair),
+   * it becomes an external peer before it is fed (seed 000): fed by the members it
    * reaches, never complained about, never expelled for what its NAT drops. Otherwise it
    * stays a member, so a free rider there is still caught by complaints keyed by IP.
    */
@@ -109,12 +108,26 @@ export class Membership {
     this.#context.stats.symmetricNatsInferred++;
     if (member.role !== 'member') return;
     const classified = members.get(member.memberId) as Member;
-    const apart = this.activeMembers().some(
-      (other) => isFedBySource(other.role) && !punchPossible(classified, other).possible,
-    );
-    const maxExternal = this.#cluster.admission.maxExternal ?? DEFAULT_ADMISSION_POLICY.maxExternal;
-    if (!apart || members.count('external') >= maxExternal) return;
+    // A member relays to every other member, externals included: apart from any of them,
+    // one of the two would miss the other's relays.
+    const apart = this.activeMembers().some((other) => !punchPossible(classified, other).possible);
+    if (!apart || members.count('external') >= externalCapacity(members, this.#cluster.admission))
+      return;
     members.setRole(member.memberId, 'external');
+  }
+
+  /**
+   * An active member becomes external (seed 000): the source stops feeding it. Undefined
+   * when the externals are at capacity (`externalCapacity`).
+   */
+  makeExternal(member: Member): Member | undefined {
+    const members = this.#cluster.members;
+    if (members.count('external') >= externalCapacity(members, this.#cluster.admission)) {
+      return undefined;
+    }
+    members.setRole(member.memberId, 'external');
+    this.#cluster.scheduler.remove(member.memberId);
+    return members.get(member.memberId);
   }
 
   /** A hello from a member: a retry (the ack was lost), or a keepalive. Answered again. */
