@@ -21,7 +21,8 @@ const PIECE_MICROS = 100_000;
 
 /**
  * Builds silence matching the stream that starts with `streamStart` (its first bytes: a
- * frame header to copy, or the Ogg BOS page). Null when this kind or codec has no silence
+ * frame header to copy, or the Ogg BOS page; for Ogg Opus the audio pages that follow give
+ * the byte rate the silence keeps). Null when this kind or codec has no silence
  * generator: AAC (ADTS), Vorbis and WebM need an encoder.
  */
 export function createSilence(kind: MediaKind, streamStart: Uint8Array): Silence | null {
@@ -58,10 +59,58 @@ function mpegSilence(streamStart: Uint8Array): Silence | null {
 
 const OPUS_FRAME_SAMPLES = 960; // 20 ms at 48 kHz (RFC 7845 section 4: granules count 48 kHz)
 /**
- * A 20 ms CELT-only fullband Opus frame coding silence (RFC 6716 section 3.1: TOC config 31,
- * code 0; 0xFF 0xFE sets the silence flag): the frame WebRTC sends for muted audio.
+ * A 20 ms CELT-only fullband Opus frame coding silence (RFC 6716 section 3.1: TOC config 31;
+ * 0xFF 0xFE sets the silence flag): the frame WebRTC sends for muted audio. Padded to
+ * `bytes` when that is longer (section 3.2.5: code 3, one CBR frame, padding flag; each
+ * padding length byte of 255 means 254 bytes and another length byte), so the silence
+ * keeps the stream's byte rate: a cluster cuts its chunks at the same pace, and players
+ * get bytes as often as before.
  */
-const opusSilentPacket = (stereo: boolean) => Uint8Array.of(stereo ? 0xfc : 0xf8, 0xff, 0xfe);
+function opusSilentPacket(stereo: boolean, bytes: number): Uint8Array {
+  const toc = stereo ? 0xfc : 0xf8;
+  // TOC, count byte, at least one padding length byte, the frame.
+  if (bytes < 5) return Uint8Array.of(toc, 0xff, 0xfe);
+  let padding = bytes - 5;
+  const lengths: number[] = [];
+  for (;;) {
+    if (padding < 255) {
+      lengths.push(padding);
+      break;
+    }
+    lengths.push(255);
+    padding -= 255; // 254 bytes of padding, and the length byte itself
+  }
+  const total = lengths.reduce((sum, value) => sum + (value === 255 ? 254 : value), 0);
+  const packet = new Uint8Array(2 + lengths.length + 2 + total);
+  packet.set([toc | 0x03, 0x41, ...lengths, 0xff, 0xfe]); // code 3; v 0, p 1, M 1
+  return packet;
+}
+
+/** The largest Opus packet the silence is padded to (RFC 6716 section 3.4 R5, one frame). */
+const MAX_OPUS_PACKET = 1275;
+
+/**
+ * The stream's Ogg bytes per 48 kHz sample over its audio pages of `serial` in `bytes` (the
+ * input's last pages, after its header), or 0 when fewer than two of them are there.
+ */
+function oggBytesPerSample(bytes: Uint8Array, serial: number): number {
+  let first: bigint | null = null;
+  let last = 0n;
+  let total = 0;
+  for (let offset = 0; ; ) {
+    const parsed = parseOggPage(bytes, offset);
+    if (parsed.status !== 'page') break;
+    const { page } = parsed;
+    offset = page.offset + page.length;
+    // Header pages carry granule 0, pages where no packet ends -1 (RFC 3533 section 6).
+    if (page.serialNumber !== serial || page.granulePosition <= 0n) continue;
+    // The first page's bytes lie before its granule: the span starts there.
+    if (first !== null) total += page.length;
+    first ??= page.granulePosition;
+    last = page.granulePosition;
+  }
+  return first === null || last <= first ? 0 : total / Number(last - first);
+}
 
 /**
  * Ogg Opus: a new logical stream (RFC 3533 section 4: a chain) with its own OpusHead and
@@ -93,8 +142,11 @@ function opusSilence(streamStart: Uint8Array): Silence | null {
     oggPage(serial, sequence++, 0n, FLAG_BEGINNING_OF_STREAM, [head]),
     oggPage(serial, sequence++, 0n, 0, [tags]),
   ]);
-  const silent = opusSilentPacket(channels === 2);
   const perPage = PIECE_MICROS / 20_000;
+  // The Ogg page's own bytes (header and lacing) come out of the packets' share.
+  const perPacket = oggBytesPerSample(streamStart, page.serialNumber) * OPUS_FRAME_SAMPLES;
+  const target = Math.round(perPacket - (27 + perPage * 2) / perPage);
+  const silent = opusSilentPacket(channels === 2, Math.min(MAX_OPUS_PACKET, target));
   return {
     header,
     next() {

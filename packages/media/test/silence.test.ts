@@ -86,6 +86,9 @@ describe.skipIf(missing.length > 0)(
         expect(alone.seconds).toBeGreaterThan(2.9);
         expect(alone.seconds).toBeLessThan(3.3);
         expect(alone.loudest).toBeLessThan(-80);
+        // As many bytes a second as the stream (a cluster cuts its chunks at the same pace).
+        expect(silence.byteLength / 3 / (real.byteLength / 2)).toBeGreaterThan(0.75);
+        expect(silence.byteLength / 3 / (real.byteLength / 2)).toBeLessThan(1.25);
         // The real stream then the silence (for Ogg, a chain of two logical streams).
         const joined = decode(concat(real, silence));
         expect(joined.errors).toBe('');
