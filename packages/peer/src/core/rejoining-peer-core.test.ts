@@ -87,6 +87,12 @@ describe('RejoiningPeerCore', () => {
       lastCause: 'P2PSP_ERR_REMOVED: removed by the source (timeout)',
     });
     expect(core.pollTimeout()).toBe(1000 + delay);
+    // Datagrams meanwhile (the source's other copies, old relays) are dropped and counted.
+    core.handle({ type: 'datagram', from: SOURCE, bytes: goodbye(ME) }, 1001);
+    core.handle({ type: 'datagram', from: SOURCE, bytes: chunkDatagram(1, ME) }, 1002);
+    expect(drainOutputs(core).filter((output) => output.type !== 'event')).toEqual([]);
+    expect(core.state).toBe('rejoining');
+    expect(core.stats().datagramsDropped['not-joined']).toBe(2);
     // Nothing before the delay; then a fresh session connects to the source.
     expect(advance(core, 1000 + delay - 1)).toEqual([]);
     const rejoined = join(core, 9, 1000 + delay);

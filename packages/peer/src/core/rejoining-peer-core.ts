@@ -120,9 +120,9 @@ export class RejoiningPeerCore implements SansIoCore<PeerEvent> {
         return;
       }
     }
-    // Between sessions the ended one takes the datagrams: dropped and counted (not-joined).
     this.#session.handle(input, now);
-    this.#follow(now);
+    // Between sessions the ended one takes the datagrams: dropped and counted (not-joined).
+    if (this.#attemptAt === null) this.#follow(now);
   }
 
   handleTimeout(now: Instant): void {

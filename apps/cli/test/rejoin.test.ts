@@ -1,0 +1,207 @@
+import { request } from 'node:http';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ChildProcesses, type RunningChild } from './child-processes.js';
+import { getJson, mp3FrameLength, pollUntil, sleep, until } from './helpers.js';
+import {
+  DEMO_SAMPLE,
+  logsNamed,
+  startP2pspPeer,
+  startP2pspSource,
+  waitForLog,
+} from './real-servers.js';
+
+// Membership that heals, with real processes of the built CLI on loopback: a peer paused
+// past the source's member timeout, and a source killed and started again on its address.
+// Each time the peers join again by themselves while their players stay connected, and the
+// players get the stream again. Every process is killed by PID in afterAll.
+const processes = new ChildProcesses();
+afterAll(() => processes.killAll());
+
+/** An HTTP player that records when each piece of the stream arrived. */
+function timedPlayer(url: string) {
+  const pieces: { at: number; bytes: Buffer }[] = [];
+  const state = { ended: false, error: '' };
+  const client = request(url, (response) => {
+    response.on('data', (bytes: Buffer) => pieces.push({ at: performance.now(), bytes }));
+    response.on('end', () => {
+      state.ended = true;
+    });
+  });
+  client.on('error', (error) => {
+    state.error = error.message;
+    state.ended = true;
+  });
+  client.end();
+  const bytesAfter = (time: number) =>
+    pieces.reduce((sum, piece) => sum + (piece.at > time ? piece.bytes.byteLength : 0), 0);
+  return {
+    state,
+    bytesAfter,
+    get receivedBytes() {
+      return bytesAfter(-1);
+    },
+    /** When the first byte after `time` arrived, or null. */
+    firstAfter: (time: number) => pieces.find((piece) => piece.at > time)?.at ?? null,
+    /** The longest silence after `time` (from `time` itself), and when the stream came back. */
+    longestGapAfter: (time: number) => {
+      let gap = { millis: 0, endsAt: time };
+      let last = time;
+      for (const piece of pieces) {
+        if (piece.at <= time) continue;
+        if (piece.at - last > gap.millis) gap = { millis: piece.at - last, endsAt: piece.at };
+        last = piece.at;
+      }
+      return gap;
+    },
+    bytes: () => Buffer.concat(pieces.map((piece) => piece.bytes)),
+    close: () => client.destroy(),
+  };
+}
+
+/** Bytes of MPEG-1 Layer III data that are not inside a frame (resynchronising after gaps). */
+function junkBytes(bytes: Uint8Array): number {
+  let junk = 0;
+  for (let offset = 0; offset + 4 <= bytes.byteLength; ) {
+    const length = mp3FrameLength(bytes, offset);
+    if (
+      length > 0 &&
+      (offset + length >= bytes.byteLength || mp3FrameLength(bytes, offset + length) > 0)
+    ) {
+      offset += length;
+    } else {
+      junk += 1;
+      offset += 1;
+    }
+  }
+  return junk;
+}
+
+/**
+ * A peer's `/status`. A connection the HTTP agent kept from before a pause may have been
+ * reset by the peer meanwhile: one more try on a fresh connection.
+ */
+const statusOf = (url: string) => {
+  const statusUrl = url.replace(/\/stream$/, '/status');
+  return getJson(statusUrl).catch(() => getJson(statusUrl));
+};
+
+interface RejoinStatus {
+  state: string;
+  memberId: number;
+  rejoin: { rejoins: number; attempts: number; lastCause: string | null };
+}
+
+/** `p2psp source` on 127.0.0.1:PORT (0: a free one), playing the demo MP3 in a loop. */
+function sourceOn(port: string): RunningChild {
+  return processes.cli(
+    ...['source', '--input', DEMO_SAMPLE, '--loop'],
+    ...['--address', '127.0.0.1', '--port', port],
+  );
+}
+
+describe('peers that join again by themselves (processes of the built CLI)', () => {
+  it('a peer paused past the member timeout is removed, rejoins, and its player plays again', {
+    timeout: 120_000,
+  }, async () => {
+    const source = await startP2pspSource(processes, '--input', DEMO_SAMPLE, '--loop');
+    const paused = await startP2pspPeer(processes, source.port);
+    await startP2pspPeer(processes, source.port);
+    const player = timedPlayer(paused.url);
+    await until(() => player.receivedBytes > 16_000, 20_000, 'the player to play');
+    const before = (await statusOf(paused.url)) as unknown as RejoinStatus;
+    expect(before.state).toBe('streaming');
+
+    // 20 s without a datagram read: past the source's member timeout (10 s).
+    paused.running.child.kill('SIGSTOP');
+    await waitForLog(source.running, 'peer-leave', 20_000, 'the source to remove the paused peer');
+    await sleep(20_000 - 10_000);
+    const resumedAt = performance.now();
+    paused.running.child.kill('SIGCONT');
+
+    const after = (await pollUntil(
+      () => statusOf(paused.url),
+      (status) => (status as unknown as RejoinStatus).rejoin.rejoins >= 1,
+      20_000,
+    )) as unknown as RejoinStatus;
+    expect(after.state).toBe('streaming');
+    expect(after.rejoin.rejoins).toBe(1);
+    // A new membership: a new member id, not the one the source removed.
+    expect(after.memberId).not.toBe(before.memberId);
+    expect(after.rejoin.lastCause).toMatch(/^P2PSP_ERR_(REMOVED|SOURCE_SILENT): /);
+
+    // The player, connected all along, plays again: 3 s of the stream (128 kbit/s) more.
+    await until(() => player.bytesAfter(resumedAt) > 48_000, 20_000, 'the player to play again');
+    expect(player.state.ended).toBe(false);
+    const leave = logsNamed(source.running, 'peer-leave')[0];
+    expect(leave).toMatchObject({ memberId: before.memberId, reason: 'timeout' });
+    const [wait] = logsNamed(paused.running, 'rejoin-wait');
+    const [done] = logsNamed(paused.running, 'rejoin-done');
+    const bytes = player.bytes();
+    // Players start again at a frame after the gap: no more junk than a lost chunk or two.
+    expect(junkBytes(bytes) / bytes.byteLength).toBeLessThan(0.02);
+    // On SIGCONT the peer plays out what it buffered, then the gap, then the new membership.
+    const gap = player.longestGapAfter(resumedAt);
+    console.log(
+      `SIGSTOP 20 s: the source removed member ${before.memberId} (timeout); on SIGCONT the peer saw ${String(wait?.code)}, rejoined as member ${after.memberId} (rejoin-done ${String(done?.gapMillis)} ms after its old membership ended); its player heard a ${Math.round(gap.millis)} ms gap, the stream back ${Math.round(gap.endsAt - resumedAt)} ms after SIGCONT`,
+    );
+    player.close();
+  });
+
+  it('every player plays again when the source is killed and restarted on its address', {
+    timeout: 150_000,
+  }, async () => {
+    const first = sourceOn('0');
+    const start = await waitForLog(first, 'source-start', 20_000, 'the source to start');
+    const port = String(start.endpoint).split(':').at(-1)!;
+    const peers = await Promise.all([0, 1, 2].map(() => startP2pspPeer(processes, port)));
+    const players = peers.map((peer) => timedPlayer(peer.url));
+    await until(
+      () => players.every((player) => player.receivedBytes > 16_000),
+      20_000,
+      'every player to play',
+    );
+    const memberIds = await Promise.all(
+      peers.map(async (peer) => ((await statusOf(peer.url)) as unknown as RejoinStatus).memberId),
+    );
+
+    // No goodbye; the players drain what was buffered, then hear nothing.
+    ChildProcesses.kill(first.child);
+    await first.exited;
+    await sleep(3000);
+    const restartedAt = performance.now();
+    const second = sourceOn(port);
+    await waitForLog(second, 'source-start', 20_000, 'the source to start again');
+    const listeningAt = performance.now();
+
+    await until(
+      () => players.every((player) => player.bytesAfter(restartedAt) > 48_000),
+      40_000,
+      'every player to play again',
+    );
+    const statuses = (await Promise.all(
+      peers.map((peer) => statusOf(peer.url)),
+    )) as unknown as RejoinStatus[];
+    for (const [index, status] of statuses.entries()) {
+      expect(status.state).toBe('streaming');
+      expect(status.rejoin.rejoins).toBe(1);
+      // Told by the new source, which answered their next report (long before 15 s of silence).
+      expect(status.rejoin.lastCause).toBe('P2PSP_ERR_REMOVED: removed by the source (timeout)');
+      expect(players[index]!.state.ended).toBe(false);
+      expect(peers[index]!.running.child.exitCode).toBeNull();
+    }
+    // The restarted source knows all three, under its own new ids.
+    expect(logsNamed(second, 'peer-join')).toHaveLength(3);
+    const gaps = players.map((player) => Math.round(player.firstAfter(restartedAt)! - restartedAt));
+    const fromListening = players.map((player) =>
+      Math.round(player.firstAfter(restartedAt)! - listeningAt),
+    );
+    for (const player of players) {
+      const bytes = player.bytes();
+      expect(junkBytes(bytes) / bytes.byteLength).toBeLessThan(0.02);
+      player.close();
+    }
+    console.log(
+      `source SIGKILL, restarted 3 s later on port ${port}: members ${memberIds.join(', ')} rejoined; first byte at the players ${gaps.join(', ')} ms after the restart (spawn), ${fromListening.join(', ')} ms after the new source listened`,
+    );
+  });
+});
