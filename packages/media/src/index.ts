@@ -6,6 +6,7 @@ export {
   type HeaderCaptureOptions,
   type HeaderCaptureStatus,
 } from './header-capture.js';
+export { ICY_METAINT, IcyInterleaver, IcyMetadataStripper, icyMetadataBlock } from './icy.js';
 export {
   type DetectedMediaType,
   detectMediaType,

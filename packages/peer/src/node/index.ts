@@ -1,5 +1,5 @@
 export { type IcecastMount, icecastStatusJson } from '../players/icecast-status.js';
-export { ICY_METAINT } from '../players/icy.js';
+
 export { PLAYER_DROP_REASONS, type PlayerDropReason } from '../players/player-fan-out.js';
 export { PLAYER_SERVER_DEFAULTS } from '../players/player-server.js';
 export { PeerRuntimeError, type PeerRuntimeErrorCode } from './errors.js';

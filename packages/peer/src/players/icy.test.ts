@@ -1,7 +1,7 @@
 import { request } from 'node:http';
+import { ICY_METAINT, IcyMetadataStripper } from '@p2psp/media';
 import { UNKNOWN_STREAM_INFO } from '@p2psp/wire';
 import { describe, expect, it } from 'vitest';
-import { ICY_METAINT, IcyInterleaver, icyMetadataBlock } from './icy.js';
 import { PlayerFanOut } from './player-fan-out.js';
 import { startPlayerServer } from './player-server.js';
 import { serversClosedAfterEach, until } from './players.test-helpers.js';
@@ -14,55 +14,6 @@ const station = {
   description: 'Ràdio',
   bitrate: 128,
 };
-
-/** Reads ICY framing back, as a player does: the media bytes and each block's text. */
-function unframe(bytes: Uint8Array, interval: number) {
-  const media: number[] = [];
-  const blocks: string[] = [];
-  let offset = 0;
-  while (offset < bytes.length) {
-    const take = Math.min(interval, bytes.length - offset);
-    media.push(...bytes.subarray(offset, offset + take));
-    offset += take;
-    if (take < interval || offset >= bytes.length) break;
-    const length = bytes[offset]! * 16;
-    blocks.push(Buffer.from(bytes.subarray(offset + 1, offset + 1 + length)).toString('utf8'));
-    offset += 1 + length;
-  }
-  return { media: Uint8Array.from(media), blocks };
-}
-
-describe('ICY framing', () => {
-  it('writes a block as Icecast does: length byte, StreamTitle, NUL padding to 16', () => {
-    const block = icyMetadataBlock('Hi');
-    expect(block[0]).toBe(2);
-    expect(Buffer.from(block.subarray(1)).toString('latin1')).toBe(
-      `StreamTitle='Hi';${'\0'.repeat(15)}`,
-    );
-    expect(icyMetadataBlock('é'.repeat(3000)).length).toBe(1 + 255 * 16);
-  });
-
-  it('puts a block after every interval bytes across pushes, the text once per change', () => {
-    let title = { text: 'A', version: 1 };
-    const framing = new IcyInterleaver(4, () => title);
-    const out = [
-      framing.push(Uint8Array.of(1, 2, 3)),
-      framing.push(Uint8Array.of(4, 5, 6, 7, 8, 9)),
-      (() => {
-        title = { text: 'B', version: 2 };
-        return framing.push(Uint8Array.of(10, 11, 12, 13));
-      })(),
-    ];
-    const bytes = Buffer.concat(out);
-    const { media, blocks } = unframe(bytes, 4);
-    expect([...media]).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
-    expect(blocks.map((block) => block.replace(/\0+$/, ''))).toEqual([
-      "StreamTitle='A';",
-      '',
-      "StreamTitle='B';",
-    ]);
-  });
-});
 
 async function servePlayers() {
   const fanOut = new PlayerFanOut();
@@ -105,13 +56,12 @@ describe('the player port as an Icecast mount', () => {
     await until(() => icy.bytes().length > sent.length);
     expect(icy.state.headers['icy-metaint']).toBe(String(ICY_METAINT));
     expect(icy.state.headers['icy-name']).toBe('Radio Libre');
-    const { media, blocks } = unframe(icy.bytes(), ICY_METAINT);
+    const { media, titles } = new IcyMetadataStripper(ICY_METAINT).push(icy.bytes());
     expect(Buffer.from(media).equals(sent)).toBe(true);
     // Blocks after 16,000 bytes (chunk 15: First) and 32,000 bytes (chunk 31: Second).
-    expect(blocks.map((block) => block.replace(/\0+$/, ''))).toEqual([
-      "StreamTitle='First';",
-      "StreamTitle='Second';",
-    ]);
+    expect(titles).toEqual(['First', 'Second']);
+    // The bytes after each 16,000: a block's length byte, byte-exact.
+    expect(icy.bytes()[ICY_METAINT]).toBe(2); // "StreamTitle='First';" is 20 bytes: 2 x 16
     icy.close();
     plain.close();
   });

@@ -1,74 +1,8 @@
 import type { StreamInfo } from '@p2psp/wire';
 
-// SHOUTcast/Icecast in-band metadata ("ICY"), as Icecast 2.4 serves it (src/format_mp3.c):
-// a player that sends `Icy-MetaData: 1` gets `icy-metaint: N`, and after every N stream
-// bytes one length byte L then L x 16 bytes of `StreamTitle='...';`, padded with NULs;
-// L = 0 when the title did not change since the player's last block.
-
-/** Icecast's default `<icy-metadata-interval>` (src/cfgfile.c: 16000). */
-export const ICY_METAINT = 16_000;
-
-/** The largest block a length byte can announce: 255 x 16 bytes. */
-const MAX_ICY_BLOCK_BYTES = 255 * 16;
-
-const utf8Encoder = new TextEncoder();
-
-/**
- * The metadata block for `title`: its length byte, `StreamTitle='title';` as UTF-8 (as
- * Icecast sends it, unescaped), NUL padding to a multiple of 16. Cut to 255 x 16 bytes.
- */
-export function icyMetadataBlock(title: string): Uint8Array {
-  const text = utf8Encoder.encode(`StreamTitle='${title}';`).subarray(0, MAX_ICY_BLOCK_BYTES);
-  const sixteens = Math.ceil(text.length / 16);
-  const block = new Uint8Array(1 + sixteens * 16);
-  block[0] = sixteens;
-  block.set(text, 1);
-  return block;
-}
-
-/** The empty block: the title did not change. */
-const NO_CHANGE = Uint8Array.of(0);
-
-/**
- * One player's ICY framing: stream bytes in, the same bytes with a metadata block after
- * every `interval` bytes out. `title()` gives the current title and its version; a player
- * gets a title's text once, then empty blocks until it changes.
- */
-export class IcyInterleaver {
-  #untilBlock: number;
-  #sentVersion = -1;
-
-  constructor(
-    readonly interval: number,
-    private readonly title: () => { readonly text: string; readonly version: number },
-  ) {
-    this.#untilBlock = interval;
-  }
-
-  push(bytes: Uint8Array): Uint8Array {
-    if (bytes.byteLength < this.#untilBlock) {
-      this.#untilBlock -= bytes.byteLength;
-      return bytes;
-    }
-    const pieces: Uint8Array[] = [];
-    let offset = 0;
-    while (bytes.byteLength - offset >= this.#untilBlock) {
-      pieces.push(bytes.subarray(offset, offset + this.#untilBlock), this.#block());
-      offset += this.#untilBlock;
-      this.#untilBlock = this.interval;
-    }
-    pieces.push(bytes.subarray(offset));
-    this.#untilBlock -= bytes.byteLength - offset;
-    return Buffer.concat(pieces);
-  }
-
-  #block(): Uint8Array {
-    const { text, version } = this.title();
-    if (version === this.#sentVersion) return NO_CHANGE;
-    this.#sentVersion = version;
-    return icyMetadataBlock(text);
-  }
-}
+// What makes the player port answer like an Icecast 2.4 mount (src/format.c): the
+// `icy-*` headers, and CORS so a page elsewhere can play it. The ICY framing itself is
+// @p2psp/media's (`IcyInterleaver`).
 
 /**
  * A header value as Icecast writes it: the UTF-8 bytes as they are (Node takes a header

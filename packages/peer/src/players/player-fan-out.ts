@@ -1,7 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { ICY_METAINT, IcyInterleaver } from '@p2psp/media';
 import { chunkNumberAfter, type StreamInfo, UNKNOWN_STREAM_INFO } from '@p2psp/wire';
-import { ICY_METAINT, IcyInterleaver, icyHeaders, STREAM_CORS_HEADERS } from './icy.js';
+import { icyHeaders, STREAM_CORS_HEADERS } from './icy.js';
 import { createStreamHeaderWatcher, type StreamHeaderWatcher } from './stream-header-watcher.js';
 
 /**

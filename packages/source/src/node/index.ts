@@ -1,6 +1,6 @@
+export { IcyMetadataStripper } from '@p2psp/media';
 export { SourceRuntimeError, type SourceRuntimeErrorCode } from './errors.js';
 export type { IcecastStreamInfo } from './icecast-source-protocol.js';
-export { IcyMetadataStripper } from './icy-metadata.js';
 export {
   type ListenSource,
   openPushIngest,

@@ -1,10 +1,10 @@
 import http from 'node:http';
 import https from 'node:https';
 import { errorCode } from '@p2psp/host';
-import { detectMediaType } from '@p2psp/media';
+import { detectMediaType, IcyMetadataStripper } from '@p2psp/media';
 import { reconnectDelay } from '@p2psp/wire';
 import { SourceRuntimeError, type SourceRuntimeErrorCode } from './errors.js';
-import { IcyMetadataStripper, icyStreamInfo } from './icy-metadata.js';
+import { icyStreamInfo } from './icy-metadata.js';
 import {
   firstBytes,
   type IngestHandlers,
