@@ -158,6 +158,9 @@ export class Membership {
    * remove anybody.
    */
   strangerReport(from: Endpoint, memberId: MemberId): void {
+    // A joiner whose hello is not acknowledged yet already reports from its UDP endpoint,
+    // while the table lists it at a placeholder (joins.ts): it is no stranger.
+    if (this.#cluster.members.get(memberId) !== undefined && !this.#active.has(memberId)) return;
     this.#context.stats.strangersTold++;
     this.#context.sendMessage(from, { type: 'goodbye', memberId, reason: 'timeout' });
   }

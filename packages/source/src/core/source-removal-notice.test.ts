@@ -1,6 +1,12 @@
 import { drainOutputs, encodeDatagram } from '@p2psp/wire';
 import { describe, expect, it } from 'vitest';
-import { createSource, datagramsSent, join } from './source-core.test-helpers.js';
+import {
+  createSource,
+  datagramsSent,
+  framesWritten,
+  join,
+  requestJoin,
+} from './source-core.test-helpers.js';
 
 // Rule 6: a member the source removes is told so itself, at once, and so is a member of a
 // previous run (or one removed while it could not hear) as soon as it reports.
@@ -74,5 +80,17 @@ describe('the source tells a removed member that it was removed', () => {
     // From the member's own endpoint a report is a member's: no goodbye at all.
     core.handle({ type: 'datagram', from: first, bytes: statsReport(1) }, 11);
     expect(datagramsSent(drainOutputs(core))).toEqual([]);
+  });
+
+  it('a joiner whose hello is not acknowledged yet is no stranger when it reports', () => {
+    const core = createSource();
+    join(core, 1, first, 0);
+    requestJoin(core, 2, { address: second.address, port: 40002 }, 5);
+    const accept = framesWritten(drainOutputs(core), 2)[0];
+    if (accept?.type !== 'join-accept') throw new Error('no accept');
+    // Its hellos were lost; its first report arrives from its UDP endpoint.
+    core.handle({ type: 'datagram', from: second, bytes: statsReport(accept.memberId) }, 2005);
+    expect(datagramsSent(drainOutputs(core))).toEqual([]);
+    expect(core.stats().strangersTold).toBe(0);
   });
 });
