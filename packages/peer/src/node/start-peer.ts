@@ -114,6 +114,8 @@ export interface PeerStatus {
   readonly chunksLost: number;
   readonly chunksReceived: number;
   readonly chunksRelayed: number;
+  /** Neighbours reached on their private endpoint, behind this peer's own NAT (EMS). */
+  readonly neighboursPrivate: number;
   readonly bytesPlayed: number;
   readonly bufferFill: number;
   /** Joins again, the attempts of the one in progress, and why the last membership ended. */
@@ -336,6 +338,7 @@ export async function startPeer(options: PeerOptions): Promise<PeerHandle> {
       chunksLost: stats?.chunksLost ?? 0,
       chunksReceived: (stats?.chunksFromSource ?? 0) + (stats?.chunksFromPeers ?? 0),
       chunksRelayed: stats?.chunksRelayed ?? 0,
+      neighboursPrivate: stats?.neighboursPrivate ?? 0,
       bytesPlayed: stats?.bytesPlayed ?? 0,
       bufferFill: stats?.bufferFill ?? 0,
       rejoin: stats?.rejoin ?? { rejoins: 0, attempts: 0, lastCause: null },
