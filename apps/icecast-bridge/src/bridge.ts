@@ -1,11 +1,13 @@
 import type { Socket } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
+import { IcyMetadataStripper } from '@p2psp/media';
 import { reconnectDelay } from '@p2psp/wire';
 import { BridgeError, systemCode } from './errors.js';
 import {
   type IcecastStreamDetails,
   openIcecastMount,
   type SourceMethod,
+  setIcecastTitle,
 } from './icecast-source-client.js';
 import { openPlayerStream, type PlayerStream } from './player-stream.js';
 import {
@@ -51,6 +53,10 @@ export interface IcecastBridgeStatus {
   /** Connection pairs opened, the first included. */
   readonly sessions: number;
   readonly lastError: string | null;
+  /** The last title read from the peer (ICY `StreamTitle`), null before any. */
+  readonly title: string | null;
+  /** Titles Icecast took (`/admin/metadata` answered 200). */
+  readonly titlesForwarded: number;
 }
 
 export interface IcecastBridge {
@@ -96,6 +102,10 @@ export async function startIcecastBridge(options: IcecastBridgeOptions): Promise
   let bytesPushed = 0;
   let sessions = 0;
   let lastError: string | null = null;
+  let title: string | null = null;
+  let titlesForwarded = 0;
+  /** A title update in flight: the next one waits for it, so Icecast gets them in order. */
+  let titleUpdate: Promise<void> = Promise.resolve();
   let stopped = false;
   let current: Session | null = null;
   // stop() aborts it: a sleep in progress ends at once, and none waits after that.
@@ -128,10 +138,36 @@ export async function startIcecastBridge(options: IcecastBridgeOptions): Promise
     }
   };
 
+  /**
+   * A title read from the peer goes to Icecast's /admin/metadata. Each new connection
+   * re-reads the current one from the peer's first block, so a restarted Icecast gets it
+   * back. A failure is logged and the stream goes on.
+   */
+  const forwardTitle = (next: string): void => {
+    title = next;
+    titleUpdate = titleUpdate.then(async () => {
+      try {
+        const answer = await setIcecastTitle(to, next, connectTimeoutMs);
+        if (answer.status === 200) {
+          titlesForwarded += 1;
+          logger.info({ ...fields, title: next }, 'bridge-title');
+        } else {
+          logger.warn(
+            { ...fields, status: answer.status, answer: answer.body.slice(0, 200) },
+            'bridge-title-fail',
+          );
+        }
+      } catch (error) {
+        logger.warn({ ...fields, code: systemCode(error) }, 'bridge-title-fail');
+      }
+    });
+  };
+
   /** Streams until either side ends; resolves with the reason and the bytes pushed. */
   const pump = (session: Session): Promise<{ reason: string; bytes: number }> =>
     new Promise((resolve) => {
       const { input, output } = session;
+      const stripper = input.metaint > 0 ? new IcyMetadataStripper(input.metaint) : null;
       let bytes = 0;
       let over = false;
       const finish = (reason: string) => {
@@ -144,7 +180,9 @@ export async function startIcecastBridge(options: IcecastBridgeOptions): Promise
       input.request.setTimeout(idleTimeoutMs, () =>
         finish(`no data from the peer for ${idleTimeoutMs} ms`),
       );
-      input.response.on('data', (chunk: Buffer) => {
+      input.response.on('data', (data: Buffer) => {
+        const { media: chunk, titles } = stripper?.push(data) ?? { media: data, titles: [] };
+        for (const next of titles) forwardTitle(next);
         bytes += chunk.byteLength;
         bytesPushed += chunk.byteLength;
         // Icecast reads slower than the peer sends: wait for it (the peer drops a player
@@ -211,7 +249,16 @@ export async function startIcecastBridge(options: IcecastBridgeOptions): Promise
   void run(first);
   return {
     done,
-    status: () => ({ state, method, contentType, bytesPushed, sessions, lastError }),
+    status: () => ({
+      state,
+      method,
+      contentType,
+      bytesPushed,
+      sessions,
+      lastError,
+      title,
+      titlesForwarded,
+    }),
     async stop() {
       stopped = true;
       stopping.abort();

@@ -1,3 +1,4 @@
+import { get as httpGet } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { BridgeError, systemCode } from './errors.js';
 import { describeTarget, type IcecastTarget } from './urls.js';
@@ -234,4 +235,47 @@ export async function openIcecastMount(
     'P2PSP_ERR_ICECAST_REFUSED',
     `${where}: the server closed the connection without an answer; is it an Icecast server?`,
   );
+}
+
+/**
+ * Sets the mount's title as a source client does (Icecast 2.4 src/admin.c,
+ * command_metadata): `GET /admin/metadata?mount=/m&mode=updinfo&song=TITLE` with the source
+ * credentials. Icecast shows it in its status pages and sends it to its own listeners as
+ * ICY metadata. Resolves with Icecast's status; an Ogg mount takes titles only from the
+ * stream itself and answers with an error, which the caller logs.
+ */
+export function setIcecastTitle(
+  target: IcecastTarget,
+  title: string,
+  timeoutMs: number,
+): Promise<{ readonly status: number; readonly body: string }> {
+  const query = new URLSearchParams({ mount: target.mount, mode: 'updinfo', song: title });
+  const credentials = Buffer.from(`${target.user}:${target.password}`).toString('base64');
+  return new Promise((resolve, reject) => {
+    const request = httpGet(
+      {
+        host: target.host,
+        port: target.port,
+        path: `/admin/metadata?${query}`,
+        headers: {
+          Authorization: `Basic ${credentials}`,
+          'User-Agent': 'p2psp-icecast-bridge',
+        },
+        timeout: timeoutMs,
+      },
+      (response) => {
+        const body: Buffer[] = [];
+        response.on('data', (bytes: Buffer) => body.push(bytes));
+        response.on('end', () =>
+          resolve({
+            status: response.statusCode ?? 0,
+            body: Buffer.concat(body).toString('utf8').slice(0, MAX_ANSWER_BYTES),
+          }),
+        );
+        response.on('error', reject);
+      },
+    );
+    request.on('timeout', () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    request.on('error', reject);
+  });
 }

@@ -12,6 +12,7 @@ export {
   type IcecastStreamDetails,
   openIcecastMount,
   type SourceMethod,
+  setIcecastTitle,
 } from './icecast-source-client.js';
 export {
   ICECAST_DEFAULT_PORT,

@@ -10,10 +10,12 @@ export interface PlayerStream {
   readonly response: IncomingMessage;
   /** The stream's Content-Type, as the peer announced it (parameters dropped). */
   readonly contentType: string;
+  /** `icy-metaint`: stream bytes between ICY metadata blocks, 0 when none are interleaved. */
+  readonly metaint: number;
 }
 
 /**
- * Opens a player connection to a peer (any Icecast-like URL works). The peer starts each
+ * Opens a player connection to a peer (any Icecast-like URL works), with ICY metadata. The peer starts each
  * player with the stream header and at a sync point, so every connection is a stream an
  * Icecast mount can start with.
  */
@@ -23,7 +25,8 @@ export function openPlayerStream(url: URL, timeoutMs: number): Promise<PlayerStr
     const client = url.protocol === 'https:' ? https : http;
     const request = client.get(
       url,
-      { headers: { 'User-Agent': 'p2psp-icecast-bridge', 'Icy-MetaData': '0' } },
+      // ICY metadata asked for: the titles go on to Icecast (a p2psp peer interleaves them).
+      { headers: { 'User-Agent': 'p2psp-icecast-bridge', 'Icy-MetaData': '1' } },
       (response) => {
         request.setTimeout(0);
         const status = response.statusCode ?? 0;
@@ -52,7 +55,13 @@ export function openPlayerStream(url: URL, timeoutMs: number): Promise<PlayerStr
             ),
           );
         }
-        resolve({ request, response, contentType });
+        const metaint = Number(response.headers['icy-metaint'] ?? 0);
+        resolve({
+          request,
+          response,
+          contentType,
+          metaint: Number.isSafeInteger(metaint) && metaint > 0 ? metaint : 0,
+        });
       },
     );
     request.setTimeout(timeoutMs, () => {

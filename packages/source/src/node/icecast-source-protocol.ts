@@ -100,7 +100,8 @@ export function clusterStreamInfo(info: IcecastStreamInfo): StreamInfo {
     description: info.description ?? '',
     genre: info.genre ?? '',
     url: info.url ?? '',
-    bitrate: info.bitrate ?? 0,
+    // Liquidsoap and butt send the rate only in ice-audio-info (`bitrate=128`).
+    bitrate: info.bitrate ?? (Number.parseInt(info.audioInfo.bitrate ?? '', 10) || 0),
   };
 }
 
