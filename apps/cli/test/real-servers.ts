@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { get } from 'node:http';
 import { join } from 'node:path';
 import {
@@ -109,6 +110,23 @@ export async function decode(processes: ChildProcesses, url: string, seconds: nu
     Number(match[1]),
   );
   return { status, errors: decoder.stderr(), seconds: Math.max(0, ...times) / 1e6 };
+}
+
+/**
+ * Decodes bytes a player received as the player read them: through a pipe. From a file,
+ * ffmpeg's Ogg demuxer would read the last 64 KiB for the duration as if they belonged to
+ * the first link of a chain, and fail on a chain whose last link is longer than that.
+ */
+export function decodeBytes(bytes: Uint8Array) {
+  const result = spawnSync(
+    'ffmpeg',
+    [
+      ...['-hide_banner', '-nostdin', '-v', 'error', '-xerror'],
+      ...['-i', 'pipe:0', '-f', 'null', '-'],
+    ],
+    { input: bytes, maxBuffer: 64 << 20, timeout: 60_000 },
+  );
+  return { status: result.status, errors: result.stderr.toString() };
 }
 
 /**
