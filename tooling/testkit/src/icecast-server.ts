@@ -22,6 +22,8 @@ export interface IcecastServerOptions {
   readonly port?: number;
   /** Password of the `source` user that feeds mounts (default: a fixed test secret). */
   readonly sourcePassword?: string;
+  /** Icecast's `<clients>` limit, listeners and sources together (default 32). */
+  readonly maxClients?: number;
 }
 
 export interface IcecastServer {
@@ -81,7 +83,7 @@ export async function startIcecastServer(
       '  <location>loopback</location>',
       '  <admin>test@localhost</admin>',
       // source-timeout: a vanished source client frees its mount within 10 s.
-      '  <limits><clients>32</clients><sources>4</sources><source-timeout>10</source-timeout>',
+      `  <limits><clients>${options.maxClients ?? 32}</clients><sources>4</sources><source-timeout>10</source-timeout>`,
       '    <queue-size>524288</queue-size><burst-size>65535</burst-size></limits>',
       '  <authentication>',
       `    <source-password>${xmlEscape(sourcePassword)}</source-password>`,
