@@ -3,8 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openHttpIngest } from './ingest-http.js';
 
-// Regression tests of the shared `firstBytes` wait (ingest.ts), driven through HTTP on
-// loopback: an Icecast mount with no live source answers 200 and then sends nothing.
+// The HTTP ingest against servers on loopback: the shared `firstBytes` wait (ingest.ts; an
+// Icecast mount with no live source answers 200 and then sends nothing), and the reconnects
+// after each fault, each logged with its code.
 const servers: Server[] = [];
 const responses: ServerResponse[] = [];
 afterEach(() => {
