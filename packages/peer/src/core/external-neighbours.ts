@@ -2,6 +2,7 @@ import {
   type Chunk,
   type Endpoint,
   type ExternalPeerNotice,
+  type Hello,
   type Instant,
   type MemberId,
   unmapIpv4,
@@ -25,8 +26,8 @@ const NOTICE_MEMORY = 4096;
  *
  * - The source's `external-peer` notice names an external: its id and the endpoint the
  *   source sees. From then on that id is never charged debt and never expected to relay.
- * - Its non-exclusive chunk, relayed from an endpoint we do not know, teaches it when its
- *   id was in a notice and it comes from the notice's IP address. Not the port: a
+ * - Its non-exclusive chunk, or its hello, from an endpoint we do not know, teaches it when
+ *   its id was in a notice and it comes from the notice's IP address. Not the port: a
  *   symmetric NAT gives each destination another one. Safe: the source bound that id to
  *   that address (TCP join, then a hello from the same host), and the chunk only makes it
  *   a neighbour to verify: it gets nothing until it echoes our hello's nonce at that port,
@@ -68,9 +69,23 @@ export class ExternalNeighbours {
       this.#context.drop('unknown-external', from, 'chunk');
       return;
     }
-    if (this.#neighbours.learnFromChunk(from, chunk.origin, now) === null) return;
+    if (this.#neighbours.learnNoticed(from, chunk.origin, 'chunk', now) === null) return;
     this.#context.stats.externalsOnboarded++;
     this.#watch(chunk.origin, now);
+  }
+
+  /**
+   * A hello from an endpoint we do not know: true when it is an external the source named,
+   * from the notice's address (its hello often comes before its onboarding chunk): learnt,
+   * answered and challenged like a listed member's. False: not ours to take.
+   */
+  hello(from: Endpoint, message: Hello, now: Instant): boolean {
+    if (this.#notices.get(message.memberId) !== unmapIpv4(from.address)) return false;
+    const learnt = this.#neighbours.learnNoticed(from, message.memberId, 'hello', now);
+    if (learnt === null) return true;
+    this.#neighbours.hello(learnt, message);
+    this.#watch(message.memberId, now);
+    return true;
   }
 
   /** Anything from a neighbour: an external's sign of life. */

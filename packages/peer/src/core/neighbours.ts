@@ -22,10 +22,17 @@ import type { NeighbourVia } from './peer-events.js';
 import type { NeighbourView } from './peer-types.js';
 
 /**
- * Neighbours learnt from a hello or a chunk (not from the source) that have not answered
- * our nonce yet. Capped so that spoofed hellos cannot crowd out real joiners.
+ * Neighbours that have not answered our nonce yet at the endpoint they now claim (a listed
+ * member's hello from another port, an external's onboarding chunk). Capped so that
+ * spoofed datagrams cannot crowd out real members.
  */
 const MAX_UNVERIFIED = 256;
+
+/**
+ * At most one peer-list request per this long for chunks from unlisted endpoints: the
+ * source answers one per 2 s per member (PEER_LIST_INTERVAL_MILLIS in @p2psp/source).
+ */
+const UNLISTED_ASK_MILLIS = 2000;
 
 /** Member ids remembered as gone (ids are never reused by a source). */
 const DEPARTED_MEMORY = 4096;
@@ -42,9 +49,10 @@ export interface Neighbour {
   readonly memberId: MemberId;
   readonly endpoint: Endpoint;
   /**
-   * Listed by the source, or answered our hello with our nonce. Only verified neighbours
-   * are sent relays: a hello or chunk from a spoofed address must not turn this peer into
-   * a stream reflector aimed at that address.
+   * Listed by the source at this endpoint, or (listed elsewhere, or named by an external
+   * notice) answered our hello with our nonce here. Only verified neighbours are sent
+   * relays: a hello or chunk from a spoofed address must not turn this peer into a stream
+   * reflector aimed at that address.
    */
   readonly verified: boolean;
 }
@@ -82,9 +90,12 @@ export interface NeighboursHooks {
 /**
  * The other members of the cluster as this peer knows them (rules 4, 6 and 7, NTS).
  *
- * - Rule 4: neighbours come from the accept's list (verified: the source vouches for them),
- *   from peer-list replies, and from the hellos and chunks of members the list did not
- *   have. One learnt by its datagram is verified once it echoes our hello's nonce.
+ * - Rule 4: neighbours come only from the source: the accept's list and its peer-list
+ *   replies (its introductions of later joiners), verified since the source vouches for
+ *   the endpoint, and the externals its notices name. A hello or chunk from anybody else is
+ *   dropped (`unlisted`) and teaches nothing: a stranger gets no chunk, no reply, no
+ *   retries. A listed member's hello from another endpoint (a NAT that does not keep
+ *   ports) moves it there, to be verified by our hello's nonce.
  * - Hello rounds (timer `hello-round`): our hello to the source until its hello-ack
  *   (bounded: P2PSP_ERR_HELLO_TIMEOUT), and to every neighbour until it answers (this also
  *   opens NATs); towards a symmetric NAT, to its predicted ports as well (NTS).
@@ -122,6 +133,8 @@ export class Neighbours {
   #sourceHelloNonce = 0;
   #sourceHellosLeft = 0;
   #sourceAcknowledged = false;
+  /** When we last asked the source for its list because of an unlisted chunk. */
+  #unlistedAskedAt: Instant | null = null;
   /** Our address as the source sees it (the accept's `observedEndpoint`), for EMS. */
   #publicAddress: string | null = null;
 
@@ -215,47 +228,65 @@ export class Neighbours {
     context.emit({ name: 'hello-ack', level: 'debug', fields: { from: context.sourceKey } });
   }
 
-  /** A hello from an endpoint we do not know: learnt, answered, and challenged with ours. */
-  learnFromHello(from: Endpoint, message: Hello, now: Instant): void {
+  /**
+   * A hello from an endpoint we do not know. A member the source did not list to us (a
+   * joiner whose introduction is on its way, or a stranger) gets nothing and is not learnt:
+   * a joiner retries its hellos, and one arriving after the introduction is answered. A
+   * listed one that never answered at its listed endpoint moves here and is challenged
+   * with our hello (one datagram); its hello-ack with our nonce verifies it.
+   */
+  strangerHello(from: Endpoint, message: Hello, now: Instant): void {
     const context = this.#context;
     if (message.memberId === NO_MEMBER || message.memberId === context.memberId) {
       context.drop('bad-origin', from, 'hello');
       return;
     }
-    const learnt = this.#add(message.memberId, from, 'hello', false);
-    if (learnt === null) {
+    if (!this.#byId.has(message.memberId)) {
+      context.drop('unlisted', from, 'hello');
+      return;
+    }
+    const moved = this.#add(message.memberId, from, 'hello', false);
+    if (moved === null) {
       context.drop('bad-origin', from, 'hello');
       return;
     }
-    learnt.reachable = true;
-    context.sendMessage(from, {
-      type: 'hello-ack',
-      memberId: context.memberId,
-      nonce: message.nonce,
-    });
-    // Our own hello is the challenge: its hello-ack proves the address is really its.
-    this.#sendHello(learnt);
+    moved.reachable = true;
+    this.#sendHello(moved);
     this.#scheduleHelloRound(now);
   }
 
   /**
-   * Whether a chunk from an unknown endpoint may teach its origin: not us, not nobody
-   * (else counted as a bad origin).
+   * A chunk from an endpoint the source did not list: dropped. It may come from a joiner
+   * whose introduction was lost (one copy to members that take any hello), so we ask the
+   * source for its list, at most once per `UNLISTED_ASK_MILLIS`: a stranger's chunks make
+   * us send nothing to it, and the source one small request now and then.
    */
-  learnableOrigin(from: Endpoint, origin: MemberId): boolean {
-    if (origin !== NO_MEMBER && origin !== this.#context.memberId) return true;
-    this.#context.drop('bad-origin', from, 'chunk');
-    return false;
+  unlistedChunk(from: Endpoint, now: Instant): void {
+    const context = this.#context;
+    context.drop('unlisted', from, 'chunk');
+    if (context.state !== 'streaming') return;
+    const asked = this.#unlistedAskedAt;
+    if (asked !== null && now - asked < UNLISTED_ASK_MILLIS) return;
+    this.#unlistedAskedAt = now;
+    context.stats.unlistedPeerListRequests++;
+    context.sendMessage(context.source, { type: 'peer-list-request', memberId: context.memberId });
   }
 
   /**
-   * A chunk (already checked against the window) from an unknown endpoint: its origin is
-   * learnt there, unverified, and challenged; null (counted) when it may not be.
+   * An external the source named (its notice, seed 000) wrote to us from an endpoint we do
+   * not know (its onboarding chunk, or its hello: a symmetric NAT gives each destination a
+   * port of its own): learnt there, unverified, and challenged; null (counted) when it may
+   * not be.
    */
-  learnFromChunk(from: Endpoint, origin: MemberId, now: Instant): Neighbour | null {
-    const learnt = this.#add(origin, from, 'chunk', false);
+  learnNoticed(
+    from: Endpoint,
+    memberId: MemberId,
+    via: 'chunk' | 'hello',
+    now: Instant,
+  ): Neighbour | null {
+    const learnt = this.#add(memberId, from, via, false);
     if (learnt === null) {
-      this.#context.drop('bad-origin', from, 'chunk');
+      this.#context.drop('bad-origin', from, via);
       return null;
     }
     learnt.reachable = true;
@@ -504,13 +535,14 @@ export class Neighbours {
   }
 
   /**
-   * A chunk from it was accepted: it reaches us, and rule 7 credits it -1 (floored at
-   * -threshold, so that a neighbour that was generous and then stops relaying is still
-   * dropped within 2 x threshold). Liveness watches neighbours that relayed to us (rule 6:
-   * one that stops has vanished); one that never relays is a matter for its debt, or an
-   * external.
+   * A chunk from it was accepted: it reaches us, and when the chunk was new to us (`fresh`)
+   * rule 7 credits it -1 (floored at -threshold, so that a neighbour that was generous and
+   * then stops relaying is still dropped within 2 x threshold); a copy of what we hold, an
+   * echo of our own relay, earns nothing. Liveness watches neighbours that relayed to us
+   * (rule 6: one that stops has vanished); one that never relays is a matter for its debt,
+   * or an external.
    */
-  received(neighbour: Neighbour): void {
+  received(neighbour: Neighbour, fresh: boolean): void {
     const entry = this.#entry(neighbour);
     if (entry !== undefined) entry.reachable = true;
     const memberId = neighbour.memberId;
@@ -519,7 +551,8 @@ export class Neighbours {
         external: this.#externals.has(memberId),
       });
     }
-    this.#accounting.received(memberId, this.#streamClock);
+    if (fresh) this.#accounting.received(memberId, this.#streamClock);
+    else this.#accounting.heard(memberId, this.#streamClock);
   }
 
   /** Seed 000: an external member is sent the stream and never expected to relay. */

@@ -7,6 +7,7 @@ import {
   encodeFrame,
   FrameDecoder,
   type JoinAccept,
+  peerListReplies,
 } from '@p2psp/wire';
 import { describe, expect, it } from 'vitest';
 import { PeerConfigError } from './errors.js';
@@ -248,7 +249,7 @@ describe('PeerCore relays (rules 2, 3)', () => {
     });
   });
 
-  it('relays to a neighbour learnt from a hello only once it answers our nonce, then catches it up', () => {
+  it('relays to a joiner only once the source introduces it, then catches it up', () => {
     const { core } = joinedPeer(
       { helloAttempts: 3, helloRetryMillis: 100 },
       { members: [member(ME), member(1)] },
@@ -271,21 +272,18 @@ describe('PeerCore relays (rules 2, 3)', () => {
       },
       300,
     );
-    // An answer and our own hello, the challenge; no chunk yet: the address is unproven.
-    const [ack, challenge] = toJoiner(drainOutputs(core));
-    expect(ack).toEqual({ type: 'hello-ack', memberId: ME, nonce: 1 });
-    expect(challenge).toMatchObject({ type: 'hello', memberId: ME });
-    const nonce = challenge?.type === 'hello' ? challenge.nonce : -1;
+    // No answer, no challenge, no chunk: the source never named it.
+    expect(toJoiner(drainOutputs(core))).toEqual([]);
     core.handle({ type: 'datagram', from: SOURCE, bytes: chunk(3) }, 310);
     core.handleTimeout(400);
-    expect(toJoiner(drainOutputs(core)).filter((message) => message.type === 'chunk')).toEqual([]);
-    // The right nonce: it is really there. It gets the last two source chunks relayed
-    // (chunk 3's relay job is over: it is one of them).
+    expect(toJoiner(drainOutputs(core))).toEqual([]);
+    // The source introduces it: it gets the last two source chunks relayed (chunk 3's relay
+    // job is over: it is one of them) and our hello.
     core.handle(
       {
         type: 'datagram',
-        from: joiner,
-        bytes: encodeDatagram({ type: 'hello-ack', memberId: 9, nonce }),
+        from: SOURCE,
+        bytes: encodeDatagram(peerListReplies([{ ...member(9), endpoint: joiner }])[0]!),
       },
       410,
     );
@@ -294,7 +292,7 @@ describe('PeerCore relays (rules 2, 3)', () => {
       toJoiner(drainOutputs(core)).map((message) =>
         message.type === 'chunk' ? message.chunkNumber : message.type,
       ),
-    ).toEqual([2, 3]);
+    ).toEqual([2, 3, 'hello']);
     expect(core.neighbours().find((neighbour) => neighbour.memberId === 9)?.verified).toBe(true);
   });
 
@@ -470,10 +468,11 @@ describe('PeerCore play-out (rule 5)', () => {
     const first = 0xffff_fffd;
     const numbers = [0, 1, 2, 4, 5, 6, 7, 8].map((offset) => (first + offset) >>> 0); // 3 is lost
     const plays: { chunkNumber: number; payload: Uint8Array | null }[] = [];
-    numbers.forEach((chunkNumber, index) => {
+    // Each arrives on the source's schedule (10 ms chunks from the accept's next number).
+    numbers.forEach((chunkNumber) => {
       core.handle(
         { type: 'datagram', from: fromMember(1), bytes: chunk(chunkNumber, 1) },
-        index * 10,
+        ((chunkNumber - first) >>> 0) * 10,
       );
       for (const output of drainOutputs(core)) if (output.type === 'play') plays.push(output);
     });
@@ -506,10 +505,11 @@ describe('PeerCore play-out (rule 5)', () => {
   it('drops chunks outside the window and oversized ones', () => {
     const { core } = joinedPeer({ playoutDelayChunks: 2 });
     for (let number = 10; number < 14; number++) {
-      core.handle({ type: 'datagram', from: fromMember(1), bytes: chunk(number, 1) }, number);
+      core.handle({ type: 'datagram', from: fromMember(1), bytes: chunk(number, 1) }, number * 10);
     }
-    core.handle({ type: 'datagram', from: fromMember(2), bytes: chunk(3, 2) }, 20); // too old
-    core.handle({ type: 'datagram', from: fromMember(2), bytes: chunk(60, 2) }, 20); // too far ahead
+    core.handle({ type: 'datagram', from: fromMember(2), bytes: chunk(3, 2) }, 200); // too old
+    // Beyond the window (B = 8 from 12) though on the source's schedule.
+    core.handle({ type: 'datagram', from: fromMember(2), bytes: chunk(21, 2) }, 200);
     const big = encodeDatagram({
       type: 'chunk',
       chunkNumber: 14,
@@ -518,7 +518,7 @@ describe('PeerCore play-out (rule 5)', () => {
       payload: new Uint8Array(17),
       signature: new Uint8Array(0),
     });
-    core.handle({ type: 'datagram', from: fromMember(2), bytes: big }, 20);
+    core.handle({ type: 'datagram', from: fromMember(2), bytes: big }, 200);
     expect(core.stats().datagramsDropped).toMatchObject({
       'out-of-window': 2,
       'oversized-chunk': 1,
@@ -529,7 +529,7 @@ describe('PeerCore play-out (rule 5)', () => {
   it('plays out the buffer after the source says the stream ended', () => {
     const { core } = joinedPeer({ playoutDelayChunks: 4, drainMillis: 50 });
     for (let number = 0; number < 6; number++) {
-      core.handle({ type: 'datagram', from: fromMember(1), bytes: chunk(number, 1) }, number);
+      core.handle({ type: 'datagram', from: fromMember(1), bytes: chunk(number, 1) }, number * 10);
     }
     drainOutputs(core);
     core.handle(
@@ -538,11 +538,11 @@ describe('PeerCore play-out (rule 5)', () => {
         from: SOURCE,
         bytes: encodeDatagram({ type: 'goodbye', memberId: 0, reason: 'stream-end' }),
       },
-      10,
+      60,
     );
     expect(core.state).toBe('draining');
-    expect(core.pollTimeout()).toBe(60);
-    core.handleTimeout(60);
+    expect(core.pollTimeout()).toBe(110);
+    core.handleTimeout(110);
     const outputs = drainOutputs(core);
     expect(
       outputs
@@ -554,7 +554,7 @@ describe('PeerCore play-out (rule 5)', () => {
 });
 
 describe('PeerCore membership and bad input', () => {
-  it('learns neighbours from hellos and chunk origins, and refuses unsafe ones', () => {
+  it('learns neighbours from the source only: a stranger gets nothing, its hellos and chunks are dropped', () => {
     const { core } = joinedPeer({}, { members: [member(ME)] });
     const stranger = { address: '10.0.9.9', port: 7000 };
     core.handle(
@@ -565,20 +565,36 @@ describe('PeerCore membership and bad input', () => {
       },
       1,
     );
-    expect(sent(drainOutputs(core))).toMatchObject([
-      { to: stranger, message: { type: 'hello-ack', memberId: ME, nonce: 33 } },
-      { to: stranger, message: { type: 'hello', memberId: ME } },
-    ]);
+    expect(sent(drainOutputs(core))).toEqual([]);
     const relayer = { address: '10.0.9.10', port: 7000 };
     core.handle({ type: 'datagram', from: relayer, bytes: chunk(0, 10) }, 2);
-    expect(core.neighbours().map((neighbour) => neighbour.memberId)).toEqual([9, 10]);
-    // Origins that are us, nobody, or a reachable member at another endpoint teach nothing.
-    const other = { address: '10.0.9.11', port: 7000 };
-    core.handle({ type: 'datagram', from: other, bytes: chunk(1, ME) }, 3);
-    core.handle({ type: 'datagram', from: other, bytes: chunk(1, 0) }, 3);
-    core.handle({ type: 'datagram', from: other, bytes: chunk(1, 9) }, 3);
-    expect(core.stats().datagramsDropped['bad-origin']).toBe(3);
+    core.handle({ type: 'datagram', from: relayer, bytes: chunk(1, 10) }, 3);
+    // Nothing to it; the source is asked for its list once (an introduction may be lost).
+    expect(sent(drainOutputs(core))).toEqual([
+      { to: SOURCE, message: { type: 'peer-list-request', memberId: ME } },
+    ]);
+    expect(core.neighbours()).toEqual([]);
+    expect(core.stats()).toMatchObject({
+      unlistedPeerListRequests: 1,
+      chunksFromPeers: 0,
+      bufferFill: 0,
+      datagramsDropped: { unlisted: 3 },
+    });
+    // A hello claiming us or nobody is a bad origin.
+    for (const memberId of [ME, 0]) {
+      core.handle(
+        {
+          type: 'datagram',
+          from: stranger,
+          bytes: encodeDatagram({ type: 'hello', memberId, nonce: 1 }),
+        },
+        3,
+      );
+    }
+    expect(sent(drainOutputs(core))).toEqual([]);
+    expect(core.stats().datagramsDropped['bad-origin']).toBe(2);
     // Other messages from strangers are dropped.
+    const other = { address: '10.0.9.11', port: 7000 };
     core.handle(
       {
         type: 'datagram',
@@ -589,7 +605,7 @@ describe('PeerCore membership and bad input', () => {
     );
     core.handle({ type: 'datagram', from: other, bytes: Uint8Array.of(1, 2, 3) }, 4);
     expect(core.stats().datagramsDropped).toMatchObject({ 'non-member': 1, malformed: 1 });
-    expect(core.stats().neighbours).toBe(2);
+    expect(core.stats().neighbours).toBe(0);
   });
 
   it('drops a neighbour silent for 2B chunk times without the source saying so, externals exempt (rule 6)', () => {
@@ -673,10 +689,10 @@ describe('PeerCore membership and bad input', () => {
     );
     expect(core.neighbours().map((neighbour) => neighbour.memberId)).toEqual([1, 4]);
     // A relay of a departed member arriving late (UDP reorders) does not bring it back.
-    // (The first bad-origin drop is the goodbye for member 3 sent by member 2.)
+    // (The bad-origin drop is the goodbye for member 3 sent by member 2.)
     core.handle({ type: 'datagram', from: fromMember(2), bytes: chunk(0, 2) }, 2);
     expect(core.neighbours().map((neighbour) => neighbour.memberId)).toEqual([1, 4]);
-    expect(core.stats().datagramsDropped['bad-origin']).toBe(2);
+    expect(core.stats().datagramsDropped).toMatchObject({ 'bad-origin': 1, unlisted: 1 });
   });
 
   it('says goodbye to the source and every member on stop', () => {

@@ -207,7 +207,7 @@ export class PeerCore implements SansIoCore<PeerEvent> {
     const context = this.#context;
     context.memberId = accept.memberId;
     const monitor = this.#complaints.start(accept);
-    this.#timing.start(accept.chunkIntervalMicros);
+    this.#timing.start(accept.chunkIntervalMicros, accept.nextChunkNumber, now);
     const delay = this.#playOut.start(accept, now);
     this.#relay.start(delay);
     context.state = 'streaming';
@@ -257,9 +257,11 @@ export class PeerCore implements SansIoCore<PeerEvent> {
     switch (message.type) {
       case 'chunk': {
         this.#neighbours.acknowledgedBySource();
+        // The source's schedule follows what it cuts now; an LRS resend is an old chunk.
+        if (!message.flags.recovered) this.#timing.anchorSchedule(message.chunkNumber, now);
         if (message.flags.nonExclusive) {
           // Seed 000: we are external; this chunk is ours to play and to relay once to all.
-          const index = this.#playOut.acceptableIndex(message, source, false);
+          const index = this.#playOut.acceptableIndex(message, source, false, now);
           if (index !== null) this.#storeChunk(message, index, null, null, now);
           this.#onboarding.onboard(bytes, now);
           return;
@@ -269,12 +271,12 @@ export class PeerCore implements SansIoCore<PeerEvent> {
           // for our own play-out (monitors play early), but in time for the others: relay
           // it to everybody at once, not paced, and without disturbing the paced relays.
           const late = this.#playOut.isLate(message.chunkNumber);
-          const index = late ? null : this.#playOut.acceptableIndex(message, source, false);
+          const index = late ? null : this.#playOut.acceptableIndex(message, source, false, now);
           if (index !== null) this.#storeChunk(message, index, null, null, now);
           this.#relay.relayToAllNow(bytes);
           return;
         }
-        const index = this.#playOut.acceptableIndex(message, source, true);
+        const index = this.#playOut.acceptableIndex(message, source, true, now);
         // An external the source feeds itself (no member reaches it) relays none of it.
         const relay = this.#onboarding.role === 'external' ? null : bytes;
         if (index !== null) this.#storeChunk(message, index, null, relay, now);
@@ -306,7 +308,7 @@ export class PeerCore implements SansIoCore<PeerEvent> {
     this.#onboarding.heard(neighbour, message, now);
     switch (message.type) {
       case 'chunk': {
-        const index = this.#playOut.acceptableIndex(message, neighbour.endpoint, false);
+        const index = this.#playOut.acceptableIndex(message, neighbour.endpoint, false, now);
         if (index !== null) this.#storeChunk(message, index, neighbour, null, now);
         return;
       }
@@ -327,29 +329,23 @@ export class PeerCore implements SansIoCore<PeerEvent> {
     }
   }
 
-  /** Rule 4: members are also learnt from their hellos and from their chunks' origin. */
+  /**
+   * Rule 4: members are learnt from the source only. A stranger's hellos and chunks are
+   * dropped (`unlisted`; for chunks, now and then we ask the source for its list, in case
+   * an introduction was lost), except an external's that the source's notice named
+   * (seed 000).
+   */
   #onStrangerMessage(from: Endpoint, message: DatagramMessage, now: Instant): void {
     const neighbours = this.#neighbours;
     switch (message.type) {
       case 'hello':
-        neighbours.learnFromHello(from, message, now);
+        if (!this.#externals.hello(from, message, now))
+          neighbours.strangerHello(from, message, now);
         return;
-      case 'chunk': {
-        if (message.flags.nonExclusive) {
-          this.#externals.onboard(from, message, now);
-          return;
-        }
-        // Safe to learn from: the chunk must fit the window and the chunk size (checked
-        // before anything is stored or learnt), its origin must be a member id that is
-        // neither ours, NO_MEMBER, nor a member already reachable elsewhere; the neighbour
-        // count is capped; and a stored chunk is never replaced by a later copy.
-        if (!neighbours.learnableOrigin(from, message.origin)) return;
-        const index = this.#playOut.acceptableIndex(message, from, false);
-        if (index === null) return;
-        const learnt = neighbours.learnFromChunk(from, message.origin, now);
-        if (learnt !== null) this.#storeChunk(message, index, learnt, null, now);
+      case 'chunk':
+        if (message.flags.nonExclusive) this.#externals.onboard(from, message, now);
+        else neighbours.unlistedChunk(from, now);
         return;
-      }
       case 'hello-ack':
         if (!neighbours.punchedAck(from, message))
           this.#context.drop('non-member', from, message.type);
@@ -363,9 +359,10 @@ export class PeerCore implements SansIoCore<PeerEvent> {
   }
 
   /**
-   * An accepted chunk: credited to the neighbour it came from (rule 7), stored (the first
-   * copy wins), relayed when the source sent it (`relay`: its datagram, rule 2), and then
-   * the window moves and what is due plays (rule 5).
+   * An accepted chunk: stored (the first copy wins), credited to the neighbour it came from
+   * when it was new (rule 7: an echo of what we already hold earns nothing), relayed when
+   * the source sent it (`relay`: its datagram, rule 2), and then the window moves and what
+   * is due plays (rule 5).
    */
   #storeChunk(
     chunk: Chunk,
@@ -380,9 +377,10 @@ export class PeerCore implements SansIoCore<PeerEvent> {
       if (relay !== null) this.#timing.sourceChunk(index, now);
     } else {
       stats.chunksFromPeers++;
-      this.#neighbours.received(neighbour);
     }
-    if (!this.#playOut.store(chunk, index, now)) return;
+    const stored = this.#playOut.store(chunk, index, now);
+    if (neighbour !== null) this.#neighbours.received(neighbour, stored);
+    if (!stored) return;
     if (relay !== null) this.#relay.relay(relay, index, now);
     this.#playOut.advance(index, now);
   }

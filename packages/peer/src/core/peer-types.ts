@@ -18,7 +18,11 @@ export type PeerDropReason =
   /** Arrived before the join completed or after the peer stopped. */
   | 'not-joined'
   /** A non-exclusive chunk from an endpoint the source named as no external (seed 000). */
-  | 'unknown-external';
+  | 'unknown-external'
+  /** A chunk numbered beyond the source's schedule: not cut yet by the source, so forged. */
+  | 'ahead-of-schedule'
+  /** A chunk or hello from an endpoint that is no member the source listed to us. */
+  | 'unlisted';
 
 export const PEER_DROP_REASONS: readonly PeerDropReason[] = [
   'malformed',
@@ -29,6 +33,8 @@ export const PEER_DROP_REASONS: readonly PeerDropReason[] = [
   'bad-origin',
   'not-joined',
   'unknown-external',
+  'ahead-of-schedule',
+  'unlisted',
 ];
 
 /** The peer's life: connecting and joining over TCP, then streaming over UDP. */
@@ -78,6 +84,11 @@ export interface PeerCounters {
    * exempt). It comes back if it sends again.
    */
   neighboursSilent: number;
+  /**
+   * Peer-list requests sent because chunks came from an endpoint the source did not list
+   * (a joiner whose introduction was lost, or a stranger): at most one per 2 s.
+   */
+  unlistedPeerListRequests: number;
   /** STUN datagrams seen on the stream socket (NAT detection shares it): ignored. */
   stunDatagramsIgnored: number;
   /** Hellos sent to predicted ports of members behind symmetric NATs (NTS). */

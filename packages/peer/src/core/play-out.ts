@@ -45,8 +45,11 @@ export interface PlayOutHooks {
  * chunk is `playoutDelay` ahead of the oldest, and chunk k is played as soon as a chunk
  * numbered k + delay or later has arrived: the play-out is clocked by the stream itself, so
  * a source slightly faster or slower than its announced rate never overflows or starves the
- * buffer. A chunk missing at its turn is played as null and counted lost; the output never
- * stalls. `ChunkRepair` reads this buffer (`RepairBuffer`) and asks neighbours for the
+ * buffer. The newest chunk counts only as far as the source's schedule (`StreamTiming`:
+ * our clock, the source's chunk rate, anchored on the source's chunks) allows: a forged
+ * chunk numbered ahead cannot make us play early, and one too far ahead is dropped
+ * (`ahead-of-schedule`). A chunk missing at its turn is played as null and counted lost;
+ * the output never stalls. `ChunkRepair` reads this buffer (`RepairBuffer`) and asks neighbours for the
  * chunks that are overdue (timer `repair`); what it cannot get, a monitor complains about.
  */
 export class PlayOut implements RepairBuffer {
@@ -191,13 +194,22 @@ export class PlayOut implements RepairBuffer {
   /**
    * The buffer index of a chunk if it may be stored: payload within the chunk size, number
    * within the window. Else the drop is counted and null returned. A chunk from the source
-   * beyond the window moves the window (we fell behind); from anyone else it is dropped, so
-   * a stray or forged number cannot push the play-out around by more than B.
+   * beyond the window moves the window (we fell behind); from anyone else it is dropped, and
+   * so is one numbered beyond the source's schedule (it was not cut yet), so a stray or
+   * forged number cannot push the play-out around.
    */
-  acceptableIndex(chunk: Chunk, from: Endpoint, fromSource: boolean): number | null {
+  acceptableIndex(chunk: Chunk, from: Endpoint, fromSource: boolean, now: Instant): number | null {
     const context = this.#context;
     if (chunk.payload.length > this.#chunkSize) {
       context.drop('oversized-chunk', from);
+      return null;
+    }
+    const timing = this.#timing;
+    if (
+      !fromSource &&
+      timing.aheadOfSchedule(chunk.chunkNumber, now) > timing.scheduleToleranceChunks
+    ) {
+      context.drop('ahead-of-schedule', from);
       return null;
     }
     // Chunks cut before our accept were relayed (partly) before the others knew us: starting
@@ -264,7 +276,7 @@ export class PlayOut implements RepairBuffer {
       this.#hooks.advanced(chunkTimes);
     }
     if (!this.#playing) this.#adjustDelayBeforePlay(now);
-    this.#playDue();
+    this.#playDue(now);
     this.#runRepair(now);
   }
 
@@ -324,10 +336,21 @@ export class PlayOut implements RepairBuffer {
     );
   }
 
-  /** Plays every chunk that is `delay` behind the newest one. */
-  #playDue(): void {
+  /**
+   * The newest chunk index play-out goes by: the newest received, but no further than the
+   * source's schedule at `now` allows (a chunk ahead of it was not cut yet: forged).
+   */
+  #newestScheduled(now: Instant): number {
+    const newest = this.#highestIndex;
+    const ahead = this.#timing.aheadOfSchedule(this.#buffer.numberOf(newest), now);
+    return ahead > 0 ? newest - Math.ceil(ahead) : newest;
+  }
+
+  /** Plays every chunk that is `delay` behind the newest one the schedule allows. */
+  #playDue(now: Instant): void {
+    const newest = this.#newestScheduled(now);
     if (!this.#playing) {
-      if (this.#highestIndex - this.#lowestIndex < this.#delay) return;
+      if (newest - this.#lowestIndex < this.#delay) return;
       this.#playing = true;
       this.#playIndex = this.#lowestIndex;
       this.#context.emit({
@@ -339,7 +362,7 @@ export class PlayOut implements RepairBuffer {
         },
       });
     }
-    while (this.#highestIndex - this.#playIndex >= this.#delay) this.#playOne();
+    while (newest - this.#playIndex >= this.#delay) this.#playOne();
   }
 
   #playOne(): void {

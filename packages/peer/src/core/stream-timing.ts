@@ -1,7 +1,22 @@
-import type { Instant } from '@p2psp/wire';
+import { chunkNumberDistance, type Instant } from '@p2psp/wire';
 
 /** Weight of a new sample in the interval moving averages (1/8, as TCP's SRTT, RFC 6298). */
 const AVERAGE_WEIGHT = 1 / 8;
+
+/**
+ * How far the source may run ahead of our schedule between two of its chunks: 5% of the
+ * chunks elapsed since the anchor. An ingest that speeds up, or an accept that announced an
+ * estimate, is followed; the next source chunk re-anchors the schedule anyway.
+ */
+const RATE_SLACK = 0.05;
+
+/**
+ * A relayed chunk numbered further ahead of the schedule than this (plus the rate slack) was
+ * not cut yet by the source: forged, or from a source that restarted. The anchor arrives
+ * late by its path's jitter; 250 ms covers a loaded host's event loop and a home uplink.
+ */
+const SCHEDULE_TOLERANCE_MILLIS = 250;
+const SCHEDULE_TOLERANCE_CHUNKS = 4;
 
 /**
  * The stream's timing as this peer sees it, read by relaying (rule 3), play-out (rule 5)
@@ -14,6 +29,8 @@ export class StreamTiming {
   #sourceGapMillis: number | null = null;
   #lastSourceChunkAt: Instant | null = null;
   #lastSourceChunkIndex = 0;
+  /** The source's schedule: chunk number `number` was the source's newest at `at`. */
+  #anchor: { number: number; at: Instant } | null = null;
 
   get chunkIntervalMillis(): number {
     return this.#chunkIntervalMillis;
@@ -24,9 +41,37 @@ export class StreamTiming {
     return this.#sourceGapMillis;
   }
 
-  /** Rule 4: the interval the join accept announced. */
-  start(chunkIntervalMicros: number): void {
+  /** Rule 4: the interval the join accept announced, and its next chunk number at `now`. */
+  start(chunkIntervalMicros: number, nextChunkNumber: number, now: Instant): void {
     this.#chunkIntervalMillis = Math.max(0.01, chunkIntervalMicros / 1000);
+    this.#anchor = { number: nextChunkNumber >>> 0, at: now };
+  }
+
+  /** A chunk the source just cut and sent us (not an LRS resend): the schedule's anchor. */
+  anchorSchedule(chunkNumber: number, now: Instant): void {
+    const anchor = this.#anchor;
+    if (anchor === null || chunkNumberDistance(chunkNumber, anchor.number) > 0) {
+      this.#anchor = { number: chunkNumber >>> 0, at: now };
+    }
+  }
+
+  /**
+   * How many chunks `chunkNumber` lies beyond the newest chunk the source's schedule allows
+   * at `now` (with the rate slack): <= 0 for a chunk the source may have cut already.
+   */
+  aheadOfSchedule(chunkNumber: number, now: Instant): number {
+    const anchor = this.#anchor;
+    if (anchor === null) return 0;
+    const elapsed = Math.max(0, now - anchor.at) / this.#chunkIntervalMillis;
+    return chunkNumberDistance(chunkNumber, anchor.number) - elapsed * (1 + RATE_SLACK);
+  }
+
+  /** Chunks a relayed chunk may be ahead of the schedule before it is dropped. */
+  get scheduleToleranceChunks(): number {
+    return Math.max(
+      SCHEDULE_TOLERANCE_CHUNKS,
+      Math.ceil(SCHEDULE_TOLERANCE_MILLIS / this.#chunkIntervalMillis),
+    );
   }
 
   /** A source chunk (its buffer index) arrived at `now`: both averages move towards it. */

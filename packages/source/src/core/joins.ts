@@ -15,6 +15,7 @@ import {
 } from '@p2psp/wire';
 import type { Chunker } from './chunker.js';
 import type { Introductions } from './introductions.js';
+import { JoinLimits } from './join-limits.js';
 import type { Membership } from './membership.js';
 import type { ResolvedSourceConfig } from './source-config.js';
 import type { SourceContext } from './source-context.js';
@@ -47,6 +48,7 @@ export class Joins {
   readonly #membership: Membership;
   readonly #introductions: Introductions;
   readonly #chunker: Chunker;
+  readonly #limits: JoinLimits;
 
   // Joins in progress, by connection and by the member id their hello will carry.
   readonly #joins = new Map<ConnectionId, Join>();
@@ -70,6 +72,7 @@ export class Joins {
     this.#membership = membership;
     this.#introductions = introductions;
     this.#chunker = chunker;
+    this.#limits = new JoinLimits(config);
     context.timers.register('join-timeout', (now) => this.#timeOut(now));
   }
 
@@ -84,6 +87,22 @@ export class Joins {
 
   open(connection: ConnectionId, remote: Endpoint, now: Instant): void {
     if (this.#joins.has(connection)) return;
+    const address = unmapIpv4(remote.address);
+    let inProgress = 0;
+    for (const join of this.#joins.values()) {
+      if (unmapIpv4(join.remote.address) === address) inProgress++;
+    }
+    const tooMany = this.#limits.connection(address, inProgress);
+    if (tooMany !== null) {
+      this.#context.stats.connectionsRejected++;
+      this.#context.emit({
+        name: 'connection-reject',
+        level: 'warn',
+        fields: { remote: formatEndpoint(remote), reason: tooMany },
+      });
+      this.#context.push({ type: 'close', connection, reason: tooMany });
+      return;
+    }
     this.#joins.set(connection, {
       connection,
       remote,
@@ -210,6 +229,18 @@ export class Joins {
    * is fed only once its hello gives its UDP endpoint.
    */
   #admit(join: Join, request: JoinRequest, now: Instant): void {
+    // Sybils and floods first (join-limits.ts): a member is counted at its TCP address until
+    // its hello, then at its UDP one (the same host, maybe written IPv4-mapped).
+    const address = unmapIpv4(join.remote.address);
+    const members = new Set([
+      ...this.#cluster.members.byAddress(address),
+      ...this.#cluster.members.byAddress(`::ffff:${address}`),
+    ]).size;
+    const limited = this.#limits.request(address, members, now);
+    if (limited !== null) {
+      this.#refuse(join, 'not-accepting', limited);
+      return;
+    }
     const outcome = this.#cluster.join(
       {
         // Until its hello the member is listed under a placeholder endpoint: its TCP port

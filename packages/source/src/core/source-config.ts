@@ -55,6 +55,20 @@ export interface SourceConfig {
    * joiner becomes one: by default the first joiner is the monitor. Default null.
    */
   readonly monitorCredential?: Uint8Array | null;
+  /**
+   * Members (fed, external, or accepted and not yet helloed) from one IP address; beyond,
+   * joiners are refused `not-accepting`. Bounds sybils per host; honest viewers share an
+   * address behind a NAT. Default 64 (tests run many peers on 127.0.0.1); on the open
+   * internet, a handful (docs/security.md).
+   */
+  readonly maxMembersPerAddress?: number;
+  /** Joins in progress (TCP open, no hello yet) from one IP address; beyond, closed. Default 16. */
+  readonly maxJoinsPerAddress?: number;
+  /**
+   * Joins the source admits per second, all addresses together, with a burst of 5 s worth;
+   * beyond, refused `not-accepting`. Default 100.
+   */
+  readonly joinsPerSecond?: number;
   /** A join (TCP open to UDP hello) that takes longer is abandoned and closed. Default 5,000 ms. */
   readonly joinTimeoutMillis?: number;
   /** Largest TCP frame accepted from a joiner; larger closes the connection. Default 4,096. */
@@ -87,6 +101,9 @@ export interface ResolvedSourceConfig {
   readonly header: NonNullable<SourceConfig['header']> | null;
   readonly maxMembers: number;
   readonly monitorCredential: Uint8Array | null;
+  readonly maxMembersPerAddress: number;
+  readonly maxJoinsPerAddress: number;
+  readonly joinsPerSecond: number;
   readonly joinTimeoutMillis: number;
   readonly maxFrameBytes: number;
   readonly initialChunkIntervalMillis: number;
@@ -100,6 +117,9 @@ export const SOURCE_DEFAULTS = {
   bufferSize: 64,
   mediaType: 'application/octet-stream',
   maxMembers: 256,
+  maxMembersPerAddress: 64,
+  maxJoinsPerAddress: 16,
+  joinsPerSecond: 100,
   joinTimeoutMillis: 5000,
   maxFrameBytes: 4096,
   initialChunkIntervalMillis: 20,
@@ -172,6 +192,27 @@ export function resolveSourceConfig(config: SourceConfig): ResolvedSourceConfig 
     header: config.header ?? null,
     maxMembers,
     monitorCredential,
+    maxMembersPerAddress: integerIn(
+      'maxMembersPerAddress',
+      config.maxMembersPerAddress ?? SOURCE_DEFAULTS.maxMembersPerAddress,
+      1,
+      1_000_000,
+      'use the default 64',
+    ),
+    maxJoinsPerAddress: integerIn(
+      'maxJoinsPerAddress',
+      config.maxJoinsPerAddress ?? SOURCE_DEFAULTS.maxJoinsPerAddress,
+      1,
+      1_000_000,
+      'use the default 16',
+    ),
+    joinsPerSecond: integerIn(
+      'joinsPerSecond',
+      config.joinsPerSecond ?? SOURCE_DEFAULTS.joinsPerSecond,
+      1,
+      1_000_000,
+      'use the default 100',
+    ),
     joinTimeoutMillis: integerIn(
       'joinTimeoutMillis',
       config.joinTimeoutMillis ?? SOURCE_DEFAULTS.joinTimeoutMillis,

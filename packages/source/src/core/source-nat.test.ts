@@ -105,20 +105,19 @@ describe('SourceCore introductions and impossible pairs (NTS)', () => {
     expect(core.stats().membersIntroduced).toBe(1);
   });
 
-  it('does not spend a datagram on members that take any hello (open, or no NAT seen)', () => {
+  it('tells members that take any hello too: peers learn neighbours from the source only', () => {
     const core = createSource();
+    const c = { address: '198.51.100.3', port: 5000 };
     join(core, 1, a, 0, { nat: nat('open') });
-    join(core, 2, { address: '198.51.100.3', port: 5000 }, 0, {
-      nat: nat('unknown'),
-      privateEndpoint: { address: '198.51.100.3', port: 5000 },
-    });
+    join(core, 2, c, 0, { nat: nat('unknown'), privateEndpoint: c });
     const third = join(core, 3, b, 0, { nat: nat('port-restricted-cone') });
-    expect(
-      datagramsSent(third.outputs).filter(
-        (datagram) => datagram.message.type === 'peer-list-reply',
-      ),
-    ).toEqual([]);
-    expect(core.stats().membersIntroduced).toBe(0);
+    const introductions = datagramsSent(third.outputs).filter(
+      (datagram) => datagram.message.type === 'peer-list-reply',
+    );
+    // One copy each: they take the joiner's hellos, and a lost copy costs a peer list.
+    expect(introductions.map((datagram) => datagram.to.address)).toEqual([a.address, c.address]);
+    expect(introductions[0]?.message).toMatchObject({ members: [{ memberId: 3, endpoint: b }] });
+    expect(core.stats().membersIntroduced).toBe(3);
   });
 
   it('takes a joiner whose NAT remapped its port as symmetric; external when that leaves it apart from a fed member', () => {
