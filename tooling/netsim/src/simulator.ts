@@ -279,7 +279,8 @@ export class Simulator {
       realm.set(address, ports);
     }
     const endpoint: Endpoint = { address, port: options.udpPort ?? 4000 };
-    if (ports.has(endpoint.port)) {
+    // A crashed or stopped node's endpoint is free again: a program restarted on its address.
+    if (ports.get(endpoint.port)?.alive === true) {
       throw new RangeError(`${address}:${endpoint.port} is already in use: pick another udpPort`);
     }
     const node = new SimulatedNode(
