@@ -62,7 +62,7 @@ export function registerSourceCommand(program: Command): void {
     )
     .option(
       '--fallback <file>',
-      'while the input is away (a source client left, a URL reconnects), play this file (looped) instead of silence',
+      'while the input is away or stalled (a source client left, a URL reconnects, no byte for 2 s), play this file (looped) instead of silence',
     )
     .option('-a, --address <ip>', 'address to listen on (TCP joins and UDP)', ipAddress, '0.0.0.0')
     .option(
