@@ -1,4 +1,4 @@
-import { MPEG_AUDIO } from './audio-frames.js';
+import { ADTS, MPEG_AUDIO } from './audio-frames.js';
 import { asciiBytes, concatBytes, EMPTY } from './bytes.js';
 import { oggCrc32 } from './crc32.js';
 import type { MediaKind } from './media-type.js';
@@ -23,10 +23,11 @@ const PIECE_MICROS = 100_000;
  * Builds silence matching the stream that starts with `streamStart` (its first bytes: a
  * frame header to copy, or the Ogg BOS page; for Ogg Opus the audio pages that follow give
  * the byte rate the silence keeps). Null when this kind or codec has no silence
- * generator: AAC (ADTS), Vorbis and WebM need an encoder.
+ * generator: Vorbis and WebM need an encoder; AAC has one only for mono and stereo.
  */
 export function createSilence(kind: MediaKind, streamStart: Uint8Array): Silence | null {
   if (kind === 'mp3') return mpegSilence(streamStart);
+  if (kind === 'aac-adts') return adtsSilence(streamStart);
   if (kind === 'ogg') return opusSilence(streamStart);
   return null;
 }
@@ -48,6 +49,131 @@ function mpegSilence(streamStart: Uint8Array): Silence | null {
   const frame = new Uint8Array(parsed.length);
   frame.set(header);
   const frameMicros = (parsed.samples * 1_000_000) / parsed.sampleRate;
+  const count = Math.max(1, Math.round(PIECE_MICROS / frameMicros));
+  const piece = new Uint8Array(frame.length * count);
+  for (let index = 0; index < count; index++) piece.set(frame, index * frame.length);
+  return {
+    header: EMPTY,
+    next: () => ({ bytes: piece, durationMicros: frameMicros * count }),
+  };
+}
+
+/** Writes bit fields most significant bit first, as AAC's bitstream syntax reads them. */
+class BitWriter {
+  readonly #bytes: number[] = [];
+  #bits = 0;
+
+  write(value: number, width: number): void {
+    for (let bit = width - 1; bit >= 0; bit--) {
+      if (this.#bits % 8 === 0) this.#bytes.push(0);
+      this.#bytes[this.#bytes.length - 1]! |= ((value >> bit) & 1) << (7 - (this.#bits % 8));
+      this.#bits++;
+    }
+  }
+
+  get bytes(): number {
+    return Math.ceil(this.#bits / 8);
+  }
+
+  finish(): Uint8Array {
+    return Uint8Array.from(this.#bytes);
+  }
+}
+
+/** Syntactic element ids (ISO/IEC 14496-3 section 4.5.2.1.1, Table 4.85). */
+const ID_SCE = 0;
+const ID_CPE = 1;
+const ID_FIL = 6;
+const ID_END = 7;
+const ADTS_HEADER_BYTES = 7;
+/** A fill element's payload: at most 15 + 255 - 1 bytes (Table 4.11, fill_element). */
+const MAX_FILL_PAYLOAD = 269;
+
+/**
+ * One channel's silence, long window, no scale factor band coded (max_sfb 0: no section,
+ * scale factor or spectral data): every coefficient is zero (14496-3 4.6.2, 4.6.3).
+ */
+function silentIcsInfo(bits: BitWriter): void {
+  bits.write(0, 1); // ics_reserved_bit
+  bits.write(0, 2); // window_sequence ONLY_LONG_SEQUENCE
+  bits.write(0, 1); // window_shape
+  bits.write(0, 6); // max_sfb
+  bits.write(0, 1); // predictor_data_present
+}
+
+function silentChannel(bits: BitWriter, withIcsInfo: boolean): void {
+  bits.write(100, 8); // global_gain: no scale factor follows, any value decodes to zero
+  if (withIcsInfo) silentIcsInfo(bits);
+  bits.write(0, 1); // pulse_data_present
+  bits.write(0, 1); // tns_data_present
+  bits.write(0, 1); // gain_control_data_present
+}
+
+/**
+ * AAC in ADTS: the stream's own header (profile, sample rate, channels) on raw data blocks
+ * that code zero spectra: an SCE for mono, a CPE with a common window for stereo (14496-3
+ * 4.4.2.1). Fill elements (EXT_FILL, 4.4.2.7) pad each frame to the stream's mean frame
+ * size, so the silence keeps the stream's byte rate as the Ogg Opus silence does.
+ */
+function adtsSilence(streamStart: Uint8Array): Silence | null {
+  const offset = findSyncPoint('aac-adts', streamStart);
+  if (offset < 0) return null;
+  const parsed = ADTS.parse(streamStart, offset);
+  const byte2 = streamStart[offset + 2]!;
+  const channels = ((byte2 & 0x01) << 2) | (streamStart[offset + 3]! >> 6);
+  if (parsed === undefined || (channels !== 1 && channels !== 2)) return null;
+  // The stream's mean frame size over the frames at hand (an encoder's first frames vary).
+  let frames = 0;
+  let frameBytes = 0;
+  for (let at = offset; ; frames++) {
+    const frame = ADTS.parse(streamStart, at);
+    if (frame === undefined || at + frame.length > streamStart.length) break;
+    frameBytes += frame.length;
+    at += frame.length;
+  }
+  const target = frames === 0 ? parsed.length : Math.round(frameBytes / frames);
+  const bits = new BitWriter();
+  if (channels === 1) {
+    bits.write(ID_SCE, 3);
+    bits.write(0, 4); // element_instance_tag
+    silentChannel(bits, true);
+  } else {
+    bits.write(ID_CPE, 3);
+    bits.write(0, 4);
+    bits.write(1, 1); // common_window
+    silentIcsInfo(bits);
+    bits.write(0, 2); // ms_mask_present
+    silentChannel(bits, false);
+    silentChannel(bits, false);
+  }
+  // Pad with fill elements up to the stream's frame size (3 + 4 (+ 8) bits each, then END).
+  let padding = target - ADTS_HEADER_BYTES - bits.bytes - 2;
+  while (padding > 2) {
+    const payload = Math.min(MAX_FILL_PAYLOAD, padding - 2);
+    bits.write(ID_FIL, 3);
+    if (payload < 15) {
+      bits.write(payload, 4);
+    } else {
+      bits.write(15, 4);
+      bits.write(payload - 15 + 1, 8); // esc_count: count = 15 + esc_count - 1
+    }
+    bits.write(0, 4); // extension_type EXT_FILL
+    bits.write(0, 4); // fill_nibble
+    for (let fill = 1; fill < payload; fill++) bits.write(0xa5, 8); // fill_byte 10100101
+    padding = target - ADTS_HEADER_BYTES - bits.bytes - 2;
+  }
+  bits.write(ID_END, 3);
+  const block = bits.finish();
+  const frame = new Uint8Array(ADTS_HEADER_BYTES + block.length);
+  frame.set(streamStart.subarray(offset, offset + ADTS_HEADER_BYTES));
+  frame[1]! |= 0x01; // protection_absent: no CRC
+  // frame_length (13 bits), buffer fullness 0x7FF (variable rate), one raw data block.
+  frame[3] = (frame[3]! & 0xfc) | (frame.length >> 11);
+  frame[4] = (frame.length >> 3) & 0xff;
+  frame[5] = ((frame.length & 0x07) << 5) | 0x1f;
+  frame[6] = 0xfc;
+  frame.set(block, ADTS_HEADER_BYTES);
+  const frameMicros = (1024 * 1_000_000) / parsed.sampleRate;
   const count = Math.max(1, Math.round(PIECE_MICROS / frameMicros));
   const piece = new Uint8Array(frame.length * count);
   for (let index = 0; index < count; index++) piece.set(frame, index * frame.length);

@@ -69,6 +69,12 @@ const STREAMS = [
   ['MP2 (layer II)', 'mp3', ['-c:a', 'mp2', '-b:a', '192k', '-f', 'mp2']],
   ['Ogg Opus stereo', 'ogg', ['-c:a', 'libopus', '-b:a', '64k', '-ac', '2', '-f', 'ogg']],
   ['Ogg Opus mono', 'ogg', ['-c:a', 'libopus', '-b:a', '32k', '-ac', '1', '-f', 'ogg']],
+  ['AAC-LC stereo (ADTS)', 'aac-adts', ['-c:a', 'aac', '-b:a', '128k', '-ac', '2', '-f', 'adts']],
+  [
+    'AAC-LC mono 44.1 kHz (ADTS)',
+    'aac-adts',
+    ['-c:a', 'aac', '-b:a', '64k', '-ac', '1', '-ar', '44100', '-f', 'adts'],
+  ],
 ] as const;
 
 describe.skipIf(missing.length > 0)(
@@ -97,8 +103,8 @@ describe.skipIf(missing.length > 0)(
       },
     );
 
-    it('has none for AAC, Vorbis or WebM (those need an encoder), nor for bytes it cannot read', () => {
-      expect(createSilence('aac-adts', tone(['-c:a', 'aac', '-f', 'adts']))).toBeNull();
+    it('has none for Vorbis, WebM or AAC beyond stereo (those need an encoder), nor for bytes it cannot read', () => {
+      expect(createSilence('aac-adts', tone(['-c:a', 'aac', '-ac', '6', '-f', 'adts']))).toBeNull();
       expect(createSilence('ogg', tone(['-c:a', 'libvorbis', '-f', 'ogg']))).toBeNull();
       expect(createSilence('webm', tone(['-c:a', 'libopus', '-f', 'webm']))).toBeNull();
       expect(createSilence('mp3', new Uint8Array(100))).toBeNull();
