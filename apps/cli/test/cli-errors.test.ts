@@ -170,6 +170,18 @@ describe('p2psp source/peer: clear errors, non-zero exit', () => {
       /'-1' is invalid.*P2PSP_ERR_BAD_OPTION/,
     ],
     [
+      ['source', '--input', demoSample, '--max-members-per-address', '0'],
+      /--max-members-per-address <count>' argument '0' is invalid\. expected an integer from 1 to 1000000\. \[P2PSP_ERR_BAD_OPTION\]/,
+    ],
+    [
+      ['source', '--input', demoSample, '--max-joins-per-address', '1.5'],
+      /'1\.5' is invalid.*P2PSP_ERR_BAD_OPTION/,
+    ],
+    [
+      ['source', '--input', demoSample, '--join-rate', 'fast'],
+      /'fast' is invalid.*P2PSP_ERR_BAD_OPTION/,
+    ],
+    [
       ['source', '--input', demoSample, '--member-timeout', 'soon'],
       /'soon' is invalid\. expected seconds.*P2PSP_ERR_BAD_OPTION/,
     ],

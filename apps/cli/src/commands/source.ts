@@ -35,6 +35,9 @@ interface SourceFlags extends HealthFlags {
   streamUrl?: string;
   maxMembers: number;
   maxMemberUpload: number;
+  maxMembersPerAddress: number;
+  maxJoinsPerAddress: number;
+  joinRate: number;
   logLevel: string;
   statusPort?: number;
   statusAddress: string;
@@ -121,6 +124,24 @@ export function registerSourceCommand(program: Command): void {
       2,
     )
     .option(
+      '--max-members-per-address <count>',
+      'members from one IP address (viewers behind one NAT share it); above, joiners are refused: a few on the open internet (docs/security.md)',
+      integerIn(1, 1_000_000),
+      64,
+    )
+    .option(
+      '--max-joins-per-address <count>',
+      'joins in progress (connected, no UDP hello yet) from one IP address; above, connections are closed',
+      integerIn(1, 1_000_000),
+      16,
+    )
+    .option(
+      '--join-rate <per-second>',
+      'joins admitted per second, all addresses together (bursts of 5 s worth); above, joiners are refused',
+      integerIn(1, 1_000_000),
+      100,
+    )
+    .option(
       '--status-port <port>',
       'serve GET /status (members, roles, complaints, expulsions as JSON), GET /events (server-sent events) and GET /metrics (Prometheus) on this port',
       integerIn(0, 65_535),
@@ -151,6 +172,9 @@ Then, on each peer machine: p2psp peer --source THIS_HOST:${DEFAULT_SOURCE_PORT}
           core: {
             ...health,
             cluster: { ...health.cluster, admission: { maxMemberUpload: flags.maxMemberUpload } },
+            maxMembersPerAddress: flags.maxMembersPerAddress,
+            maxJoinsPerAddress: flags.maxJoinsPerAddress,
+            joinsPerSecond: flags.joinRate,
           },
           onEvent: (event) => {
             view.record(event);

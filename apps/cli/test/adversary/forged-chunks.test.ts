@@ -1,0 +1,63 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { sleep, until } from '../helpers.js';
+import {
+  type Cluster,
+  type CountingSocket,
+  countingSocket,
+  forgedChunk,
+  lossRatio,
+  playedChunks,
+  startCluster,
+} from './adversary.js';
+
+// A stranger (a socket that never joined) sends chunks numbered inside every peer's play
+// window, in a listed member's name, 20 chunk numbers ahead of the play position, for 4 s.
+
+const ATTACK_MILLIS = 4000;
+const ROUND_MILLIS = 50;
+const AHEAD = 20;
+
+describe('adversary: forged chunks from a stranger, inside the play window', () => {
+  let cluster: Cluster | undefined;
+  let stranger: CountingSocket | undefined;
+  afterAll(async () => {
+    await stranger?.close();
+    await cluster?.stop();
+  });
+
+  it('0 forged bytes reach any player, honest loss <= 1%', { timeout: 60_000 }, async () => {
+    cluster = await startCluster({ peers: 4, seconds: 14 });
+    const { peers, players } = cluster;
+    stranger = await countingSocket();
+    let forged = 0;
+    const started = performance.now();
+    while (performance.now() - started < ATTACK_MILLIS) {
+      for (const [index, peer] of peers.entries()) {
+        const play = peer.core.stats().playChunkNumber;
+        if (play === null) continue;
+        const victimOf = peers[(index + 1) % peers.length]!.core.memberId;
+        for (let ahead = 1; ahead <= AHEAD; ahead++) {
+          stranger.send(peer.udp, forgedChunk(play + ahead, victimOf));
+          forged++;
+        }
+      }
+      await sleep(ROUND_MILLIS);
+    }
+    await until(() => players.every((player) => player.state.ended), 30_000, 'streams to end');
+    const ingest = cluster.ingested();
+    const dropped = peers.map((peer) => peer.core.stats().datagramsDropped.unlisted);
+    const results = players.map((player) => playedChunks(player.bytes(), ingest));
+    const losses = peers.map(lossRatio);
+    console.log(
+      `forged chunks: ${forged} sent by a stranger; per player forged/honest chunks played ${results.map((r) => `${r.forged}/${r.honest}`).join(' ')}; dropped as unlisted ${dropped.join(' ')}; loss ${losses.map((l) => (100 * l).toFixed(2)).join('% ')}%; chunks to the stranger ${stranger.counts.chunksIn}`,
+    );
+    expect(forged).toBeGreaterThan(1000);
+    for (const [index, result] of results.entries()) {
+      expect(result.forged, `player ${index} forged chunks`).toBe(0);
+      expect(result.honest, `player ${index} honest chunks`).toBeGreaterThan(100);
+      expect(losses[index]!, `peer ${index} loss`).toBeLessThanOrEqual(0.01);
+      expect(dropped[index]!, `peer ${index} unlisted drops`).toBeGreaterThan(0);
+    }
+    expect(stranger.counts.chunksIn).toBe(0);
+  });
+});
