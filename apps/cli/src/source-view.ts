@@ -92,6 +92,8 @@ export class SourceView {
       state: 'running',
       endpoint: formatEndpoint(source.endpoint),
       mediaType: source.mediaType,
+      // What players hear: the input, or the fallback while it is stalled or lost.
+      ingest: source.status().ingest,
       members: core.members().map((member) => ({
         memberId: member.memberId,
         role: member.role,

@@ -70,6 +70,7 @@ async function stallAndResume(
   expect(named('fallback-start')[0]?.fields).toMatchObject({ fallback: 'silence' });
   // Within its bound (2 s), with room for a loaded machine; not the 10 s idle limit.
   expect(noticed.at - stalledAt).toBeLessThan(4_000);
+  expect(source.status().ingest).toEqual({ state: 'stalled', fallback: 'silence' });
   const atStall = source.status().bytesIngested;
   await new Promise((resolve) => setTimeout(resolve, 1_000));
   // 128 kbit/s of silence: about 16 kB in that second.
@@ -77,6 +78,7 @@ async function stallAndResume(
   send(16_000);
   await until(() => named('ingest-resume').length > 0, 5_000, 'the input to resume');
   expect(named('fallback-stop')).toHaveLength(1);
+  expect(source.status().ingest.state).toBe('live');
 }
 
 describe('a stalled input is covered by silence', () => {

@@ -17,6 +17,8 @@ import {
 import { openFileIngest } from './ingest-file.js';
 import { createStreamPacer } from './media.js';
 
+export type IngestState = 'live' | 'stalled' | 'lost';
+
 /** Where a gap filler feeds the stream: the calls an ingest makes. */
 type FeedTarget = Pick<IngestHandlers, 'data' | 'restart'>;
 
@@ -33,6 +35,8 @@ interface Feed {
 export interface Fallback {
   /** What fills a gap: silence in the stream's format, the `--fallback` file, or nothing. */
   readonly kind: 'silence' | 'file' | 'none';
+  /** The input delivers (`live`), or the fallback covers it: `stalled` (silent) or `lost`. */
+  state(): IngestState;
   /**
    * Handlers that pass the input on to `to` and fill its gaps: on `lost` the fallback
    * starts (a restart first: the gap is a new stream); on the input's `restart` or `end`
@@ -236,7 +240,7 @@ export async function createFallback(options: FallbackOptions): Promise<Fallback
   };
   const stallMs = options.stallMs ?? DEFAULT_STALL_MS;
   /** `live` while the input delivers; `stalled` or `lost` while the fallback covers it. */
-  let state: 'live' | 'stalled' | 'lost' = 'live';
+  let state: IngestState = 'live';
   let lastData: number | null = null;
   /** The input's longest pause shorter than the bound: its own cadence, no stall. */
   let longestPause = 0;
@@ -250,6 +254,7 @@ export async function createFallback(options: FallbackOptions): Promise<Fallback
   };
   return {
     kind,
+    state: () => state,
     around(to) {
       const startFeed = (reason: string): void => {
         const header = options.header() ?? EMPTY;

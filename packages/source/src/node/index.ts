@@ -1,5 +1,6 @@
 export { IcyMetadataStripper } from '@p2psp/media';
 export { SourceRuntimeError, type SourceRuntimeErrorCode } from './errors.js';
+export type { IngestState } from './fallback.js';
 export type { IcecastStreamInfo } from './icecast-source-protocol.js';
 export {
   type ListenSource,

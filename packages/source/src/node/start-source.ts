@@ -22,7 +22,7 @@ import type { SourceEvent } from '../core/source-events.js';
 import type { SourceStats } from '../core/source-types.js';
 import { type ClusterStun, startClusterStun } from './cluster-stun.js';
 import { SourceRuntimeError } from './errors.js';
-import { createFallback } from './fallback.js';
+import { createFallback, type Fallback, type IngestState } from './fallback.js';
 import type { IcecastStreamInfo } from './icecast-source-protocol.js';
 import type { IngestHandlers, OpenedIngest } from './ingest.js';
 import { openFileIngest } from './ingest-file.js';
@@ -104,6 +104,8 @@ export interface SourceStatus {
   readonly connectionsRejected: number;
   readonly datagramsDropped: Readonly<Record<string, number>>;
   readonly host: Readonly<HostCounters>;
+  /** The input delivers (`live`), or `fallback` covers it while it is `stalled` or `lost`. */
+  readonly ingest: { readonly state: IngestState; readonly fallback: Fallback['kind'] };
 }
 
 export interface SourceHandle {
@@ -385,6 +387,7 @@ export async function startSource(options: SourceOptions): Promise<SourceHandle>
         connectionsRejected: current?.connectionsRejected ?? 0,
         datagramsDropped: current?.datagramsDropped ?? {},
         host: runningHost.counters,
+        ingest: { state: fallback.state(), fallback: fallback.kind },
       };
     },
     async stop() {
