@@ -202,7 +202,7 @@ describe('HTTP ingest (Icecast-like server on loopback)', () => {
 
 /** One ICY metadata block: its length in 16-byte units, then the text padded with zeros. */
 describe('HTTP ingest with ICY metadata asked for', () => {
-  it('strips the interleaved metadata and logs the titles', async () => {
+  it('strips the interleaved metadata, logs the titles and hands them and the icy headers to the core', async () => {
     const interval = 4_000;
     const media = demo.subarray(0, 24_000);
     const metadata = icyMetadataBlock('Ode to Joy');
@@ -216,7 +216,12 @@ describe('HTTP ingest with ICY metadata asked for', () => {
     const seen: IncomingHttpHeaders[] = [];
     const server = createServer((request, response) => {
       seen.push(request.headers);
-      response.writeHead(200, { 'Content-Type': 'audio/mpeg', 'icy-metaint': String(interval) });
+      response.writeHead(200, {
+        'Content-Type': 'audio/mpeg',
+        'icy-metaint': String(interval),
+        'icy-name': 'Radio Libre',
+        'icy-br': '128',
+      });
       response.write(Buffer.concat(parts));
       // Then stay open, like a live mount with nothing new to say.
     });
@@ -239,6 +244,9 @@ describe('HTTP ingest with ICY metadata asked for', () => {
       expect(lines.find((line) => line.message === 'ingest-title')?.fields).toEqual({
         title: 'Ode to Joy',
       });
+      // The cluster's title and station info (sent to the peers as stream-metadata).
+      expect(source.core.title()).toBe('Ode to Joy');
+      expect(source.core.streamInfo()).toMatchObject({ name: 'Radio Libre', bitrate: 128 });
     } finally {
       server.closeAllConnections();
       server.close();
