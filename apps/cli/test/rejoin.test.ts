@@ -100,51 +100,84 @@ function sourceOn(port: string): RunningChild {
 }
 
 describe('peers that join again by themselves (processes of the built CLI)', () => {
-  it('a peer paused past the member timeout is removed, rejoins, and its player plays again', {
+  it('peers paused past the member timeout are removed, rejoin, and their players play again', {
     timeout: 120_000,
   }, async () => {
     const source = await startP2pspSource(processes, '--input', DEMO_SAMPLE, '--loop');
-    const paused = await startP2pspPeer(processes, source.port);
+    // Paused 20 s (past the peer's own 15 s of source silence too), and 12 s (less).
+    const pauses = [20_000, 12_000];
+    const paused = [
+      await startP2pspPeer(processes, source.port),
+      await startP2pspPeer(processes, source.port),
+    ];
     await startP2pspPeer(processes, source.port);
-    const player = timedPlayer(paused.url);
-    await until(() => player.receivedBytes > 16_000, 20_000, 'the player to play');
-    const before = (await statusOf(paused.url)) as unknown as RejoinStatus;
-    expect(before.state).toBe('streaming');
-
-    // 20 s without a datagram read: past the source's member timeout (10 s).
-    paused.running.child.kill('SIGSTOP');
-    await waitForLog(source.running, 'peer-leave', 20_000, 'the source to remove the paused peer');
-    await sleep(20_000 - 10_000);
-    const resumedAt = performance.now();
-    paused.running.child.kill('SIGCONT');
-
-    const after = (await pollUntil(
-      () => statusOf(paused.url),
-      (status) => (status as unknown as RejoinStatus).rejoin.rejoins >= 1,
+    const players = paused.map((peer) => timedPlayer(peer.url));
+    await until(
+      () => players.every((player) => player.receivedBytes > 16_000),
       20_000,
-    )) as unknown as RejoinStatus;
-    expect(after.state).toBe('streaming');
-    expect(after.rejoin.rejoins).toBe(1);
-    // A new membership: a new member id, not the one the source removed.
-    expect(after.memberId).not.toBe(before.memberId);
-    expect(after.rejoin.lastCause).toMatch(/^P2PSP_ERR_(REMOVED|SOURCE_SILENT): /);
-
-    // The player, connected all along, plays again: 3 s of the stream (128 kbit/s) more.
-    await until(() => player.bytesAfter(resumedAt) > 48_000, 20_000, 'the player to play again');
-    expect(player.state.ended).toBe(false);
-    const leave = logsNamed(source.running, 'peer-leave')[0];
-    expect(leave).toMatchObject({ memberId: before.memberId, reason: 'timeout' });
-    const [wait] = logsNamed(paused.running, 'rejoin-wait');
-    const [done] = logsNamed(paused.running, 'rejoin-done');
-    const bytes = player.bytes();
-    // Players start again at a frame after the gap: no more junk than a lost chunk or two.
-    expect(junkBytes(bytes) / bytes.byteLength).toBeLessThan(0.02);
-    // On SIGCONT the peer plays out what it buffered, then the gap, then the new membership.
-    const gap = player.longestGapAfter(resumedAt);
-    console.log(
-      `SIGSTOP 20 s: the source removed member ${before.memberId} (timeout); on SIGCONT the peer saw ${String(wait?.code)}, rejoined as member ${after.memberId} (rejoin-done ${String(done?.gapMillis)} ms after its old membership ended); its player heard a ${Math.round(gap.millis)} ms gap, the stream back ${Math.round(gap.endsAt - resumedAt)} ms after SIGCONT`,
+      'the players to play',
     );
-    player.close();
+    const before = (await Promise.all(
+      paused.map((peer) => statusOf(peer.url)),
+    )) as unknown as RejoinStatus[];
+    for (const status of before) expect(status.state).toBe('streaming');
+
+    // No datagram read meanwhile: past the source's member timeout (10 s).
+    const stoppedAt = performance.now();
+    for (const peer of paused) peer.running.child.kill('SIGSTOP');
+    const resumedAt = [0, 0];
+    await Promise.all(
+      paused.map(async (peer, index) => {
+        await sleep(pauses[index]! - (performance.now() - stoppedAt));
+        resumedAt[index] = performance.now();
+        peer.running.child.kill('SIGCONT');
+      }),
+    );
+    const leaves = logsNamed(source.running, 'peer-leave');
+    for (const status of before) {
+      expect(leaves).toContainEqual(
+        expect.objectContaining({ memberId: status.memberId, reason: 'timeout' }),
+      );
+    }
+
+    const lines: string[] = [];
+    for (const [index, peer] of paused.entries()) {
+      const after = (await pollUntil(
+        () => statusOf(peer.url),
+        (status) => (status as unknown as RejoinStatus).rejoin.rejoins >= 1,
+        20_000,
+      )) as unknown as RejoinStatus;
+      expect(after.state).toBe('streaming');
+      expect(after.rejoin.rejoins).toBe(1);
+      // A new membership: a new member id, not the one the source removed.
+      expect(after.memberId).not.toBe(before[index]!.memberId);
+      // Paused 12 s, it hears it was removed (the source's goodbye, or its answer to the
+      // peer's next report) before its 15 s of silence; paused 20 s, either comes first.
+      expect(after.rejoin.lastCause).toMatch(
+        index === 1
+          ? /^P2PSP_ERR_REMOVED: removed by the source \(timeout\)$/
+          : /^P2PSP_ERR_(REMOVED|SOURCE_SILENT): /,
+      );
+
+      // The player, connected all along, plays again: 3 s of the stream (128 kbit/s) more.
+      const player = players[index]!;
+      const resumed = resumedAt[index]!;
+      await until(() => player.bytesAfter(resumed) > 48_000, 20_000, 'the player to play again');
+      expect(player.state.ended).toBe(false);
+      const bytes = player.bytes();
+      // Players start again at a frame after each gap (the rejoin, and chunks a paused peer
+      // found lost at their play time): at most a partial frame each (kill-peers' bound).
+      const junk = junkBytes(bytes) / bytes.byteLength;
+      expect(junk).toBeLessThan(0.05);
+      // On SIGCONT the peer plays out what it buffered, then the gap, then the new membership.
+      const gap = player.longestGapAfter(resumed);
+      const [done] = logsNamed(peer.running, 'rejoin-done');
+      lines.push(
+        `SIGSTOP ${pauses[index]! / 1000} s: member ${before[index]!.memberId} removed (timeout); on SIGCONT the peer saw ${after.rejoin.lastCause?.split(':')[0]}, rejoined as member ${after.memberId} (${String(done?.gapMillis)} ms after its old membership ended); its player heard a ${Math.round(gap.millis)} ms gap, the stream back ${Math.round(gap.endsAt - resumed)} ms after SIGCONT (${(junk * 100).toFixed(1)}% of its bytes outside MP3 frames)`,
+      );
+      player.close();
+    }
+    console.log(lines.join('\n'));
   });
 
   it('every player plays again when the source is killed and restarted on its address', {
@@ -197,7 +230,7 @@ describe('peers that join again by themselves (processes of the built CLI)', () 
     );
     for (const player of players) {
       const bytes = player.bytes();
-      expect(junkBytes(bytes) / bytes.byteLength).toBeLessThan(0.02);
+      expect(junkBytes(bytes) / bytes.byteLength).toBeLessThan(0.05);
       player.close();
     }
     console.log(
