@@ -71,8 +71,8 @@ class BitWriter {
     }
   }
 
-  get bytes(): number {
-    return Math.ceil(this.#bits / 8);
+  get bits(): number {
+    return this.#bits;
   }
 
   finish(): Uint8Array {
@@ -146,21 +146,26 @@ function adtsSilence(streamStart: Uint8Array): Silence | null {
     silentChannel(bits, false);
     silentChannel(bits, false);
   }
-  // Pad with fill elements up to the stream's frame size (3 + 4 (+ 8) bits each, then END).
-  let padding = target - ADTS_HEADER_BYTES - bits.bytes - 2;
-  while (padding > 2) {
-    const payload = Math.min(MAX_FILL_PAYLOAD, padding - 2);
+  // Fill elements up to the stream's frame size, to the byte: each costs 3 + 4 bits (plus an
+  // 8-bit esc_count for 14 payload bytes or more) and its payload; END costs 3 bits.
+  let spare = 8 * (target - ADTS_HEADER_BYTES) - bits.bits - 3;
+  while (spare >= 15) {
+    const escaped = spare >= 15 + 8 * 14;
+    const headerBits = escaped ? 15 : 7;
+    let payload = Math.min(escaped ? MAX_FILL_PAYLOAD : 14, Math.floor((spare - headerBits) / 8));
+    const left = spare - headerBits - 8 * payload;
+    if (left >= 8 && left < 15) payload -= 1; // too little left for another fill element
     bits.write(ID_FIL, 3);
-    if (payload < 15) {
-      bits.write(payload, 4);
-    } else {
+    if (escaped) {
       bits.write(15, 4);
-      bits.write(payload - 15 + 1, 8); // esc_count: count = 15 + esc_count - 1
+      bits.write(payload - 14, 8); // esc_count: count = 15 + esc_count - 1
+    } else {
+      bits.write(payload, 4);
     }
     bits.write(0, 4); // extension_type EXT_FILL
     bits.write(0, 4); // fill_nibble
     for (let fill = 1; fill < payload; fill++) bits.write(0xa5, 8); // fill_byte 10100101
-    padding = target - ADTS_HEADER_BYTES - bits.bytes - 2;
+    spare -= headerBits + 8 * payload;
   }
   bits.write(ID_END, 3);
   const block = bits.finish();

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { demoSamplePath } from '@p2psp/media/assets';
+import { adtsFrame, concat } from '@p2psp/media/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createFallback, type Fallback } from './fallback.js';
 import type { IngestHandlers } from './ingest.js';
@@ -112,8 +113,23 @@ describe('createFallback', () => {
     ).rejects.toMatchObject({ message: expect.stringMatching(/^--fallback /) });
   });
 
-  it('fills nothing for a format with no silence and no file: players hear a gap', async () => {
+  it("plays AAC silence under the stream's own ADTS header, at its frame size", async () => {
     const filler = await fallback({ kind: 'aac-adts', header: () => null });
+    expect(filler.kind).toBe('silence');
+    const core = recorder();
+    const input = filler.around(core.handlers);
+    input.data(concat(...Array.from({ length: 20 }, () => adtsFrame(400))));
+    const delivered = core.bytes();
+    input.lost?.('source client left');
+    await waitFor(() => core.bytes() > delivered, 'silence');
+    const silence = core.pieces.at(-1)!;
+    // AAC LC, 44.1 kHz, stereo, no CRC, as the stream; 400-byte frames, as the stream's.
+    expect([...silence.subarray(0, 3)]).toEqual([0xff, 0xf1, 0x50]);
+    expect(((silence[3]! & 0x03) << 11) | (silence[4]! << 3) | (silence[5]! >> 5)).toBe(400);
+  });
+
+  it('fills nothing for a format with no silence and no file: players hear a gap', async () => {
+    const filler = await fallback({ kind: 'webm', header: () => null });
     expect(filler.kind).toBe('none');
     const core = recorder();
     filler.around(core.handlers).lost?.('gone');

@@ -212,7 +212,7 @@ function framer(kind: MediaKind, logger: IngestLogger) {
 /**
  * The fallback for a stream: the `--fallback` file when given (checked now, so a wrong
  * file fails at start), else silence in the stream's format when @p2psp/media can make it
- * (MP3, Ogg Opus), else none: players then hear a gap until the input comes back.
+ * (MP3, Ogg Opus, AAC), else none: players then hear a gap until the input comes back.
  */
 export async function createFallback(options: FallbackOptions): Promise<Fallback> {
   const logger = options.logger ?? silentIngestLogger;
@@ -222,7 +222,7 @@ export async function createFallback(options: FallbackOptions): Promise<Fallback
     (await openFallbackFile(options.file, options.kind)).stop();
     feed = fileFeed(options.file, options.kind, logger);
     kind = 'file';
-  } else if (options.kind === 'mp3' || options.kind === 'ogg') {
+  } else if (options.kind === 'mp3' || options.kind === 'ogg' || options.kind === 'aac-adts') {
     feed = silenceFeed(options.kind);
     kind = 'silence';
   }
