@@ -1,5 +1,13 @@
 export { type AgentName, agentScript } from './agents.js';
 export {
+  LabCluster,
+  type LabPeerStatus,
+  type LabSourceMember,
+  type PairResult,
+  type PlayerResult,
+  runPair,
+} from './cluster-run.js';
+export {
   type CommandResult,
   LabProcess,
   NATLAB_ERROR_CODES,

@@ -239,15 +239,29 @@ class LabImplementation implements Lab {
       this.ip(router, `addr add ${addresses.wanAddress}/30 dev wan`);
       this.ip(router, 'link set wan up');
       this.ip(router, `route add default via ${addresses.uplinkAddress}`);
-      this.ip(router, `link add lan type veth peer name eth0 netns ${this.namespace(host)}`);
+      // The LAN is a bridge, so a second host can sit beside the first behind the NAT.
+      this.ip(router, 'link add lan type bridge');
       this.ip(router, `addr add ${addresses.lanRouterAddress}/24 dev lan`);
       this.ip(router, 'link set lan up');
+      this.ip(router, `link add lan-host type veth peer name eth0 netns ${this.namespace(host)}`);
+      this.ip(router, 'link set lan-host master lan up');
       this.runSync(router, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
       for (const address of [addresses.hostAddress, ...addresses.runAddresses]) {
         this.ip(host, `addr add ${address}/24 dev eth0`);
       }
       this.ip(host, 'link set eth0 up');
       this.ip(host, `route add default via ${addresses.lanRouterAddress}`);
+      if (addresses.neighbourAddress !== null) {
+        const neighbour: Role = 'a-neighbour';
+        this.ip(
+          router,
+          `link add lan-neighbour type veth peer name eth0 netns ${this.namespace(neighbour)}`,
+        );
+        this.ip(router, 'link set lan-neighbour master lan up');
+        this.ip(neighbour, `addr add ${addresses.neighbourAddress}/24 dev eth0`);
+        this.ip(neighbour, 'link set eth0 up');
+        this.ip(neighbour, `route add default via ${addresses.lanRouterAddress}`);
+      }
       this.setNatType(site, this.natTypes[site]);
     }
   }
@@ -260,7 +274,11 @@ class LabImplementation implements Lab {
       wanInterface: 'wan',
       lanInterface: 'lan',
       lanPrefix: addresses.lanPrefix,
-      hostAddresses: [addresses.hostAddress, ...addresses.runAddresses],
+      hostAddresses: [
+        addresses.hostAddress,
+        ...addresses.runAddresses,
+        ...(addresses.neighbourAddress === null ? [] : [addresses.neighbourAddress]),
+      ],
       sequentialStep: this.sequentialStep,
       mappingTimeoutSeconds: this.mappingTimeoutSeconds,
     };

@@ -13,8 +13,13 @@
  *                                        a-router (NAT)              b-router (NAT)
  *                                      lan 10.0.1.1/24             lan 10.0.2.1/24
  *                                             |                          |
- *                                      a-host 10.0.1.2,            b-host 10.0.2.2,
- *                                        10.0.1.10-...               10.0.2.10-...
+ *                                   bridge "lan"                bridge "lan"
+ *                                      |           |                     |
+ *                              a-host 10.0.1.2   a-neighbour       b-host 10.0.2.2,
+ *                                10.0.1.10-...   10.0.1.3            10.0.2.10-...
+ *
+ * a-neighbour is a second host on site a's LAN, behind the same NAT (which does not
+ * hairpin): peers there reach each other only over their private addresses (EMS).
  */
 
 export type SiteName = 'a' | 'b';
@@ -31,6 +36,8 @@ export interface SiteAddresses {
   readonly hostAddress: string;
   /** Extra host addresses, one per parallel run (each gets its own sequential port counter). */
   readonly runAddresses: readonly string[];
+  /** The second host on the LAN (site a only: the `a-neighbour` namespace), or null. */
+  readonly neighbourAddress: string | null;
 }
 
 export const STUN_PRIMARY_ADDRESS = '198.51.100.2';
@@ -49,6 +56,7 @@ export function siteAddresses(site: SiteName, runAddressCount: number): SiteAddr
     lanRouterAddress: `${lan}.1`,
     hostAddress: `${lan}.2`,
     runAddresses: Array.from({ length: runAddressCount }, (_, run) => `${lan}.${10 + run}`),
+    neighbourAddress: site === 'a' ? `${lan}.3` : null,
   };
 }
 
@@ -59,6 +67,7 @@ export const ROLES = [
   'public-host',
   'a-router',
   'a-host',
+  'a-neighbour',
   'b-router',
   'b-host',
 ] as const;

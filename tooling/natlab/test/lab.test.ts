@@ -9,6 +9,7 @@ import {
   median,
   NAT_TYPES,
   type NatType,
+  ROLES,
 } from '../src/index.js';
 import { labSkipReason } from './lab-environment.js';
 
@@ -160,7 +161,9 @@ describe.skipIf(skipReason !== null)(
         } else {
           expect(listNamespaces()).toContain(ready.prefix);
           const removed = cleanupStaleLabs();
-          expect(removed.filter((name) => name.startsWith(`${ready.prefix}-`))).toHaveLength(7);
+          expect(removed.filter((name) => name.startsWith(`${ready.prefix}-`))).toHaveLength(
+            ROLES.length,
+          );
           expect(listNamespaces()).not.toContain(ready.prefix);
         }
       }
