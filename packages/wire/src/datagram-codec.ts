@@ -81,6 +81,10 @@ export function encodeDatagram(message: DatagramMessage): Uint8Array {
     case 'peer-list-request':
       writeU32(writer, message.memberId, 'peer-list-request.memberId');
       break;
+    case 'member-silent':
+      writeU32(writer, message.memberId, 'member-silent.memberId');
+      writeU32(writer, message.silentMemberId, 'member-silent.silentMemberId');
+      break;
     case 'chunk-request':
       writeU32(writer, message.memberId, 'chunk-request.memberId');
       writeU32(writer, message.chunkNumber, 'chunk-request.chunkNumber');
@@ -280,6 +284,13 @@ function decodeOtherDatagram(bytes: Uint8Array): DatagramMessage {
       break;
     case 'peer-list-request':
       message = { type, memberId: reader.u32('peer-list-request.memberId') };
+      break;
+    case 'member-silent':
+      message = {
+        type,
+        memberId: reader.u32('member-silent.memberId'),
+        silentMemberId: reader.u32('member-silent.silentMemberId'),
+      };
       break;
     case 'chunk-request':
       message = {

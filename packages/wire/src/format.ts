@@ -21,6 +21,7 @@ export const TYPE_CODES = {
   'stats-report': 0x18,
   'chunk-request': 0x19,
   'stream-metadata': 0x1a,
+  'member-silent': 0x1b,
 } as const satisfies Record<MessageType, number>;
 
 export const TYPE_NAMES: ReadonlyMap<number, MessageType> = new Map(

@@ -179,6 +179,18 @@ export interface ChunkRequest {
   readonly chunkNumber: number;
 }
 
+/**
+ * Member -> source: `silentMemberId` relayed nothing to the sender for several rounds. A hint
+ * only: the source decides, from several reporters and its own silence from that member.
+ */
+export interface MemberSilent {
+  readonly type: 'member-silent';
+  /** The reporting member. */
+  readonly memberId: MemberId;
+  /** The member it stopped hearing. */
+  readonly silentMemberId: MemberId;
+}
+
 export interface PeerListRequest {
   readonly type: 'peer-list-request';
   readonly memberId: MemberId;
@@ -263,7 +275,8 @@ export type DatagramMessage =
   | ExternalPeerNotice
   | StatsReport
   | ChunkRequest
-  | StreamMetadata;
+  | StreamMetadata
+  | MemberSilent;
 
 export type Message = FrameMessage | DatagramMessage;
 export type MessageType = Message['type'];

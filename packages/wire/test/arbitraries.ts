@@ -16,6 +16,7 @@ import type {
   JoinRequest,
   LostChunk,
   MemberInfo,
+  MemberSilent,
   NatReport,
   PeerListReply,
   PeerListRequest,
@@ -144,6 +145,12 @@ export const lostChunk: fc.Arbitrary<LostChunk> = aboutChunk('lost-chunk');
 
 export const chunkRequest: fc.Arbitrary<ChunkRequest> = aboutChunk('chunk-request');
 
+export const memberSilent: fc.Arbitrary<MemberSilent> = fc.record({
+  type: fc.constant('member-silent'),
+  memberId,
+  silentMemberId: memberId,
+});
+
 export const peerListRequest: fc.Arbitrary<PeerListRequest> = fc.record({
   type: fc.constant('peer-list-request'),
   memberId,
@@ -205,6 +212,7 @@ export const datagramArbitraries: Record<DatagramMessage['type'], fc.Arbitrary<D
   'stats-report': statsReport,
   'chunk-request': chunkRequest,
   'stream-metadata': streamMetadata,
+  'member-silent': memberSilent,
 };
 
 export const frameArbitraries: Record<FrameMessage['type'], fc.Arbitrary<FrameMessage>> = {

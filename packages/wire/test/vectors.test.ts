@@ -59,6 +59,12 @@ const datagrams: [string, string, DatagramMessage][] = [
   ],
   ['peer-list-request', '01 | 15 | 00000003', { type: 'peer-list-request', memberId: 3 }],
   [
+    'member-silent',
+    // member 3 stopped hearing member 8
+    '01 | 1b | 00000003 | 00000008',
+    { type: 'member-silent', memberId: 3, silentMemberId: 8 },
+  ],
+  [
     'chunk-request',
     // member 9 asks for chunk 0x80000001 (RMS-lite repair)
     '01 | 19 | 00000009 | 80000001',
