@@ -66,6 +66,20 @@ describe('the player port as an Icecast mount', () => {
     plain.close();
   });
 
+  it('takes a title at its chunk, and at once one announced beyond any buffer (a restarted source)', () => {
+    const fanOut = new PlayerFanOut();
+    fanOut.setStreamMetadata(100, 'Later', station);
+    fanOut.play(99, Buffer.alloc(1));
+    expect(fanOut.streamTitle).toBe('');
+    fanOut.play(100, Buffer.alloc(1));
+    expect(fanOut.streamTitle).toBe('Later');
+    // A rejoin to a source that counts from 0 again: the old numbering's title does not wait.
+    fanOut.setStreamMetadata(1_000_000, 'Old numbering', station);
+    fanOut.setStreamMetadata(3, 'New numbering', station);
+    fanOut.play(5, Buffer.alloc(1));
+    expect(fanOut.streamTitle).toBe('New numbering');
+  });
+
   it("answers HEAD with the stream's headers only, and a CORS preflight that allows Icy-MetaData", async () => {
     const { fanOut, server } = await servePlayers();
     fanOut.setStreamMetadata(0, 'Song', station);

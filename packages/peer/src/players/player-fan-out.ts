@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { ICY_METAINT, IcyInterleaver } from '@p2psp/media';
-import { chunkNumberAfter, type StreamInfo, UNKNOWN_STREAM_INFO } from '@p2psp/wire';
+import { chunkNumberDistance, type StreamInfo, UNKNOWN_STREAM_INFO } from '@p2psp/wire';
 import { icyHeaders, STREAM_CORS_HEADERS } from './icy.js';
 import { createStreamHeaderWatcher, type StreamHeaderWatcher } from './stream-header-watcher.js';
 
@@ -122,6 +122,13 @@ export interface FanOutCounters {
 }
 
 const DEFAULT_MAX_QUEUED_BYTES = 1024 * 1024;
+/**
+ * A title announced further ahead of the played chunk than any buffer (B is at most 65,536
+ * chunks) is from another numbering, a rejoin to a restarted source: it holds at once.
+ */
+const MAX_TITLE_LEAD_CHUNKS = 65_536;
+/** Titles waiting for their chunk; more are older announcements, superseded anyway. */
+const MAX_PENDING_TITLES = 16;
 const DEFAULT_STALL_TIMEOUT_MS = 10_000;
 
 /**
@@ -198,6 +205,7 @@ export class PlayerFanOut {
   setStreamMetadata(chunkNumber: number, title: string, info: StreamInfo): void {
     this.info = info;
     this.pendingTitles.push({ chunkNumber, title });
+    if (this.pendingTitles.length > MAX_PENDING_TITLES) this.pendingTitles.shift();
   }
 
   /** The headers of a stream response (and of a HEAD), as an Icecast mount sends them. */
@@ -390,12 +398,16 @@ export class PlayerFanOut {
 
   /** The titles announced for this chunk or an earlier one take effect (the last wins). */
   private titleAt(chunkNumber: number): void {
-    while (
-      this.pendingTitles.length > 0 &&
-      !chunkNumberAfter(this.pendingTitles[0]!.chunkNumber, chunkNumber)
-    ) {
-      const { title } = this.pendingTitles.shift()!;
-      if (title !== this.title.text) this.title = { text: title, version: this.title.version + 1 };
+    if (this.pendingTitles.length === 0) return;
+    const lead = (entry: { readonly chunkNumber: number }) =>
+      chunkNumberDistance(entry.chunkNumber, chunkNumber);
+    const due = (entry: { readonly chunkNumber: number }) =>
+      lead(entry) <= 0 || lead(entry) > MAX_TITLE_LEAD_CHUNKS;
+    const last = this.pendingTitles.findLast(due);
+    if (last === undefined) return;
+    this.pendingTitles = this.pendingTitles.filter((entry) => !due(entry));
+    if (last.title !== this.title.text) {
+      this.title = { text: last.title, version: this.title.version + 1 };
     }
   }
 
