@@ -7,6 +7,8 @@
 //    included, expulsions, the source's upload, the peer-list traffic.
 // 2. What re-onboarding costs the source: 100 peers, --max-members 80 (20 externals), 1%
 //    loss, with 0 and 5 free riders (members that never relay, so the externals miss them).
+// 3. What joining as an external costs: join to first chunk played (a player's first byte),
+//    members against externals, in the settings of tables 1 and 2.
 // Run after building: pnpm turbo run build --filter=@p2psp/netsim && node tooling/netsim/experiments/external-peers.mjs
 import { runClusterScenario } from '../dist/index.js';
 
@@ -57,5 +59,33 @@ for (const freeRiders of [0, 5]) {
     console.log(
       `| ${freeRiders} | ${seed} | ${summary.externals.reonboardings} | ${summary.externals.peerListsSent} | ${summary.externals.peerListBytesPerSecond.toFixed(0)} | ${percent(worst(externals))} |`,
     );
+  }
+}
+
+console.log('');
+const ms = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+  return `${at(0.5).toFixed(0)} / ${at(0.9).toFixed(0)} / ${sorted.at(-1).toFixed(0)}`;
+};
+console.log(
+  '| Setting | Seed | Members: join to first play, median / p90 / max ms | Externals: median / p90 / max ms |',
+);
+console.log('| --- | ---: | ---: | ---: |');
+const settings = [
+  ['cluster full (--max-members 80)', { sourceOptions: { maxMembers: 80 } }],
+  [
+    '20% random symmetric, detected',
+    { natFraction: 0.2, natType: 'symmetric-random', natDetected: true },
+  ],
+];
+for (const [name, options] of settings) {
+  for (const seed of [1, 2]) {
+    const { peers } = runClusterScenario({ ...base, seed, ...options });
+    const delays = (role) =>
+      peers
+        .filter((peer) => peer.role === role && peer.startupDelayMs !== null)
+        .map((peer) => peer.startupDelayMs);
+    console.log(`| ${name} | ${seed} | ${ms(delays('peer'))} | ${ms(delays('external'))} |`);
   }
 }
