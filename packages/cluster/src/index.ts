@@ -72,8 +72,14 @@ export {
   type NeighbourDropReason,
 } from './neighbour-accounting.js';
 export {
+  type SilenceReportOptions,
+  SilenceReports,
+  type SilenceVerdict,
+} from './silence-reports.js';
+export {
   type ActivateOutcome,
   type LostChunkOutcome,
+  type MemberSilentOutcome,
   SourceCluster,
   type SourceClusterOptions,
   type SourceJoinOutcome,

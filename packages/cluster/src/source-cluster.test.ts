@@ -55,6 +55,50 @@ describe('SourceCluster', () => {
     });
   });
 
+  it('member-silent: skips a member several members stopped hearing, feeds it again when heard, removes it after 5 s of silence', () => {
+    const cluster = new SourceCluster({ bufferSize: 16 });
+    for (const host of [1, 2, 3, 4]) cluster.join(join(at(`10.0.0.${host}`)), 0);
+    expect(cluster.memberSilent(2, 4, 1500)).toEqual({ kind: 'noted', reporters: 1 });
+    expect(cluster.memberSilent(3, 4, 1500)).toEqual({ kind: 'skipped', reporters: 2 });
+    expect(cluster.scheduler.members()).toEqual([1, 2, 3]);
+    // Its own stats report: it is alive, whatever the others said.
+    cluster.heard(at('10.0.0.4'), 1600);
+    expect(cluster.scheduler.members()).toEqual([1, 2, 3, 4]);
+    cluster.memberSilent(2, 4, 6700);
+    expect(cluster.memberSilent(3, 4, 6700)).toMatchObject({
+      kind: 'removed',
+      removal: { member: { memberId: 4 }, reason: 'timeout' },
+    });
+    expect(cluster.members.has(4)).toBe(false);
+    expect(cluster.memberSilent(2, 4, 6800)).toEqual({ kind: 'ignored', reason: 'unknown' });
+    expect(cluster.memberSilent(2, 2, 6800)).toEqual({ kind: 'ignored', reason: 'self' });
+  });
+
+  it('member-silent: a lying pair cannot remove a member that keeps reporting to the source', () => {
+    const cluster = new SourceCluster({ bufferSize: 16 });
+    for (const host of [1, 2, 3, 4]) cluster.join(join(at(`10.0.0.${host}`)), 0);
+    const outcomes: string[] = [];
+    for (let now = 100; now < 60_000; now += 100) {
+      // Its stats report every 2 s; the liars' reports every 100 ms.
+      if (now % 2000 === 0) cluster.heard(at('10.0.0.4'), now);
+      outcomes.push(cluster.memberSilent(2, 4, now).kind, cluster.memberSilent(3, 4, now).kind);
+    }
+    expect(outcomes).not.toContain('removed');
+    expect(cluster.members.has(4)).toBe(true);
+    expect(cluster.scheduler.has(4)).toBe(false);
+    cluster.heard(at('10.0.0.4'), 60_000);
+    expect(cluster.scheduler.has(4)).toBe(true);
+  });
+
+  it('member-silent: never skips the last fed member', () => {
+    const cluster = new SourceCluster({ bufferSize: 16 });
+    cluster.join(join(at('10.0.0.1')), 0);
+    cluster.join(join(at('10.0.0.2')), 0);
+    expect(cluster.memberSilent(2, 1, 1500)).toEqual({ kind: 'skipped', reporters: 1 });
+    expect(cluster.memberSilent(1, 2, 1500)).toEqual({ kind: 'noted', reporters: 1 });
+    expect(cluster.scheduler.members()).toEqual([2]);
+  });
+
   it('ignores complaints from non-monitors and from strangers, saying why', () => {
     const cluster = new SourceCluster({ bufferSize: 16 });
     cluster.join(join(at('10.0.0.1')), 0);

@@ -26,6 +26,7 @@ import {
   type RemovalReason,
 } from './membership.js';
 import { toChunkNumber } from './serial.js';
+import { type SilenceReportOptions, SilenceReports } from './silence-reports.js';
 
 export interface SourceClusterOptions {
   /** Buffer size B: how many chunk destinations (and LRS reports) are remembered. */
@@ -42,6 +43,8 @@ export interface SourceClusterOptions {
   /** Silence after which a member is dropped (see `livenessTimeout`); undefined: never. */
   readonly livenessTimeoutMillis?: number;
   readonly members?: MembershipTableOptions;
+  /** Members' `member-silent` reports: quorum and the source's own silence (defaults there). */
+  readonly silenceReports?: SilenceReportOptions;
   /**
    * Feed a member as soon as it is admitted (default). False: feed it only once `activate`
    * is called, e.g. when its UDP hello arrives (rule 4: "then the source appends it").
@@ -84,6 +87,15 @@ export interface LostChunkOutcome {
   readonly expulsions: readonly MemberRemoval[];
 }
 
+/** What one `member-silent` report did. */
+export type MemberSilentOutcome =
+  | { readonly kind: 'ignored'; readonly reason: 'unknown' | 'self' | 'not-fed' }
+  | { readonly kind: 'noted'; readonly reporters: number }
+  /** No longer fed until the source hears from it (counted once, when it starts). */
+  | { readonly kind: 'skipped'; readonly reporters: number }
+  /** Removed already (reason `timeout`): tell it, then the cluster. */
+  | { readonly kind: 'removed'; readonly reporters: number; readonly removal: MemberRemoval };
+
 /**
  * The source's side of the cluster in one object: the building blocks of this package
  * wired together the way rules 1, 6 and 8, LRS and ACS say. A source core calls it on each
@@ -97,10 +109,13 @@ export class SourceCluster {
   readonly ledger: ComplaintLedger;
   readonly scheduler: ChunkScheduler;
   readonly recovery: LostChunkRecovery | null;
+  readonly silenceReports: SilenceReports;
   readonly admission: Partial<AdmissionPolicy>;
   readonly livenessTimeoutMillis: number | undefined;
   readonly feedOnJoin: boolean;
   #latestChunkNumber: number | undefined;
+  /** Fed members the source stopped feeding on silence reports, until it hears from them. */
+  readonly #skipped = new Set<MemberId>();
 
   constructor(options: SourceClusterOptions) {
     const bufferSize = checkInteger('bufferSize', options.bufferSize, 1, 1 << 24);
@@ -109,6 +124,7 @@ export class SourceCluster {
     this.ledger = new ComplaintLedger(options.complaints);
     this.scheduler = new ChunkScheduler(options.scheduling);
     this.recovery = (options.lostChunkRecovery ?? true) ? new LostChunkRecovery(bufferSize) : null;
+    this.silenceReports = new SilenceReports(options.silenceReports);
     this.admission = options.admission ?? {};
     this.livenessTimeoutMillis =
       options.livenessTimeoutMillis === undefined
@@ -175,8 +191,43 @@ export class SourceCluster {
   /** A datagram arrived from `from`: refreshes its sender's liveness. */
   heard(from: Endpoint, now: Instant): Member | undefined {
     const member = this.members.byEndpoint(from);
-    if (member !== undefined) this.members.heard(member.memberId, now);
+    if (member === undefined) return undefined;
+    this.members.heard(member.memberId, now);
+    this.silenceReports.clear(member.memberId);
+    if (this.#skipped.delete(member.memberId)) this.scheduler.add(member.memberId);
     return member;
+  }
+
+  /**
+   * A member reports that `silentMemberId` relayed nothing to it for a while. Skipped (not
+   * fed) on a quorum of reporters once the source too has not heard from it for a moment,
+   * removed once that silence is long (`SilenceReports`). Never throws on network input.
+   */
+  memberSilent(reporter: MemberId, silentMemberId: MemberId, now: Instant): MemberSilentOutcome {
+    const accused = this.members.get(silentMemberId);
+    if (accused === undefined) return { kind: 'ignored', reason: 'unknown' };
+    if (silentMemberId === reporter) return { kind: 'ignored', reason: 'self' };
+    // Externals and liberated members relay nothing: their silence says nothing.
+    if (!isFedBySource(accused.role)) return { kind: 'ignored', reason: 'not-fed' };
+    const others = this.scheduler.size + this.#skipped.size - 1;
+    const verdict = this.silenceReports.report(
+      reporter,
+      silentMemberId,
+      accused.lastHeardAt,
+      others,
+      now,
+    );
+    if (verdict.kind === 'remove') {
+      const removal = this.leave(silentMemberId, 'timeout', now);
+      if (removal !== undefined) return { kind: 'removed', reporters: verdict.reporters, removal };
+    }
+    // Never the last fed member: a live stream is sent to somebody rather than to nobody.
+    if (verdict.kind === 'skip' && this.scheduler.has(silentMemberId) && this.scheduler.size > 1) {
+      this.scheduler.remove(silentMemberId);
+      this.#skipped.add(silentMemberId);
+      return { kind: 'skipped', reporters: verdict.reporters };
+    }
+    return { kind: 'noted', reporters: verdict.reporters };
   }
 
   /** A [lost chunk x] from `from` (rule 8, LRS, ACS). Never throws on network input. */
@@ -209,6 +260,8 @@ export class SourceCluster {
   /** Removes a member (goodbye, expulsion, timeout) from the table and the round robin. */
   leave(memberId: MemberId, reason: RemovalReason, now: Instant): MemberRemoval | undefined {
     this.scheduler.remove(memberId);
+    this.#skipped.delete(memberId);
+    this.silenceReports.clear(memberId);
     return this.members.remove(memberId, reason, now);
   }
 
