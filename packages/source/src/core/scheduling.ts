@@ -1,5 +1,5 @@
 import type { Member, SourceCluster } from '@p2psp/cluster';
-import type { Endpoint, Instant, MemberId } from '@p2psp/wire';
+import type { Endpoint, Instant, MemberId, MemberSilent } from '@p2psp/wire';
 import type { Chunker } from './chunker.js';
 import type { Membership } from './membership.js';
 import type { ResolvedSourceConfig } from './source-config.js';
@@ -18,7 +18,9 @@ const RECOVERED_CHUNK = { nonExclusive: false, recovered: true } as const;
  * - rule 8 and LRS: complaints from monitors are charged to the chunk's destination; past
  *   the threshold the member is expelled and everybody is told; a chunk every monitor lost
  *   is resent through a monitor;
- * - rule 6: members silent past the liveness timeout are removed (timer `member-liveness`).
+ * - rule 6: members silent past the liveness timeout are removed (timer `member-liveness`);
+ *   sooner when members report them silent and the source does not hear them either
+ *   (`member-silent`: skipped, then removed; see `SourceCluster.memberSilent`).
  *
  * The policies are @p2psp/cluster's `SourceCluster`; this turns their outcomes into
  * datagrams and events.
@@ -110,6 +112,33 @@ export class Scheduling {
     for (const removal of outcome.expulsions) {
       this.#context.stats.membersExpelled++;
       this.#membership.announceRemoval(removal);
+    }
+  }
+
+  /** A member stopped hearing `message.silentMemberId`: the cluster's verdict, carried out. */
+  memberSilent(member: Member, message: MemberSilent, from: Endpoint, now: Instant): void {
+    if (message.memberId !== member.memberId) {
+      this.#context.drop('member-mismatch', from, 'member-silent');
+      return;
+    }
+    const stats = this.#context.stats;
+    stats.silenceReportsReceived++;
+    const accused = this.#cluster.members.get(message.silentMemberId);
+    const outcome = this.#cluster.memberSilent(member.memberId, message.silentMemberId, now);
+    if (outcome.kind === 'skipped' && accused !== undefined) {
+      stats.membersSkipped++;
+      this.#context.emit({
+        name: 'member-skip',
+        level: 'info',
+        fields: {
+          memberId: message.silentMemberId,
+          reporters: outcome.reporters,
+          silentMillis: now - accused.lastHeardAt,
+        },
+      });
+    } else if (outcome.kind === 'removed') {
+      stats.membersRemovedOnReports++;
+      this.#membership.announceRemoval(outcome.removal);
     }
   }
 

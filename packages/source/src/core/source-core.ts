@@ -274,6 +274,9 @@ export class SourceCore implements SansIoCore<SourceEvent> {
       case 'peer-list-request':
         this.#externals.listRequest(member, from, now);
         return;
+      case 'member-silent':
+        this.#scheduling.memberSilent(member, message, from, now);
+        return;
       case 'stats-report':
         this.#membership.statsReport(member, message);
         return;

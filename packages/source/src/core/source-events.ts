@@ -99,6 +99,15 @@ export type ComplaintReceiveEvent = CoreEvent<
   }
 >;
 
+/**
+ * Members reported a member silent and the source, not hearing it either, stopped feeding it
+ * until it hears from it again (`SourceCluster.memberSilent`).
+ */
+export type MemberSkipEvent = CoreEvent<
+  'member-skip',
+  { memberId: MemberId; reporters: number; silentMillis: number }
+>;
+
 /** A member pair left apart: hole punching cannot work between their NAT types. */
 export type PunchSkipEvent = CoreEvent<
   'punch-skip',
@@ -146,6 +155,7 @@ export type SourceEvent =
   | PeerExpelEvent
   | StatsReceiveEvent
   | ComplaintReceiveEvent
+  | MemberSkipEvent
   | PunchSkipEvent
   | ExternalOnboardEvent
   | FrameEncodeFailEvent

@@ -71,6 +71,12 @@ export interface SourceCounters {
   complaintsReceived: number;
   /** Members expelled for complaints past the threshold (rule 8). */
   membersExpelled: number;
+  /** `member-silent` reports received: a member stopped hearing a neighbour. */
+  silenceReportsReceived: number;
+  /** Times the source stopped feeding a member on those reports, until it heard from it. */
+  membersSkipped: number;
+  /** Members removed on those reports and its own silence, before the member timeout. */
+  membersRemovedOnReports: number;
   /** Chunks resent through a monitor after every monitor lost them (LRS). */
   chunksRecovered: number;
   /** Externals no fed member could reach, fed by the source itself (seed 000). */
