@@ -88,4 +88,14 @@ describe('NeighbourAccounting', () => {
     expect(new NeighbourAccounting().expireSilent(10 ** 9)).toEqual([]);
     expect(() => new NeighbourAccounting({ livenessTimeout: -1 })).toThrow(/livenessTimeout/);
   });
+
+  it('lists the neighbours silent for a while, externals never', () => {
+    const accounting = new NeighbourAccounting<string>();
+    accounting.add('a', 0);
+    accounting.add('b', 0);
+    accounting.add('c', 0, { external: true });
+    accounting.heard('b', 40);
+    expect(accounting.silent(50, 30)).toEqual(['a']);
+    expect(accounting.silent(70, 30)).toEqual(['a', 'b']);
+  });
 });

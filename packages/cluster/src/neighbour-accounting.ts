@@ -129,6 +129,15 @@ export class NeighbourAccounting<Key = string> {
     return drops;
   }
 
+  /** The non-external neighbours heard nothing from for `silence` or more at `now`. */
+  silent(now: Instant, silence: number): Key[] {
+    const silent: Key[] = [];
+    for (const [neighbour, record] of this.#neighbours) {
+      if (!record.external && now - record.lastHeardAt >= silence) silent.push(neighbour);
+    }
+    return silent;
+  }
+
   /** When `expireSilent` next has work (for `pollTimeout`), or undefined. */
   nextDeadline(): Instant | undefined {
     const timeout = this.livenessTimeout;
