@@ -16,7 +16,7 @@ import {
   unmapIpv4,
 } from '@p2psp/wire';
 import type { PeerErrorCode } from './errors.js';
-import type { ResolvedPeerConfig } from './peer-config.js';
+import { debtThresholdFor, type ResolvedPeerConfig } from './peer-config.js';
 import type { PeerContext } from './peer-context.js';
 import type { NeighbourVia } from './peer-events.js';
 import type { NeighbourView } from './peer-types.js';
@@ -102,7 +102,8 @@ export interface NeighboursHooks {
  * - Rule 6: a goodbye, or the source's word, removes a member for good; a neighbour silent
  *   for 2B chunk times of the stream clock is dropped (external and liberated ones exempt).
  * - Rule 7: the debts (`@p2psp/cluster`'s `NeighbourAccounting`): -1 for each chunk
- *   received here; relaying charges +1 (`charge`) and drops a neighbour past the threshold.
+ *   received here; relaying charges +1 (`charge`) and drops a neighbour past the threshold,
+ *   set in stream time at the accept (`debtThresholdFor`): the same stall at every bitrate.
  */
 export class Neighbours {
   readonly #context: PeerContext;
@@ -142,7 +143,7 @@ export class Neighbours {
     this.#context = context;
     this.#config = config;
     this.#hooks = hooks;
-    this.#accounting = new NeighbourAccounting<MemberId>({ debtThreshold: config.debtThreshold });
+    this.#accounting = new NeighbourAccounting<MemberId>();
     context.timers.register('hello-round', (now) => this.#helloRound(now));
   }
 
@@ -193,7 +194,7 @@ export class Neighbours {
   start(accept: JoinAccept, now: Instant): void {
     const livenessTimeout = SILENT_BUFFERS * accept.bufferSize;
     this.#accounting = new NeighbourAccounting<MemberId>({
-      debtThreshold: this.#config.debtThreshold,
+      debtThreshold: debtThresholdFor(this.#config, accept.chunkIntervalMicros / 1000),
       livenessTimeout,
     });
     this.#livenessCheckAt = livenessTimeout;
@@ -628,7 +629,7 @@ export class Neighbours {
           endpoint: entry.key,
           reason: 'debt',
           debt,
-          threshold: this.#config.debtThreshold,
+          threshold: this.#accounting.debts.threshold,
         },
       });
       return;

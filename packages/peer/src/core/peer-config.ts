@@ -17,7 +17,15 @@ export interface PeerConfig {
   readonly privateEndpoint?: Endpoint | null;
   /** NAT classification from @p2psp/nat. Default `unknown`. */
   readonly nat?: NatReport;
-  /** Debt above which a neighbour is dropped (rule 7; P2PSP used 32). Default 32. */
+  /**
+   * Rule 7 in time: a neighbour whose debt passes this much stream is dropped; converted to
+   * chunks with the chunk interval of the join accept (rounded up), never below
+   * DEBT_THRESHOLD_MIN_CHUNKS. Default 2,048 ms: P2PSP's 32 chunks at 128 kbit/s with
+   * 1,024-byte chunks, which a fixed count shrank to 131 ms at 2 Mbit/s, so a stall of a
+   * peer short of CPU or upload read as free riding.
+   */
+  readonly debtThresholdMillis?: number;
+  /** Rule 7 as an exact number of chunks, instead of `debtThresholdMillis` (P2PSP used 32). */
   readonly debtThreshold?: number;
   /**
    * Target play-out delay in milliseconds: converted to chunks with the chunk interval of
@@ -88,7 +96,8 @@ export interface ResolvedPeerConfig {
   readonly credential: Uint8Array;
   readonly privateEndpoint: Endpoint | null;
   readonly nat: NatReport;
-  readonly debtThreshold: number;
+  readonly debtThresholdMillis: number;
+  readonly debtThreshold: number | null;
   readonly playoutDelayMillis: number;
   readonly playoutDelayChunks: number | null;
   readonly joinTimeoutMillis: number;
@@ -106,7 +115,7 @@ export interface ResolvedPeerConfig {
 
 export const PEER_DEFAULTS = {
   role: 'peer',
-  debtThreshold: 32,
+  debtThresholdMillis: 2048,
   playoutDelayMillis: 500,
   joinTimeoutMillis: 5000,
   helloRetryMillis: 200,
@@ -171,6 +180,12 @@ export function resolvePeerConfig(config: PeerConfig): ResolvedPeerConfig {
       'playoutDelayMillis and playoutDelayChunks both given: set one of them (the delay in time, or in chunks)',
     );
   }
+  if (config.debtThresholdMillis !== undefined && config.debtThreshold !== undefined) {
+    throw new PeerConfigError(
+      'debtThreshold',
+      'debtThresholdMillis and debtThreshold both given: set one of them (the threshold in time, or in chunks)',
+    );
+  }
   const drainMillis = config.drainMillis;
   if (drainMillis !== undefined && !(Number.isFinite(drainMillis) && drainMillis >= 0)) {
     throw new PeerConfigError('drainMillis', `drainMillis must be >= 0, got ${drainMillis}`);
@@ -182,7 +197,8 @@ export function resolvePeerConfig(config: PeerConfig): ResolvedPeerConfig {
     credential: config.credential ?? new Uint8Array(0),
     privateEndpoint: config.privateEndpoint ?? null,
     nat: config.nat ?? UNKNOWN_NAT_REPORT,
-    debtThreshold: withDefault('debtThreshold', 1, 1_000_000),
+    debtThresholdMillis: withDefault('debtThresholdMillis', 1, 3_600_000),
+    debtThreshold: optionalInteger('debtThreshold', config.debtThreshold, 1, 1_000_000),
     playoutDelayMillis: withDefault('playoutDelayMillis', 1, 3_600_000),
     playoutDelayChunks: optionalInteger('playoutDelayChunks', config.playoutDelayChunks, 1, 65535),
     joinTimeoutMillis: withDefault('joinTimeoutMillis', 1, 3_600_000),
@@ -197,6 +213,23 @@ export function resolvePeerConfig(config: PeerConfig): ResolvedPeerConfig {
     repair,
     players: typeof config.players === 'function' ? config.players : null,
   };
+}
+
+/**
+ * The smallest debt threshold the time-based one gives, in chunks: P2PSP's 32. An honest
+ * neighbour's debt swings by a few chunks per round (it relays its chunk a spread later than
+ * we relay ours), more while it joins; below 128 kbit/s, 32 chunks are more than 2 s.
+ */
+export const DEBT_THRESHOLD_MIN_CHUNKS = 32;
+
+/** Rule 7's threshold in chunks: `debtThreshold` as is, else `debtThresholdMillis` in chunks. */
+export function debtThresholdFor(
+  config: Pick<ResolvedPeerConfig, 'debtThreshold' | 'debtThresholdMillis'>,
+  chunkIntervalMillis: number,
+): number {
+  if (config.debtThreshold !== null) return config.debtThreshold;
+  const chunks = Math.ceil(config.debtThresholdMillis / Math.max(0.01, chunkIntervalMillis) - 1e-9);
+  return Math.max(DEBT_THRESHOLD_MIN_CHUNKS, chunks);
 }
 
 /**
