@@ -68,11 +68,11 @@ const ICECAST_OK = (method: string) =>
     : 'HTTP/1.0 200 OK\r\n\r\n';
 
 /** A fake peer: each player gets `header` then a block every 10 ms (bounded: 500 blocks). */
-async function fakePeer(contentType = 'audio/mpeg') {
+async function fakePeer(contentType = 'audio/mpeg', headers: Record<string, string> = {}) {
   const players: { count: number } = { count: 0 };
   const server: HttpServer = createHttpServer((_request, response) => {
     players.count += 1;
-    response.writeHead(200, { 'Content-Type': contentType });
+    response.writeHead(200, { 'Content-Type': contentType, ...headers });
     response.write(Buffer.from('HEADER'));
     let sent = 0;
     const timer = setInterval(() => {
@@ -266,6 +266,22 @@ describe('startIcecastBridge', () => {
     expect(warnings).toEqual(expect.arrayContaining(['bridge-interrupt', 'bridge-reconnect']));
     await bridge.stop();
     expect(bridge.status().state).toBe('stopped');
+  });
+
+  it("announces the peer's station (icy-*) to Icecast, the options winning", async () => {
+    // Header bytes are UTF-8, which Node writes and reads one byte per character.
+    const latin1 = (text: string) => Buffer.from(text).toString('latin1');
+    const peer = await fakePeer('audio/mpeg', {
+      'icy-name': latin1('Ràdio Lliure'),
+      'icy-genre': 'Talk',
+    });
+    const icecast = await fakeIcecast(ICECAST_OK);
+    await startBridge(peer, icecast, { details: { genre: 'Jazz' } });
+    await waitFor(() => icecast.seen.length > 0, 'the source request');
+    const head = icecast.seen[0]!.head;
+    expect(head).toContain(latin1('Ice-Name: Ràdio Lliure'));
+    expect(head).toContain('Ice-Genre: Jazz');
+    expect(head).not.toContain('Talk');
   });
 
   it('keeps retrying, with backoff, while Icecast refuses after the first connection', async () => {

@@ -29,7 +29,10 @@ export interface IcecastBridgeOptions {
   readonly from: string;
   /** The Icecast mount: icecast://source:PASSWORD@HOST:PORT/MOUNT. */
   readonly to: string;
-  /** What Icecast shows about the stream (`ice-*` headers). */
+  /**
+   * What Icecast shows about the stream (`ice-*` headers). Fields left out are the peer's
+   * (its `icy-name`, `icy-description`, `icy-genre`, `icy-url`).
+   */
   readonly details?: IcecastStreamDetails;
   readonly logger?: BridgeLogger;
   /** First reconnect delay (default 500 ms), doubled after each failure... */
@@ -119,7 +122,7 @@ export async function startIcecastBridge(options: IcecastBridgeOptions): Promise
     const input = await openPlayerStream(from, connectTimeoutMs);
     try {
       const output = await openIcecastMount(to, input.contentType, {
-        ...(options.details ? { details: options.details } : {}),
+        details: { ...input.station, ...options.details },
         method,
         timeoutMs: connectTimeoutMs,
       });

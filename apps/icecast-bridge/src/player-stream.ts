@@ -2,6 +2,7 @@ import http, { type ClientRequest, type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { detectMediaType } from '@p2psp/media';
 import { BridgeError, systemCode } from './errors.js';
+import type { IcecastStreamDetails } from './icecast-source-client.js';
 import { redactUrl } from './urls.js';
 
 /** A peer's player stream, answered 200 with a media type, not yet read. */
@@ -12,6 +13,19 @@ export interface PlayerStream {
   readonly contentType: string;
   /** `icy-metaint`: stream bytes between ICY metadata blocks, 0 when none are interleaved. */
   readonly metaint: number;
+  /** What the peer says of the station (`icy-name`, `icy-description`, `icy-genre`, `icy-url`). */
+  readonly station: IcecastStreamDetails;
+}
+
+/** The station's `icy-*` headers, as sent: UTF-8 bytes, which Node reads as Latin-1. */
+function stationOf(response: IncomingMessage): IcecastStreamDetails {
+  const station: Record<string, string> = {};
+  for (const field of ['name', 'description', 'genre', 'url'] as const) {
+    const value = response.headers[`icy-${field}`];
+    const text = typeof value === 'string' ? Buffer.from(value, 'latin1').toString('utf8') : '';
+    if (text.trim() !== '') station[field] = text.trim();
+  }
+  return station;
 }
 
 /**
@@ -61,6 +75,7 @@ export function openPlayerStream(url: URL, timeoutMs: number): Promise<PlayerStr
           response,
           contentType,
           metaint: Number.isSafeInteger(metaint) && metaint > 0 ? metaint : 0,
+          station: stationOf(response),
         });
       },
     );
