@@ -535,6 +535,11 @@ export class Neighbours {
     this.#accounting.heard(neighbour.memberId, this.#streamClock);
   }
 
+  /** Neighbours that relayed to us, then nothing for `chunkTimes` of the stream clock. */
+  silentFor(chunkTimes: number): MemberId[] {
+    return this.#accounting.silent(this.#streamClock, chunkTimes);
+  }
+
   /**
    * A chunk from it was accepted: it reaches us, and when the chunk was new to us (`fresh`)
    * rule 7 credits it -1 (floored at -threshold, so that a neighbour that was generous and

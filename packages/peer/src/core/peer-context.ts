@@ -68,6 +68,7 @@ export class PeerContext extends CoreContext<
         datagramBytesSent: 0,
         neighboursDropped: 0,
         neighboursSilent: 0,
+        silenceReportsSent: 0,
         unlistedPeerListRequests: 0,
         stunDatagramsIgnored: 0,
         predictedHellosSent: 0,

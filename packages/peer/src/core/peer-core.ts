@@ -27,6 +27,7 @@ import type { PeerEvent } from './peer-events.js';
 import type { NeighbourView, PeerState, PeerStats } from './peer-types.js';
 import { PlayOut } from './play-out.js';
 import { Relay } from './relay.js';
+import { SilenceReports } from './silence-reports.js';
 import { StreamMetadata } from './stream-metadata.js';
 import { StreamTiming } from './stream-timing.js';
 
@@ -70,6 +71,7 @@ export class PeerCore implements SansIoCore<PeerEvent> {
   readonly #onboarding: ExternalOnboarding;
   readonly #externals: ExternalNeighbours;
   readonly #metadata: StreamMetadata;
+  readonly #silenceReports: SilenceReports;
   #stopReason: string | null = null;
 
   constructor(config: PeerConfig) {
@@ -96,13 +98,17 @@ export class PeerCore implements SansIoCore<PeerEvent> {
       this.#neighbours,
       this.#complaints,
       {
-        advanced: (chunkTimes) => this.#neighbours.streamAdvanced(chunkTimes),
+        advanced: (chunkTimes) => {
+          this.#neighbours.streamAdvanced(chunkTimes);
+          this.#silenceReports.advanced(chunkTimes);
+        },
         delayShortened: (delay) => this.#relay.retune(delay),
       },
     );
     this.#onboarding = new ExternalOnboarding(context, this.#neighbours, this.#relay, this.#timing);
     this.#externals = new ExternalNeighbours(context, this.#neighbours);
     this.#metadata = new StreamMetadata(context);
+    this.#silenceReports = new SilenceReports(context, this.#neighbours);
     context.timers.register('report', (now) => this.#report(now));
     context.timers.register('drain', () => this.#endOfStream());
     context.timers.register('source-silence', () => this.#sourceSilent());
