@@ -93,6 +93,8 @@ describe('RejoiningPeerCore', () => {
     expect(drainOutputs(core).filter((output) => output.type !== 'event')).toEqual([]);
     expect(core.state).toBe('rejoining');
     expect(core.stats().datagramsDropped['not-joined']).toBe(2);
+    // The ended session is counted once: its one chunk from the source, not twice.
+    expect(core.stats().chunksFromSource).toBe(1);
     // Nothing before the delay; then a fresh session connects to the source.
     expect(advance(core, 1000 + delay - 1)).toEqual([]);
     const rejoined = join(core, 9, 1000 + delay);
@@ -163,6 +165,8 @@ describe('RejoiningPeerCore', () => {
     );
     expect(core.state).toBe('stopped');
     expect(core.stats().stopReason).toBe(reason);
+    // Every session counted once: the first one's chunk from the source, none since.
+    expect(core.stats().chunksFromSource).toBe(1);
     expect(core.pollTimeout()).toBeUndefined();
   });
 

@@ -91,7 +91,7 @@ export class RejoiningPeerCore implements SansIoCore<PeerEvent> {
   #rejoins = 0;
   #stopAsked = false;
   #stopReason: string | null = null;
-  /** The counters of the sessions that ended, summed. */
+  /** The counters of the sessions that ended and were replaced, summed. */
   #ended: PeerStats | null = null;
 
   constructor(config: PeerConfig, rejoin?: RejoinOptions) {
@@ -132,6 +132,10 @@ export class RejoiningPeerCore implements SansIoCore<PeerEvent> {
       this.#attemptAt = null;
       this.#policy.attempt();
       this.#attempting = true;
+      // The ended session is counted once it is replaced: until then it is the current one,
+      // and it goes on counting the datagrams it drops between sessions.
+      const ended = this.#session.stats();
+      this.#ended = this.#ended === null ? ended : addCounts(ended, this.#ended);
       this.#session = new PeerCore(this.#sessionConfig);
     }
     this.#session.handleTimeout(now);
@@ -235,8 +239,6 @@ export class RejoiningPeerCore implements SansIoCore<PeerEvent> {
       if (output.type === 'event') end = sessionEnd(output.event) ?? end;
       this.#queue.push(output);
     }
-    const stats = session.stats();
-    this.#ended = this.#ended === null ? stats : addCounts(stats, this.#ended);
     const attempt = this.#attempting;
     this.#attempting = false;
     // A stop asked for, the stream's end (no cause), or the first join's own failure.
