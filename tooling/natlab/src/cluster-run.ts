@@ -219,23 +219,25 @@ export interface PairResult {
 
 /**
  * Site a's host joins, then site b's, both detecting their NAT against `p2psp nat serve`
- * (so the source knows every type); after `settleMillis`, a player reads each peer's
- * `/stream` for `playMillis`. The STUN server must be running (`startStun`).
+ * (so the source knows every type; the STUN server must be running, `startStun`), or with
+ * `rfc5780: false` against the source's plain STUN (every NAT reports `unknown`); after
+ * `settleMillis`, a player reads each peer's `/stream` for `playMillis`.
  */
 export async function runPair(
   lab: Lab,
   cluster: LabCluster,
   a: NatType,
   b: NatType,
-  { settleMillis = 3000, playMillis = 8000 } = {},
+  { settleMillis = 3000, playMillis = 8000, rfc5780 = true } = {},
 ): Promise<PairResult> {
   lab.setNatType('a', a);
   lab.setNatType('b', b);
+  const detection = rfc5780 ? cluster.stunFlag : [];
   try {
     await cluster.startSource();
-    await cluster.startPeer('a-host', lab.sites.a.hostAddress, cluster.stunFlag);
+    await cluster.startPeer('a-host', lab.sites.a.hostAddress, detection);
     await sleep(500);
-    await cluster.startPeer('b-host', lab.sites.b.hostAddress, cluster.stunFlag);
+    await cluster.startPeer('b-host', lab.sites.b.hostAddress, detection);
     await sleep(settleMillis);
     const players = await Promise.all([
       cluster.play('a-host', playMillis),
