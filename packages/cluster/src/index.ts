@@ -80,6 +80,7 @@ export {
   type ActivateOutcome,
   type LostChunkOutcome,
   type MemberSilentOutcome,
+  type RecoveryResend,
   SourceCluster,
   type SourceClusterOptions,
   type SourceJoinOutcome,

@@ -58,8 +58,18 @@ describe('SourceCluster', () => {
   it('member-silent: skips a member several members stopped hearing, feeds it again when heard, removes it after 5 s of silence', () => {
     const cluster = new SourceCluster({ bufferSize: 16 });
     for (const host of [1, 2, 3, 4]) cluster.join(join(at(`10.0.0.${host}`)), 0);
+    // Chunks 0-7 round robin: member 4 got 3 and 7, within the last B/2 = 8.
+    for (let chunkNumber = 0; chunkNumber < 8; chunkNumber++) cluster.nextDestination(chunkNumber);
     expect(cluster.memberSilent(2, 4, 1500)).toEqual({ kind: 'noted', reporters: 1 });
-    expect(cluster.memberSilent(3, 4, 1500)).toEqual({ kind: 'skipped', reporters: 2 });
+    // Resent through the monitor (member 1), as LRS would: 4 may not have relayed them.
+    expect(cluster.memberSilent(3, 4, 1500)).toEqual({
+      kind: 'skipped',
+      reporters: 2,
+      resend: [
+        { chunkNumber: 3, via: 1 },
+        { chunkNumber: 7, via: 1 },
+      ],
+    });
     expect(cluster.scheduler.members()).toEqual([1, 2, 3]);
     // Its own stats report: it is alive, whatever the others said.
     cluster.heard(at('10.0.0.4'), 1600);
@@ -94,7 +104,8 @@ describe('SourceCluster', () => {
     const cluster = new SourceCluster({ bufferSize: 16 });
     cluster.join(join(at('10.0.0.1')), 0);
     cluster.join(join(at('10.0.0.2')), 0);
-    expect(cluster.memberSilent(2, 1, 1500)).toEqual({ kind: 'skipped', reporters: 1 });
+    // The monitor itself is skipped: no other monitor to resend through.
+    expect(cluster.memberSilent(2, 1, 1500)).toEqual({ kind: 'skipped', reporters: 1, resend: [] });
     expect(cluster.memberSilent(1, 2, 1500)).toEqual({ kind: 'noted', reporters: 1 });
     expect(cluster.scheduler.members()).toEqual([2]);
   });

@@ -87,12 +87,26 @@ export interface LostChunkOutcome {
   readonly expulsions: readonly MemberRemoval[];
 }
 
+/** An LRS resend: `chunkNumber` through the monitor `via`. */
+export interface RecoveryResend {
+  readonly chunkNumber: number;
+  readonly via: MemberId;
+}
+
 /** What one `member-silent` report did. */
 export type MemberSilentOutcome =
   | { readonly kind: 'ignored'; readonly reason: 'unknown' | 'self' | 'not-fed' }
   | { readonly kind: 'noted'; readonly reporters: number }
-  /** No longer fed until the source hears from it (counted once, when it starts). */
-  | { readonly kind: 'skipped'; readonly reporters: number }
+  /**
+   * No longer fed until the source hears from it (counted once, when it starts). `resend`:
+   * the chunks of the last B/2 it was given, which it may not have relayed to everybody
+   * before it fell silent, to resend through a monitor as LRS does (none without LRS).
+   */
+  | {
+      readonly kind: 'skipped';
+      readonly reporters: number;
+      readonly resend: readonly RecoveryResend[];
+    }
   /** Removed already (reason `timeout`): tell it, then the cluster. */
   | { readonly kind: 'removed'; readonly reporters: number; readonly removal: MemberRemoval };
 
@@ -113,6 +127,7 @@ export class SourceCluster {
   readonly admission: Partial<AdmissionPolicy>;
   readonly livenessTimeoutMillis: number | undefined;
   readonly feedOnJoin: boolean;
+  readonly #bufferSize: number;
   #latestChunkNumber: number | undefined;
   /** Fed members the source stopped feeding on silence reports, until it hears from them. */
   readonly #skipped = new Set<MemberId>();
@@ -120,6 +135,7 @@ export class SourceCluster {
   constructor(options: SourceClusterOptions) {
     const bufferSize = checkInteger('bufferSize', options.bufferSize, 1, 1 << 24);
     this.members = new MembershipTable(options.members);
+    this.#bufferSize = bufferSize;
     this.destinations = new ChunkDestinations(bufferSize);
     this.ledger = new ComplaintLedger(options.complaints);
     this.scheduler = new ChunkScheduler(options.scheduling);
@@ -225,7 +241,11 @@ export class SourceCluster {
     if (verdict.kind === 'skip' && this.scheduler.has(silentMemberId) && this.scheduler.size > 1) {
       this.scheduler.remove(silentMemberId);
       this.#skipped.add(silentMemberId);
-      return { kind: 'skipped', reporters: verdict.reporters };
+      return {
+        kind: 'skipped',
+        reporters: verdict.reporters,
+        resend: this.#resendsOf(silentMemberId),
+      };
     }
     return { kind: 'noted', reporters: verdict.reporters };
   }
@@ -278,6 +298,24 @@ export class SourceCluster {
   nextDeadline(): Instant | undefined {
     if (this.livenessTimeoutMillis === undefined) return undefined;
     return nextLivenessDeadline(this.members, this.livenessTimeoutMillis);
+  }
+
+  /**
+   * The chunks of the last B/2 (a peer's play-out delay by default) given to `memberId`, each
+   * through the monitor LRS would use for it; none without LRS or a fed monitor.
+   */
+  #resendsOf(memberId: MemberId): RecoveryResend[] {
+    const monitors = this.#activeMonitorIds();
+    const latest = this.#latestChunkNumber;
+    if (this.recovery === null || monitors.length === 0 || latest === undefined) return [];
+    const resends: RecoveryResend[] = [];
+    const window = Math.max(1, Math.floor(this.#bufferSize / 2));
+    for (let back = window - 1; back >= 0; back--) {
+      const chunkNumber = toChunkNumber(latest - back);
+      if (this.destinations.destinationOf(chunkNumber) !== memberId) continue;
+      resends.push({ chunkNumber, via: monitors[chunkNumber % monitors.length]! });
+    }
+    return resends;
   }
 
   /**

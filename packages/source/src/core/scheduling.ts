@@ -20,7 +20,8 @@ const RECOVERED_CHUNK = { nonExclusive: false, recovered: true } as const;
  *   is resent through a monitor;
  * - rule 6: members silent past the liveness timeout are removed (timer `member-liveness`);
  *   sooner when members report them silent and the source does not hear them either
- *   (`member-silent`: skipped, then removed; see `SourceCluster.memberSilent`).
+ *   (`member-silent`: skipped, its recent chunks resent through a monitor as LRS does,
+ *   then removed; see `SourceCluster.memberSilent`).
  *
  * The policies are @p2psp/cluster's `SourceCluster`; this turns their outcomes into
  * datagrams and events.
@@ -127,6 +128,7 @@ export class Scheduling {
     const outcome = this.#cluster.memberSilent(member.memberId, message.silentMemberId, now);
     if (outcome.kind === 'skipped' && accused !== undefined) {
       stats.membersSkipped++;
+      for (const resend of outcome.resend) this.#resend(resend.chunkNumber, resend.via);
       this.#context.emit({
         name: 'member-skip',
         level: 'info',
