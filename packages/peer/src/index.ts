@@ -19,6 +19,7 @@ export {
   PEER_DROP_REASONS,
   type PeerCounters,
   type PeerDropReason,
+  type PeerRole,
   type PeerState,
   type PeerStats,
 } from './core/peer-types.js';

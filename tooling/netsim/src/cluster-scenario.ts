@@ -4,6 +4,7 @@ import {
   type PeerConfig,
   PeerCore,
   type PeerEvent,
+  type PeerRole,
   playoutDelayFor,
 } from '@p2psp/peer';
 import { type SourceConfig, SourceCore, type SourceEvent } from '@p2psp/source';
@@ -442,7 +443,7 @@ export interface PeerReport {
   readonly slow: boolean;
   readonly behindNat: boolean;
   /** The role the source gave it: monitor, peer, or external (seed 000: fed by the members). */
-  readonly role: 'peer' | 'monitor' | 'external';
+  readonly role: PeerRole;
   /** The member id the source gave it (null: never joined). */
   readonly memberId: number | null;
   /** Chunks it got from the source (rule 1; ACS gives unreliable members fewer). */

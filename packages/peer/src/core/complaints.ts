@@ -1,4 +1,4 @@
-import type { JoinAccept } from '@p2psp/wire';
+import type { JoinAccept, RequestedRole } from '@p2psp/wire';
 import type { PeerContext } from './peer-context.js';
 
 /**
@@ -12,11 +12,11 @@ import type { PeerContext } from './peer-context.js';
  */
 export class Complaints {
   readonly #context: PeerContext;
-  readonly #role: 'peer' | 'monitor';
+  readonly #role: RequestedRole;
   #monitor = false;
   #monitorCount = 0;
 
-  constructor(context: PeerContext, role: 'peer' | 'monitor') {
+  constructor(context: PeerContext, role: RequestedRole) {
     this.#context = context;
     this.#role = role;
   }

@@ -7,6 +7,7 @@ import {
 } from '@p2psp/wire';
 import type { Neighbour, Neighbours } from './neighbours.js';
 import type { PeerContext } from './peer-context.js';
+import type { PeerRole } from './peer-types.js';
 import type { Relay } from './relay.js';
 import type { StreamTiming } from './stream-timing.js';
 
@@ -66,11 +67,9 @@ interface Watch {
   attempts: number;
 }
 
-/** The peer's role as the source's accept gave it (rule 4: our own entry's flags). */
-export type PeerRole = 'peer' | 'monitor' | 'external';
-
 /**
- * Seed 000 on the external's side. The source sends us one chunk flagged non-exclusive and
+ * Seed 000 on the side of an external (or liberated) peer; a liberated one asked for it in
+ * its join, an external was put there by the source. The source sends us one chunk flagged non-exclusive and
  * nothing more: we relay it at once to every member we know, which opens our NAT towards
  * each (a symmetric NAT opens one port per member); the members then send us the stream.
  * Our mappings stay open with keepalives (timer `external-keepalive`): a hello-ack with
@@ -117,27 +116,34 @@ export class ExternalOnboarding {
     return this.#role;
   }
 
-  /** Rule 4: our own entry in the accept says whether we are external. */
+  /** External or liberated: the members feed us, the source does not, we relay nothing. */
+  get fedByMembers(): boolean {
+    return this.#role === 'external' || this.#role === 'liberated';
+  }
+
+  /** Rule 4: our own entry in the accept says whether we are external or liberated. */
   start(accept: JoinAccept, monitor: boolean, now: Instant): void {
     const self = accept.members.find((member) => member.memberId === accept.memberId);
     this.#role = monitor ? 'monitor' : 'peer';
-    if (self?.flags.external === true) this.#becomeExternal(now);
+    if (self?.flags.liberated === true) this.#becomeFedByMembers('liberated', now);
+    else if (self?.flags.external === true) this.#becomeFedByMembers('external', now);
   }
 
   /**
    * Our onboarding chunk (the datagram as the source sent it): once to every member, now.
    * It also makes us external when the accept said member: the source classified our NAT
-   * as symmetric from our hello, after the accept.
+   * as symmetric from our hello, after the accept. A liberated peer is onboarded the same
+   * way and stays liberated.
    */
   onboard(datagram: Uint8Array, now: Instant): void {
-    if (this.#role !== 'external') this.#becomeExternal(now);
+    if (!this.fedByMembers) this.#becomeFedByMembers('external', now);
     this.#context.stats.onboardingChunks++;
     this.#onboardingChunk ??= datagram;
     this.#relay.relayToAllNow(datagram);
   }
 
-  #becomeExternal(now: Instant): void {
-    this.#role = 'external';
+  #becomeFedByMembers(role: 'external' | 'liberated', now: Instant): void {
+    this.#role = role;
     this.#context.timers.set('external-keepalive', now + EXTERNAL_KEEPALIVE_MILLIS);
     this.#context.timers.set('external-check', now + EXTERNAL_CHECK_MILLIS);
     const { chunksPlayed, chunksLost } = this.#context.stats;
@@ -146,7 +152,7 @@ export class ExternalOnboarding {
 
   /** Anything from a neighbour: as an external, that member reaches us. */
   heard(neighbour: Neighbour, message: DatagramMessage, now: Instant): void {
-    if (this.#role !== 'external') return;
+    if (!this.fedByMembers) return;
     if (message.type === 'chunk') this.#chunkArrived(message.chunkNumber, now);
     const watch = this.#watches.get(neighbour.memberId);
     if (watch === undefined) this.#watches.set(neighbour.memberId, { since: now, attempts: 0 });

@@ -1,4 +1,10 @@
-import { type Endpoint, type NatReport, type Random, UNKNOWN_NAT_REPORT } from '@p2psp/wire';
+import {
+  type Endpoint,
+  type NatReport,
+  type Random,
+  type RequestedRole,
+  UNKNOWN_NAT_REPORT,
+} from '@p2psp/wire';
 import { PeerConfigError } from './errors.js';
 
 export interface PeerConfig {
@@ -9,8 +15,12 @@ export interface PeerConfig {
   readonly source: Endpoint;
   /** Seeded randomness for hello nonces (cores never call Math.random). */
   readonly random: Random;
-  /** `monitor` asks for the monitor role (rule 8); needs `credential` if the source set one. */
-  readonly role?: 'peer' | 'monitor';
+  /**
+   * `monitor` asks for the monitor role (rule 8); needs `credential` if the source set one.
+   * `liberated` (seed 000): the source sends us no chunks, the members feed us as an external
+   * and we relay nothing; we serve the stream to another cluster's source.
+   */
+  readonly role?: RequestedRole;
   /** Monitor credential; empty by default. */
   readonly credential?: Uint8Array;
   /** The local UDP socket's own address, told to the source for EMS. Default null. */
@@ -92,7 +102,7 @@ export interface PeerConfig {
 export interface ResolvedPeerConfig {
   readonly source: Endpoint;
   readonly random: Random;
-  readonly role: 'peer' | 'monitor';
+  readonly role: RequestedRole;
   readonly credential: Uint8Array;
   readonly privateEndpoint: Endpoint | null;
   readonly nat: NatReport;
@@ -162,8 +172,11 @@ export function resolvePeerConfig(config: PeerConfig): ResolvedPeerConfig {
     );
   }
   const role = config.role ?? PEER_DEFAULTS.role;
-  if (role !== 'peer' && role !== 'monitor') {
-    throw new PeerConfigError('role', `role must be 'peer' or 'monitor', got ${String(role)}`);
+  if (role !== 'peer' && role !== 'monitor' && role !== 'liberated') {
+    throw new PeerConfigError(
+      'role',
+      `role must be 'peer', 'monitor' or 'liberated', got ${String(role)}`,
+    );
   }
   const optionalInteger = (option: string, value: number | undefined, min: number, max: number) =>
     value === undefined ? null : integerIn(option, value, min, max);

@@ -284,7 +284,7 @@ export class PeerCore implements SansIoCore<PeerEvent> {
         }
         const index = this.#playOut.acceptableIndex(message, source, true, now);
         // An external the source feeds itself (no member reaches it) relays none of it.
-        const relay = this.#onboarding.role === 'external' ? null : bytes;
+        const relay = this.#onboarding.fedByMembers ? null : bytes;
         if (index !== null) this.#storeChunk(message, index, null, relay, now);
         return;
       }

@@ -115,11 +115,17 @@ export interface PeerCounters {
   neighboursPrivate: number;
 }
 
+/**
+ * The peer's role as the source's accept gave it (rule 4: our own entry's flags). External
+ * and liberated peers (seed 000) are fed by the members only and relay nothing.
+ */
+export type PeerRole = 'peer' | 'monitor' | 'external' | 'liberated';
+
 /** Counters and state for logs, metrics and the simulator; a snapshot, cheap to take. */
 export interface PeerStats extends Readonly<PeerCounters> {
   readonly state: PeerState;
   /** Our role as the source's accept gave it (`peer` before the accept). */
-  readonly role: 'peer' | 'monitor' | 'external';
+  readonly role: PeerRole;
   readonly memberId: MemberId;
   readonly datagramsDropped: Readonly<Record<PeerDropReason, number>>;
   readonly neighbours: number;

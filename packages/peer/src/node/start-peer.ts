@@ -19,6 +19,7 @@ import {
   type NatReport,
   UNKNOWN_NAT_REPORT,
 } from '@p2psp/wire';
+import { PeerConfigError } from '../core/errors.js';
 import type { PeerConfig } from '../core/peer-config.js';
 import type { PeerCore } from '../core/peer-core.js';
 import type { PeerEvent } from '../core/peer-events.js';
@@ -51,6 +52,12 @@ export interface PeerOptions {
   readonly playerAddress?: string;
   /** Ask for the monitor role (rule 8). */
   readonly monitor?: boolean;
+  /**
+   * Join as a liberated peer (seed 000): the source sends it no chunks, the members feed it
+   * as an external, it relays nothing; its player port is then a mount another cluster's
+   * source can ingest (`p2psp source --input http://...`). Not with `monitor`.
+   */
+  readonly liberated?: boolean;
   readonly credential?: Uint8Array;
   /** Seed of the core's randomness (hello nonces); default from the clock. */
   readonly seed?: number;
@@ -174,6 +181,13 @@ async function resolveSource(
 export async function startPeer(options: PeerOptions): Promise<PeerHandle> {
   const logger = options.logger;
   const startedAt = performance.now();
+  if (options.monitor && options.liberated) {
+    throw new PeerConfigError(
+      'role',
+      'monitor and liberated both asked: a liberated peer relays nothing, so it cannot monitor; pick one',
+    );
+  }
+  const role = options.liberated ? 'liberated' : options.monitor ? 'monitor' : 'peer';
   const source = await resolveSource(options.source);
   const stun = options.stun === undefined ? source : await resolveSource(options.stun, '--stun');
   let nat: NatReport = options.core?.nat ?? UNKNOWN_NAT_REPORT;
@@ -262,7 +276,7 @@ export async function startPeer(options: PeerOptions): Promise<PeerHandle> {
             random: createRandom(
               options.seed ?? Math.floor(performance.timeOrigin + performance.now()),
             ),
-            role: options.monitor ? 'monitor' : 'peer',
+            role,
             ...(options.credential ? { credential: options.credential } : {}),
             privateEndpoint: {
               address: privateAddress ?? binding.udp.address,
@@ -326,8 +340,7 @@ export async function startPeer(options: PeerOptions): Promise<PeerHandle> {
   status = (): PeerStatus => {
     const stats = safeStats(runningHost.core);
     return {
-      role:
-        stats !== null && stats.memberId !== 0 ? stats.role : options.monitor ? 'monitor' : 'peer',
+      role: stats !== null && stats.memberId !== 0 ? stats.role : role,
       state: stats?.state ?? 'starting',
       memberId: stats?.memberId ?? 0,
       source: formatEndpoint(source),

@@ -182,4 +182,35 @@ describe('Externals (seed 000)', () => {
     }
     expect(core.stats()).toMatchObject({ membersMadeExternal: 1, externalsFedBySource: 0 });
   });
+
+  it('a liberated joiner is onboarded like an external and never fed by the source, even unreachable', () => {
+    const core = createSource({ header: { header: Uint8Array.of(1) } });
+    join(core, 1, MONITOR, 0, report('port-restricted-cone'));
+    join(core, 2, MEMBER, 1);
+    // A random-port symmetric NAT no member can punch: an external would be fed by the source.
+    const liberated = join(core, 3, EXTERNAL, 2, {
+      role: 'liberated',
+      ...report('symmetric-random'),
+    });
+    expect(liberated.accept.members[0]?.flags).toEqual({
+      monitor: false,
+      external: false,
+      liberated: true,
+    });
+    expect(core.members().map((member) => member.role)).toEqual(['monitor', 'member', 'liberated']);
+    // The fed members are told, as of an external (three copies each).
+    const notices = datagramsSent(liberated.outputs).filter(
+      (datagram) => datagram.message.type === 'external-peer',
+    );
+    expect(notices.map((notice) => notice.to)).toEqual([
+      ...Array(3).fill(MONITOR),
+      ...Array(3).fill(MEMBER),
+    ]);
+    // Its one onboarding chunk, then nothing; the round robin is the fed members'.
+    const chunks = chunksFor(core, 8, 10);
+    expect(sent(chunks, EXTERNAL).map((chunk) => chunk.flags.nonExclusive)).toEqual([true]);
+    expect(chunks.filter((chunk) => chunk.chunk.flags.nonExclusive === false)).toHaveLength(8);
+    expect(core.members().find((member) => member.role === 'liberated')?.chunksSent).toBe(0);
+    expect(core.stats()).toMatchObject({ externalsFedBySource: 0, fedMembers: 2 });
+  });
 });

@@ -49,6 +49,9 @@ export const PEER_LIST_INTERVAL_MILLIS = 2000;
  *   NATs that only the member's earlier peers could open) becomes external too, while the
  *   capacity allows: else every later external would miss its share. Its notice and its
  *   non-exclusive chunk make the members and itself treat it as external.
+ * - A liberated peer (it asked for that role in its join) is onboarded as an external, and
+ *   never fed by the source, even when no fed member reaches it: its whole point is to
+ *   cost the source nothing while it serves another cluster.
  * - Peer lists: a member that missed some (an external re-onboarding) asks for the list;
  *   one reply per `PEER_LIST_INTERVAL_MILLIS` per requester, more are dropped and counted.
  *   Strangers never get here: the dispatcher drops their requests as `non-member`.
@@ -68,9 +71,13 @@ export class Externals {
     this.#membership = membership;
   }
 
-  /** A member's hello arrived: an external waits for the next chunk; the members are told. */
+  /**
+   * A member's hello arrived: an external waits for the next chunk; the members are told. A
+   * liberated peer is onboarded the same way (its one chunk opens its NAT to the members),
+   * and is never fed by the source: it asked to cost the source nothing.
+   */
   activated(member: Member, from: Endpoint): void {
-    if (member.role !== 'external') return;
+    if (member.role !== 'external' && member.role !== 'liberated') return;
     for (const fed of this.#membership.activeMembers()) {
       if (fed.role !== 'member' || !SYMMETRIC.has(fed.nat.type)) continue;
       if (punchPossible(member, fed).possible) continue;
@@ -80,6 +87,7 @@ export class Externals {
       this.#onboard(demoted, demoted.endpoint);
     }
     this.#onboard(member, from);
+    if (member.role === 'liberated') return;
     const reached = this.#membership
       .activeMembers()
       .some((fed) => isFedBySource(fed.role) && punchPossible(member, fed).possible);
