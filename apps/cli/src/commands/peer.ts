@@ -15,6 +15,7 @@ interface PeerFlags {
   maxPlayers: number;
   maxPlayersPerAddress: number;
   monitor?: boolean;
+  liberated?: boolean;
   credential?: string;
   credentialFile?: string;
   playoutDelayMs?: number;
@@ -94,6 +95,10 @@ export function registerPeerCommand(program: Command): void {
     )
     .option('--monitor', 'ask for the monitor role (reports lost chunks to the source)')
     .option(
+      '--liberated',
+      'ask for the liberated role: the source sends this peer no chunks, the other peers feed it, it relays nothing; its player port is a mount another source can ingest (p2psp source --input http://HOST:PORT/stream: a private cluster)',
+    )
+    .option(
       '--credential <secret>',
       "with --monitor: the source's monitor credential (p2psp source --monitor-credential)",
     )
@@ -128,6 +133,8 @@ export function registerPeerCommand(program: Command): void {
 Examples:
   p2psp peer --source 192.0.2.7:4552
   p2psp peer --source radio.example.org:4552 --player-port 9000
+  p2psp peer --source 192.0.2.7:4552 --liberated --player-address 0.0.0.0 --player-port 8000
+    then, for a private cluster: p2psp source --input http://THIS-HOST:8000/stream
 Then play http://127.0.0.1:8080/stream with ffplay, mpv, VLC or a browser.`,
     )
     .action(async (flags: PeerFlags) => {
@@ -145,6 +152,7 @@ Then play http://127.0.0.1:8080/stream with ffplay, mpv, VLC or a browser.`,
           maxPlayers: flags.maxPlayers,
           maxPlayersPerAddress: flags.maxPlayersPerAddress,
           ...(flags.monitor ? { monitor: true } : {}),
+          ...(flags.liberated ? { liberated: true } : {}),
           stun: flags.stun,
           natDetect: flags.natDetect,
           core: {

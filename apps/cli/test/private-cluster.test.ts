@@ -1,0 +1,150 @@
+import { ensureSystemTools, FFMPEG } from '@p2psp/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ChildProcesses } from './child-processes.js';
+import { sleep, until } from './helpers.js';
+import {
+  DEMO_SAMPLE,
+  decode,
+  logsNamed,
+  startP2pspPeer,
+  startP2pspSource,
+} from './real-servers.js';
+
+// Real sockets on loopback, processes of the built CLI: a public cluster (a source and 3
+// peers) and a liberated peer (seed 000), fed by the 3 peers and not by the source; a
+// second `p2psp source` ingests the liberated peer's player URL as it would an Icecast
+// mount, and 3 private peers join it. ffmpeg decodes every private peer; the public
+// source's upload stays about 1x the stream, and it sends the liberated member no chunk
+// of the round robin.
+
+const DECODE_SECONDS = 15;
+const PEERS = 3;
+
+let missing: string[] = [];
+beforeAll(() => {
+  missing = ensureSystemTools([FFMPEG]);
+});
+
+const processes = new ChildProcesses();
+afterAll(() => processes.killAll());
+
+interface PeerStatus {
+  role: string;
+  memberId: number;
+  chunksPlayed: number;
+  chunksLost: number;
+  chunksRelayed: number;
+  members: number;
+}
+
+interface SourceStatus {
+  members: { memberId: number; role: string; chunksSent: number }[];
+  stats: { bytesIngested: number; datagramBytesSent: number; chunksCut: number };
+}
+
+async function json<T>(url: string): Promise<T> {
+  const response = await fetch(url);
+  return (await response.json()) as T;
+}
+
+/** Polls an async `condition` every 200 ms; throws after `limitMs`. */
+async function poll(condition: () => Promise<boolean>, limitMs: number, what: string) {
+  const deadline = performance.now() + limitMs;
+  while (!(await condition())) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(200);
+  }
+}
+
+const statusOf = (url: string) => json<PeerStatus>(url.replace(/\/stream$/, '/status'));
+
+/** A source with a status port: its cluster port and its status URL. */
+async function sourceWithStatus(...args: string[]) {
+  const source = await startP2pspSource(processes, ...args, '--status-port', '0');
+  await until(
+    () => logsNamed(source.running, 'status-listen').length > 0,
+    20_000,
+    'the status port',
+  );
+  const statusUrl = String(logsNamed(source.running, 'status-listen')[0]!.url);
+  return { ...source, status: () => json<SourceStatus>(statusUrl) };
+}
+
+/** `count` peers of `source`, one at a time, each playing before the next joins. */
+async function peersOf(source: { port: string }, count: number, ...args: string[]) {
+  const peers = [];
+  for (let index = 0; index < count; index++) {
+    const peer = await startP2pspPeer(processes, source.port, ...args);
+    await poll(async () => (await statusOf(peer.url)).chunksPlayed > 0, 30_000, 'a peer playing');
+    peers.push(peer);
+  }
+  return peers;
+}
+
+describe('a private cluster fed by a liberated peer of the public one (loopback)', () => {
+  it(`the liberated peer costs the public source nothing; ffmpeg decodes every private peer for ${DECODE_SECONDS} s`, {
+    timeout: 150_000,
+  }, async (context) => {
+    if (missing.length > 0) context.skip();
+    try {
+      const publicSource = await sourceWithStatus('--input', DEMO_SAMPLE, '--loop');
+      const publicPeers = await peersOf(publicSource, PEERS);
+      const [liberated] = await peersOf(publicSource, 1, '--liberated');
+      expect((await statusOf(liberated!.url)).role).toBe('liberated');
+
+      const privateSource = await sourceWithStatus('--input', liberated!.url);
+      const privatePeers = await peersOf(privateSource, PEERS);
+
+      const before = await publicSource.status();
+      const startedAt = performance.now();
+      const decoded = await Promise.all(
+        privatePeers.map((peer) => decode(processes, peer.url, DECODE_SECONDS)),
+      );
+      const after = await publicSource.status();
+      const seconds = (performance.now() - startedAt) / 1000;
+
+      // The public source: the liberated member got no chunk of the round robin, and the
+      // upload stays the stream's once (plus headers, keepalives, notices).
+      const liberatedId = (await statusOf(liberated!.url)).memberId;
+      const member = after.members.find((entry) => entry.memberId === liberatedId);
+      expect(member).toMatchObject({ role: 'liberated', chunksSent: 0 });
+      const upload = after.stats.datagramBytesSent - before.stats.datagramBytesSent;
+      const stream = after.stats.bytesIngested - before.stats.bytesIngested;
+      const ratio = upload / stream;
+
+      // The liberated peer relayed at most its onboarding chunk (once to each member), and
+      // no member dropped it for debt: they fed it as an external.
+      const liberatedStatus = await statusOf(liberated!.url);
+      expect(liberatedStatus.chunksRelayed).toBeLessThanOrEqual(PEERS + 1);
+      const dropsForDebt = publicPeers.flatMap((peer) =>
+        logsNamed(peer.running, 'neighbour-drop').filter((line) => line.reason === 'debt'),
+      );
+      expect(dropsForDebt).toEqual([]);
+
+      // The private cluster numbers its chunks itself, from its own start.
+      const privateStatus = await privateSource.status();
+      const privateCut = privateStatus.stats.chunksCut;
+      expect(privateCut).toBeGreaterThan(0);
+      expect(privateCut).toBeLessThan(after.stats.chunksCut);
+
+      const privateStats = await Promise.all(privatePeers.map((peer) => statusOf(peer.url)));
+      console.log(
+        [
+          `private cluster on loopback: public source upload ${(ratio).toFixed(3)}x the stream over ${seconds.toFixed(1)} s (${upload} B sent, ${stream} B ingested); liberated member chunksSent ${member?.chunksSent}, liberated relayed ${liberatedStatus.chunksRelayed}`,
+          ...privateStats.map(
+            (status, index) =>
+              `  private peer ${index + 1}: ${status.chunksPlayed} played, ${status.chunksLost} lost; ffmpeg ${decoded[index]!.seconds.toFixed(1)} s, status ${decoded[index]!.status}`,
+          ),
+        ].join('\n'),
+      );
+      expect(ratio).toBeLessThan(1.1);
+      for (const { status, errors, seconds: decodedSeconds } of decoded) {
+        expect(errors).toBe('');
+        expect(status).toBe(0);
+        expect(decodedSeconds).toBeGreaterThan(DECODE_SECONDS - 3);
+      }
+    } finally {
+      processes.killAll();
+    }
+  });
+});
