@@ -43,6 +43,11 @@ const DEPARTED_MEMORY = 4096;
  * also forgives one lost relay.
  */
 const SILENT_BUFFERS = 2;
+/**
+ * ...and never less than this much stream: 2B chunks are 8 s at 128 kbit/s with B = 64 but
+ * 524 ms at 2 Mbit/s, where a member short of upload, fed little by ACS, relays less often.
+ */
+const SILENT_MIN_MILLIS = 4096;
 
 /** A member this peer knows, as the other components read it. */
 export interface Neighbour {
@@ -100,7 +105,8 @@ export interface NeighboursHooks {
  *   (bounded: P2PSP_ERR_HELLO_TIMEOUT), and to every neighbour until it answers (this also
  *   opens NATs); towards a symmetric NAT, to its predicted ports as well (NTS).
  * - Rule 6: a goodbye, or the source's word, removes a member for good; a neighbour silent
- *   for 2B chunk times of the stream clock is dropped (external and liberated ones exempt).
+ *   for 2B chunk times of the stream clock (at least 4 s) is dropped (external and
+ *   liberated ones exempt).
  * - Rule 7: the debts (`@p2psp/cluster`'s `NeighbourAccounting`): -1 for each chunk
  *   received here; relaying charges +1 (`charge`) and drops a neighbour past the threshold,
  *   set in stream time at the accept (`debtThresholdFor`): the same stall at every bitrate.
@@ -192,7 +198,10 @@ export class Neighbours {
 
   /** Rule 4 after the accept: hello to the source (it then feeds us) and to every member. */
   start(accept: JoinAccept, now: Instant): void {
-    const livenessTimeout = SILENT_BUFFERS * accept.bufferSize;
+    const livenessTimeout = Math.max(
+      SILENT_BUFFERS * accept.bufferSize,
+      Math.ceil(SILENT_MIN_MILLIS / Math.max(0.01, accept.chunkIntervalMicros / 1000)),
+    );
     this.#accounting = new NeighbourAccounting<MemberId>({
       debtThreshold: debtThresholdFor(this.#config, accept.chunkIntervalMicros / 1000),
       livenessTimeout,
@@ -652,9 +661,9 @@ export class Neighbours {
   }
 
   /**
-   * Rule 6 on the peer's side: a neighbour we heard nothing from for 2B chunk times vanished
-   * without goodbye; dropped without waiting for the source's word. External and liberated
-   * members are exempt (they relay nothing).
+   * Rule 6 on the peer's side: a neighbour we heard nothing from for 2B chunk times (at
+   * least 4 s of stream) vanished without goodbye; dropped without waiting for the source's
+   * word. External and liberated members are exempt (they relay nothing).
    */
   #dropSilent(): void {
     for (const drop of this.#accounting.expireSilent(this.#streamClock)) {

@@ -609,12 +609,13 @@ describe('PeerCore membership and bad input', () => {
   });
 
   it('drops a neighbour silent for 2B chunk times without the source saying so, externals exempt (rule 6)', () => {
-    // B = 8: 2B = 16 chunk times. Member 1 relays, member 2 vanishes after chunk 3, member 3
-    // is external (seed 000: fed, never relays) and member 4 never sends anything (never
-    // heard, its debt is what counts: rule 7).
+    // B = 8: 2B = 16 chunk times, of 256 ms: 4,096 ms, the least silence that drops. Member
+    // 1 relays, member 2 vanishes after chunk 3, member 3 is external (seed 000: fed, never
+    // relays) and member 4 never sends anything (never heard, its debt is what counts: rule 7).
     const { core } = joinedPeer(
       { debtThreshold: 1000 },
       {
+        chunkIntervalMicros: 256_000,
         members: [
           member(ME),
           member(1),
@@ -658,6 +659,34 @@ describe('PeerCore membership and bad input', () => {
     }
     expect(silentDrops(drainOutputs(core))).toEqual([]);
     expect(core.neighbours().map((neighbour) => neighbour.memberId)).toEqual([1, 3, 4]);
+  });
+
+  it('forgives a neighbour 2B chunk times of silence shorter than 4 s of stream (rule 6)', () => {
+    // 10 ms chunks: 2B = 16 chunk times are 160 ms; a member short of upload, fed little by
+    // ACS, may relay that rarely. Dropped only after 4,096 ms: 410 chunk times.
+    const { core } = joinedPeer(
+      { debtThreshold: 1000 },
+      { members: [member(ME), member(1), member(2)] },
+    );
+    const drops: unknown[] = [];
+    for (let number = 0; number < 400; number += 2) {
+      core.handle({ type: 'datagram', from: SOURCE, bytes: chunk(number) }, number * 10);
+      core.handle(
+        { type: 'datagram', from: fromMember(1), bytes: chunk(number + 1, 1) },
+        number * 10,
+      );
+      if (number < 4) {
+        core.handle(
+          { type: 'datagram', from: fromMember(2), bytes: chunk(number + 1, 2) },
+          number * 10,
+        );
+      }
+      for (const output of drainOutputs(core)) {
+        if (output.type === 'event' && output.event.name === 'neighbour-drop') drops.push(output);
+      }
+    }
+    expect(drops).toEqual([]);
+    expect(core.neighbours().map((neighbour) => neighbour.memberId)).toEqual([1, 2]);
   });
 
   it('drops a member on its goodbye, and one the source removes', () => {
