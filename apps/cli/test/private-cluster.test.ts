@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureSystemTools, FFMPEG } from '@p2psp/testkit';
@@ -96,6 +97,46 @@ async function sourceWithStatus(...args: string[]) {
   return { ...source, status: () => json<SourceStatus>(statusUrl) };
 }
 
+/** A player that notes when each byte arrived: `arrivedAt(offset)` in ms. */
+function timedPlayer(url: string) {
+  const pieces: { at: number; end: number; bytes: Buffer }[] = [];
+  let received = 0;
+  const request = get(url, (response) =>
+    response.on('data', (bytes: Buffer) => {
+      received += bytes.byteLength;
+      pieces.push({ at: performance.now(), end: received, bytes });
+    }),
+  );
+  request.on('error', () => {});
+  return {
+    bytes: () => Buffer.concat(pieces.map((piece) => piece.bytes)),
+    arrivedAt: (offset: number) => pieces.find((piece) => piece.end > offset)?.at,
+    close: () => request.destroy(),
+  };
+}
+
+/**
+ * How much later the private player got the same bytes than the public one: a 4 KiB run the
+ * private player got `atMillis` after it opened, found in the public player's bytes (the
+ * stream is the same bytes end to end: nobody re-encodes). Undefined when not found.
+ */
+function lagMillis(
+  publicPlayer: ReturnType<typeof timedPlayer>,
+  privatePlayer: ReturnType<typeof timedPlayer>,
+  openedAt: number,
+  atMillis: number,
+): number | undefined {
+  const privateBytes = privatePlayer.bytes();
+  let offset = 0;
+  while ((privatePlayer.arrivedAt(offset) ?? Infinity) < openedAt + atMillis) offset += 1024;
+  const run = privateBytes.subarray(offset, offset + 4096);
+  if (run.byteLength < 4096) return undefined;
+  const publicOffset = publicPlayer.bytes().indexOf(run);
+  const publicAt = publicOffset < 0 ? undefined : publicPlayer.arrivedAt(publicOffset);
+  const privateAt = privatePlayer.arrivedAt(offset);
+  return publicAt === undefined || privateAt === undefined ? undefined : privateAt - publicAt;
+}
+
 /** `count` peers of `source`, one at a time, each playing before the next joins. */
 async function peersOf(source: { port: string }, count: number, ...args: string[]) {
   const peers = [];
@@ -127,11 +168,18 @@ describe('a private cluster fed by a liberated peer of the public one (loopback)
         // A raw reader beside the decoders: ffmpeg skips junk silently; the bytes must be the
         // stream header, then whole pages.
         const reader = openPlayer(privatePeers[0]!.url);
+        // Two timed players, one per cluster, for the private hop's delay.
+        const openedAt = performance.now();
+        const publicPlayer = timedPlayer(publicPeers[0]!.url);
+        const privatePlayer = timedPlayer(privatePeers[1]!.url);
         const decoded = await Promise.all(
           privatePeers.map((peer) => decode(processes, peer.url, DECODE_SECONDS)),
         );
         const bytes = reader.bytes();
         reader.close();
+        publicPlayer.close();
+        privatePlayer.close();
+        const lag = lagMillis(publicPlayer, privatePlayer, openedAt, (DECODE_SECONDS - 5) * 1000);
         if (format === 'Ogg/Opus') {
           // RFC 7845 section 3: the identification header page (BOS) first, then the rest.
           expect(walkOggPages(bytes).beginningPages).toBe(1);
@@ -167,7 +215,7 @@ describe('a private cluster fed by a liberated peer of the public one (loopback)
         const privateStats = await Promise.all(privatePeers.map((peer) => statusOf(peer.url)));
         console.log(
           [
-            `private cluster on loopback, ${format}: public source upload ${(ratio).toFixed(3)}x the stream over ${seconds.toFixed(1)} s (${upload} B sent, ${stream} B ingested); liberated member chunksSent ${member?.chunksSent}, liberated relayed ${liberatedStatus.chunksRelayed}`,
+            `private cluster on loopback, ${format}: public source upload ${(ratio).toFixed(3)}x the stream over ${seconds.toFixed(1)} s (${upload} B sent, ${stream} B ingested); liberated member chunksSent ${member?.chunksSent}, liberated relayed ${liberatedStatus.chunksRelayed}; a private player got the same bytes ${lag === undefined ? 'n/a' : `${Math.round(lag)} ms`} after a public one`,
             ...privateStats.map(
               (status, index) =>
                 `  private peer ${index + 1}: ${status.chunksPlayed} played, ${status.chunksLost} lost; ffmpeg ${decoded[index]!.seconds.toFixed(1)} s, status ${decoded[index]!.status}`,
