@@ -213,4 +213,41 @@ describe('Externals (seed 000)', () => {
     expect(core.members().find((member) => member.role === 'liberated')?.chunksSent).toBe(0);
     expect(core.stats()).toMatchObject({ externalsFedBySource: 0, fedMembers: 2 });
   });
+
+  it('takes an unknown NAT that keeps ports as a port-restricted cone: a symmetric joiner beside it is fed by the source', () => {
+    // Both report unknown (the source's plain STUN). The monitor's NAT keeps its port, the
+    // joiner's does not: random-port symmetric, which a port-restricted cone cannot reach.
+    const behindNat = { address: '203.0.113.2', port: 5000 };
+    const symmetric = { address: '203.0.113.6', port: 20000 };
+    const core = createSource({ header: { header: Uint8Array.of(1) } });
+    join(core, 1, behindNat, 0, {
+      nat: UNKNOWN_NAT_REPORT,
+      privateEndpoint: { address: '10.0.1.2', port: 5000 },
+    });
+    join(core, 2, symmetric, 1, {
+      nat: UNKNOWN_NAT_REPORT,
+      privateEndpoint: { address: '10.0.2.2', port: 4000 },
+    });
+    expect(core.members().map((member) => [member.role, member.nat.type])).toEqual([
+      ['monitor', 'unknown'],
+      ['external', 'symmetric-random'],
+    ]);
+    expect(sent(chunksFor(core, 3, 10), symmetric)).toHaveLength(3);
+
+    // The other way round: a cone joining a symmetric monitor is external, fed by the source.
+    const other = createSource({ header: { header: Uint8Array.of(1) } });
+    join(other, 1, symmetric, 0, {
+      nat: UNKNOWN_NAT_REPORT,
+      privateEndpoint: { address: '10.0.2.2', port: 4000 },
+    });
+    join(other, 2, behindNat, 1, {
+      nat: UNKNOWN_NAT_REPORT,
+      privateEndpoint: { address: '10.0.1.2', port: 5000 },
+    });
+    expect(other.members().map((member) => member.role)).toEqual(['monitor', 'external']);
+    const chunks = chunksFor(other, 3, 10);
+    expect(sent(chunks, behindNat)).toHaveLength(3);
+    expect(sent(chunks, symmetric)).toHaveLength(3);
+    expect(other.stats().externalsFedBySource).toBe(1);
+  });
 });

@@ -1,6 +1,6 @@
 import { isFedBySource, type Member } from '@p2psp/cluster';
 import type { Endpoint, Instant, MemberId } from '@p2psp/wire';
-import { punchPossible } from './introductions.js';
+import { reachable, SYMMETRIC_NATS } from './introductions.js';
 import type { Membership } from './membership.js';
 import type { SourceContext } from './source-context.js';
 
@@ -13,9 +13,6 @@ const PLAIN_CHUNK = { nonExclusive: false, recovered: false } as const;
  * stream (it uploads the stream once, rule 1), so this keeps it at 1 + 4 copies at worst.
  */
 export const MAX_SOURCE_FED_EXTERNALS = 4;
-
-/** NAT types that give each destination its own port (RFC 4787 section 4.1). */
-const SYMMETRIC: ReadonlySet<string> = new Set(['symmetric-random', 'symmetric-sequential']);
 
 /**
  * Copies of each `external-peer` notice: one datagram nobody acknowledges, and a member
@@ -79,8 +76,8 @@ export class Externals {
   activated(member: Member, from: Endpoint): void {
     if (member.role !== 'external' && member.role !== 'liberated') return;
     for (const fed of this.#membership.activeMembers()) {
-      if (fed.role !== 'member' || !SYMMETRIC.has(fed.nat.type)) continue;
-      if (punchPossible(member, fed).possible) continue;
+      if (fed.role !== 'member' || !SYMMETRIC_NATS.has(fed.nat.type)) continue;
+      if (reachable(member, fed)) continue;
       const demoted = this.#membership.makeExternal(fed);
       if (demoted === undefined) break;
       this.#context.stats.membersMadeExternal++;
@@ -90,7 +87,7 @@ export class Externals {
     if (member.role === 'liberated') return;
     const reached = this.#membership
       .activeMembers()
-      .some((fed) => isFedBySource(fed.role) && punchPossible(member, fed).possible);
+      .some((fed) => isFedBySource(fed.role) && reachable(member, fed));
     if (reached || this.#fedBySource.size >= MAX_SOURCE_FED_EXTERNALS) return;
     this.#fedBySource.set(member.memberId, from);
     this.#context.stats.externalsFedBySource++;

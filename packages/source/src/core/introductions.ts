@@ -1,6 +1,6 @@
 import { isFedBySource, type Member, toMemberInfo } from '@p2psp/cluster';
 import { answerStunDatagram, punchFeasibility } from '@p2psp/nat';
-import { type Endpoint, peerListReplies, unmapIpv4 } from '@p2psp/wire';
+import { type Endpoint, type NatType, peerListReplies, unmapIpv4 } from '@p2psp/wire';
 import type { SourceContext } from './source-context.js';
 
 /**
@@ -160,6 +160,33 @@ export function portsRemapped(member: Member, from: Endpoint): boolean {
     own.port !== from.port &&
     unmapIpv4(own.address) !== unmapIpv4(from.address)
   );
+}
+
+/**
+ * Whether two members can surely open a UDP path between them, for deciding who feeds whom
+ * (not whom to introduce: `punchPossible` tries `unknown`). A member that reported
+ * `unknown` is taken as what the source sees: at the endpoint it reported for itself, no
+ * NAT (`open`); behind a NAT, a port-restricted cone, the strictest cone and what a Linux
+ * router's plain SNAT is (RFC 4787 REQ-8 only recommends endpoint-independent filtering).
+ */
+export function reachable(a: Member, b: Member): boolean {
+  if (unmapIpv4(a.publicAddress) === unmapIpv4(b.publicAddress)) return true;
+  return punchFeasibility(assumedNat(a), assumedNat(b)).possible;
+}
+
+/** NAT types that give each destination its own port (RFC 4787 section 4.1). */
+export const SYMMETRIC_NATS: ReadonlySet<NatType> = new Set([
+  'symmetric-random',
+  'symmetric-sequential',
+]);
+
+function assumedNat(member: Member): NatType {
+  const own = member.privateEndpoint;
+  if (member.nat.type !== 'unknown' || own === null) return member.nat.type;
+  const direct =
+    own.port === member.endpoint.port &&
+    unmapIpv4(own.address) === unmapIpv4(member.endpoint.address);
+  return direct ? 'open' : 'port-restricted-cone';
 }
 
 /**

@@ -1,5 +1,6 @@
 import {
   externalCapacity,
+  isFedBySource,
   type Member,
   type MemberRemoval,
   type SourceCluster,
@@ -16,7 +17,7 @@ import {
   peerListReplies,
   type StatsReport,
 } from '@p2psp/wire';
-import { type Introductions, portsRemapped, punchPossible } from './introductions.js';
+import { type Introductions, portsRemapped, reachable, SYMMETRIC_NATS } from './introductions.js';
 import type { SourceContext } from './source-context.js';
 
 /**
@@ -73,10 +74,10 @@ export class Membership {
     );
     if (activated === undefined) return undefined;
     if (activated.replaced !== null) this.announceRemoval(activated.replaced);
-    const joined = activated.member;
+    const others = this.activeMembers().filter((other) => other.memberId !== memberId);
+    const joined = this.#apartFromAny(activated.member, others);
     this.#active.add(memberId);
     this.#context.sendMessage(from, { type: 'hello-ack', memberId, nonce });
-    const others = this.activeMembers().filter((other) => other.memberId !== memberId);
     this.#introductions.introduce(joined, from, listed, others);
     this.#context.emit({
       name: 'peer-join',
@@ -91,29 +92,32 @@ export class Membership {
     return joined;
   }
 
-  /**
-   * A member behind a NAT that remaps ports (`portsRemapped`) is taken as random-port
-   * symmetric. When that leaves it apart from a member (no hole punching opens the pair),
-   * it becomes an external peer before it is fed (seed 000): fed by the members it
-   * reaches, never complained about, never expelled for what its NAT drops. Otherwise it
-   * stays a member, so a free rider there is still caught by complaints keyed by IP.
-   */
+  /** A member behind a NAT that remaps ports (`portsRemapped`) is taken as random-port symmetric. */
   #classifySymmetric(member: Member): void {
-    const members = this.#cluster.members;
-    members.setNat(member.memberId, {
+    this.#cluster.members.setNat(member.memberId, {
       type: 'symmetric-random',
       portStep: 0,
       mappedEndpoint: null,
     });
     this.#context.stats.symmetricNatsInferred++;
-    if (member.role !== 'member') return;
-    const classified = members.get(member.memberId) as Member;
-    // A member relays to every other member, externals included: apart from any of them,
-    // one of the two would miss the other's relays.
-    const apart = this.activeMembers().some((other) => !punchPossible(classified, other).possible);
-    if (!apart || members.count('external') >= externalCapacity(members, this.#cluster.admission))
-      return;
-    members.setRole(member.memberId, 'external');
+  }
+
+  /**
+   * A new member apart from a fed member (`reachable`: no hole punching surely opens the
+   * pair) becomes an external peer before it is fed (seed 000): each would miss the other's
+   * relays, and the new one would be dropped for debt and complained about for what its NAT
+   * drops. As an external it is fed by the members it reaches, or by the source. One behind
+   * a symmetric NAT also when it is apart from an external (its relays would miss it): one
+   * symmetric external must not turn every later cone joiner external. Otherwise it stays a
+   * member, so a free rider behind a symmetric NAT is still caught by complaints keyed by IP.
+   */
+  #apartFromAny(member: Member, others: readonly Member[]): Member {
+    if (member.role !== 'member') return member;
+    const symmetric = SYMMETRIC_NATS.has(member.nat.type);
+    const apart = others.some(
+      (other) => (symmetric || isFedBySource(other.role)) && !reachable(member, other),
+    );
+    return apart ? (this.makeExternal(member) ?? member) : member;
   }
 
   /**
