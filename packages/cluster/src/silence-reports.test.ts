@@ -38,4 +38,13 @@ describe('SilenceReports', () => {
       /removeAfterMillis/,
     );
   });
+
+  it('ignores reports about a member fed again for the window: its neighbours still echo its unfed silence', () => {
+    const reports = new SilenceReports();
+    reports.resumed(5, 10_000);
+    expect(reports.report(2, 5, 10_000, 8, 12_900)).toEqual({ kind: 'noted', reporters: 0 });
+    expect(reports.report(3, 5, 10_000, 8, 12_900)).toEqual({ kind: 'noted', reporters: 0 });
+    reports.report(2, 5, 10_000, 8, 13_000);
+    expect(reports.report(3, 5, 10_000, 8, 13_000)).toEqual({ kind: 'skip', reporters: 2 });
+  });
 });

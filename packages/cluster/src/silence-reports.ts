@@ -43,6 +43,8 @@ export class SilenceReports {
   readonly removeAfterMillis: number;
   /** Accused -> reporter -> when its latest report arrived. */
   readonly #reports = new Map<MemberId, Map<MemberId, Instant>>();
+  /** Members fed again after a skip -> until when reports about them are ignored. */
+  readonly #resumedUntil = new Map<MemberId, Instant>();
 
   constructor(options: SilenceReportOptions = {}) {
     this.quorum = checkInteger('quorum', options.quorum ?? 2, 1, 1 << 16);
@@ -72,6 +74,11 @@ export class SilenceReports {
     others: number,
     now: Instant,
   ): SilenceVerdict {
+    const resumedUntil = this.#resumedUntil.get(accused);
+    if (resumedUntil !== undefined) {
+      if (now < resumedUntil) return { kind: 'noted', reporters: 0 };
+      this.#resumedUntil.delete(accused);
+    }
     let reporters = this.#reports.get(accused);
     if (reporters === undefined) {
       reporters = new Map();
@@ -90,8 +97,24 @@ export class SilenceReports {
     return { kind: 'noted', reporters: count };
   }
 
-  /** The source heard from `memberId`, or it left: reports about it so far are void. */
+  /** The source heard from `memberId`: reports about it so far are void. */
   clear(memberId: MemberId): void {
     this.#reports.delete(memberId);
+  }
+
+  /**
+   * A skipped member was heard and is fed again. Unfed, it relayed nothing, so its
+   * neighbours kept reporting it until its relays reach them again: such reports are
+   * ignored for `windowMillis`, or a single liar plus those echoes would skip it again.
+   */
+  resumed(memberId: MemberId, now: Instant): void {
+    this.#reports.delete(memberId);
+    this.#resumedUntil.set(memberId, now + this.windowMillis);
+  }
+
+  /** The member left: nothing about it is kept. */
+  forget(memberId: MemberId): void {
+    this.#reports.delete(memberId);
+    this.#resumedUntil.delete(memberId);
   }
 }

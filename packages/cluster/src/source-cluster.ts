@@ -210,7 +210,10 @@ export class SourceCluster {
     if (member === undefined) return undefined;
     this.members.heard(member.memberId, now);
     this.silenceReports.clear(member.memberId);
-    if (this.#skipped.delete(member.memberId)) this.scheduler.add(member.memberId);
+    if (this.#skipped.delete(member.memberId)) {
+      this.scheduler.add(member.memberId);
+      this.silenceReports.resumed(member.memberId, now);
+    }
     return member;
   }
 
@@ -281,7 +284,7 @@ export class SourceCluster {
   leave(memberId: MemberId, reason: RemovalReason, now: Instant): MemberRemoval | undefined {
     this.scheduler.remove(memberId);
     this.#skipped.delete(memberId);
-    this.silenceReports.clear(memberId);
+    this.silenceReports.forget(memberId);
     return this.members.remove(memberId, reason, now);
   }
 
