@@ -162,6 +162,10 @@ describe('p2psp source/peer: clear errors, non-zero exit', () => {
       /'0' is invalid.*P2PSP_ERR_BAD_OPTION/,
     ],
     [
+      ['peer', '--source', '127.0.0.1:9', '--monitor', '--liberated'],
+      /--monitor and --liberated both given.*P2PSP_ERR_BAD_OPTION/,
+    ],
+    [
       ['peer', '--source', '127.0.0.1:9', '--rejoin-timeout', '-5'],
       /--rejoin-timeout <seconds>' argument '-5' is invalid\. expected an integer from 0 to 86400\. \[P2PSP_ERR_BAD_OPTION\]/,
     ],

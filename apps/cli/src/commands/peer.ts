@@ -141,6 +141,11 @@ Then play http://127.0.0.1:8080/stream with ffplay, mpv, VLC or a browser.`,
       const logger = createLogger({ level: flags.logLevel });
       let peer: Awaited<ReturnType<typeof startPeer>>;
       try {
+        if (flags.monitor && flags.liberated) {
+          throw badOption(
+            '--monitor and --liberated both given: a liberated peer relays nothing, so it cannot monitor; use one of them',
+          );
+        }
         const credential = monitorCredential(flags);
         peer = await startPeer({
           ...(credential === null ? {} : { credential }),
