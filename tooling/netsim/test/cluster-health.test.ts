@@ -26,7 +26,9 @@ function table(title: string, rows: readonly (readonly (string | number)[])[]): 
 }
 
 describe('cluster health (simulator, real cores)', () => {
-  it('50 peers, 5 free riders, 1% loss: every free rider expelled, no honest peer, 10 seeds', () => {
+  it('50 peers, 5 free riders, 1% loss: every free rider expelled, no honest peer, 10 seeds', {
+    timeout: 120_000,
+  }, () => {
     // A free rider gets one chunk per round (rule 1) and the monitor complains about each at
     // its play time; past 32 complaints (rule 8) it is expelled: ~33 rounds of 50 chunks of
     // 64 ms = ~106 s, so the runs last 150 s.
