@@ -47,4 +47,12 @@ describe('SilenceReports', () => {
     reports.report(2, 5, 10_000, 8, 13_000);
     expect(reports.report(3, 5, 10_000, 8, 13_000)).toEqual({ kind: 'skip', reporters: 2 });
   });
+
+  it('needs a tenth of the members in a large cluster', () => {
+    const reports = new SilenceReports();
+    for (const reporter of [1, 2, 3, 4]) {
+      expect(reports.report(reporter, 99, 0, 49, 6000)).toMatchObject({ kind: 'noted' });
+    }
+    expect(reports.report(5, 99, 0, 49, 6000)).toEqual({ kind: 'remove', reporters: 5 });
+  });
 });

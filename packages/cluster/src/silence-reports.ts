@@ -4,8 +4,8 @@ import { checkInteger, checkNumber } from './errors.js';
 export interface SilenceReportOptions {
   /**
    * Distinct members whose reports make a member suspect. Default 2: one member that lies,
-   * or whose own path to the accused broke, is never enough. Lowered to the number of
-   * members that could report (the others) in a smaller cluster.
+   * or whose own path to the accused broke, is never enough. Raised to a tenth of the
+   * members that could report in a large cluster, lowered to their number in a tiny one.
    */
   readonly quorum?: number;
   /** How long a report counts, ms. Default 3000 (peers repeat theirs every relay round). */
@@ -20,6 +20,15 @@ export interface SilenceReportOptions {
    * its 2 s stats reports missed, and a second to spare.
    */
   readonly removeAfterMillis?: number;
+}
+
+/**
+ * Distinct reporters needed when `others` members could report: `quorum`, or a tenth of them
+ * in a large cluster (where a crashed member's silence reaches every neighbour, while lost
+ * relays make a few honest reports about live members), never more than there are.
+ */
+function quorumOf(quorum: number, others: number): number {
+  return Math.max(1, Math.min(others, Math.max(quorum, Math.ceil(others / 10))));
 }
 
 /** What the source does about a member after a report. */
@@ -89,8 +98,7 @@ export class SilenceReports {
       if (now - at > this.windowMillis) reporters.delete(id);
     }
     const count = reporters.size;
-    if (count < Math.max(1, Math.min(this.quorum, others)))
-      return { kind: 'noted', reporters: count };
+    if (count < quorumOf(this.quorum, others)) return { kind: 'noted', reporters: count };
     const silence = now - lastHeardAt;
     if (silence >= this.removeAfterMillis) return { kind: 'remove', reporters: count };
     if (silence >= this.skipAfterMillis) return { kind: 'skip', reporters: count };

@@ -107,8 +107,6 @@ describe('churn: crashed members detected by their neighbours (simulator, real c
       ).toEqual([]);
       expect(stats.silenceReportsReceived).toBeGreaterThan(500);
       expect(stats.membersRemovedOnReports).toBe(0);
-      // One liar is no quorum: skipped only when an honest report happens to agree.
-      if (liars === 1) expect(stats.membersSkipped).toBeLessThanOrEqual(1);
       expect(stats.members).toBe(8);
       expect(victim.core.state).toBe('streaming');
       // Its loss is the honest peers' own (1% loss on every access link): lies cost it nothing.

@@ -84,7 +84,7 @@ export interface PeerCounters {
    * exempt). It comes back if it sends again.
    */
   neighboursSilent: number;
-  /** `member-silent` reports sent: a neighbour relayed nothing for 3 rounds (rule 6, sooner). */
+  /** `member-silent` reports sent: a neighbour relayed nothing for 2 rounds (rule 6, sooner). */
   silenceReportsSent: number;
   /**
    * Peer-list requests sent because chunks came from an endpoint the source did not list
