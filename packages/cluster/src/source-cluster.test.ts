@@ -56,7 +56,7 @@ describe('SourceCluster', () => {
   });
 
   it('member-silent: skips a member several members stopped hearing, feeds it again when heard, removes it after 5 s of silence', () => {
-    const cluster = new SourceCluster({ bufferSize: 16 });
+    const cluster = new SourceCluster({ bufferSize: 16, livenessTimeoutMillis: 10_000 });
     for (const host of [1, 2, 3, 4]) cluster.join(join(at(`10.0.0.${host}`)), 0);
     // Chunks 0-7 round robin: member 4 got 3 and 7, within the last B/2 = 8.
     for (let chunkNumber = 0; chunkNumber < 8; chunkNumber++) cluster.nextDestination(chunkNumber);
@@ -85,7 +85,7 @@ describe('SourceCluster', () => {
   });
 
   it('member-silent: a lying pair cannot remove a member that keeps reporting to the source', () => {
-    const cluster = new SourceCluster({ bufferSize: 16 });
+    const cluster = new SourceCluster({ bufferSize: 16, livenessTimeoutMillis: 10_000 });
     for (const host of [1, 2, 3, 4]) cluster.join(join(at(`10.0.0.${host}`)), 0);
     const outcomes: string[] = [];
     for (let now = 100; now < 60_000; now += 100) {
@@ -99,6 +99,14 @@ describe('SourceCluster', () => {
     expect(outcomes).toContain('skipped');
     cluster.heard(at('10.0.0.4'), 60_000);
     expect(cluster.scheduler.has(4)).toBe(true);
+  });
+
+  it('member-silent: without a member timeout nobody is removed for silence, only skipped', () => {
+    const cluster = new SourceCluster({ bufferSize: 16 });
+    for (const host of [1, 2, 3, 4]) cluster.join(join(at(`10.0.0.${host}`)), 0);
+    cluster.memberSilent(2, 4, 60_000);
+    expect(cluster.memberSilent(3, 4, 60_000)).toMatchObject({ kind: 'skipped' });
+    expect(cluster.members.has(4)).toBe(true);
   });
 
   it('member-silent: never skips the last fed member', () => {

@@ -236,12 +236,13 @@ export class SourceCluster {
       others,
       now,
     );
-    if (verdict.kind === 'remove') {
+    // Reports only hasten the member timeout: without one, nobody is removed for silence.
+    if (verdict.kind === 'remove' && this.livenessTimeoutMillis !== undefined) {
       const removal = this.leave(silentMemberId, 'timeout', now);
       if (removal !== undefined) return { kind: 'removed', reporters: verdict.reporters, removal };
     }
     // Never the last fed member: a live stream is sent to somebody rather than to nobody.
-    if (verdict.kind === 'skip' && this.scheduler.has(silentMemberId) && this.scheduler.size > 1) {
+    if (verdict.kind !== 'noted' && this.scheduler.has(silentMemberId) && this.scheduler.size > 1) {
       this.scheduler.remove(silentMemberId);
       this.#skipped.add(silentMemberId);
       return {
