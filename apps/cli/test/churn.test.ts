@@ -13,7 +13,7 @@ const WINDOW_MS = 10_000;
 /**
  * Peers play 1 s behind: at the default 500 ms, chunks the source gave the dead before it
  * stopped (about 2 s) come back through LRS after some players' play time (window loss
- * 0.27-1.00% mean, 1.27% worst over 4 runs; 1 s: 0.18-0.27%, 0.66% worst).
+ * 0.27-1.00% mean, 1.28% worst over 4 runs; 1 s: 0.18-0.36% mean, 1.29% worst over 3).
  */
 const DELAY = '1000';
 
