@@ -27,6 +27,8 @@ export interface FuzzResult {
     info?: number;
     names: Record<string, number>;
     first: Record<string, object>;
+    /** Every peer-expel and peer-leave line (the source's and the peers'), the first 100. */
+    removals: object[];
   };
   received: { source: number; peer: number; secondPeer: number };
   drops: { source: Record<string, number>; peers: Record<string, number> };

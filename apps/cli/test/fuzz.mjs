@@ -418,6 +418,10 @@ function countingLogger(counts) {
     counts[level] = (counts[level] ?? 0) + 1;
     counts.names[name] = (counts.names[name] ?? 0) + 1;
     counts.first[name] ??= fields;
+    // Every removal, so that an honest member's can be told from the attacker's.
+    if (message === 'peer-expel' || message === 'peer-leave') {
+      if (counts.removals.length < 100) counts.removals.push({ level, message, ...fields });
+    }
   };
   const info = line('info');
   return {
@@ -558,7 +562,7 @@ export async function runFuzz({
   connectionEvery = 4000,
   onProgress,
 }) {
-  const logs = { names: {}, first: {} };
+  const logs = { names: {}, first: {}, removals: [] };
   const logger = countingLogger(logs);
   const feed = startRandomFeed({ bytesPerSecond: 32_000, maxSeconds: maxSeconds + 60 });
   const peers = [];
