@@ -69,9 +69,10 @@ interface Watch {
 
 /**
  * Seed 000 on the side of an external (or liberated) peer; a liberated one asked for it in
- * its join, an external was put there by the source. The source sends us one chunk flagged non-exclusive and
- * nothing more: we relay it at once to every member we know, which opens our NAT towards
- * each (a symmetric NAT opens one port per member); the members then send us the stream.
+ * its join, an external was put there by the source. The source sends us a few chunks
+ * flagged non-exclusive and nothing more: we relay the first at once to every member we
+ * know, which opens our NAT towards each (a symmetric NAT opens one port per member); the
+ * members then send us the stream.
  * Our mappings stay open with keepalives (timer `external-keepalive`): a hello-ack with
  * nonce 0, the same sign of life the source sends its members, which a member takes from a
  * neighbour silently and drops (counted) from anybody else, so a forged one makes nobody
@@ -137,8 +138,11 @@ export class ExternalOnboarding {
    */
   onboard(datagram: Uint8Array, now: Instant): void {
     if (!this.fedByMembers) this.#becomeFedByMembers('external', now);
+    // The source sends a few copies (one lost would leave us a member nobody feeds): the
+    // first opened our NAT, re-onboarding resends it to whoever missed it.
+    if (this.#onboardingChunk !== null) return;
     this.#context.stats.onboardingChunks++;
-    this.#onboardingChunk ??= datagram;
+    this.#onboardingChunk = datagram;
     this.#relay.relayToAllNow(datagram);
   }
 

@@ -138,6 +138,27 @@ describe('an external peer (seed 000)', () => {
     expect(core.stats().keepalivesSent).toBeGreaterThan(0);
   });
 
+  it("takes any of the source's onboarding copies as its onboarding, and relays only the first", () => {
+    // Accepted as member; the source's first copy was lost, the second and third arrive.
+    const { core } = joinedPeer();
+    core.handle({ type: 'datagram', from: SOURCE, bytes: chunkDatagram(1, ME, NON_EXCLUSIVE) }, 10);
+    core.handle({ type: 'datagram', from: SOURCE, bytes: chunkDatagram(2, ME, NON_EXCLUSIVE) }, 74);
+    const relays = sent(drainOutputs(core)).filter(({ message }) => message.type === 'chunk');
+    // Chunk 1, once to each of the four members; chunk 2 is only played.
+    expect(relays.map(({ to, message }) => [to.address, message])).toEqual(
+      ['10.0.1.1', '10.0.1.2', '10.0.1.3', '10.0.1.4'].map((address) => [
+        address,
+        expect.objectContaining({ chunkNumber: 1, flags: NON_EXCLUSIVE }),
+      ]),
+    );
+    expect(core.stats()).toMatchObject({
+      role: 'external',
+      onboardingChunks: 1,
+      chunksFromSource: 2,
+      chunksRelayed: 4,
+    });
+  });
+
   it('a plain peer sends no keepalives and says peer', () => {
     const { core } = joinedPeer();
     runUntil(core, 3 * EXTERNAL_KEEPALIVE_MILLIS);

@@ -23,7 +23,7 @@ function clusterWithExternal() {
 }
 
 describe('Externals (seed 000)', () => {
-  it('tells the fed members about an external joiner, then sends it one non-exclusive chunk', () => {
+  it('tells the fed members about an external joiner, then sends it three non-exclusive chunks', () => {
     const { core, external } = clusterWithExternal();
     expect(external.accept.members[0]?.flags.external).toBe(true);
     expect(core.members().map((member) => member.role)).toEqual(['monitor', 'member', 'external']);
@@ -48,13 +48,15 @@ describe('Externals (seed 000)', () => {
     const chunks = datagramsSent(drainOutputs(core)).filter(
       (datagram) => datagram.message.type === 'chunk',
     );
+    // Three copies, so that one lost leaves no external unaware; nothing after them.
     const toExternal = chunks.filter((datagram) => datagram.to === EXTERNAL);
-    expect(toExternal).toHaveLength(1);
-    expect(toExternal[0]?.message).toMatchObject({
-      chunkNumber: 0,
-      origin: 3,
-      flags: { nonExclusive: true, recovered: false },
-    });
+    expect(toExternal.map((datagram) => datagram.message)).toMatchObject(
+      [0, 1, 2].map((chunkNumber) => ({
+        chunkNumber,
+        origin: 3,
+        flags: { nonExclusive: true, recovered: false },
+      })),
+    );
     // The round robin is the fed members' only: each chunk goes to one of them.
     expect(chunks.filter((datagram) => datagram.to !== EXTERNAL)).toHaveLength(4);
     expect(core.stats()).toMatchObject({
@@ -108,18 +110,19 @@ describe('Externals (seed 000)', () => {
     join(core, 1, MONITOR, 0, report('port-restricted-cone'));
     join(core, 2, EXTERNAL, 1, report('symmetric-random'));
     expect(core.members().map((member) => member.role)).toEqual(['monitor', 'external']);
-    const chunks = chunksFor(core, 4, 10);
-    // The first chunk onboards it (non-exclusive), the next ones are plain copies.
+    const chunks = chunksFor(core, 5, 10);
+    // The first three chunks onboard it (non-exclusive), the next ones are plain copies.
     expect(
       sent(chunks, EXTERNAL).map((chunk) => [chunk.chunkNumber, chunk.flags.nonExclusive]),
     ).toEqual([
       [0, true],
-      [1, false],
-      [2, false],
+      [1, true],
+      [2, true],
       [3, false],
+      [4, false],
     ]);
     // The round robin is unchanged: every chunk to the monitor, the only fed member.
-    expect(sent(chunks, MONITOR)).toHaveLength(4);
+    expect(sent(chunks, MONITOR)).toHaveLength(5);
     expect(core.stats()).toMatchObject({ externalsFedBySource: 1, fedMembers: 1 });
   });
 
@@ -127,7 +130,8 @@ describe('Externals (seed 000)', () => {
     const core = createSource({ header: { header: Uint8Array.of(1) } });
     join(core, 1, MONITOR, 0, report('full-cone'));
     join(core, 2, EXTERNAL, 1, report('symmetric-random'));
-    expect(sent(chunksFor(core, 3, 10), EXTERNAL)).toHaveLength(1);
+    // Its three onboarding chunks, then nothing.
+    expect(sent(chunksFor(core, 4, 10), EXTERNAL)).toHaveLength(3);
     expect(core.stats().externalsFedBySource).toBe(0);
 
     // Symmetric joiners before any fed member: nobody else could feed them.
@@ -139,8 +143,8 @@ describe('Externals (seed 000)', () => {
     joiners.forEach((udp, index) => {
       join(alone, index + 1, udp, index, report('symmetric-sequential'));
     });
-    const chunks = chunksFor(alone, 3, 10);
-    expect(joiners.map((udp) => sent(chunks, udp).length)).toEqual([3, 3, 3, 3, 1]);
+    const chunks = chunksFor(alone, 4, 10);
+    expect(joiners.map((udp) => sent(chunks, udp).length)).toEqual([4, 4, 4, 4, 3]);
     expect(alone.stats().externalsFedBySource).toBe(MAX_SOURCE_FED_EXTERNALS);
   });
 
@@ -175,10 +179,15 @@ describe('Externals (seed 000)', () => {
         { type: 'external-peer', memberId: index < 3 ? 2 : 3, endpoint },
       ]),
     );
-    const chunks = chunksFor(core, 3, 10);
-    expect(sent(chunks, MONITOR)).toHaveLength(3);
+    const chunks = chunksFor(core, 4, 10);
+    expect(sent(chunks, MONITOR)).toHaveLength(4);
+    // The demoted member too gets three onboarding chunks: the first that arrives tells it.
     for (const external of [first, second]) {
-      expect(sent(chunks, external).map((chunk) => chunk.flags.nonExclusive)).toEqual([true]);
+      expect(sent(chunks, external).map((chunk) => chunk.flags.nonExclusive)).toEqual([
+        true,
+        true,
+        true,
+      ]);
     }
     expect(core.stats()).toMatchObject({ membersMadeExternal: 1, externalsFedBySource: 0 });
   });
@@ -206,9 +215,13 @@ describe('Externals (seed 000)', () => {
       ...Array(3).fill(MONITOR),
       ...Array(3).fill(MEMBER),
     ]);
-    // Its one onboarding chunk, then nothing; the round robin is the fed members'.
+    // Its three onboarding chunks, then nothing; the round robin is the fed members'.
     const chunks = chunksFor(core, 8, 10);
-    expect(sent(chunks, EXTERNAL).map((chunk) => chunk.flags.nonExclusive)).toEqual([true]);
+    expect(sent(chunks, EXTERNAL).map((chunk) => chunk.flags.nonExclusive)).toEqual([
+      true,
+      true,
+      true,
+    ]);
     expect(chunks.filter((chunk) => chunk.chunk.flags.nonExclusive === false)).toHaveLength(8);
     expect(core.members().find((member) => member.role === 'liberated')?.chunksSent).toBe(0);
     expect(core.stats()).toMatchObject({ externalsFedBySource: 0, fedMembers: 2 });

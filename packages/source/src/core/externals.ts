@@ -22,6 +22,15 @@ export const MAX_SOURCE_FED_EXTERNALS = 4;
 const NOTICE_COPIES = 3;
 
 /**
+ * Onboarding chunks per external: the next this many chunks cut. The first one that
+ * arrives is what tells a member classified external after its accept (its hello showed a
+ * symmetric NAT, or a later joiner demoted it) that it is external: one lost datagram left
+ * it a member nobody fed. Three make that p^3, as for the notices; the external relays only
+ * the first that arrives.
+ */
+const ONBOARDING_COPIES = 3;
+
+/**
  * Peer-list replies per requester: at most one per this many milliseconds. An external
  * asks when it misses members (re-onboarding); more often buys nothing, and the pages of a
  * 256-member list weigh about 5 kB, so a requester cannot make the source a reflector.
@@ -31,9 +40,9 @@ export const PEER_LIST_INTERVAL_MILLIS = 2000;
 /**
  * External peers (seed 000): fed by the members, never by the source.
  *
- * - Onboarding: an external whose hello arrived is sent one chunk flagged non-exclusive
- *   (the next one cut, with its own member id as origin), and nothing more. It relays that
- *   chunk once to every member, which opens its NAT towards each of them.
+ * - Onboarding: an external whose hello arrived is sent the next `ONBOARDING_COPIES` chunks
+ *   cut flagged non-exclusive (with its own member id as origin), and nothing more. It
+ *   relays the first that arrives once to every member, which opens its NAT towards each.
  * - The members are told, in an `external-peer` notice, the external's id and the endpoint
  *   the source sees it at: they match it by id and IP address (a symmetric NAT gives each
  *   destination another port), verify its port by a hello nonce, and from then on send it
@@ -45,7 +54,7 @@ export const PEER_LIST_INTERVAL_MILLIS = 2000;
  * - A fed member behind a symmetric NAT that a new external cannot reach (both symmetric,
  *   NATs that only the member's earlier peers could open) becomes external too, while the
  *   capacity allows: else every later external would miss its share. Its notice and its
- *   non-exclusive chunk make the members and itself treat it as external.
+ *   non-exclusive chunks make the members and itself treat it as external.
  * - A liberated peer (it asked for that role in its join) is onboarded as an external, and
  *   never fed by the source, even when no fed member reaches it: its whole point is to
  *   cost the source nothing while it serves another cluster.
@@ -56,8 +65,8 @@ export const PEER_LIST_INTERVAL_MILLIS = 2000;
 export class Externals {
   readonly #context: SourceContext;
   readonly #membership: Membership;
-  /** Externals activated and not yet sent their onboarding chunk. */
-  readonly #waiting = new Map<MemberId, Endpoint>();
+  /** Externals activated and not yet sent all their onboarding chunks: how many are left. */
+  readonly #waiting = new Map<MemberId, { endpoint: Endpoint; copies: number }>();
   /** When each requester was last sent the peer list. */
   readonly #listSentAt = new Map<MemberId, Instant>();
   /** Externals the source feeds itself (no fed member reaches them). */
@@ -93,9 +102,9 @@ export class Externals {
     this.#context.stats.externalsFedBySource++;
   }
 
-  /** Notices to the fed members, then the next chunk cut, non-exclusive. */
+  /** Notices to the fed members, then the next chunks cut, non-exclusive. */
   #onboard(member: Member, from: Endpoint): void {
-    this.#waiting.set(member.memberId, from);
+    this.#waiting.set(member.memberId, { endpoint: from, copies: ONBOARDING_COPIES });
     const notice = { type: 'external-peer', memberId: member.memberId, endpoint: from } as const;
     for (const other of this.#membership.activeMembers()) {
       if (!isFedBySource(other.role)) continue;
@@ -108,7 +117,7 @@ export class Externals {
 
   /**
    * A chunk was cut: its copy goes to each waiting external, flagged non-exclusive, and to
-   * each external the source feeds itself.
+   * each external the source feeds itself (plain once its onboarding copies are sent).
    */
   chunkCut(chunkNumber: number, payload: Uint8Array): void {
     for (const [memberId, endpoint] of this.#fedBySource) {
@@ -126,10 +135,12 @@ export class Externals {
         signature: NO_SIGNATURE,
       });
     }
-    for (const [memberId, endpoint] of this.#waiting) {
-      if (!this.#membership.isActive(memberId)) continue;
-      this.#context.stats.externalsOnboarded++;
-      this.#context.sendMessage(endpoint, {
+    for (const [memberId, waiting] of this.#waiting) {
+      const active = this.#membership.isActive(memberId);
+      waiting.copies--;
+      if (waiting.copies === 0 || !active) this.#waiting.delete(memberId);
+      if (!active) continue;
+      this.#context.sendMessage(waiting.endpoint, {
         type: 'chunk',
         chunkNumber,
         origin: memberId,
@@ -137,13 +148,14 @@ export class Externals {
         payload,
         signature: NO_SIGNATURE,
       });
+      if (waiting.copies !== ONBOARDING_COPIES - 1) continue;
+      this.#context.stats.externalsOnboarded++;
       this.#context.emit({
         name: 'external-onboard',
         level: 'info',
         fields: { memberId, chunkNumber },
       });
     }
-    this.#waiting.clear();
   }
 
   /** A member asks for the peer list: answered at most once per interval. */
