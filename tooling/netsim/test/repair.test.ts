@@ -44,9 +44,26 @@ describe('RMS-lite repair on the simulated network', { timeout: 60_000 }, () => 
     // Beside it: plain DBS loses a chunk on either lossy hop, 1 - 0.99^2 = 1.99% expected.
     expect(plain.chunkLossRatio.mean).toBeGreaterThan(0.014);
     expect(plain.chunkLossRatio.max).toBeGreaterThan(0.01);
-    // Repair alone removes the relay-hop loss; what is left is the source hop (~1%).
-    expect(repairOnly.chunkLossRatio.mean).toBeLessThan(plain.chunkLossRatio.mean - 0.004);
-    expect(repairOnly.chunkLossRatio.mean).toBeGreaterThan(0.005);
+    // Repair alone removes the relay-hop loss; what is left is the source hop (~1%). One
+    // seed's CLR moves with any rule that changes the order of events, so the claim is on
+    // the mean over five seeds (seed 4's runs above included).
+    const seeds = [1, 2, 3, 5];
+    const meanOver = (first: number, lrs: boolean, repair: boolean) =>
+      seeds.reduce(
+        (sum, other) =>
+          sum +
+          run(repair ? 'repair, no LRS' : 'plain DBS (no repair)', {
+            seed: other,
+            lrs,
+            ...(repair ? {} : { peerOptions: { repair: false } }),
+          }).chunkLossRatio.mean,
+        first,
+      ) /
+      (seeds.length + 1);
+    const plainMean = meanOver(plain.chunkLossRatio.mean, false, false);
+    const repairOnlyMean = meanOver(repairOnly.chunkLossRatio.mean, false, true);
+    expect(repairOnlyMean).toBeLessThan(plainMean - 0.004);
+    expect(repairOnlyMean).toBeGreaterThan(0.005);
     // LRS alone: the source hop is resent, the relay hop is still lost (~1%).
     expect(lrsOnly.chunkLossRatio.max).toBeGreaterThan(0.01);
     // Repair costs a few percent of upload, not a second copy of the stream: one answer
