@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { ensureSystemTools, FFMPEG } from '@p2psp/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChildProcesses } from './child-processes.js';
-import { sleep, until } from './helpers.js';
+import { fetchJson, sleep, until, waitFor } from './helpers.js';
 import { decode, logsNamed, startP2pspPeer, startP2pspSource } from './real-servers.js';
 
 // Real sockets on loopback: `p2psp source --max-members 2` and 3 peers (processes of the
@@ -28,20 +28,6 @@ interface PeerStatus {
   chunksLost: number;
 }
 
-async function json<T>(url: string): Promise<T> {
-  const response = await fetch(url);
-  return (await response.json()) as T;
-}
-
-/** Polls an async `condition` every 200 ms; throws after `limitMs`. */
-async function poll(condition: () => Promise<boolean>, limitMs: number, what: string) {
-  const deadline = performance.now() + limitMs;
-  while (!(await condition())) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
-}
-
 describe('an external peer on loopback (--max-members 2, 3 peers)', () => {
   it(`plays ${PLAY_SECONDS} s with chunk loss <= 1%, and ffmpeg decodes its stream`, {
     timeout: (PLAY_SECONDS + 60) * 1000,
@@ -59,14 +45,14 @@ describe('an external peer on loopback (--max-members 2, 3 peers)', () => {
       );
       const statusUrl = String(logsNamed(source.running, 'status-listen')[0]!.url);
       const members = () =>
-        json<{ members: { memberId: number; role: string }[] }>(statusUrl).then(
+        fetchJson<{ members: { memberId: number; role: string }[] }>(statusUrl).then(
           (status) => status.members,
         );
       // One at a time, so the third is the one above the limit.
       const peers = [];
       for (let count = 1; count <= 3; count++) {
         peers.push(await startP2pspPeer(processes, source.port));
-        await poll(
+        await waitFor(
           async () => (await members()).length === count,
           20_000,
           `${count} members at the source`,
@@ -75,7 +61,7 @@ describe('an external peer on loopback (--max-members 2, 3 peers)', () => {
       const roles = (await members()).map((member) => member.role).sort();
       expect(roles).toEqual(['external', 'member', 'monitor']);
 
-      const statusOf = (url: string) => json<PeerStatus>(url.replace(/\/stream$/, '/status'));
+      const statusOf = (url: string) => fetchJson<PeerStatus>(url.replace(/\/stream$/, '/status'));
       const statuses = await Promise.all(peers.map((peer) => statusOf(peer.url)));
       const externalIndex = statuses.findIndex((status) => status.role === 'external');
       expect(externalIndex).toBe(2);
@@ -83,7 +69,7 @@ describe('an external peer on loopback (--max-members 2, 3 peers)', () => {
 
       // Measured from its first played chunk, over PLAY_SECONDS, with a player decoding.
       let start: PeerStatus = statuses[externalIndex]!;
-      await poll(
+      await waitFor(
         async () => {
           start = await statusOf(external.url);
           return start.chunksPlayed > 0;

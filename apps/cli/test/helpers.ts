@@ -139,3 +139,22 @@ export async function pollUntil<T>(
   }
   return value;
 }
+
+/** GETs `url` with Node's fetch and parses its JSON body as `T`. */
+export async function fetchJson<T>(url: string): Promise<T> {
+  const response = await fetch(url);
+  return (await response.json()) as T;
+}
+
+/** Polls an async `condition` every 200 ms; throws naming `what` after `limitMs`. */
+export async function waitFor(
+  condition: () => Promise<boolean>,
+  limitMs: number,
+  what: string,
+): Promise<void> {
+  const deadline = performance.now() + limitMs;
+  while (!(await condition())) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(200);
+  }
+}

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { ensureSystemTools, FFMPEG } from '@p2psp/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChildProcesses } from './child-processes.js';
-import { openPlayer, sleep, until, walkOggPages } from './helpers.js';
+import { fetchJson, openPlayer, until, waitFor, walkOggPages } from './helpers.js';
 import {
   DEMO_SAMPLE,
   decode,
@@ -69,21 +69,7 @@ interface SourceStatus {
   stats: { bytesIngested: number; datagramBytesSent: number; chunksCut: number };
 }
 
-async function json<T>(url: string): Promise<T> {
-  const response = await fetch(url);
-  return (await response.json()) as T;
-}
-
-/** Polls an async `condition` every 200 ms; throws after `limitMs`. */
-async function poll(condition: () => Promise<boolean>, limitMs: number, what: string) {
-  const deadline = performance.now() + limitMs;
-  while (!(await condition())) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
-}
-
-const statusOf = (url: string) => json<PeerStatus>(url.replace(/\/stream$/, '/status'));
+const statusOf = (url: string) => fetchJson<PeerStatus>(url.replace(/\/stream$/, '/status'));
 
 /** A source with a status port: its cluster port and its status URL. */
 async function sourceWithStatus(...args: string[]) {
@@ -94,7 +80,7 @@ async function sourceWithStatus(...args: string[]) {
     'the status port',
   );
   const statusUrl = String(logsNamed(source.running, 'status-listen')[0]!.url);
-  return { ...source, status: () => json<SourceStatus>(statusUrl) };
+  return { ...source, status: () => fetchJson<SourceStatus>(statusUrl) };
 }
 
 /** A player that notes when each byte arrived: `arrivedAt(offset)` in ms. */
@@ -142,7 +128,11 @@ async function peersOf(source: { port: string }, count: number, ...args: string[
   const peers = [];
   for (let index = 0; index < count; index++) {
     const peer = await startP2pspPeer(processes, source.port, ...args);
-    await poll(async () => (await statusOf(peer.url)).chunksPlayed > 0, 30_000, 'a peer playing');
+    await waitFor(
+      async () => (await statusOf(peer.url)).chunksPlayed > 0,
+      30_000,
+      'a peer playing',
+    );
     peers.push(peer);
   }
   return peers;
