@@ -127,6 +127,15 @@ export const SOURCE_DEFAULTS = {
   keepaliveMillis: 5000,
 } as const;
 
+/** The integer options whose refusal names their default as the fix. */
+type IntegerOptionWithDefault =
+  | 'maxMembers'
+  | 'maxMembersPerAddress'
+  | 'maxJoinsPerAddress'
+  | 'joinsPerSecond'
+  | 'joinTimeoutMillis'
+  | 'maxFrameBytes';
+
 function integerIn(option: string, value: number, min: number, max: number, fix: string): number {
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new SourceConfigError(
@@ -140,6 +149,15 @@ function integerIn(option: string, value: number, min: number, max: number, fix:
 
 /** Checks every option when the core is built, naming the option and the fix (undici style). */
 export function resolveSourceConfig(config: SourceConfig): ResolvedSourceConfig {
+  /** An integer option, its default when unset; the fix a refusal names is the default. */
+  const withDefault = (option: IntegerOptionWithDefault, min: number, max: number) =>
+    integerIn(
+      option,
+      config[option] ?? SOURCE_DEFAULTS[option],
+      min,
+      max,
+      `use the default ${SOURCE_DEFAULTS[option]}`,
+    );
   const chunkSize = config.chunkSize ?? SOURCE_DEFAULTS.chunkSize;
   if (
     !Number.isInteger(chunkSize) ||
@@ -176,13 +194,7 @@ export function resolveSourceConfig(config: SourceConfig): ResolvedSourceConfig 
     65536,
     'B must be at least the cluster size (rule 5); use the default 64',
   );
-  const maxMembers = integerIn(
-    'maxMembers',
-    config.maxMembers ?? SOURCE_DEFAULTS.maxMembers,
-    1,
-    1_000_000,
-    'use the default 256',
-  );
+  const maxMembers = withDefault('maxMembers', 1, 1_000_000);
   const cluster = config.cluster ?? {};
   return {
     random: config.random,
@@ -192,41 +204,11 @@ export function resolveSourceConfig(config: SourceConfig): ResolvedSourceConfig 
     header: config.header ?? null,
     maxMembers,
     monitorCredential,
-    maxMembersPerAddress: integerIn(
-      'maxMembersPerAddress',
-      config.maxMembersPerAddress ?? SOURCE_DEFAULTS.maxMembersPerAddress,
-      1,
-      1_000_000,
-      'use the default 64',
-    ),
-    maxJoinsPerAddress: integerIn(
-      'maxJoinsPerAddress',
-      config.maxJoinsPerAddress ?? SOURCE_DEFAULTS.maxJoinsPerAddress,
-      1,
-      1_000_000,
-      'use the default 16',
-    ),
-    joinsPerSecond: integerIn(
-      'joinsPerSecond',
-      config.joinsPerSecond ?? SOURCE_DEFAULTS.joinsPerSecond,
-      1,
-      1_000_000,
-      'use the default 100',
-    ),
-    joinTimeoutMillis: integerIn(
-      'joinTimeoutMillis',
-      config.joinTimeoutMillis ?? SOURCE_DEFAULTS.joinTimeoutMillis,
-      1,
-      3_600_000,
-      'use the default 5000',
-    ),
-    maxFrameBytes: integerIn(
-      'maxFrameBytes',
-      config.maxFrameBytes ?? SOURCE_DEFAULTS.maxFrameBytes,
-      256,
-      16 * 1024 * 1024,
-      'use the default 4096',
-    ),
+    maxMembersPerAddress: withDefault('maxMembersPerAddress', 1, 1_000_000),
+    maxJoinsPerAddress: withDefault('maxJoinsPerAddress', 1, 1_000_000),
+    joinsPerSecond: withDefault('joinsPerSecond', 1, 1_000_000),
+    joinTimeoutMillis: withDefault('joinTimeoutMillis', 1, 3_600_000),
+    maxFrameBytes: withDefault('maxFrameBytes', 256, 16 * 1024 * 1024),
     initialChunkIntervalMillis: positive(
       'initialChunkIntervalMillis',
       config.initialChunkIntervalMillis ?? SOURCE_DEFAULTS.initialChunkIntervalMillis,
