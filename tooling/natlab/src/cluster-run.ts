@@ -18,6 +18,8 @@ export const SOURCE_STATUS_PORT = 9100;
 export const PLAYER_PORT = 8080;
 const PIECE_BYTES = 1024;
 const PIECE_MILLIS = 20;
+/** The feed ends after 5 minutes (a bound on every sending loop), past any lab run. */
+const FEED_PIECES = 15_000;
 
 /** A peer's `GET /status`, the fields the lab reads. */
 export interface LabPeerStatus {
@@ -122,10 +124,16 @@ export class LabCluster {
     ]);
     this.#processes.push(source);
     let piece = 0;
-    this.#feed = setInterval(() => {
+    const feed = setInterval(() => {
       piece += 1;
+      if (piece > FEED_PIECES) {
+        clearInterval(feed);
+        source.child.stdin?.end();
+        return;
+      }
       source.child.stdin?.write(Buffer.alloc(PIECE_BYTES, piece & 0xff));
     }, PIECE_MILLIS);
+    this.#feed = feed;
     const deadline = Date.now() + 15_000;
     while (!source.stderr.includes('status-listen')) {
       if (Date.now() > deadline || !source.running) {
