@@ -85,6 +85,11 @@ export function encodeDatagram(message: DatagramMessage): Uint8Array {
       writeU32(writer, message.memberId, 'member-silent.memberId');
       writeU32(writer, message.silentMemberId, 'member-silent.silentMemberId');
       break;
+    case 'child-report':
+      writeU16(writer, message.joinPort, 'child-report.joinPort');
+      writeU32(writer, message.members, 'child-report.members');
+      writeU32(writer, message.capacity, 'child-report.capacity');
+      break;
     case 'chunk-request':
       writeU32(writer, message.memberId, 'chunk-request.memberId');
       writeU32(writer, message.chunkNumber, 'chunk-request.chunkNumber');
@@ -290,6 +295,14 @@ function decodeOtherDatagram(bytes: Uint8Array): DatagramMessage {
         type,
         memberId: reader.u32('member-silent.memberId'),
         silentMemberId: reader.u32('member-silent.silentMemberId'),
+      };
+      break;
+    case 'child-report':
+      message = {
+        type,
+        joinPort: reader.u16('child-report.joinPort'),
+        members: reader.u32('child-report.members'),
+        capacity: reader.u32('child-report.capacity'),
       };
       break;
     case 'chunk-request':

@@ -22,6 +22,7 @@ export const TYPE_CODES = {
   'chunk-request': 0x19,
   'stream-metadata': 0x1a,
   'member-silent': 0x1b,
+  'child-report': 0x1c,
 } as const satisfies Record<MessageType, number>;
 
 export const TYPE_NAMES: ReadonlyMap<number, MessageType> = new Map(

@@ -103,6 +103,12 @@ export interface JoinAccept {
   /** Bytes a late joiner's player needs before any chunk (Ogg header pages, WebM init). */
   readonly header: Uint8Array;
   readonly members: readonly MemberInfo[];
+  /**
+   * The source's Ed25519 public key (`PUBLIC_KEY_BYTES`): what its membership credentials
+   * and chunk signatures are checked with. Empty from a source that signs nothing (a
+   * trusted LAN): then only the members it lists are neighbours.
+   */
+  readonly sourceKey: Uint8Array;
 }
 
 export interface JoinRefused {
@@ -191,6 +197,21 @@ export interface MemberSilent {
   readonly silentMemberId: MemberId;
 }
 
+/**
+ * Child source -> parent source, every second (trees of clusters): the child takes joins on
+ * `joinPort` at the datagram's address, and tells the load of its subtree so the parent
+ * sends redirected joiners where there is room.
+ */
+export interface ChildReport {
+  readonly type: 'child-report';
+  /** The TCP port the child source takes joins on; its address is the datagram's. */
+  readonly joinPort: number;
+  /** Members of the child's cluster plus those its own children report. */
+  readonly members: number;
+  /** Members the child's cluster plus its children's can hold. */
+  readonly capacity: number;
+}
+
 export interface PeerListRequest {
   readonly type: 'peer-list-request';
   readonly memberId: MemberId;
@@ -276,7 +297,8 @@ export type DatagramMessage =
   | StatsReport
   | ChunkRequest
   | StreamMetadata
-  | MemberSilent;
+  | MemberSilent
+  | ChildReport;
 
 export type Message = FrameMessage | DatagramMessage;
 export type MessageType = Message['type'];

@@ -2,6 +2,7 @@ import { SocketAddress } from 'node:net';
 import fc from 'fast-check';
 import { GOODBYE_REASONS, NAT_TYPES, REFUSED_REASONS } from '../src/format.js';
 import type {
+  ChildReport,
   Chunk,
   ChunkRequest,
   DatagramMessage,
@@ -105,6 +106,10 @@ export const joinAccept: fc.Arbitrary<JoinAccept> = fc.record({
   mediaType: utf8String(255),
   header: fc.uint8Array({ maxLength: 300 }),
   members: fc.array(memberInfo, { maxLength: 12 }),
+  sourceKey: fc.oneof(
+    fc.constant(new Uint8Array(0)),
+    fc.uint8Array({ minLength: 32, maxLength: 32 }),
+  ),
 });
 
 export const joinRefused: fc.Arbitrary<JoinRefused> = fc.record({
@@ -149,6 +154,13 @@ export const memberSilent: fc.Arbitrary<MemberSilent> = fc.record({
   type: fc.constant('member-silent'),
   memberId,
   silentMemberId: memberId,
+});
+
+export const childReport: fc.Arbitrary<ChildReport> = fc.record({
+  type: fc.constant('child-report'),
+  joinPort: fc.integer({ min: 0, max: 0xffff }),
+  members: u32,
+  capacity: u32,
 });
 
 export const peerListRequest: fc.Arbitrary<PeerListRequest> = fc.record({
@@ -213,6 +225,7 @@ export const datagramArbitraries: Record<DatagramMessage['type'], fc.Arbitrary<D
   'chunk-request': chunkRequest,
   'stream-metadata': streamMetadata,
   'member-silent': memberSilent,
+  'child-report': childReport,
 };
 
 export const frameArbitraries: Record<FrameMessage['type'], fc.Arbitrary<FrameMessage>> = {
