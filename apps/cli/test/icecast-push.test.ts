@@ -2,11 +2,18 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureSystemTools, FFMPEG, freePort, LIQUIDSOAP, type SystemTool } from '@p2psp/testkit';
+import { ensureSystemTools, FFMPEG, LIQUIDSOAP, type SystemTool } from '@p2psp/testkit';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ChildProcesses, type RunningChild } from './child-processes.js';
 import { openPlayer, sleep, until } from './helpers.js';
-import { decode, logsNamed, startP2pspPeer } from './real-servers.js';
+import {
+  decode,
+  liquidsoapPushScript,
+  logsNamed,
+  PUSH_PASSWORD,
+  startP2pspPeer,
+  startPushSource,
+} from './real-servers.js';
 
 // Push in: radio software feeds `p2psp source --listen-source` as it would feed an Icecast
 // mount. ffmpeg pushes with icecast:// (PUT), a raw legacy SOURCE client writes an Ogg/Opus
@@ -28,40 +35,7 @@ afterEach(() => {
   for (const folder of folders.splice(0)) rmSync(folder, { recursive: true, force: true });
 });
 
-const PASSWORD = 'p2psp-push-test';
-const BASIC = `Basic ${Buffer.from(`source:${PASSWORD}`).toString('base64')}`;
-
-/** `p2psp source --listen-source 127.0.0.1:PORT/MOUNT`, listening for source clients. */
-async function startPushSource(mount: string) {
-  const port = await freePort();
-  const running = processes.cli(
-    ...['source', '--listen-source', `127.0.0.1:${port}/${mount}`],
-    ...['--source-password', PASSWORD, '--address', '127.0.0.1', '--port', '0'],
-  );
-  await until(
-    () => logsNamed(running, 'source-listen').length > 0 || running.child.exitCode !== null,
-    20_000,
-    'p2psp source to listen for source clients',
-  );
-  if (running.child.exitCode !== null) throw new Error(`p2psp source exited: ${running.stderr()}`);
-  /** Resolves with the cluster port once the first client's stream started the source. */
-  const started = async (): Promise<string> => {
-    await until(
-      () => logsNamed(running, 'source-start').length > 0 || running.child.exitCode !== null,
-      20_000,
-      'the first source client to start the cluster',
-    );
-    const start = logsNamed(running, 'source-start')[0];
-    if (!start) throw new Error(`p2psp source exited: ${running.stderr()}`);
-    return String(start.endpoint).split(':').at(-1)!;
-  };
-  return {
-    running,
-    port,
-    started,
-    url: (auth = `source:${PASSWORD}`) => `icecast://${auth}@127.0.0.1:${port}/${mount}`,
-  };
-}
+const BASIC = `Basic ${Buffer.from(`source:${PUSH_PASSWORD}`).toString('base64')}`;
 
 /** ffmpeg as an Icecast source client (PUT): a live 440 Hz MP3, paced by -re, bounded to 90 s. */
 function ffmpegSourceClient(url: string): RunningChild {
@@ -132,7 +106,7 @@ describe('push into p2psp source --listen-source, as into an Icecast mount', () 
     timeout: 150_000,
   }, async (context) => {
     if (missing.ffmpeg!.length > 0) context.skip(`missing ${missing.ffmpeg!.join(', ')}`);
-    const source = await startPushSource('live.mp3');
+    const source = await startPushSource(processes, 'live.mp3');
     let client = ffmpegSourceClient(source.url());
     const clusterPort = await source.started();
     expect(logsNamed(source.running, 'source-client-connect')[0]).toMatchObject({
@@ -206,7 +180,7 @@ describe('push into p2psp source --listen-source, as into an Icecast mount', () 
     timeout: 120_000,
   }, async (context) => {
     if (missing.ffmpeg!.length > 0) context.skip(`missing ${missing.ffmpeg!.join(', ')}`);
-    const source = await startPushSource('live.ogg');
+    const source = await startPushSource(processes, 'live.ogg');
     let client = await rawSourceClient(source.port, 'live.ogg');
     const peer = await startP2pspPeer(processes, await source.started());
     expect(logsNamed(source.running, 'source-client-connect')[0]).toMatchObject({
@@ -244,23 +218,15 @@ describe('push into p2psp source --listen-source, as into an Icecast mount', () 
     timeout: 120_000,
   }, async (context) => {
     if (missing.liquidsoap!.length > 0) context.skip(`missing ${missing.liquidsoap!.join(', ')}`);
-    const source = await startPushSource('radio.mp3');
+    const source = await startPushSource(processes, 'radio.mp3');
     const folder = mkdtempSync(join(tmpdir(), 'p2psp-liquidsoap-'));
     folders.push(folder);
-    const script = join(folder, 'push.liq');
-    writeFileSync(
-      script,
-      [
-        // Liquidsoap refuses to run as root unless told; the tests run as root in CI.
-        'settings.init.allow_root.set(true)',
-        'settings.log.stdout.set(true)',
-        'settings.log.file.set(false)',
-        'output.icecast(%mp3(bitrate=128), host="127.0.0.1",',
-        `  port=${source.port}, password="${PASSWORD}", mount="/radio.mp3",`,
-        '  name="Liquidsoap test", genre="Test", sine(440.))',
-        '',
-      ].join('\n'),
-    );
+    const script = liquidsoapPushScript(folder, {
+      port: source.port,
+      mount: 'radio.mp3',
+      name: 'Liquidsoap test',
+      body: 'sine(440.)',
+    });
     const liquidsoap = processes.spawn('liquidsoap', [script]);
     const peer = await startP2pspPeer(processes, await source.started());
     expect(logsNamed(source.running, 'source-client-connect')[0]).toMatchObject({

@@ -1,21 +1,18 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { get, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IcyMetadataStripper } from '@p2psp/media';
-import {
-  ensureSystemTools,
-  FFMPEG,
-  freePort,
-  type IcecastServer,
-  LIQUIDSOAP,
-} from '@p2psp/testkit';
+import { ensureSystemTools, FFMPEG, type IcecastServer, LIQUIDSOAP } from '@p2psp/testkit';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { getJson, pollUntil, until } from './helpers.js';
 import {
   decode,
+  liquidsoapPushScript,
   logsNamed,
+  PUSH_PASSWORD,
   startP2pspPeer,
+  startPushSource,
   useIcecast,
   waitForLog,
   waitForMount,
@@ -39,29 +36,6 @@ const folders: string[] = [];
 afterEach(() => {
   for (const folder of folders.splice(0)) rmSync(folder, { recursive: true, force: true });
 });
-
-const PASSWORD = 'p2psp-titles-test';
-
-/** `p2psp source --listen-source` with a status port; resolves once a client streams. */
-async function startPushSource(mount: string, ...args: string[]) {
-  const port = await freePort();
-  const running = processes.cli(
-    ...['source', '--listen-source', `127.0.0.1:${port}/${mount}`],
-    ...['--source-password', PASSWORD, '--address', '127.0.0.1', '--port', '0'],
-    ...['--status-port', '0', ...args],
-  );
-  await waitForLog(running, 'source-listen', 20_000, 'p2psp source to listen');
-  return {
-    running,
-    port,
-    started: async () => {
-      const start = await waitForLog(running, 'source-start', 30_000, 'a client to stream');
-      return String(start.endpoint).split(':').at(-1)!;
-    },
-    statusUrl: async () =>
-      String((await waitForLog(running, 'status-listen', 20_000, 'the status port')).url),
-  };
-}
 
 /** A player that asks for ICY metadata: its headers, and each title as it comes. */
 function icyPlayer(url: string) {
@@ -103,17 +77,19 @@ describe('stream titles (ICY) through the cluster and out to Icecast', () => {
     timeout: 150_000,
   }, async (context) => {
     if (missingLiquidsoap.length > 0) context.skip(`missing ${missingLiquidsoap.join(', ')}`);
-    const source = await startPushSource('radio.mp3', '--stream-description', 'Tests on air');
+    const source = await startPushSource(
+      processes,
+      'radio.mp3',
+      ...['--stream-description', 'Tests on air'],
+    );
     const folder = mkdtempSync(join(tmpdir(), 'p2psp-titles-'));
     folders.push(folder);
-    const script = join(folder, 'push.liq');
-    writeFileSync(
-      script,
-      [
-        'settings.init.allow_root.set(true)',
-        'settings.log.stdout.set(true)',
-        'settings.log.file.set(false)',
-        // A new title every 2 s, as a playlist would announce songs.
+    const script = liquidsoapPushScript(folder, {
+      port: source.port,
+      mount: 'radio.mp3',
+      name: 'Liquidsoap titles',
+      // A new title every 2 s, as a playlist would announce songs.
+      lines: [
         's = insert_metadata(sine(440.))',
         'n = ref(0)',
         'def next() =',
@@ -121,12 +97,9 @@ describe('stream titles (ICY) through the cluster and out to Icecast', () => {
         '  s.insert_metadata([("artist", "Tester"), ("title", "Song #{!n}")])',
         'end',
         'thread.run(every=2., next)',
-        'output.icecast(%mp3(bitrate=128), host="127.0.0.1",',
-        `  port=${source.port}, password="${PASSWORD}", mount="/radio.mp3",`,
-        '  name="Liquidsoap titles", genre="Test", s)',
-        '',
-      ].join('\n'),
-    );
+      ],
+      body: 's',
+    });
     processes.spawn('liquidsoap', [script]);
     const clusterPort = await source.started();
     const peers = [
@@ -192,19 +165,19 @@ describe('stream titles (ICY) through the cluster and out to Icecast', () => {
     timeout: 150_000,
   }, async (context) => {
     const server: IcecastServer = await startIcecast(context);
-    const source = await startPushSource('live.mp3');
+    const source = await startPushSource(processes, 'live.mp3');
     processes.spawn('ffmpeg', [
       ...['-hide_banner', '-nostdin', '-v', 'error', '-re'],
       ...['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100', '-t', '90'],
       ...['-c:a', 'libmp3lame', '-b:a', '128k', '-content_type', 'audio/mpeg', '-f', 'mp3'],
-      `icecast://source:${PASSWORD}@127.0.0.1:${source.port}/live.mp3`,
+      source.url(),
     ]);
     const peer = await startP2pspPeer(processes, await source.started());
     // Titles as radio software sends them to its Icecast mount.
     const setTitle = async (song: string) => {
       const query = new URLSearchParams({ mount: '/live.mp3', mode: 'updinfo', song });
       const response = await fetch(`http://127.0.0.1:${source.port}/admin/metadata?${query}`, {
-        headers: { Authorization: `Basic ${btoa(`source:${PASSWORD}`)}` },
+        headers: { Authorization: `Basic ${btoa(`source:${PUSH_PASSWORD}`)}` },
       });
       expect(response.status).toBe(200);
     };

@@ -1,9 +1,11 @@
 import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { join } from 'node:path';
 import {
   ensureSystemTools,
   FFMPEG,
+  freePort,
   ICECAST,
   type IcecastServer,
   startIcecastServer,
@@ -54,6 +56,68 @@ export async function startP2pspSource(
     `p2psp source ${args.join(' ')} to start`,
   );
   return { running, port: String(start.endpoint).split(':').at(-1)! };
+}
+
+/** The source password of the push-ingest tests' `p2psp source --listen-source`. */
+export const PUSH_PASSWORD = 'p2psp-push-test';
+
+/**
+ * `p2psp source --listen-source 127.0.0.1:PORT/MOUNT --status-port 0 ARGS`, listening for
+ * Icecast source clients; `started` resolves with the cluster port once a client streams.
+ */
+export async function startPushSource(processes: ChildProcesses, mount: string, ...args: string[]) {
+  const port = await freePort();
+  const running = processes.cli(
+    ...['source', '--listen-source', `127.0.0.1:${port}/${mount}`],
+    ...['--source-password', PUSH_PASSWORD, '--address', '127.0.0.1', '--port', '0'],
+    ...['--status-port', '0', ...args],
+  );
+  await waitForLog(running, 'source-listen', 20_000, 'p2psp source to listen for source clients');
+  return {
+    running,
+    port,
+    started: async () => {
+      const start = await waitForLog(running, 'source-start', 30_000, 'a client to stream');
+      return String(start.endpoint).split(':').at(-1)!;
+    },
+    statusUrl: async () =>
+      String((await waitForLog(running, 'status-listen', 20_000, 'the status port')).url),
+    url: (auth = `source:${PUSH_PASSWORD}`) => `icecast://${auth}@127.0.0.1:${port}/${mount}`,
+  };
+}
+
+/**
+ * Writes a Liquidsoap script in `folder` that pushes `body` (a Liquidsoap source expression,
+ * defined by `lines` before it) as 128 kbit/s MP3 to `port`'s `/mount`; returns its path.
+ */
+export function liquidsoapPushScript(
+  folder: string,
+  { port, mount, name, body, lines = [] }: PushScript,
+): string {
+  const script = join(folder, 'push.liq');
+  writeFileSync(
+    script,
+    [
+      // Liquidsoap refuses to run as root unless told; the tests run as root in CI.
+      'settings.init.allow_root.set(true)',
+      'settings.log.stdout.set(true)',
+      'settings.log.file.set(false)',
+      ...lines,
+      'output.icecast(%mp3(bitrate=128), host="127.0.0.1",',
+      `  port=${port}, password="${PUSH_PASSWORD}", mount="/${mount}",`,
+      `  name="${name}", genre="Test", ${body})`,
+      '',
+    ].join('\n'),
+  );
+  return script;
+}
+
+interface PushScript {
+  readonly port: number;
+  readonly mount: string;
+  readonly name: string;
+  readonly body: string;
+  readonly lines?: readonly string[];
 }
 
 /** `p2psp peer --source 127.0.0.1:PORT ARGS`; resolves with the URL it prints for players. */
