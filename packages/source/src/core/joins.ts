@@ -13,6 +13,7 @@ import {
   type RefusedReason,
   unmapIpv4,
 } from '@p2psp/wire';
+import type { Children } from './children.js';
 import type { Chunker } from './chunker.js';
 import type { Introductions } from './introductions.js';
 import { JoinLimits } from './join-limits.js';
@@ -48,6 +49,7 @@ export class Joins {
   readonly #membership: Membership;
   readonly #introductions: Introductions;
   readonly #chunker: Chunker;
+  readonly #children: Children;
   readonly #limits: JoinLimits;
 
   // Joins in progress, by connection and by the member id their hello will carry.
@@ -65,6 +67,7 @@ export class Joins {
     membership: Membership,
     introductions: Introductions,
     chunker: Chunker,
+    children: Children,
   ) {
     this.#context = context;
     this.#config = config;
@@ -72,6 +75,7 @@ export class Joins {
     this.#membership = membership;
     this.#introductions = introductions;
     this.#chunker = chunker;
+    this.#children = children;
     this.#limits = new JoinLimits(config);
     context.timers.register('join-timeout', (now) => this.#timeOut(now));
   }
@@ -241,6 +245,17 @@ export class Joins {
       this.#refuse(join, 'not-accepting', limited);
       return;
     }
+    // Trees of clusters: a full cluster sends ordinary joiners to a child source.
+    const redirect = this.#children.redirect(request.role);
+    if (redirect !== null) {
+      this.#refuse(
+        join,
+        'redirect',
+        `the cluster is full; join ${formatEndpoint(redirect)}`,
+        redirect,
+      );
+      return;
+    }
     const outcome = this.#cluster.join(
       {
         // Until its hello the member is listed under a placeholder endpoint: its TCP port
@@ -306,9 +321,14 @@ export class Joins {
     });
   }
 
-  #refuse(join: Join, reason: RefusedReason, message: string): void {
+  #refuse(
+    join: Join,
+    reason: RefusedReason,
+    message: string,
+    redirect: Endpoint | null = null,
+  ): void {
     this.#context.stats.joinsRefused++;
-    this.#write(join.connection, { type: 'join-refused', reason, redirect: null, message });
+    this.#write(join.connection, { type: 'join-refused', reason, redirect, message });
     this.#context.emit({
       name: 'join-refuse',
       level: 'warn',

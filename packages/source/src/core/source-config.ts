@@ -1,5 +1,6 @@
 import type { SourceClusterOptions } from '@p2psp/cluster';
 import type { MediaKind } from '@p2psp/media';
+import type { Endpoint } from '@p2psp/wire';
 import { MAX_CHUNK_PAYLOAD_FOR_MTU, type Random } from '@p2psp/wire';
 import { SourceConfigError } from './errors.js';
 
@@ -91,6 +92,17 @@ export interface SourceConfig {
    * `maxMembers` and `monitorCredential` above fill `admission` unless it sets them.
    */
   readonly cluster?: Omit<SourceClusterOptions, 'bufferSize' | 'feedOnJoin'>;
+  /**
+   * Trees of clusters (docs/trees.md). `children`: child sources (where they take joins) a
+   * full source redirects ordinary joiners to; more are learnt from their `child-report`s.
+   * `parent`: the source whose cluster feeds this one (through a liberated peer), told this
+   * source's load every second with `joinPort`, the TCP port this source takes joins on.
+   * Default: neither.
+   */
+  readonly tree?: {
+    readonly children?: readonly Endpoint[];
+    readonly parent?: { readonly endpoint: Endpoint; readonly joinPort: number } | null;
+  };
 }
 
 export interface ResolvedSourceConfig {
@@ -110,6 +122,10 @@ export interface ResolvedSourceConfig {
   readonly rateWindowMillis: number;
   readonly keepaliveMillis: number;
   readonly cluster: SourceClusterOptions;
+  readonly tree: {
+    readonly children: readonly Endpoint[];
+    readonly parent: { readonly endpoint: Endpoint; readonly joinPort: number } | null;
+  };
 }
 
 export const SOURCE_DEFAULTS = {
@@ -233,7 +249,21 @@ export function resolveSourceConfig(config: SourceConfig): ResolvedSourceConfig 
       feedOnJoin: false,
       admission: { maxMembers, monitorCredential, ...cluster.admission },
     },
+    tree: resolveTree(config.tree),
   };
+}
+
+function resolveTree(tree: SourceConfig['tree']): ResolvedSourceConfig['tree'] {
+  const children = tree?.children ?? [];
+  for (const [index, child] of children.entries()) {
+    integerIn(`tree.children[${index}].port`, child.port, 1, 65535, 'give HOST:PORT of its joins');
+  }
+  const parent = tree?.parent ?? null;
+  if (parent !== null) {
+    integerIn('tree.parent.endpoint.port', parent.endpoint.port, 1, 65535, 'give HOST:PORT');
+    integerIn('tree.parent.joinPort', parent.joinPort, 1, 65535, 'the port this source listens on');
+  }
+  return { children, parent };
 }
 
 function positive(option: string, value: number): number {

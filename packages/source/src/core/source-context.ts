@@ -11,9 +11,15 @@ import { SOURCE_DROP_REASONS, type SourceCounters, type SourceDropReason } from 
 
 /**
  * The source's timers. When several are due in one `handleTimeout`, they fire in the order
- * the components registered them: join timeouts, member liveness, keepalives, metadata copies.
+ * the components registered them: join timeouts, member liveness, keepalives, metadata copies,
+ * child reports.
  */
-export type SourceTimerName = 'join-timeout' | 'member-liveness' | 'keepalive' | 'metadata-repeat';
+export type SourceTimerName =
+  | 'join-timeout'
+  | 'member-liveness'
+  | 'keepalive'
+  | 'metadata-repeat'
+  | 'child-report';
 
 /**
  * Copies of every goodbye: it is a single datagram nobody acknowledges, and a lost one
@@ -68,6 +74,9 @@ export class SourceContext extends CoreContext<
         peerListRequestsLimited: 0,
         metadataChanges: 0,
         metadataDatagramsSent: 0,
+        joinsRedirected: 0,
+        childReportsReceived: 0,
+        childReportsSent: 0,
       },
       dropReasons: SOURCE_DROP_REASONS,
     });

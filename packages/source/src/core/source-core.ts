@@ -10,6 +10,7 @@ import {
   type SansIoCore,
   type StreamInfo,
 } from '@p2psp/wire';
+import { Children, type ChildView } from './children.js';
 import { Chunker } from './chunker.js';
 import { Externals } from './externals.js';
 import { Introductions } from './introductions.js';
@@ -58,6 +59,7 @@ export class SourceCore implements SansIoCore<SourceEvent> {
   readonly #scheduling: Scheduling;
   readonly #externals: Externals;
   readonly #metadata: StreamMetadata;
+  readonly #children: Children;
   #state: SourceState = 'running';
 
   constructor(config: SourceConfig) {
@@ -75,6 +77,7 @@ export class SourceCore implements SansIoCore<SourceEvent> {
     });
     this.#introductions = new Introductions(context);
     this.#membership = new Membership(context, cluster, this.#introductions);
+    this.#children = new Children(context, this.config, cluster);
     this.#joins = new Joins(
       context,
       this.config,
@@ -82,6 +85,7 @@ export class SourceCore implements SansIoCore<SourceEvent> {
       this.#membership,
       this.#introductions,
       this.#chunker,
+      this.#children,
     );
     this.#scheduling = new Scheduling(
       context,
@@ -136,6 +140,11 @@ export class SourceCore implements SansIoCore<SourceEvent> {
   /** The member chunk `chunkNumber` went to, if it is among the last B chunks (rule 1). */
   destinationOf(chunkNumber: number): number | undefined {
     return this.cluster.destinations.destinationOf(chunkNumber);
+  }
+
+  /** Child sources a full cluster redirects joiners to (trees of clusters). */
+  children(): readonly ChildView[] {
+    return this.#children.views();
   }
 
   /** The stream header, or null while it is still being captured from the ingest. */
@@ -249,6 +258,10 @@ export class SourceCore implements SansIoCore<SourceEvent> {
       this.#scheduling.activated(joined.memberId, now);
       this.#externals.activated(joined, from);
       this.#metadata.activated(joined, now);
+      return;
+    }
+    if (message.type === 'child-report') {
+      this.#children.report(from, message, now);
       return;
     }
     if (member === undefined) {

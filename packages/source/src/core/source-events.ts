@@ -139,6 +139,15 @@ export type MetadataChangeEvent = CoreEvent<
   { sequence: number; chunkNumber: number; title: string }
 >;
 
+/** A child source reported from one of our liberated hosts: joiners may be redirected to it. */
+export type ChildAddEvent = CoreEvent<
+  'child-add',
+  { child: string; members: number; capacity: number }
+>;
+
+/** A learnt child source stopped reporting: no joiner is redirected to it any more. */
+export type ChildLoseEvent = CoreEvent<'child-lose', { child: string; silentMillis: number }>;
+
 /** The source stopped (stream end or stop) after its goodbyes. */
 export type SourceStopEvent = CoreEvent<'source-stop', { reason: string; members: number }>;
 
@@ -160,6 +169,8 @@ export type SourceEvent =
   | ExternalOnboardEvent
   | FrameEncodeFailEvent
   | MetadataChangeEvent
+  | ChildAddEvent
+  | ChildLoseEvent
   | SourceStopEvent
   | DatagramDropEvent;
 

@@ -109,6 +109,11 @@ export interface SourceCounters {
   metadataChanges: number;
   /** stream-metadata datagrams sent (each change and each join, in copies). */
   metadataDatagramsSent: number;
+  /** Joiners refused with a redirect to a child source (trees of clusters). */
+  joinsRedirected: number;
+  /** `child-report`s taken from child sources, and sent to our parent. */
+  childReportsReceived: number;
+  childReportsSent: number;
 }
 
 /** Counters for logs, metrics and the simulator; a snapshot, cheap to take. */
