@@ -5,6 +5,13 @@ export {
   monotonicNow,
 } from './core-driver.js';
 export {
+  createVerifier,
+  type Ed25519Signer,
+  generateSigner,
+  privateKeyPem,
+  signerFromPem,
+} from './ed25519.js';
+export {
   lookupEndpoint,
   type ParsedEndpoint,
   type ParseEndpointOptions,

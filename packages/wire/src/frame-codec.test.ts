@@ -23,6 +23,7 @@ const accept = (header: Uint8Array): JoinAccept => ({
   mediaType: 'audio/ogg',
   header,
   members: [],
+  sourceKey: new Uint8Array(0),
 });
 
 function prefix(length: number): Uint8Array {
@@ -117,6 +118,9 @@ describe('encodeFrame', () => {
     expect(() => encodeFrame({ ...accept(new Uint8Array()), mediaType: 'x'.repeat(256) })).toThrow(
       /join-accept.mediaType/,
     );
+    expect(() =>
+      encodeFrame({ ...accept(new Uint8Array()), sourceKey: new Uint8Array(31) }),
+    ).toThrow(expect.objectContaining({ field: 'join-accept.sourceKey' }));
     expect(() => encodeFrame({ ...refused, message: '\ud800' })).toThrow(/lone UTF-16 surrogate/);
     expect(() =>
       encodeFrame({ ...refused, redirect: { address: 'example.org', port: 1 } }),
@@ -125,6 +129,27 @@ describe('encodeFrame', () => {
 });
 
 describe('decodeFrame', () => {
+  it('carries the source key (none or 32 bytes) and refuses any other length', () => {
+    const key = new Uint8Array(32).fill(7);
+    const body = encodeFrame({ ...accept(new Uint8Array()), sourceKey: key }).subarray(
+      FRAME_PREFIX_BYTES,
+    );
+    expect(decodeFrame(body)).toMatchObject({ ok: true, message: { sourceKey: key } });
+    const unsigned = encodeFrame(accept(new Uint8Array())).subarray(FRAME_PREFIX_BYTES);
+    expect(decodeFrame(unsigned)).toMatchObject({
+      ok: true,
+      message: { sourceKey: new Uint8Array(0) },
+    });
+    // A 31-byte key (length byte 31, one key byte dropped), and a body cut inside the key.
+    const short = body.slice(0, body.length - 1);
+    short[short.length - 32] = 31;
+    expect(decodeFrame(short)).toMatchObject({ ok: false, error: { code: 'bad-length' } });
+    expect(decodeFrame(body.subarray(0, body.length - 1))).toMatchObject({
+      ok: false,
+      error: { code: 'truncated' },
+    });
+  });
+
   it('refuses invalid UTF-8 and over-long strings', () => {
     const body = encodeFrame({ ...refused, message: 'ab' }).subarray(FRAME_PREFIX_BYTES);
     const badUtf8 = body.slice();

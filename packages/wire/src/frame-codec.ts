@@ -29,7 +29,20 @@ import {
 } from './format.js';
 import { readHeader } from './header.js';
 import { type FrameMessage, type MemberInfo, PROTOCOL_VERSION } from './messages.js';
+import { PUBLIC_KEY_BYTES } from './signing.js';
 import { encodeError, WireError } from './wire-error.js';
+
+/** The accept's source key: none (a source that signs nothing) or an Ed25519 public key. */
+function writeSourceKey(writer: Writer, key: Uint8Array): void {
+  if (!(key instanceof Uint8Array) || (key.length !== 0 && key.length !== PUBLIC_KEY_BYTES)) {
+    throw encodeError(
+      'join-accept.sourceKey',
+      `must be empty or a ${PUBLIC_KEY_BYTES}-byte Ed25519 public key`,
+    );
+  }
+  writer.u8(key.length);
+  writer.raw(key);
+}
 
 export interface FrameOptions {
   /**
@@ -94,6 +107,7 @@ export function encodeFrame(message: FrameMessage, options: FrameOptions = {}): 
       message.members.forEach((member, index) => {
         writeMemberInfo(writer, member, `join-accept.members[${index}]`);
       });
+      writeSourceKey(writer, message.sourceKey);
       break;
     case 'join-refused':
       writeEnumeration(writer, REFUSED_REASONS, message.reason, 'join-refused.reason');
@@ -175,6 +189,14 @@ function decodeFrameBody(bytes: Uint8Array): FrameMessage {
       for (let index = 0; index < memberCount; index++) {
         members.push(reader.memberInfo(`join-accept.members[${index}]`));
       }
+      const sourceKeyLength = reader.u8('join-accept.sourceKey.length');
+      if (sourceKeyLength !== 0 && sourceKeyLength !== PUBLIC_KEY_BYTES) {
+        throw new DecodeFailure(
+          'bad-length',
+          `join-accept.sourceKey: ${sourceKeyLength} bytes, must be 0 or ${PUBLIC_KEY_BYTES}`,
+        );
+      }
+      const sourceKey = reader.subarray(sourceKeyLength, 'join-accept.sourceKey');
       message = {
         type,
         memberId,
@@ -187,6 +209,7 @@ function decodeFrameBody(bytes: Uint8Array): FrameMessage {
         mediaType,
         header,
         members,
+        sourceKey,
       };
       break;
     }

@@ -55,5 +55,6 @@ export type {
   SansIoCore,
 } from './sans-io.js';
 export { drainOutputs } from './sans-io.js';
+export { PUBLIC_KEY_BYTES, SIGNATURE_BYTES, type Signer, type Verifier } from './signing.js';
 export { TimerTable } from './timer-table.js';
 export { WIRE_ERROR_CODES, WireError, type WireErrorCode } from './wire-error.js';

@@ -103,6 +103,12 @@ export interface JoinAccept {
   /** Bytes a late joiner's player needs before any chunk (Ogg header pages, WebM init). */
   readonly header: Uint8Array;
   readonly members: readonly MemberInfo[];
+  /**
+   * The source's Ed25519 public key (`PUBLIC_KEY_BYTES`): what its membership credentials
+   * and chunk signatures are checked with. Empty from a source that signs nothing (a
+   * trusted LAN): then only the members it lists are neighbours.
+   */
+  readonly sourceKey: Uint8Array;
 }
 
 export interface JoinRefused {

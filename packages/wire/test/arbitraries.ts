@@ -106,6 +106,10 @@ export const joinAccept: fc.Arbitrary<JoinAccept> = fc.record({
   mediaType: utf8String(255),
   header: fc.uint8Array({ maxLength: 300 }),
   members: fc.array(memberInfo, { maxLength: 12 }),
+  sourceKey: fc.oneof(
+    fc.constant(new Uint8Array(0)),
+    fc.uint8Array({ minLength: 32, maxLength: 32 }),
+  ),
 });
 
 export const joinRefused: fc.Arbitrary<JoinRefused> = fc.record({

@@ -164,10 +164,10 @@ const frames: [string, string, FrameMessage][] = [
     'join-accept',
     // length 72 | ver | type | member 5 | chunk 1024 | buffer 64 | 1 monitor | 8000 us |
     // next chunk 100 | observed [2001:db8::1]:5000 | "audio/ogg" | header "Og" |
-    // 1 member: 1, monitor, 127.0.0.1:10000, no private endpoint
-    `00000048 | 01 | 02 | 00000005 | 0400 | 00000040 | 0001 | 00001f40 | 00000064 |
+    // 1 member: 1, monitor, 127.0.0.1:10000, no private endpoint | source key 32 x ab
+    `00000069 | 01 | 02 | 00000005 | 0400 | 00000040 | 0001 | 00001f40 | 00000064 |
      06 20010db8000000000000000000000001 1388 | 09 617564696f2f6f6767 | 00000002 4f67 |
-     0001 | 00000001 01 04 7f000001 2710 00`,
+     0001 | 00000001 01 04 7f000001 2710 00 | 20 ${'ab'.repeat(32)}`,
     {
       type: 'join-accept',
       memberId: 5,
@@ -187,6 +187,7 @@ const frames: [string, string, FrameMessage][] = [
           flags: { monitor: true, external: false, liberated: false },
         },
       ],
+      sourceKey: new Uint8Array(32).fill(0xab),
     },
   ],
   [

@@ -45,6 +45,7 @@ export function accept(overrides: Partial<JoinAccept> = {}): JoinAccept {
     mediaType: 'audio/mpeg',
     header: Uint8Array.of(7, 7),
     members: [member(ME), member(1, true), member(2), member(3), member(4)],
+    sourceKey: new Uint8Array(0),
     ...overrides,
   };
 }

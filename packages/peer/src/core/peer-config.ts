@@ -4,6 +4,7 @@ import {
   type Random,
   type RequestedRole,
   UNKNOWN_NAT_REPORT,
+  type Verifier,
 } from '@p2psp/wire';
 import { PeerConfigError } from './errors.js';
 
@@ -15,6 +16,13 @@ export interface PeerConfig {
   readonly source: Endpoint;
   /** Seeded randomness for hello nonces (cores never call Math.random). */
   readonly random: Random;
+  /**
+   * Checks the source's signatures (Ed25519 under the accept's `sourceKey`): the
+   * membership credentials in other members' hellos, so a member the source did not list
+   * to us can still become a neighbour, and a stranger cannot. The Node runtime passes
+   * `@p2psp/host`'s `createVerifier()`. Default none: only listed members are neighbours.
+   */
+  readonly verifier?: Verifier;
   /**
    * `monitor` asks for the monitor role (rule 8); needs `credential` if the source set one.
    * `liberated` (seed 000): the source sends us no chunks, the members feed us as an external
@@ -102,6 +110,7 @@ export interface PeerConfig {
 export interface ResolvedPeerConfig {
   readonly source: Endpoint;
   readonly random: Random;
+  readonly verifier: Verifier | null;
   readonly role: RequestedRole;
   readonly credential: Uint8Array;
   readonly privateEndpoint: Endpoint | null;
@@ -206,6 +215,7 @@ export function resolvePeerConfig(config: PeerConfig): ResolvedPeerConfig {
   return {
     source: { address: source.address, port: source.port },
     random: config.random,
+    verifier: config.verifier ?? null,
     role,
     credential: config.credential ?? new Uint8Array(0),
     privateEndpoint: config.privateEndpoint ?? null,

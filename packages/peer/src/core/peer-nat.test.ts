@@ -44,6 +44,7 @@ function joined(members: MemberInfo[]) {
     nextChunkNumber: 0,
     mediaType: 'audio/mpeg',
     header: new Uint8Array(0),
+    sourceKey: new Uint8Array(0),
     members: [
       {
         memberId: SELF_ID,

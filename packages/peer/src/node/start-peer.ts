@@ -2,6 +2,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import {
+  createVerifier,
   explainListenError,
   type HostCounters,
   type HostLogger,
@@ -273,6 +274,7 @@ export async function startPeer(options: PeerOptions): Promise<PeerHandle> {
             nat,
             source,
             players: () => fanOut.playerCount,
+            verifier: createVerifier(),
             random: createRandom(
               options.seed ?? Math.floor(performance.timeOrigin + performance.now()),
             ),

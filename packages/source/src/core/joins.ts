@@ -21,6 +21,9 @@ import type { Membership } from './membership.js';
 import type { ResolvedSourceConfig } from './source-config.js';
 import type { SourceContext } from './source-context.js';
 
+/** The accept's source key from a source that signs nothing. */
+const NO_KEY = new Uint8Array(0);
+
 /** A TCP connection from a joiner: waiting for its join request, then for its UDP hello. */
 interface Join {
   readonly connection: ConnectionId;
@@ -300,6 +303,7 @@ export class Joins {
       // The joiner's own entry comes first: its flags tell it its role (monitor, external),
       // which the accept has no other field for. Peers skip their own id as a neighbour.
       members: [{ ...toMemberInfo(member), endpoint: join.remote }, ...listed.map(toMemberInfo)],
+      sourceKey: this.#config.signer?.publicKey ?? NO_KEY,
     });
     if (!accepted) {
       this.#joinsByMemberId.delete(member.memberId);

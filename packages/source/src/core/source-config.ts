@@ -1,7 +1,7 @@
 import type { SourceClusterOptions } from '@p2psp/cluster';
 import type { MediaKind } from '@p2psp/media';
 import type { Endpoint } from '@p2psp/wire';
-import { MAX_CHUNK_PAYLOAD_FOR_MTU, type Random } from '@p2psp/wire';
+import { MAX_CHUNK_PAYLOAD_FOR_MTU, type Random, type Signer } from '@p2psp/wire';
 import { SourceConfigError } from './errors.js';
 
 /** Below this a chunk's header overhead dominates; P2PSP's default is 1,024 bytes. */
@@ -26,6 +26,13 @@ export interface StreamHeaderSplitter {
 export interface SourceConfig {
   /** Seeded randomness (cores never call Math.random). */
   readonly random: Random;
+  /**
+   * The source's Ed25519 key pair (the root of trust, docs/security.md): its public key goes
+   * to every joiner in the accept, and it signs the members' credentials. The Node runtime
+   * makes one at start (`@p2psp/host`'s `generateSigner`). Default none: the source signs
+   * nothing, and peers take as neighbours only the members it lists (a trusted LAN).
+   */
+  readonly signer?: Signer;
   /** Payload bytes per chunk. Default 1,024 (P2PSP); 64..MTU limit. */
   readonly chunkSize?: number;
   /** B: chunks a peer buffers, and how many chunk destinations the source remembers. Default 64. */
@@ -107,6 +114,7 @@ export interface SourceConfig {
 
 export interface ResolvedSourceConfig {
   readonly random: Random;
+  readonly signer: Signer | null;
   readonly chunkSize: number;
   readonly bufferSize: number;
   readonly mediaType: string;
@@ -214,6 +222,7 @@ export function resolveSourceConfig(config: SourceConfig): ResolvedSourceConfig 
   const cluster = config.cluster ?? {};
   return {
     random: config.random,
+    signer: config.signer ?? null,
     chunkSize,
     bufferSize,
     mediaType: config.mediaType ?? SOURCE_DEFAULTS.mediaType,

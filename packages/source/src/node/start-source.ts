@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import {
   explainListenError,
+  generateSigner,
   type HostCounters,
   type HostLogger,
   type NodeHost,
@@ -264,6 +265,7 @@ export async function startSource(options: SourceOptions): Promise<SourceHandle>
       createCore: () =>
         new SourceCore({
           ...options.core,
+          signer: options.core?.signer ?? generateSigner(),
           random: createRandom(
             options.seed ?? Math.floor(performance.timeOrigin + performance.now()),
           ),
