@@ -9,8 +9,9 @@ import {
 } from '@p2psp/peer';
 import { type SourceConfig, SourceCore, type SourceEvent } from '@p2psp/source';
 import { type CoreOutput, decodeDatagram, type Endpoint, sameEndpoint } from '@p2psp/wire';
+import { burstLinkModel } from './link-model.js';
 import { type SimulatedNode, Simulator, type TraceRecord } from './simulator.js';
-import { type Distribution, distribution } from './statistics.js';
+import { type Distribution, distribution, MillisecondHistogram } from './statistics.js';
 import { streamOffsetOf } from './stream-content.js';
 import { StreamGenerator } from './stream-generator.js';
 
@@ -34,10 +35,22 @@ export interface ClusterScenarioOptions {
   readonly chunkSize: number;
   /** One-way delay between any two nodes (half on each access link), ms. */
   readonly latencyMs: number;
+  /**
+   * Null: every path takes `latencyMs`. Else paths differ: each node's access links take a
+   * delay drawn uniformly in [latencyMs / 2, latencyMaxMs / 2], so a path (two access
+   * links) takes between `latencyMs` and `latencyMaxMs`.
+   */
+  readonly latencyMaxMs: number | null;
   /** Extra uniform delay per datagram, [0, jitterMs), ms. */
   readonly jitterMs: number;
   /** Loss probability of a path between two nodes (split over both access links). */
   readonly loss: number;
+  /**
+   * Null: `loss` is independent per datagram. Else it comes in bursts of this mean length,
+   * in datagrams, on each access link (Gilbert-Elliott, `burstLinkModel`); the mean stays
+   * `loss`.
+   */
+  readonly burstLength: number | null;
   /** Peers' upload capacity in kbit/s (null: unlimited). */
   readonly uploadKbps: number | null;
   /** The source's upload capacity in kbit/s (null: unlimited). */
@@ -129,8 +142,10 @@ export const CLUSTER_DEFAULTS: Omit<ClusterScenarioOptions, 'peers' | 'bufferSiz
   bitrate: 128_000,
   chunkSize: 1024,
   latencyMs: 5,
+  latencyMaxMs: null,
   jitterMs: 0,
   loss: 0,
+  burstLength: null,
   uploadKbps: null,
   sourceUploadKbps: null,
   uploadQueueBytes: 64 * 1024,
@@ -199,6 +214,18 @@ export function validateClusterOptions(options: ClusterScenarioOptions): void {
     fail('bitrate', `must be > 0 bits per second, got ${options.bitrate}`);
   if (!(options.loss >= 0 && options.loss < 1)) {
     fail('loss', `is a probability: use a number in [0, 1), e.g. 0.01 for 1%, got ${options.loss}`);
+  }
+  if (options.latencyMaxMs !== null && !(options.latencyMaxMs >= options.latencyMs)) {
+    fail(
+      'latency',
+      `a range needs its maximum >= its minimum, got ${options.latencyMs}-${options.latencyMaxMs}`,
+    );
+  }
+  if (options.burstLength !== null && !(options.burstLength >= 1)) {
+    fail(
+      'burst',
+      `is a mean burst length in datagrams: use a number >= 1, got ${options.burstLength}`,
+    );
   }
   for (const [option, value] of [
     ['upload-kbps', options.uploadKbps],
@@ -474,7 +501,10 @@ export interface ClusterSummary {
   /** The same over peers that stayed to the end and were neither free riders nor crashed. */
   readonly honestChunkLossRatio: Distribution;
   readonly startupDelayMs: Distribution;
+  /** Over peers: each one's mean time from ingest to play-out. */
   readonly playoutDelayMs: Distribution;
+  /** Over every chunk played (measured, by any peer): its time from ingest to play-out. */
+  readonly chunkDelayMs: Distribution;
   /** Source UDP payload bytes sent / stream bytes ingested (P2PSP: about 1). */
   readonly sourceUploadRatio: number;
   /**
@@ -591,12 +621,25 @@ export function runClusterScenario(
   const random = sim.networkRandom;
   // Path delay and loss split over the two access links a datagram crosses.
   const accessLoss = 1 - Math.sqrt(1 - options.loss);
-  const peerLink = (kbps: number | null) => ({
-    uplink: { latencyMs: options.latencyMs / 2, jitterMs: options.jitterMs, loss: accessLoss },
-    downlink: { latencyMs: options.latencyMs / 2, loss: accessLoss },
-    uploadBytesPerSecond: kbps === null ? undefined : (kbps * 1000) / 8,
-    uploadQueueBytes: options.uploadQueueBytes,
-  });
+  const lossOf = (loss: number) =>
+    options.burstLength === null
+      ? { loss, burst: null }
+      : { loss: 0, burst: burstLinkModel(loss, options.burstLength) };
+  const { latencyMaxMs } = options;
+  const accessLatency = () =>
+    latencyMaxMs === null
+      ? options.latencyMs / 2
+      : (options.latencyMs + random.next() * (latencyMaxMs - options.latencyMs)) / 2;
+  const peerLink = (kbps: number | null, extraLoss = 0) => {
+    const latencyMs = accessLatency();
+    const loss = lossOf(1 - (1 - accessLoss) * (1 - extraLoss));
+    return {
+      uplink: { latencyMs, jitterMs: options.jitterMs, ...loss },
+      downlink: { latencyMs, ...loss },
+      uploadBytesPerSecond: kbps === null ? undefined : (kbps * 1000) / 8,
+      uploadQueueBytes: options.uploadQueueBytes,
+    };
+  };
 
   const chunkMs = (options.chunkSize * 8 * 1000) / options.bitrate;
   const timeoutMs = memberTimeoutMillis(options);
@@ -616,16 +659,13 @@ export function runClusterScenario(
     });
   // The source's own links may lose more (LRS experiments): each access link drops
   // `sourceLinkLoss` on top of its share of the path loss.
-  const sourceLink = peerLink(options.sourceUploadKbps);
-  const sourceAccessLoss = 1 - (1 - accessLoss) * (1 - options.sourceLinkLoss);
+  const sourceLink = peerLink(options.sourceUploadKbps, options.sourceLinkLoss);
   const sourceCluster = options.sourceOptions.cluster ?? {};
   const sourceNode = sim.addNode({
     name: 'source',
     udpPort: SOURCE_PORT,
     tcpListenPort: SOURCE_PORT,
     ...sourceLink,
-    uplink: { ...sourceLink.uplink, loss: sourceAccessLoss },
-    downlink: { ...sourceLink.downlink, loss: sourceAccessLoss },
     createCore: ({ random: coreRandom }) =>
       new SourceCore({
         maxMembers: Math.max(256, options.peers * 2),
@@ -730,6 +770,7 @@ export function runClusterScenario(
   let joins = 0;
   let leaves = 0;
   let crashes = 0;
+  const chunkDelays = new MillisecondHistogram(durationMs);
 
   const onPeerOutput =
     (record: PeerRecord) => (node: SimulatedNode, output: CoreOutput, now: number) => {
@@ -759,8 +800,10 @@ export function runClusterScenario(
         }
         if (offset <= record.lastOffset) record.outOfOrder += 1;
         record.lastOffset = offset;
-        record.playoutDelaySum += now - generator.ingestTimeOf(offset + payload.length - 1);
+        const delay = now - generator.ingestTimeOf(offset + payload.length - 1);
+        record.playoutDelaySum += delay;
         record.playoutDelayCount += 1;
+        chunkDelays.add(delay);
       } else if (output.type === 'event') {
         // This node runs a PeerCore: its events are PeerEvents.
         const event = output.event as PeerEvent;
@@ -1017,6 +1060,7 @@ export function runClusterScenario(
     playoutDelayMs: distribution(
       reports.flatMap((report) => (report.playoutDelayMs === null ? [] : [report.playoutDelayMs])),
     ),
+    chunkDelayMs: chunkDelays.distribution(),
     sourceUploadRatio: ingested === 0 ? 0 : sourceNode.statistics.bytesSent / ingested,
     sourceUploadRatioMeasured:
       ingested === atMeasureStart.ingested

@@ -25,6 +25,7 @@ export {
 export { addRecordedNode, CoreRecorder, type RecordedNodeOptions } from './core-recorder.js';
 export { EventQueue } from './event-queue.js';
 export {
+  burstLinkModel,
   type GilbertElliottModel,
   type LinkModel,
   LinkState,
@@ -44,6 +45,6 @@ export {
   type TraceRecord,
   UDP_IP_OVERHEAD_BYTES,
 } from './simulator.js';
-export { type Distribution, distribution } from './statistics.js';
+export { type Distribution, distribution, MillisecondHistogram } from './statistics.js';
 export { fillStreamBytes, RECORD_BYTES, streamOffsetOf } from './stream-content.js';
 export { StreamGenerator, type StreamGeneratorOptions } from './stream-generator.js';

@@ -1,6 +1,12 @@
 import { createRandom } from '@p2psp/wire';
 import { describe, expect, it } from 'vitest';
-import { LinkState, linkModel, validateLinkModel } from './link-model.js';
+import {
+  burstLinkModel,
+  type GilbertElliottModel,
+  LinkState,
+  linkModel,
+  validateLinkModel,
+} from './link-model.js';
 
 describe('LinkState', () => {
   it('loses about `loss` of datagrams (within 4 standard deviations)', () => {
@@ -13,11 +19,10 @@ describe('LinkState', () => {
     expect(Math.abs(lost / trials - 0.05)).toBeLessThan(4 * sigma);
   });
 
-  it('Gilbert-Elliott: mean loss and mean burst length match the chain', () => {
-    const random = createRandom(2);
-    const burst = { goodToBad: 0.01, badToGood: 0.25, lossInGood: 0, lossInBad: 1 };
+  /** Mean loss and mean burst length of `burst` measured over `trials` datagrams. */
+  function measureBursts(burst: GilbertElliottModel, seed: number, trials: number) {
+    const random = createRandom(seed);
     const state = new LinkState(linkModel({ burst }));
-    const trials = 400_000;
     let lost = 0;
     let bursts = 0;
     let previous = false;
@@ -27,10 +32,23 @@ describe('LinkState', () => {
       if (now && !previous) bursts += 1;
       previous = now;
     }
+    return { loss: lost / trials, burstLength: lost / bursts };
+  }
+
+  it('Gilbert-Elliott: mean loss and mean burst length match the chain', () => {
+    const burst = { goodToBad: 0.01, badToGood: 0.25, lossInGood: 0, lossInBad: 1 };
+    const measured = measureBursts(burst, 2, 400_000);
     const pBad = burst.goodToBad / (burst.goodToBad + burst.badToGood);
     // Within 10% of the stationary loss and of the mean burst length 1 / badToGood = 4.
-    expect(Math.abs(lost / trials - pBad) / pBad).toBeLessThan(0.1);
-    expect(Math.abs(lost / bursts - 1 / burst.badToGood) / 4).toBeLessThan(0.1);
+    expect(Math.abs(measured.loss - pBad) / pBad).toBeLessThan(0.1);
+    expect(Math.abs(measured.burstLength - 1 / burst.badToGood) / 4).toBeLessThan(0.1);
+  });
+
+  it('burstLinkModel: the mean loss asked for, in bursts of the length asked for', () => {
+    // 0.5% per access link (1% per path of two), bursts of 3 datagrams.
+    const measured = measureBursts(burstLinkModel(0.005, 3), 4, 2_000_000);
+    expect(Math.abs(measured.loss - 0.005) / 0.005).toBeLessThan(0.1);
+    expect(Math.abs(measured.burstLength - 3) / 3).toBeLessThan(0.1);
   });
 
   it('delays by latency plus uniform jitter', () => {

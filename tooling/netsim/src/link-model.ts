@@ -13,6 +13,23 @@ export interface GilbertElliottModel {
   readonly lossInBad: number;
 }
 
+/**
+ * Gilbert-Elliott loss with mean `loss` in bursts of `burstLength` datagrams on average: the
+ * bad state loses every datagram and the good state none, so a burst is a stay in the bad
+ * state, 1 / badToGood datagrams long, and the stationary share of the bad state,
+ * goodToBad / (goodToBad + badToGood), is the mean loss. For 0.5% per access link (1% per
+ * path) and bursts of 3: badToGood = 1/3, goodToBad = 0.00168.
+ */
+export function burstLinkModel(loss: number, burstLength: number): GilbertElliottModel {
+  const badToGood = 1 / burstLength;
+  return {
+    goodToBad: loss >= 1 ? 1 : (badToGood * loss) / (1 - loss),
+    badToGood,
+    lossInGood: 0,
+    lossInBad: 1,
+  };
+}
+
 /** One direction of a link: a host's access uplink or downlink, or an explicit path. */
 export interface LinkModel {
   /** Fixed one-way delay in milliseconds. */

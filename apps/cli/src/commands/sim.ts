@@ -18,7 +18,8 @@ interface SimFlags {
   bitrate: number;
   chunkSize: number;
   loss: number;
-  latency: number;
+  burst?: number;
+  latency: LatencyRange;
   jitter: number;
   uploadKbps?: number;
   sourceUploadKbps?: number;
@@ -68,6 +69,31 @@ function probability(text: string): number {
   return value;
 }
 
+interface LatencyRange {
+  readonly min: number;
+  readonly max: number | null;
+}
+
+/** One delay in ms, or a range `MIN-MAX` (each node's links drawn in it). */
+function latencyRange(text: string): LatencyRange {
+  const [min, max, extra] = text.split('-');
+  if (extra !== undefined || min === undefined) {
+    throw new InvalidArgumentError('expected milliseconds >= 0 or a range MIN-MAX, e.g. 20-50.');
+  }
+  const low = nonNegative(min);
+  if (max === undefined) return { min: low, max: null };
+  const high = nonNegative(max);
+  if (high < low) throw new InvalidArgumentError(`the range ${text} ends below its start.`);
+  return { min: low, max: high };
+}
+
+/** A mean burst length in datagrams: >= 1. */
+function burstLength(text: string): number {
+  const value = nonNegative(text);
+  if (value < 1) throw new InvalidArgumentError('expected a mean burst length >= 1 datagram.');
+  return value;
+}
+
 const NAT_TYPES = Object.keys(NAT_BOX_PRESETS);
 const COMPLAINT_KEYINGS = ['endpoint', 'ip'];
 
@@ -89,15 +115,16 @@ export function formatSimSummary(summary: ClusterSummary, wallMilliseconds: numb
   const lines = [
     `p2psp sim: ${parameters.peers} peers (${parameters.monitors} monitor${parameters.monitors === 1 ? '' : 's'}, ` +
       `${parameters.freeRiders} free rider${parameters.freeRiders === 1 ? '' : 's'}), B = ${parameters.bufferSize} chunks, ` +
-      `${parameters.seconds} s of ${parameters.bitrate / 1000} kbit/s, ${parameters.latencyMs} ms links, ` +
-      `${percent(parameters.loss)} loss, seed ${parameters.seed}`,
+      `${parameters.seconds} s of ${parameters.bitrate / 1000} kbit/s, ${parameters.latencyMs}${parameters.latencyMaxMs === null ? '' : `-${parameters.latencyMaxMs}`} ms links, ` +
+      `${percent(parameters.loss)} loss${parameters.burstLength === null ? '' : ` in bursts of ${parameters.burstLength}`}, seed ${parameters.seed}`,
     `  chunk loss ratio   mean ${percent(summary.chunkLossRatio.mean)}  p99 ${percent(summary.chunkLossRatio.p99)}  ` +
       `max ${percent(summary.chunkLossRatio.max)}  (${summary.peersMeasured} peers played)`,
     `  honest peers CLR   mean ${percent(summary.honestChunkLossRatio.mean)}  max ${percent(summary.honestChunkLossRatio.max)}  ` +
       `(${summary.honestChunkLossRatio.count} stayed, relayed, did not crash)`,
     `  startup delay      mean ${milliseconds(summary.startupDelayMs.mean)}  p99 ${milliseconds(summary.startupDelayMs.p99)}  ` +
       `max ${milliseconds(summary.startupDelayMs.max)}`,
-    `  play-out delay     mean ${milliseconds(summary.playoutDelayMs.mean)}  max ${milliseconds(summary.playoutDelayMs.max)}`,
+    `  play-out delay     mean ${milliseconds(summary.playoutDelayMs.mean)}  max ${milliseconds(summary.playoutDelayMs.max)}  ` +
+      `(per chunk: p50 ${milliseconds(summary.chunkDelayMs.p50)}  p99 ${milliseconds(summary.chunkDelayMs.p99)})`,
     `  source upload      ${summary.sourceUploadRatio.toFixed(3)} x the stream (chunks ${summary.sourceChunkRatio.toFixed(3)} x) (peers upload ${summary.peerUploadRatio.toFixed(3)} x the stream while present)`,
     `  cluster size       min ${summary.clusterSize.min}  max ${summary.clusterSize.max}  final ${summary.clusterSize.final}`,
     `  membership         ${summary.joins} joins, ${summary.leaves} leaves, ${summary.crashes} crashes, ` +
@@ -219,7 +246,17 @@ export function registerSimCommand(program: Command): void {
       probability,
       0,
     )
-    .option('--latency <ms>', 'one-way delay between any two nodes', nonNegative, 5)
+    .option(
+      '--burst <datagrams>',
+      'loss comes in bursts of this mean length on every link (Gilbert-Elliott); the mean stays --loss',
+      burstLength,
+    )
+    .option(
+      '--latency <ms>',
+      'one-way delay between any two nodes, or a range MIN-MAX (each path drawn in it)',
+      latencyRange,
+      { min: 5, max: null },
+    )
     .option('--jitter <ms>', 'extra delay per datagram, uniform in [0, jitter)', nonNegative, 0)
     .option('--upload-kbps <kbps>', "peers' upload capacity (default unlimited)", nonNegative)
     .option(
@@ -359,7 +396,9 @@ export function registerSimCommand(program: Command): void {
         bitrate: flags.bitrate,
         chunkSize: flags.chunkSize,
         loss: flags.loss,
-        latencyMs: flags.latency,
+        latencyMs: flags.latency.min,
+        latencyMaxMs: flags.latency.max,
+        burstLength: flags.burst ?? null,
         jitterMs: flags.jitter,
         uploadKbps: flags.uploadKbps ?? null,
         sourceUploadKbps: flags.sourceUploadKbps ?? null,

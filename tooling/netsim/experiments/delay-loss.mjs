@@ -1,0 +1,63 @@
+#!/usr/bin/env node
+// Delay against loss on realistic links: 100 peers, one-way delay drawn per node so paths
+// take 20-50 ms, 5 ms jitter, 1% loss per path, random or in bursts (Gilbert-Elliott,
+// mean 3 datagrams), 60 s, seeds 1-5, for each setting of the repair and play-out delay.
+// Prints one Markdown table per loss model (docs/simulation.md, "Delay and loss").
+// Run after building: pnpm --filter @p2psp/netsim build && node tooling/netsim/experiments/delay-loss.mjs [setting...]
+import { argv, env } from 'node:process';
+
+const { runClusterScenario } = await import(env.NETSIM ?? '../dist/index.js');
+
+const seeds = [1, 2, 3, 4, 5];
+const base = {
+  peers: 100,
+  bufferSize: 300,
+  seconds: 60,
+  latencyMs: 20,
+  latencyMaxMs: 50,
+  jitterMs: 5,
+  loss: 0.01,
+};
+const lossModels = [
+  { name: 'random 1%', burstLength: null },
+  { name: 'bursty 1% (bursts of 3)', burstLength: 3 },
+];
+/** Each setting: a name and the scenario options it changes. */
+const settings = [
+  {
+    name: 'B/2 (the simulator before)',
+    options: { peerOptions: { playoutDelayMillis: 3_600_000 } },
+  },
+  {
+    name: 'repair, 500 ms (the runtime before)',
+    options: { peerOptions: { playoutDelayMillis: 500 } },
+  },
+];
+
+const chosen = argv.slice(2);
+const pct = (ratio) => `${(ratio * 100).toFixed(2)} %`;
+const ms = (value) => `${Math.round(value).toLocaleString('en-US')}`;
+
+for (const model of lossModels) {
+  console.log(`\n**${model.name}**\n`);
+  console.log(
+    '| setting | delay p50 ms | delay p99 ms | start-up p99 ms | CLR mean | worst peer (seeds 1-5) | source upload | peer upload |',
+  );
+  console.log('|---|---:|---:|---:|---:|---|---:|---:|');
+  for (const setting of settings) {
+    if (chosen.length > 0 && !chosen.some((name) => setting.name.includes(name))) continue;
+    const runs = seeds.map(
+      (seed) =>
+        runClusterScenario({ ...base, ...setting.options, burstLength: model.burstLength, seed })
+          .summary,
+    );
+    const mean = (pick) => runs.reduce((sum, run) => sum + pick(run), 0) / runs.length;
+    const worst = (pick) => Math.max(...runs.map(pick));
+    console.log(
+      `| ${setting.name} | ${ms(mean((run) => run.chunkDelayMs.p50))} | ${ms(worst((run) => run.chunkDelayMs.p99))} | ` +
+        `${ms(worst((run) => run.startupDelayMs.p99))} | ${pct(mean((run) => run.chunkLossRatio.mean))} | ` +
+        `${runs.map((run) => (run.chunkLossRatio.max * 100).toFixed(2)).join(', ')} % | ` +
+        `${mean((run) => run.sourceUploadRatio).toFixed(3)} x | ${mean((run) => run.peerUploadRatio).toFixed(3)} x |`,
+    );
+  }
+}
