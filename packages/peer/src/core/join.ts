@@ -1,5 +1,6 @@
 import {
   type ConnectionId,
+  type Endpoint,
   encodeFrame,
   FrameDecoder,
   formatEndpoint,
@@ -44,6 +45,7 @@ export class Join {
   #started = false;
   #connectionOpen = false;
   #mediaType = '';
+  #redirect: Endpoint | null = null;
 
   constructor(context: PeerContext, config: ResolvedPeerConfig, hooks: JoinHooks) {
     this.#context = context;
@@ -65,6 +67,11 @@ export class Join {
   /** The stream's MIME type (from the join accept; empty before). */
   get mediaType(): string {
     return this.#mediaType;
+  }
+
+  /** The child source a full source's `redirect` refusal named (trees of clusters), or null. */
+  get redirect(): Endpoint | null {
+    return this.#redirect;
   }
 
   /** The first input or timeout: the join timeout counts from now. */
@@ -106,9 +113,11 @@ export class Join {
       }
       const message = result.message;
       if (message.type === 'join-refused') {
+        if (message.reason === 'redirect') this.#redirect = message.redirect;
         context.emit({
           name: 'join-refuse',
-          level: 'error',
+          // A redirect is the way into a tree of clusters (the rejoining core follows it).
+          level: this.#redirect === null ? 'error' : 'info',
           fields: {
             code: 'P2PSP_ERR_JOIN_REFUSED',
             reason: message.reason,

@@ -155,6 +155,11 @@ export class PeerCore implements SansIoCore<PeerEvent> {
     return this.#context.memberId;
   }
 
+  /** Where the source's `redirect` refusal sent us (trees of clusters), or null. */
+  get redirect(): Endpoint | null {
+    return this.#join.redirect;
+  }
+
   neighbours(): readonly NeighbourView[] {
     return this.#neighbours.views();
   }

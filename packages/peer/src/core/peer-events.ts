@@ -153,6 +153,12 @@ export type RejoinDoneEvent = CoreEvent<
   { memberId: MemberId; attempts: number; gapMillis: number }
 >;
 
+/** A full source sent us to a child source (trees of clusters); `hops` so far. */
+export type JoinRedirectEvent = CoreEvent<
+  'join-redirect',
+  { from: string; to: string; hops: number }
+>;
+
 export type PeerEvent =
   | InputIgnoreEvent
   | PeerFailEvent
@@ -172,6 +178,7 @@ export type PeerEvent =
   | ExternalReonboardEvent
   | RejoinWaitEvent
   | RejoinDoneEvent
+  | JoinRedirectEvent
   | DatagramDropEvent;
 
 export type PeerEventName = PeerEvent['name'];

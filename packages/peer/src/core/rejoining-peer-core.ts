@@ -1,6 +1,8 @@
 import {
   type CoreInput,
   type CoreOutput,
+  type Endpoint,
+  formatEndpoint,
   type Instant,
   type MemberId,
   OutputQueue,
@@ -11,6 +13,7 @@ import type { PeerConfig, ResolvedPeerConfig } from './peer-config.js';
 import { PeerCore } from './peer-core.js';
 import type { PeerEvent } from './peer-events.js';
 import type { NeighbourView, PeerCounters, PeerState, PeerStats } from './peer-types.js';
+import { RedirectPath } from './redirect-path.js';
 import { type RejoinOptions, RejoinPolicy, resolveRejoinOptions } from './rejoin-policy.js';
 
 /**
@@ -42,6 +45,8 @@ export interface RejoinView {
 export interface RejoiningPeerStats extends Omit<PeerStats, 'state'> {
   readonly state: RejoiningPeerState;
   readonly rejoin: RejoinView;
+  /** The sources the current join went through, the configured one first (trees of clusters). */
+  readonly path: readonly string[];
 }
 
 /** PeerStats fields that describe the session now; every other field counts (summed). */
@@ -78,6 +83,7 @@ export class RejoiningPeerCore implements SansIoCore<PeerEvent> {
   readonly #sessionConfig: PeerConfig;
   readonly #policy: RejoinPolicy;
   readonly #queue = new OutputQueue<PeerEvent>();
+  readonly #path: RedirectPath;
   #session: PeerCore;
   /** The session is a rejoin attempt until the source's first chunk reaches it. */
   #attempting = false;
@@ -105,6 +111,7 @@ export class RejoiningPeerCore implements SansIoCore<PeerEvent> {
           };
     this.#session = new PeerCore(this.#sessionConfig);
     this.config = this.#session.config;
+    this.#path = new RedirectPath(this.config.source);
     this.#policy = new RejoinPolicy(options, this.config.random);
   }
 
@@ -132,11 +139,9 @@ export class RejoiningPeerCore implements SansIoCore<PeerEvent> {
       this.#attemptAt = null;
       this.#policy.attempt();
       this.#attempting = true;
-      // The ended session is counted once it is replaced: until then it is the current one,
-      // and it goes on counting the datagrams it drops between sessions.
-      const ended = this.#session.stats();
-      this.#ended = this.#ended === null ? ended : addCounts(ended, this.#ended);
-      this.#session = new PeerCore(this.#sessionConfig);
+      // Each attempt enters at the configured source, which redirects again if it is full.
+      this.#path.restart();
+      this.#startSession(this.#path.current);
     }
     this.#session.handleTimeout(now);
     this.#follow(now);
@@ -195,6 +200,7 @@ export class RejoiningPeerCore implements SansIoCore<PeerEvent> {
       state: this.state,
       stopReason: this.#stopReason,
       rejoin: this.rejoin(),
+      path: this.#path.view(),
     };
   }
 
@@ -239,12 +245,31 @@ export class RejoiningPeerCore implements SansIoCore<PeerEvent> {
       if (output.type === 'event') end = sessionEnd(output.event) ?? end;
       this.#queue.push(output);
     }
+    const redirect = this.#stopAsked ? null : session.redirect;
+    if (redirect !== null) {
+      const from = formatEndpoint(this.#path.current);
+      const refused = this.#path.follow(redirect);
+      if (refused === null) {
+        this.#queue.emit({
+          name: 'join-redirect',
+          level: 'info',
+          fields: { from, to: formatEndpoint(redirect), hops: this.#path.view().length - 1 },
+        });
+        this.#startSession(redirect);
+        return;
+      }
+      end = { code: 'P2PSP_ERR_JOIN_REFUSED', message: refused };
+    }
     const attempt = this.#attempting;
     this.#attempting = false;
     // A stop asked for, the stream's end (no cause), or the first join's own failure.
+    // A join a redirect sent elsewhere that fails (a child source gone) starts over too.
     const rejoinable =
       end !== null &&
-      (attempt || end.code === 'P2PSP_ERR_REMOVED' || end.code === 'P2PSP_ERR_SOURCE_SILENT');
+      (attempt ||
+        this.#path.redirected ||
+        end.code === 'P2PSP_ERR_REMOVED' ||
+        end.code === 'P2PSP_ERR_SOURCE_SILENT');
     if (this.#stopAsked || end === null || !rejoinable) {
       this.#stop(reason);
       return;
@@ -282,6 +307,16 @@ export class RejoiningPeerCore implements SansIoCore<PeerEvent> {
     const message = `${cause.message}; rejoining failed: ${decision.attempts} attempts in ${Math.round(decision.elapsedMillis)} ms${failure}`;
     this.#queue.emit({ name: 'peer-fail', level: 'error', fields: { code: cause.code, message } });
     this.#stop(`${cause.code}: ${message}`);
+  }
+
+  /**
+   * A new session joins `source`. The ended one is counted once it is replaced: until then
+   * it is the current one, and it goes on counting the datagrams it drops between sessions.
+   */
+  #startSession(source: Endpoint): void {
+    const ended = this.#session.stats();
+    this.#ended = this.#ended === null ? ended : addCounts(ended, this.#ended);
+    this.#session = new PeerCore({ ...this.#sessionConfig, source });
   }
 
   #stop(reason: string): void {

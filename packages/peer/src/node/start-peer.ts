@@ -128,6 +128,8 @@ export interface PeerStatus {
   readonly bufferFill: number;
   /** Joins again, the attempts of the one in progress, and why the last membership ended. */
   readonly rejoin: RejoinView;
+  /** The sources this join went through, `source` first: redirects of full sources (trees). */
+  readonly path: readonly string[];
   readonly datagramsDropped: Readonly<Record<string, number>>;
   readonly players: number;
   /** Player connections dropped or refused, by reason. */
@@ -357,6 +359,7 @@ export async function startPeer(options: PeerOptions): Promise<PeerHandle> {
       bytesPlayed: stats?.bytesPlayed ?? 0,
       bufferFill: stats?.bufferFill ?? 0,
       rejoin: stats?.rejoin ?? { rejoins: 0, attempts: 0, lastCause: null },
+      path: stats?.path ?? [formatEndpoint(source)],
       datagramsDropped: stats?.datagramsDropped ?? {},
       players: fanOut.playerCount,
       playersDropped: { ...fanOut.counters.dropped },
