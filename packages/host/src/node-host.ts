@@ -92,6 +92,11 @@ export interface NodeHost<Core extends SansIoCore> {
   readonly counters: Readonly<HostCounters>;
   /** Feed an input from outside the sockets (ingest data, ingest end). */
   handle(input: CoreInput): void;
+  /**
+   * Calls the core with the clock's now, then performs its outputs and rearms the timer as
+   * after an input: for a core's own operation (a peer's change of role).
+   */
+  run(call: (now: Instant) => void): void;
   /** Asks the core to stop (`stop` input), waits for its `stopped` (or the grace period), closes. */
   stop(gracePeriodMs?: number): Promise<void>;
   /** Closes every socket at once, without telling the core. */
@@ -393,6 +398,9 @@ export async function startNodeHost<Core extends SansIoCore>(
     binding,
     counters,
     handle: feed,
+    run: (call) => {
+      if (!closed) driver.run(call);
+    },
     get closed() {
       return closed;
     },

@@ -60,6 +60,13 @@ describe('decodeDatagram', () => {
     ['chunk payload shorter than declared', '01 10 00 00 00000001 00000002 0003 aabb', 'truncated'],
     ['chunk with trailing bytes', '01 10 00 00 00000001 00000002 0001 aa bb', 'bad-length'],
     ['hello with trailing bytes', '01 11 00000001 00000002 00', 'bad-length'],
+    [
+      'hello credential over 114 bytes',
+      `01 11 00000001 00000002 73 ${'00'.repeat(115)}`,
+      'bad-length',
+    ],
+    ['hello credential shorter than declared', '01 11 00000001 00000002 03 aabb', 'truncated'],
+    ['hello-ack credential with trailing bytes', '01 12 00000001 00000002 01 aa bb', 'bad-length'],
     ['goodbye with unknown reason', '01 13 00000001 09', 'bad-value'],
     ['peer-list-reply over a page', '01 16 0000 0064 22', 'bad-length'],
     ['peer-list-reply past its total', '01 16 0005 0005 01', 'bad-value'],
@@ -81,6 +88,11 @@ describe('encodeDatagram', () => {
     ['fractional origin', chunk({ origin: 1.5 }), 'chunk.origin'],
     ['payload over u16', chunk({ payload: new Uint8Array(65_536) }), 'chunk.payload'],
     ['signature over 255', chunk({ signature: new Uint8Array(256) }), 'chunk.signature'],
+    [
+      'credential over 114 bytes',
+      { type: 'hello', memberId: 1, nonce: 2, credential: new Uint8Array(115) },
+      'hello.credential',
+    ],
     [
       'host name',
       { type: 'external-peer', memberId: 1, endpoint: { address: 'localhost', port: 1 } },

@@ -5,6 +5,7 @@ import {
   hex,
   Reader,
   Writer,
+  writeBytes,
   writeEndpoint,
   writeEnumeration,
   writeMemberInfo,
@@ -23,6 +24,7 @@ import {
   TYPE_CODES,
 } from './format.js';
 import { readHeader } from './header.js';
+import { MAX_MEMBERSHIP_CREDENTIAL_BYTES } from './membership-credential.js';
 import {
   type Chunk,
   type ChunkFlags,
@@ -66,10 +68,15 @@ export function encodeDatagram(message: DatagramMessage): Uint8Array {
   writer.u8(code);
   switch (message.type) {
     case 'hello':
-    case 'hello-ack':
+    case 'hello-ack': {
       writeU32(writer, message.memberId, `${type}.memberId`);
       writeU32(writer, message.nonce, `${type}.nonce`);
+      const credential = message.credential;
+      if (credential !== undefined && credential.length > 0) {
+        writeBytes(writer, credential, 1, MAX_MEMBERSHIP_CREDENTIAL_BYTES, `${type}.credential`);
+      }
       break;
+    }
     case 'goodbye':
       writeU32(writer, message.memberId, 'goodbye.memberId');
       writeEnumeration(writer, GOODBYE_REASONS, message.reason, 'goodbye.reason');
@@ -266,13 +273,29 @@ function decodeOtherDatagram(bytes: Uint8Array): DatagramMessage {
       throw new DecodeFailure('truncated', 'chunk header');
     }
     case 'hello':
-    case 'hello-ack':
+    case 'hello-ack': {
+      const memberId = reader.u32(`${type}.memberId`);
+      const nonce = reader.u32(`${type}.nonce`);
+      if (reader.offset === bytes.length) {
+        message = { type, memberId, nonce };
+        break;
+      }
+      // The optional credential: one length byte, never 0 (absent is shorter), bounded.
+      const length = reader.u8(`${type}.credential.length`);
+      if (length === 0 || length > MAX_MEMBERSHIP_CREDENTIAL_BYTES) {
+        throw new DecodeFailure(
+          'bad-length',
+          `${type}.credential: ${length} bytes, 1 to ${MAX_MEMBERSHIP_CREDENTIAL_BYTES}`,
+        );
+      }
       message = {
         type,
-        memberId: reader.u32(`${type}.memberId`),
-        nonce: reader.u32(`${type}.nonce`),
+        memberId,
+        nonce,
+        credential: reader.subarray(length, `${type}.credential`),
       };
       break;
+    }
     case 'goodbye':
       message = {
         type,

@@ -28,6 +28,13 @@ export {
   PEER_LIST_PAGE_SIZE,
 } from './format.js';
 export { decodeFrame, encodeFrame, FrameDecoder, type FrameOptions } from './frame-codec.js';
+export {
+  credentialSignedBytes,
+  decodeCredential,
+  MAX_MEMBERSHIP_CREDENTIAL_BYTES,
+  type MembershipCredential,
+  signCredential,
+} from './membership-credential.js';
 export * from './messages.js';
 export { OutputQueue } from './output-queue.js';
 export {

@@ -150,12 +150,20 @@ export interface Hello {
   readonly memberId: MemberId;
   /** Echoed by the hello-ack, so punching can match answers to attempts. */
   readonly nonce: number;
+  /**
+   * The sender's membership credential (`signCredential`), to members: one that does not
+   * know the sender takes it as a neighbour on the source's signature. Absent or empty:
+   * none (the 10-byte hello).
+   */
+  readonly credential?: Uint8Array;
 }
 
 export interface HelloAck {
   readonly type: 'hello-ack';
   readonly memberId: MemberId;
   readonly nonce: number;
+  /** From the source, answering a member's hello: that member's credential, fresh. */
+  readonly credential?: Uint8Array;
 }
 
 export interface Goodbye {

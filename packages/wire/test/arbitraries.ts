@@ -25,6 +25,7 @@ import type {
   StreamMetadata,
 } from '../src/index.js';
 import {
+  MAX_MEMBERSHIP_CREDENTIAL_BYTES,
   MAX_STREAM_INFO_TEXT_BYTES,
   MAX_STREAM_TITLE_BYTES,
   PEER_LIST_PAGE_SIZE,
@@ -130,7 +131,15 @@ export const chunk: fc.Arbitrary<Chunk> = fc.record({
 
 /** Hello and its ack share one layout: a member and the nonce the ack echoes. */
 const greeting = <Type extends 'hello' | 'hello-ack'>(type: Type) =>
-  fc.record({ type: fc.constant(type), memberId, nonce: u32 });
+  fc.record(
+    {
+      type: fc.constant(type),
+      memberId,
+      nonce: u32,
+      credential: fc.uint8Array({ minLength: 1, maxLength: MAX_MEMBERSHIP_CREDENTIAL_BYTES }),
+    },
+    { requiredKeys: ['type', 'memberId', 'nonce'] },
+  );
 
 export const hello: fc.Arbitrary<Hello> = greeting('hello');
 

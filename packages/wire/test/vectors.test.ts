@@ -45,6 +45,12 @@ const datagrams: [string, string, DatagramMessage][] = [
     },
   ],
   ['hello', '01 | 11 | 00000007 | deadbeef', { type: 'hello', memberId: 7, nonce: 0xdead_beef }],
+  [
+    'hello with a credential',
+    // ... | credential length 3 | credential (opaque to the codec)
+    '01 | 11 | 00000007 | deadbeef | 03 | aabbcc',
+    { type: 'hello', memberId: 7, nonce: 0xdead_beef, credential: bytes(0xaa, 0xbb, 0xcc) },
+  ],
   ['hello-ack', '01 | 12 | 00000000 | 00000001', { type: 'hello-ack', memberId: 0, nonce: 1 }],
   [
     'goodbye',

@@ -153,6 +153,15 @@ export type RejoinDoneEvent = CoreEvent<
   { memberId: MemberId; attempts: number; gapMillis: number }
 >;
 
+/**
+ * The peer leaves its cluster and joins it again in another role (a peer turning liberated
+ * to feed a private cluster, and back): a rejoin with no backoff, `rejoin-done` follows.
+ */
+export type RoleChangeEvent = CoreEvent<
+  'role-change',
+  { from: 'peer' | 'monitor' | 'liberated'; to: 'peer' | 'liberated' }
+>;
+
 /** A full source sent us to a child source (trees of clusters); `hops` so far. */
 export type JoinRedirectEvent = CoreEvent<
   'join-redirect',
@@ -179,6 +188,7 @@ export type PeerEvent =
   | RejoinWaitEvent
   | RejoinDoneEvent
   | JoinRedirectEvent
+  | RoleChangeEvent
   | DatagramDropEvent;
 
 export type PeerEventName = PeerEvent['name'];

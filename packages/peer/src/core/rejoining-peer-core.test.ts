@@ -4,6 +4,7 @@ import {
   drainOutputs,
   encodeDatagram,
   encodeFrame,
+  FrameDecoder,
 } from '@p2psp/wire';
 import { describe, expect, it } from 'vitest';
 import { accept, chunkDatagram, ME, SOURCE, sent } from './joined-peer.test-helpers.js';
@@ -215,5 +216,40 @@ describe('RejoiningPeerCore', () => {
     // And it keeps the plain core's 30 s silence.
     expect(peer({ timeoutMillis: 0 }).config.sourceTimeoutMillis).toBe(30_000);
     expect(peer().config.sourceTimeoutMillis).toBe(REJOIN_SOURCE_TIMEOUT_MILLIS);
+  });
+
+  it('changing role leaves with goodbyes and joins again at once as liberated, and back', () => {
+    const core = peer();
+    join(core, ME, 0);
+    core.changeRole('liberated', 1000);
+    const left = drainOutputs(core);
+    expect(left.some((output) => output.type === 'stopped')).toBe(false);
+    expect(named(left, 'role-change')[0]?.fields).toEqual({ from: 'peer', to: 'liberated' });
+    expect(
+      sent(left).some(({ to, message }) => to.port === SOURCE.port && message.type === 'goodbye'),
+    ).toBe(true);
+    // No backoff: the new session connects at once, asking for the liberated role.
+    expect(core.pollTimeout()).toBe(1000);
+    advance(core, 1000);
+    core.handle({ type: 'connection-open', connection: -1, remote: SOURCE }, 1000);
+    const request = drainOutputs(core);
+    const decoder = new FrameDecoder();
+    decoder.push(request[0]?.type === 'write' ? request[0].bytes : new Uint8Array(0));
+    expect([...decoder]).toMatchObject([
+      { ok: true, message: { type: 'join-request', role: 'liberated' } },
+    ]);
+    core.changeRole('liberated', 1001);
+    expect(named(drainOutputs(core), 'role-change')).toEqual([]);
+    const back = peer();
+    join(back, ME, 0);
+    back.changeRole('liberated', 10);
+    back.changeRole('peer', 20);
+    // Changed again before the new session started: it joins as a plain peer.
+    advance(back, 20);
+    back.handle({ type: 'connection-open', connection: -1, remote: SOURCE }, 20);
+    const plain = new FrameDecoder();
+    const written = drainOutputs(back);
+    plain.push(written[0]?.type === 'write' ? written[0].bytes : new Uint8Array(0));
+    expect([...plain]).toMatchObject([{ ok: true, message: { type: 'join-request', role: 'peer' } }]);
   });
 });

@@ -80,7 +80,7 @@ const SESSION_FIELDS: Record<Exclude<keyof PeerStats, keyof PeerCounters>, true>
  */
 export class RejoiningPeerCore implements SansIoCore<PeerEvent> {
   readonly config: ResolvedPeerConfig;
-  readonly #sessionConfig: PeerConfig;
+  #sessionConfig: PeerConfig;
   readonly #policy: RejoinPolicy;
   readonly #queue = new OutputQueue<PeerEvent>();
   readonly #path: RedirectPath;
@@ -157,6 +157,28 @@ export class RejoiningPeerCore implements SansIoCore<PeerEvent> {
   }
 
   // -------------------------------------------------------------------------------------
+  /**
+   * Joins again as `role`: a peer turning liberated (to feed a private cluster) tells its
+   * source so by joining as one, and back. The session leaves with its goodbyes (rule 6)
+   * and a new one joins at once, a rejoin with no backoff (`rejoin-done` tells the gap);
+   * the players hear a gap. Between sessions, the next attempt joins as `role`.
+   */
+  changeRole(role: 'peer' | 'liberated', now: Instant): void {
+    const from = this.#sessionConfig.role ?? 'peer';
+    if (this.#stopReason !== null || from === role) return;
+    this.#sessionConfig = { ...this.#sessionConfig, role };
+    this.#queue.emit({ name: 'role-change', level: 'info', fields: { from, to: role } });
+    if (this.#attemptAt !== null) return;
+    const session = this.#session;
+    session.handle({ type: 'stop' }, now);
+    for (let output = session.pollOutput(); output !== undefined; output = session.pollOutput()) {
+      if (output.type !== 'stopped') this.#queue.push(output);
+    }
+    this.#attempting = false;
+    this.#endedAt = now;
+    this.#attemptAt = now;
+  }
+
   // Views
 
   /** The session running now (or the last one, between sessions and after the end). */

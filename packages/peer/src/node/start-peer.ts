@@ -152,6 +152,12 @@ export interface PeerHandle {
   readonly fanOut: PlayerFanOut;
   status(): PeerStatus;
   /** Resolves with the reason once the peer has stopped (stream end, expelled, stop()). */
+  /**
+   * Joins the cluster again as a liberated peer (the source stops feeding it, it relays
+   * nothing: it can feed a private cluster) or as a plain peer: a rejoin with no backoff,
+   * its players stay connected and hear a gap (`rejoin-done` tells how long).
+   */
+  changeRole(role: 'peer' | 'liberated'): void;
   readonly done: Promise<string>;
   /** Leaves the cluster with goodbyes (rule 6) and closes everything. */
   stop(): Promise<void>;
@@ -314,7 +320,7 @@ export async function startPeer(options: PeerOptions): Promise<PeerHandle> {
       onEvent: (event) => {
         logger?.[event.level]({ ...event.fields }, event.name);
         // A gap follows (the old membership ended): players start again at a sync point.
-        if (event.name === 'rejoin-wait') fanOut.skip();
+        if (event.name === 'rejoin-wait' || event.name === 'role-change') fanOut.skip();
         options.onEvent?.(event);
       },
       onStopped: (reason) => {
@@ -392,6 +398,9 @@ export async function startPeer(options: PeerOptions): Promise<PeerHandle> {
     status: () => status(),
     done: shutdown.done,
     async stop() {
+    changeRole(next) {
+      runningHost.run((now) => runningHost.core.changeRole(next, now));
+    },
       // Goodbyes to the source and the cluster (rule 6), then close.
       await runningHost.stop();
       await shutdown.shutdown('stopped');

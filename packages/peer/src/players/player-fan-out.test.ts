@@ -116,3 +116,38 @@ describe('PlayerFanOut over HTTP', () => {
     expect(await missing.text()).toMatch(/\/stream/);
   });
 });
+
+describe('PlayerFanOut taps (in-process readers)', () => {
+  it('get the header, then data from a sync point, again after a gap and a new header, then the end', () => {
+    const fanOut = new PlayerFanOut({ createSyncPointFinder: findFf });
+    const calls: string[] = [];
+    const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
+    const remove = fanOut.addTap({
+      header: (type, header) => calls.push(`header ${type} ${hex(header)}`),
+      data: (bytes) => calls.push(`data ${hex(bytes)}`),
+      end: () => calls.push('end'),
+    });
+    fanOut.play(0, Buffer.from([0xff, 1]));
+    fanOut.setStreamHeader('audio/mpeg', Buffer.from([0x48]));
+    fanOut.play(1, Buffer.from([2, 0xff, 3]));
+    fanOut.play(2, Buffer.from([4]));
+    fanOut.skip();
+    fanOut.play(4, Buffer.from([5, 0xff]));
+    fanOut.setStreamHeader('audio/mpeg', Buffer.from([0x49]));
+    fanOut.play(5, Buffer.from([0xff, 6]));
+    fanOut.end();
+    expect(calls).toEqual([
+      'header audio/mpeg 48',
+      'data ff03',
+      'data 04',
+      'data ff',
+      'header audio/mpeg 49',
+      'data ff06',
+      'end',
+    ]);
+    remove();
+    const late = fanOut.addTap({ header() {}, data() {}, end: () => calls.push('late end') });
+    late();
+    expect(calls.at(-1)).toBe('late end');
+  });
+});

@@ -83,7 +83,38 @@ export interface PlayerInfo {
   readonly icyMetadata: boolean;
 }
 
-interface Player {
+/**
+ * An in-process reader of the played stream (a private cluster's source in this process):
+ * what an HTTP player gets, without HTTP. Runs on the fan-out's calls: keep it quick.
+ */
+export interface StreamTap {
+  /**
+   * The stream header: first, and again when a new stream begins (the data that follows
+   * starts a new stream from its own sync point).
+   */
+  header(mediaType: string, header: Uint8Array): void;
+  /** Stream bytes in order, from a sync point (again after each gap). */
+  data(bytes: Uint8Array): void;
+  /** The stream is over. */
+  end(): void;
+}
+
+/** A reader held back until a sync point: players and taps alike. */
+interface SyncWait {
+  /** Waiting for the first sync point; null once live. */
+  finder: SyncPointFinder | null;
+  /** What was pushed to `finder` so far (the sync point may be in an earlier chunk). */
+  pending: Uint8Array[];
+  pendingBytes: number;
+  waitingForSync: boolean;
+}
+
+interface Tap extends SyncWait {
+  readonly sink: StreamTap;
+  headerSent: boolean;
+}
+
+interface Player extends SyncWait {
   readonly id: number;
   readonly address: string;
   readonly remote: string;
@@ -93,12 +124,6 @@ interface Player {
   headerSent: boolean;
   /** Its ICY framing, when it asked for metadata. */
   readonly icy: IcyInterleaver | null;
-  /** Waiting for the first sync point; null once live. */
-  finder: SyncPointFinder | null;
-  /** What was pushed to `finder` so far (the sync point may be in an earlier chunk). */
-  pending: Uint8Array[];
-  pendingBytes: number;
-  waitingForSync: boolean;
   firstChunkNumber: number | null;
   /** The socket's kernel send queue at the last `checkPlayers` (0 where unknown). */
   kernelQueued: number;
@@ -148,6 +173,7 @@ export class PlayerFanOut {
     >,
   };
   private readonly players = new Map<number, Player>();
+  private readonly taps = new Set<Tap>();
   private readonly playersByAddress = new Map<string, number>();
   private nextId = 1;
   private mediaType: string | null = null;
@@ -248,6 +274,38 @@ export class PlayerFanOut {
         this.resync(player);
       }
     }
+    for (const tap of this.taps) {
+      if (tap.headerSent && !changed) continue;
+      tap.headerSent = true;
+      tap.sink.header(mediaType, header);
+      this.resync(tap);
+    }
+  }
+
+  /**
+   * Serves an in-process reader as a player is served (the header, then data from a sync
+   * point); returns its removal.
+   */
+  addTap(sink: StreamTap): () => void {
+    const tap: Tap = {
+      sink,
+      headerSent: false,
+      finder: null,
+      pending: [],
+      pendingBytes: 0,
+      waitingForSync: true,
+    };
+    if (this.ended) {
+      sink.end();
+      return () => {};
+    }
+    this.taps.add(tap);
+    if (this.mediaType !== null) {
+      tap.headerSent = true;
+      sink.header(this.mediaType, this.header);
+      this.resync(tap);
+    }
+    return () => this.taps.delete(tap);
   }
 
   /**
@@ -304,29 +362,39 @@ export class PlayerFanOut {
     if (newHeader !== null) this.changeHeaderInStream(newHeader);
     for (const player of [...this.players.values()]) {
       if (!player.headerSent) continue;
-      let bytes = payload;
-      if (player.waitingForSync) {
-        const offset = player.finder ? player.finder.push(payload) : 0;
-        if (player.finder) {
-          player.pending.push(payload);
-          player.pendingBytes += payload.byteLength;
-        }
-        if (offset < 0) {
-          // Nothing decodable for too long: start over so memory stays bounded.
-          if (player.pendingBytes > MAX_PENDING_SYNC_BYTES) this.resync(player);
-          continue;
-        }
-        bytes = player.finder ? Buffer.concat(player.pending).subarray(offset) : payload;
-        player.waitingForSync = false;
-        player.finder = null;
-        player.pending = [];
-        player.pendingBytes = 0;
-        player.firstChunkNumber = chunkNumber;
-      }
+      const waiting = player.waitingForSync;
+      const bytes = this.passSync(player, payload);
+      if (bytes === null) continue;
+      if (waiting) player.firstChunkNumber = chunkNumber;
       if (!this.checkHealth(player, now)) continue;
       this.write(player, bytes);
     }
+    for (const tap of this.taps) {
+      const bytes = tap.headerSent ? this.passSync(tap, payload) : null;
+      if (bytes !== null && bytes.byteLength > 0) tap.sink.data(bytes);
+    }
     this.counters.chunksWritten += 1;
+  }
+
+  /** What a reader gets of the next payload: null while it waits for a sync point. */
+  private passSync(reader: SyncWait, payload: Uint8Array): Uint8Array | null {
+    if (!reader.waitingForSync) return payload;
+    const offset = reader.finder ? reader.finder.push(payload) : 0;
+    if (reader.finder) {
+      reader.pending.push(payload);
+      reader.pendingBytes += payload.byteLength;
+    }
+    if (offset < 0) {
+      // Nothing decodable for too long: start over so memory stays bounded.
+      if (reader.pendingBytes > MAX_PENDING_SYNC_BYTES) this.resync(reader);
+      return null;
+    }
+    const bytes = reader.finder ? Buffer.concat(reader.pending).subarray(offset) : payload;
+    reader.waitingForSync = false;
+    reader.finder = null;
+    reader.pending = [];
+    reader.pendingBytes = 0;
+    return bytes;
   }
 
   /**
@@ -335,8 +403,8 @@ export class PlayerFanOut {
    */
   skip(): void {
     this.headerWatcher?.reset();
-    for (const player of this.players.values()) {
-      if (player.headerSent && !player.waitingForSync) this.resync(player);
+    for (const reader of [...this.players.values(), ...this.taps]) {
+      if (reader.headerSent && !reader.waitingForSync) this.resync(reader);
     }
   }
 
@@ -344,6 +412,13 @@ export class PlayerFanOut {
   end(): void {
     this.ended = true;
     for (const player of [...this.players.values()]) this.finish(player);
+    this.endTaps();
+  }
+
+  private endTaps(): void {
+    const taps = [...this.taps];
+    this.taps.clear();
+    for (const tap of taps) tap.sink.end();
   }
 
   /** Drops every player at once (shutdown). */
@@ -353,6 +428,7 @@ export class PlayerFanOut {
       this.forget(player);
       player.response.destroy();
     }
+    this.endTaps();
   }
 
   /**
@@ -433,13 +509,18 @@ export class PlayerFanOut {
       this.write(player, header);
       this.resync(player);
     }
+    for (const tap of this.taps) {
+      if (!tap.headerSent || !tap.waitingForSync) continue;
+      tap.sink.header(this.mediaType ?? '', header);
+      this.resync(tap);
+    }
   }
 
-  private resync(player: Player): void {
-    player.waitingForSync = true;
-    player.pending = [];
-    player.pendingBytes = 0;
-    player.finder = this.options.createSyncPointFinder?.(this.mediaType ?? '') ?? null;
+  private resync(reader: SyncWait): void {
+    reader.waitingForSync = true;
+    reader.pending = [];
+    reader.pendingBytes = 0;
+    reader.finder = this.options.createSyncPointFinder?.(this.mediaType ?? '') ?? null;
   }
 
   /**

@@ -2,6 +2,8 @@ export { IcyMetadataStripper } from '@p2psp/media';
 export { SourceRuntimeError, type SourceRuntimeErrorCode } from './errors.js';
 export type { IngestState } from './fallback.js';
 export type { IcecastStreamInfo } from './icecast-source-protocol.js';
+export type { OpenedIngest } from './ingest.js';
+export { createInProcessIngest, type InProcessInput } from './ingest-in-process.js';
 export {
   type ListenSource,
   openPushIngest,

@@ -43,6 +43,11 @@ export interface SourceOptions {
    */
   readonly listenSource?: string;
   /** The password source clients send (user `source`); needed with `listenSource`. */
+  /**
+   * An ingest this process opened, instead of `input`: `createInProcessIngest`'s, fed by a
+   * liberated peer of this process (a private cluster with no HTTP hop).
+   */
+  readonly ingest?: OpenedIngest;
   readonly sourcePassword?: string;
   /** While the input is away, play this file (looped) instead of silence. */
   readonly fallback?: string;
@@ -136,6 +141,7 @@ async function openIngest(
 ): Promise<{ ingest: OpenedIngest; fileType: StreamType | null }> {
   const logger = options.logger;
   if (options.listenSource !== undefined) {
+  if (options.ingest !== undefined) return { ingest: options.ingest, fileType: null };
     const listen = parseListenSource(options.listenSource);
     const ingest = await openPushIngest(listen, {
       password: options.sourcePassword ?? '',
@@ -183,7 +189,8 @@ async function openIngest(
 }
 
 function checkOptions(options: SourceOptions): void {
-  if ((options.input === undefined) === (options.listenSource === undefined)) {
+  const inputs = [options.input, options.listenSource, options.ingest];
+  if (inputs.filter((given) => given !== undefined).length !== 1) {
     throw new SourceRuntimeError(
       'P2PSP_ERR_BAD_OPTION',
       'give the stream with --input URL|FILE|- or --listen-source [HOST:]PORT/MOUNT (one of them)',
