@@ -156,7 +156,6 @@ export class RejoiningPeerCore implements SansIoCore<PeerEvent> {
     return this.#queue.shift() ?? this.#session.pollOutput();
   }
 
-  // -------------------------------------------------------------------------------------
   /**
    * Joins again as `role`: a peer turning liberated (to feed a private cluster) tells its
    * source so by joining as one, and back. The session leaves with its goodbyes (rule 6)
@@ -179,6 +178,7 @@ export class RejoiningPeerCore implements SansIoCore<PeerEvent> {
     this.#attemptAt = now;
   }
 
+  // -------------------------------------------------------------------------------------
   // Views
 
   /** The session running now (or the last one, between sessions and after the end). */

@@ -151,13 +151,13 @@ export interface PeerHandle {
   readonly counters: Readonly<HostCounters>;
   readonly fanOut: PlayerFanOut;
   status(): PeerStatus;
-  /** Resolves with the reason once the peer has stopped (stream end, expelled, stop()). */
   /**
    * Joins the cluster again as a liberated peer (the source stops feeding it, it relays
    * nothing: it can feed a private cluster) or as a plain peer: a rejoin with no backoff,
    * its players stay connected and hear a gap (`rejoin-done` tells how long).
    */
   changeRole(role: 'peer' | 'liberated'): void;
+  /** Resolves with the reason once the peer has stopped (stream end, expelled, stop()). */
   readonly done: Promise<string>;
   /** Leaves the cluster with goodbyes (rule 6) and closes everything. */
   stop(): Promise<void>;
@@ -396,11 +396,11 @@ export async function startPeer(options: PeerOptions): Promise<PeerHandle> {
     counters: runningHost.counters,
     fanOut,
     status: () => status(),
-    done: shutdown.done,
-    async stop() {
     changeRole(next) {
       runningHost.run((now) => runningHost.core.changeRole(next, now));
     },
+    done: shutdown.done,
+    async stop() {
       // Goodbyes to the source and the cluster (rule 6), then close.
       await runningHost.stop();
       await shutdown.shutdown('stopped');

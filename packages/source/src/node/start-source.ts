@@ -42,12 +42,12 @@ export interface SourceOptions {
    * butt) pushing to this mount, as an Icecast server would; instead of `input`.
    */
   readonly listenSource?: string;
-  /** The password source clients send (user `source`); needed with `listenSource`. */
   /**
    * An ingest this process opened, instead of `input`: `createInProcessIngest`'s, fed by a
    * liberated peer of this process (a private cluster with no HTTP hop).
    */
   readonly ingest?: OpenedIngest;
+  /** The password source clients send (user `source`); needed with `listenSource`. */
   readonly sourcePassword?: string;
   /** While the input is away, play this file (looped) instead of silence. */
   readonly fallback?: string;
@@ -140,8 +140,8 @@ async function openIngest(
   options: SourceOptions,
 ): Promise<{ ingest: OpenedIngest; fileType: StreamType | null }> {
   const logger = options.logger;
-  if (options.listenSource !== undefined) {
   if (options.ingest !== undefined) return { ingest: options.ingest, fileType: null };
+  if (options.listenSource !== undefined) {
     const listen = parseListenSource(options.listenSource);
     const ingest = await openPushIngest(listen, {
       password: options.sourcePassword ?? '',
