@@ -1,3 +1,15 @@
+export {
+  CHUNK_HASH_BYTES,
+  type ChunkDigest,
+  chunkDigestBytes,
+  chunkDigestCount,
+  chunkDigestSignedBytes,
+  chunkHash,
+  decodeChunkDigest,
+  encodeChunkDigest,
+  MAX_DIGEST_CHUNKS,
+  type Sha256,
+} from './chunk-digest.js';
 export { chunkNumberAfter, chunkNumberDistance, nextChunkNumber } from './chunk-number.js';
 export {
   CoreContext,
