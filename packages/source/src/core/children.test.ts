@@ -40,6 +40,18 @@ describe('trees of clusters: redirects', () => {
     ]);
   });
 
+  it('a configured child that reported and fell silent is skipped until it reports again', () => {
+    const child = at(50, 4552);
+    const core = createSource({ maxMembers: 1, tree: { children: [child] } });
+    join(core, 1, at(1), 0);
+    core.handle({ type: 'datagram', from: child, bytes: report(4552, 0, 100) }, 0);
+    expect(answer(core, 2, 2, 100)).toBe('10.0.0.50:4552');
+    const silent = CHILD_TIMEOUT_MILLIS + 1;
+    expect(answer(core, 3, 3, silent)).toBe('accept');
+    core.handle({ type: 'datagram', from: child, bytes: report(4552, 1, 100) }, silent);
+    expect(answer(core, 4, 4, silent)).toBe('10.0.0.50:4552');
+  });
+
   it('children are learnt from liberated hosts only, and joiners go where there is most room', () => {
     const core = createSource({ maxMembers: 3 });
     // A report from a host with no liberated member is dropped.

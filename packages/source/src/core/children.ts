@@ -52,8 +52,9 @@ export interface ChildView {
  * - Where each joiner goes: the child whose subtree has most room, counting the joiners sent
  *   there since its last report, so joiners between two reports spread too. A configured
  *   child that never reported is taken to have our own capacity.
- * - A learnt child silent for `CHILD_TIMEOUT_MILLIS` is dropped; its listeners rejoin at
- *   their entry source, which redirects them again (the peer's side).
+ * - A learnt child silent for `CHILD_TIMEOUT_MILLIS` is dropped (a configured one skipped
+ *   until it reports again); its listeners rejoin at their entry source, which redirects
+ *   them again (the peer's side).
  *
  * As a child (`tree.parent`), the source reports its own subtree every `CHILD_REPORT_MILLIS`.
  */
@@ -91,12 +92,14 @@ export class Children {
    * redirected: monitors (the operator's) and liberated peers (a child's feed) are admitted
    * as before. Full means every place is taken, members of every role and joins in progress.
    */
-  redirect(role: RequestedRole): Endpoint | null {
+  redirect(role: RequestedRole, now: Instant): Endpoint | null {
     if (role !== 'peer' || this.#children.size === 0) return null;
     if (this.#cluster.members.size < this.#config.maxMembers) return null;
     let best: Child | null = null;
     let bestRoom = 0;
     for (const child of this.#children.values()) {
+      // A configured child that reported and fell silent is skipped until it reports again.
+      if (child.heardAt !== null && now - child.heardAt >= CHILD_TIMEOUT_MILLIS) continue;
       const room =
         (child.capacity ?? this.#config.maxMembers) - child.members - child.sentSinceReport;
       if (room > bestRoom) {

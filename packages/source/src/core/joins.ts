@@ -249,7 +249,7 @@ export class Joins {
       return;
     }
     // Trees of clusters: a full cluster sends ordinary joiners to a child source.
-    const redirect = this.#children.redirect(request.role);
+    const redirect = this.#children.redirect(request.role, now);
     if (redirect !== null) {
       this.#refuse(
         join,
