@@ -48,3 +48,13 @@ export {
 export { type Distribution, distribution, MillisecondHistogram } from './statistics.js';
 export { fillStreamBytes, RECORD_BYTES, streamOffsetOf } from './stream-content.js';
 export { StreamGenerator, type StreamGeneratorOptions } from './stream-generator.js';
+export {
+  type CrashFigures,
+  type DepthFigures,
+  planTree,
+  runTreeScenario,
+  TREE_DEFAULTS,
+  type TreePlan,
+  type TreeRun,
+  type TreeScenarioOptions,
+} from './tree-scenario.js';

@@ -90,11 +90,12 @@ export class Children {
   /**
    * Where to send this joiner instead of admitting it, or null. Only ordinary joiners are
    * redirected: monitors (the operator's) and liberated peers (a child's feed) are admitted
-   * as before. Full means every place is taken, members of every role and joins in progress.
+   * as before. Full is when admission would take no more fed members (monitors and members,
+   * joins in progress included): liberated members, the children's feeds, take no place.
    */
   redirect(role: RequestedRole, now: Instant): Endpoint | null {
     if (role !== 'peer' || this.#children.size === 0) return null;
-    if (this.#cluster.members.size < this.#config.maxMembers) return null;
+    if (this.#fedMembers() < this.#config.maxMembers) return null;
     let best: Child | null = null;
     let bestRoom = 0;
     for (const child of this.#children.values()) {
@@ -160,6 +161,11 @@ export class Children {
     }));
   }
 
+  #fedMembers(): number {
+    const members = this.#cluster.members;
+    return members.count('monitor') + members.count('member');
+  }
+
   #fromLiberatedHost(from: Endpoint): boolean {
     const address = unmapIpv4(from.address);
     return [
@@ -181,7 +187,7 @@ export class Children {
     }
     const parent = this.#config.tree.parent;
     if (parent !== null) {
-      let members = this.#cluster.members.size;
+      let members = this.#fedMembers();
       let capacity = this.#config.maxMembers;
       for (const child of this.#children.values()) {
         members += child.members + child.sentSinceReport;
