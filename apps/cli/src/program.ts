@@ -1,9 +1,11 @@
 import { Command } from 'commander';
 import { BAD_OPTION, LOG_LEVELS, withErrorCode } from './cli-errors.js';
 import { registerBridgeCommand } from './commands/bridge.js';
+import { registerCtlCommand } from './commands/ctl.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerMonitorCommand } from './commands/monitor.js';
 import { registerNatCommand } from './commands/nat.js';
+import { registerNodeCommand } from './commands/node.js';
 import { registerPeerCommand } from './commands/peer.js';
 import { registerSimCommand } from './commands/sim.js';
 import { registerSourceCommand } from './commands/source.js';
@@ -31,6 +33,7 @@ export function buildProgram(): Command {
         );
       }
     });
+  registerNodeCommand(program);
   registerSourceCommand(program);
   registerPeerCommand(program);
   registerMonitorCommand(program);
@@ -38,5 +41,6 @@ export function buildProgram(): Command {
   registerSimCommand(program);
   registerNatCommand(program);
   registerBridgeCommand(program);
+  registerCtlCommand(program);
   return program;
 }

@@ -173,29 +173,33 @@ export class SourceView {
   }
 }
 
+/** Serves a request of the status port if it is one of its paths; false to let the next try. */
+export type StatusRoute = (
+  request: IncomingMessage,
+  response: ServerResponse,
+  path: string,
+) => boolean;
+
 /**
- * `GET /status` (JSON snapshot), `GET /status-json.xsl` (Icecast's status JSON), `GET /events`
- * (membership events as server-sent events) and
- * `GET /metrics` (Prometheus) on their own port, loopback by default. Anything else is 404;
- * only GET is served.
+ * A source's status: `GET /status` (JSON snapshot), `GET /status-json.xsl` (Icecast's
+ * status JSON), `GET /events` (membership events as server-sent events) and `GET /metrics`
+ * (Prometheus). Answers every request it gets: anything else is 404, only GET is served.
  */
-export async function startStatusServer(
+export function sourceStatusRoute(
   view: SourceView,
   metrics: SourceMetrics,
-  port: number,
   address: string,
-): Promise<{ readonly url: string; close(): Promise<void> }> {
-  const server = createServer((request: IncomingMessage, response: ServerResponse) => {
-    const path = (request.url ?? '/').split('?')[0];
+): StatusRoute {
+  return (request, response, path) => {
     if (request.method !== 'GET') {
       response.writeHead(405, { allow: 'GET' }).end();
-      return;
+      return true;
     }
     if (path === '/status') {
       response
         .writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' })
         .end(`${JSON.stringify(view.snapshot())}\n`);
-      return;
+      return true;
     }
     if (path === '/status-json.xsl') {
       const host = (request.headers.host ?? address).replace(/:\d+$/, '');
@@ -206,13 +210,13 @@ export async function startStatusServer(
           'access-control-allow-origin': '*',
         })
         .end(JSON.stringify(view.icecastStatus(host)));
-      return;
+      return true;
     }
     if (path === '/events') {
       const unsubscribe = view.subscribe((line) => response.write(line));
       if (unsubscribe === null) {
         response.writeHead(503, { 'retry-after': '10' }).end('too many event clients\n');
-        return;
+        return true;
       }
       response.writeHead(200, {
         'content-type': 'text/event-stream',
@@ -221,15 +225,32 @@ export async function startStatusServer(
       });
       response.write(': p2psp source membership events\n\n');
       request.on('close', unsubscribe);
-      return;
+      return true;
     }
     if (path === '/metrics') {
       void metrics.metrics.respond(response);
-      return;
+      return true;
     }
     response
       .writeHead(404, { 'content-type': 'text/plain' })
       .end('try /status, /status-json.xsl, /events or /metrics\n');
+    return true;
+  };
+}
+
+/**
+ * The status port, loopback by default: each request goes to the first route that takes
+ * it (the control API's, then a source's status); 404 when none does.
+ */
+export async function startStatusServer(
+  routes: readonly StatusRoute[],
+  port: number,
+  address: string,
+): Promise<{ readonly url: string; close(): Promise<void> }> {
+  const server = createServer((request: IncomingMessage, response: ServerResponse) => {
+    const path = (request.url ?? '/').split('?')[0] ?? '/';
+    if (routes.some((route) => route(request, response, path))) return;
+    response.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
   });
   try {
     await listenTcp(server, { address, port });

@@ -226,6 +226,45 @@ describe('p2psp source/peer: clear errors, non-zero exit', () => {
       /unknown option '--frobnicate'.*P2PSP_ERR_BAD_OPTION/,
     ],
     [['peer'], /required option '-s, --source <host:port>' not specified.*P2PSP_ERR_BAD_OPTION/],
+    // p2psp node: the role and the flags must agree; p2psp ctl: its arguments.
+    [
+      ['node', '--role', 'relay'],
+      /'relay' is invalid\. Allowed choices are source, peer, monitor, liberated.*P2PSP_ERR_BAD_OPTION/,
+    ],
+    [['node'], /--role peer needs --source HOST:PORT.*P2PSP_ERR_BAD_OPTION/],
+    [
+      ['node', '--role', 'source', '--input', demoSample, '--source', '127.0.0.1:9'],
+      /--source is the cluster a peer joins.*P2PSP_ERR_BAD_OPTION/,
+    ],
+    [
+      ['node', '--source', '127.0.0.1:9', '--input', demoSample],
+      /--input and --listen-source are a source's.*P2PSP_ERR_BAD_OPTION/,
+    ],
+    [
+      ['node', '--role', 'peer', '--source', '127.0.0.1:9', '--liberated'],
+      /--liberated with --role peer: give --role liberated instead.*P2PSP_ERR_BAD_OPTION/,
+    ],
+    [
+      ['node', '--source', '127.0.0.1:9', '--ctl-token', 'a-long-enough-secret'],
+      /served on the status port: add --status-port.*P2PSP_ERR_BAD_OPTION/,
+    ],
+    [
+      ['node', '--source', '127.0.0.1:9', '--status-port', '0', '--ctl-token', 'short'],
+      /--ctl-token is shorter than 16 characters.*P2PSP_ERR_BAD_OPTION/,
+    ],
+    [
+      ['ctl', '127.0.0.1:9', 'restart'],
+      /'restart' is invalid for argument 'action'\. Allowed choices are status, role.*P2PSP_ERR_BAD_OPTION/,
+    ],
+    [['ctl', '127.0.0.1:9', 'role'], /role needs the role to take.*P2PSP_ERR_BAD_OPTION/],
+    [
+      ['ctl', '127.0.0.1:9', 'role', 'king'],
+      /'king' is invalid for argument 'role'\. Allowed choices are source, peer, monitor, liberated, liberated\+source.*P2PSP_ERR_BAD_OPTION/,
+    ],
+    [
+      ['ctl', '127.0.0.1:9', 'role', 'liberated+source', '--port', '70000'],
+      /'70000' is invalid.*P2PSP_ERR_BAD_OPTION/,
+    ],
     [
       ['source', '--input', '/nonexistent/radio.mp3'],
       /cannot be read \(ENOENT\).*P2PSP_ERR_INGEST_FILE/,
@@ -254,6 +293,12 @@ describe('p2psp source/peer: clear errors, non-zero exit', () => {
     expect(result.stderr.replace(/\n/g, ' ')).toMatch(expected);
     // A message, not a stack trace.
     expect(result.stderr).not.toMatch(/^\s+at /m);
+  });
+
+  it('p2psp ctl names a status port nobody answers on', async () => {
+    const result = await p2psp('ctl', `127.0.0.1:${closedPort}`, 'status');
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/no answer.*--status-port.*P2PSP_ERR_CTL_UNREACHABLE/);
   });
 
   it('checks P2PSP_LOG_LEVEL, which overrides --log-level, the same way', async () => {

@@ -24,6 +24,15 @@ describe('the p2psp bundle', () => {
     expect(result.stdout).toContain('Usage: p2psp');
   });
 
+  it.each([
+    ['node', ['--role <role>', '--source <host:port>', '--input <url|file|->', '--ctl-token']],
+    ['ctl', ['<host:port>', 'status', 'liberated+source', '--token-file', 'P2PSP_ERR_ROLE_CHANGE']],
+  ])('p2psp %s --help lists its roles and flags', (command, expected) => {
+    const result = p2psp(command, '--help');
+    expect(result.status).toBe(0);
+    for (const text of expected) expect(result.stdout).toContain(text);
+  });
+
   it('rejects an unknown command with a clear error and a non-zero exit', () => {
     const result = p2psp('fly');
     expect(result.status).not.toBe(0);

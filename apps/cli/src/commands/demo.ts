@@ -14,7 +14,7 @@ import {
   onShutdownSignal,
 } from '../cli-errors.js';
 import { createLogger } from '../logging.js';
-import { SourceView, startStatusServer } from '../source-view.js';
+import { SourceView, sourceStatusRoute, startStatusServer } from '../source-view.js';
 import { startStatusLine } from '../status-line.js';
 
 interface DemoFlags {
@@ -106,7 +106,11 @@ export function registerDemoCommand(program: Command): void {
         });
         view.attach(source);
         metrics.attach(source);
-        status = await startStatusServer(view, metrics, 0, '127.0.0.1');
+        status = await startStatusServer(
+          [sourceStatusRoute(view, metrics, '127.0.0.1')],
+          0,
+          '127.0.0.1',
+        );
         monitor = await startMonitor({
           source: `127.0.0.1:${source.endpoint.port}`,
           statusUrl: status.url,
