@@ -32,8 +32,16 @@ export interface TreeScenarioOptions {
   readonly joinWindowMs: number;
   /** Loss and delay count from here; null: 10 s after the last listener started. */
   readonly measureFromMs: number | null;
-  /** Crash the first child source at `depth` (its liberated peer with it) at `atMs`. */
-  readonly crash: { readonly atMs: number; readonly depth: number } | null;
+  /**
+   * Crash the first child source at `depth` (its liberated peer with it) at `atMs`; a
+   * negative depth counts from the deepest level (-1: a leaf). `leave`: it stops politely
+   * instead (its goodbyes), as an operator stopping it would.
+   */
+  readonly crash: {
+    readonly atMs: number;
+    readonly depth: number;
+    readonly leave?: boolean;
+  } | null;
   /** Listeners' source-silence timeout before they rejoin (null: the rejoining core's). */
   readonly listenerSourceTimeoutMs: number | null;
 }
@@ -361,13 +369,14 @@ export function runTreeScenario(
   };
   const crash = options.crash;
   if (crash !== null) {
-    if (!(crash.depth >= 1 && crash.depth < plan.clustersPerDepth.length)) {
+    const depth = crash.depth < 0 ? plan.clustersPerDepth.length + crash.depth : crash.depth;
+    if (!(depth >= 1 && depth < plan.clustersPerDepth.length)) {
       throw new RangeError(
         `crash.depth must name a level of child sources, 1 to ${plan.clustersPerDepth.length - 1}`,
       );
     }
     sim.schedule(crash.atMs, () => {
-      const planned = levels[crash.depth]![0]!;
+      const planned = levels[depth]![0]!;
       const source = planned.node!;
       const key = formatEndpoint(source.endpoint);
       const victims = listeners.filter(
@@ -377,8 +386,9 @@ export function runTreeScenario(
       );
       crashed.source = source;
       crashed.listeners = victims;
-      sim.crash(source);
-      if (planned.liberated !== null) sim.crash(planned.liberated);
+      const end = crash.leave === true ? sim.stop.bind(sim) : sim.crash.bind(sim);
+      end(source);
+      if (planned.liberated !== null) end(planned.liberated);
     });
   }
 

@@ -44,4 +44,22 @@ describe('tree of clusters', () => {
     // Silence timeout (3 s) + the rejoin's backoff, redirects and play-out delay.
     expect(crash.gapMs.max).toBeLessThan(6000);
   });
+
+  it('the listeners of a child source that stops rejoin at once, not after a silence', () => {
+    const run = runTreeScenario({
+      listeners: 40,
+      clusterSize: 10,
+      childrenPerCluster: 3,
+      seconds: 16,
+      joinWindowMs: 2000,
+      loss: 0,
+      crash: { atMs: 10_000, depth: -1, leave: true },
+    });
+    const crash = run.crash!;
+    expect(crash.listeners).toBeGreaterThan(0);
+    expect(crash.rejoined).toBe(crash.listeners);
+    // The goodbye's drain, a rejoin's backoff, redirects, a play-out delay: far below the
+    // 15 s of silence a crash takes to notice with the default timeout.
+    expect(crash.gapMs.max).toBeLessThan(6000);
+  });
 });

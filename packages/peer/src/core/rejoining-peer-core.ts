@@ -84,6 +84,8 @@ export class RejoiningPeerCore implements SansIoCore<PeerEvent> {
   readonly #policy: RejoinPolicy;
   readonly #queue = new OutputQueue<PeerEvent>();
   readonly #path: RedirectPath;
+  /** The session's source said goodbye as `leaving` (stopped, not the stream's end). */
+  #sourceLeft = false;
   #session: PeerCore;
   /** The session is a rejoin attempt until the source's first chunk reaches it. */
   #attempting = false;
@@ -153,7 +155,11 @@ export class RejoiningPeerCore implements SansIoCore<PeerEvent> {
   }
 
   pollOutput(): CoreOutput<PeerEvent> | undefined {
-    return this.#queue.shift() ?? this.#session.pollOutput();
+    const output = this.#queue.shift() ?? this.#session.pollOutput();
+    if (output?.type === 'event' && output.event.name === 'stream-end') {
+      this.#sourceLeft = output.event.fields.reason === 'leaving';
+    }
+    return output;
   }
 
   /**
@@ -282,6 +288,13 @@ export class RejoiningPeerCore implements SansIoCore<PeerEvent> {
       }
       end = { code: 'P2PSP_ERR_JOIN_REFUSED', message: refused };
     }
+    if (end === null && this.#sourceLeft && this.#path.redirected) {
+      // A child source that stops is not the stream's end: its listeners rejoin the tree.
+      end = {
+        code: 'P2PSP_ERR_REMOVED',
+        message: `the source ${formatEndpoint(this.#path.current)} left`,
+      };
+    }
     const attempt = this.#attempting;
     this.#attempting = false;
     // A stop asked for, the stream's end (no cause), or the first join's own failure.
@@ -339,6 +352,7 @@ export class RejoiningPeerCore implements SansIoCore<PeerEvent> {
     const ended = this.#session.stats();
     this.#ended = this.#ended === null ? ended : addCounts(ended, this.#ended);
     this.#session = new PeerCore({ ...this.#sessionConfig, source });
+    this.#sourceLeft = false;
   }
 
   #stop(reason: string): void {
