@@ -1,4 +1,4 @@
-import { request } from 'node:http';
+import { get, request } from 'node:http';
 import { sleep } from './loopback.mjs';
 
 // The loopback helpers the bench shares (plain JavaScript, see loopback.mjs).
@@ -157,4 +157,43 @@ export async function waitFor(
     if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(200);
   }
+}
+
+/**
+ * A player that notes when each piece arrived: `arrivedAt(offset)` and the longest silence
+ * in a window, in ms (performance.now()).
+ */
+export function timedPlayer(url: string) {
+  const pieces: { at: number; end: number; bytes: Buffer }[] = [];
+  let received = 0;
+  let ended = false;
+  const client = get(url, (response) => {
+    response.on('data', (bytes: Buffer) => {
+      received += bytes.byteLength;
+      pieces.push({ at: performance.now(), end: received, bytes });
+    });
+    response.on('end', () => {
+      ended = true;
+    });
+  });
+  client.on('error', () => {
+    ended = true;
+  });
+  return {
+    get ended() {
+      return ended;
+    },
+    bytes: () => Buffer.concat(pieces.map((piece) => piece.bytes)),
+    arrivedAt: (offset: number) => pieces.find((piece) => piece.end > offset)?.at,
+    /** The longest time without a byte within [from, to]. */
+    longestGap(from: number, to: number): number {
+      const times = pieces.map((piece) => piece.at).filter((at) => at >= from && at <= to);
+      let longest = 0;
+      for (let index = 1; index < times.length; index++) {
+        longest = Math.max(longest, times[index]! - times[index - 1]!);
+      }
+      return longest;
+    },
+    close: () => client.destroy(),
+  };
 }

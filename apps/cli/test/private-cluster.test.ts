@@ -1,12 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureSystemTools, FFMPEG } from '@p2psp/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChildProcesses } from './child-processes.js';
-import { fetchJson, openPlayer, until, waitFor, walkOggPages } from './helpers.js';
+import { fetchJson, openPlayer, timedPlayer, until, waitFor, walkOggPages } from './helpers.js';
 import {
   DEMO_SAMPLE,
   decode,
@@ -81,24 +80,6 @@ async function sourceWithStatus(...args: string[]) {
   );
   const statusUrl = String(logsNamed(source.running, 'status-listen')[0]!.url);
   return { ...source, status: () => fetchJson<SourceStatus>(statusUrl) };
-}
-
-/** A player that notes when each byte arrived: `arrivedAt(offset)` in ms. */
-function timedPlayer(url: string) {
-  const pieces: { at: number; end: number; bytes: Buffer }[] = [];
-  let received = 0;
-  const request = get(url, (response) =>
-    response.on('data', (bytes: Buffer) => {
-      received += bytes.byteLength;
-      pieces.push({ at: performance.now(), end: received, bytes });
-    }),
-  );
-  request.on('error', () => {});
-  return {
-    bytes: () => Buffer.concat(pieces.map((piece) => piece.bytes)),
-    arrivedAt: (offset: number) => pieces.find((piece) => piece.end > offset)?.at,
-    close: () => request.destroy(),
-  };
 }
 
 /**

@@ -1,9 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { get } from 'node:http';
 import { ensureSystemTools, FFMPEG } from '@p2psp/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChildProcesses, type RunningChild } from './child-processes.js';
-import { fetchJson, sleep, until, waitFor } from './helpers.js';
+import { fetchJson, sleep, timedPlayer, until, waitFor } from './helpers.js';
 import {
   DEMO_SAMPLE,
   logsNamed,
@@ -46,37 +45,6 @@ function ctl(...args: string[]) {
     status: result.status,
     stdout: result.stdout.toString(),
     stderr: result.stderr.toString(),
-  };
-}
-
-/** A player that notes when each piece arrived. */
-function timedPlayer(url: string) {
-  const pieces: { at: number; bytes: Buffer }[] = [];
-  let ended = false;
-  const request = get(url, (response) => {
-    response.on('data', (bytes: Buffer) => pieces.push({ at: performance.now(), bytes }));
-    response.on('end', () => {
-      ended = true;
-    });
-  });
-  request.on('error', () => {
-    ended = true;
-  });
-  return {
-    get ended() {
-      return ended;
-    },
-    bytes: () => Buffer.concat(pieces.map((piece) => piece.bytes)),
-    /** The longest time without a byte within [from, to] (ms). */
-    longestGap(from: number, to: number): number {
-      const times = pieces.map((piece) => piece.at).filter((at) => at >= from && at <= to);
-      let longest = 0;
-      for (let index = 1; index < times.length; index++) {
-        longest = Math.max(longest, times[index]! - times[index - 1]!);
-      }
-      return longest;
-    },
-    close: () => request.destroy(),
   };
 }
 

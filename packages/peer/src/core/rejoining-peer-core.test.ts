@@ -59,6 +59,15 @@ function join(core: RejoiningPeerCore, memberId: number, now: number): CoreOutpu
   return outputs;
 }
 
+/** The session's connection to the source opens: the frames of its join request. */
+function joinRequest(core: RejoiningPeerCore, now: number) {
+  core.handle({ type: 'connection-open', connection: -1, remote: SOURCE }, now);
+  const [write] = drainOutputs(core);
+  const decoder = new FrameDecoder();
+  decoder.push(write?.type === 'write' ? write.bytes : new Uint8Array(0));
+  return [...decoder];
+}
+
 const goodbye = (memberId: number) =>
   encodeDatagram({ type: 'goodbye', memberId, reason: 'timeout' });
 
@@ -231,11 +240,7 @@ describe('RejoiningPeerCore', () => {
     // No backoff: the new session connects at once, asking for the liberated role.
     expect(core.pollTimeout()).toBe(1000);
     advance(core, 1000);
-    core.handle({ type: 'connection-open', connection: -1, remote: SOURCE }, 1000);
-    const request = drainOutputs(core);
-    const decoder = new FrameDecoder();
-    decoder.push(request[0]?.type === 'write' ? request[0].bytes : new Uint8Array(0));
-    expect([...decoder]).toMatchObject([
+    expect(joinRequest(core, 1000)).toMatchObject([
       { ok: true, message: { type: 'join-request', role: 'liberated' } },
     ]);
     core.changeRole('liberated', 1001);
@@ -246,10 +251,8 @@ describe('RejoiningPeerCore', () => {
     back.changeRole('peer', 20);
     // Changed again before the new session started: it joins as a plain peer.
     advance(back, 20);
-    back.handle({ type: 'connection-open', connection: -1, remote: SOURCE }, 20);
-    const plain = new FrameDecoder();
-    const written = drainOutputs(back);
-    plain.push(written[0]?.type === 'write' ? written[0].bytes : new Uint8Array(0));
-    expect([...plain]).toMatchObject([{ ok: true, message: { type: 'join-request', role: 'peer' } }]);
+    expect(joinRequest(back, 20)).toMatchObject([
+      { ok: true, message: { type: 'join-request', role: 'peer' } },
+    ]);
   });
 });
