@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import type { Endpoint } from '@p2psp/wire';
 import { InvalidArgumentError } from 'commander';
 import type { Logger } from './logging.js';
 
@@ -67,6 +68,24 @@ export function ipAddress(text: string): string {
     throw invalid('expected an IP address of this machine, e.g. 127.0.0.1, 0.0.0.0 or ::1.');
   }
   return text;
+}
+
+/**
+ * Another source's `IP:PORT` (`--child`, `--parent`): an IP literal, not a name, since the
+ * source matches it with where datagrams come from (a child's reports).
+ */
+export function sourceEndpoint(text: string): Endpoint {
+  const match = /^\[?([^\]]+?)\]?:(\d+)$/.exec(text.trim());
+  const port = match ? Number(match[2]) : Number.NaN;
+  if (!match || isIP(match[1]!) === 0 || !(port >= 1 && port <= 65_535)) {
+    throw invalid('expected IP:PORT of a source, e.g. 192.0.2.7:4552 or [2001:db8::7]:4552.');
+  }
+  return { address: match[1]!, port };
+}
+
+/** A repeatable `--child`: each one parsed, in the order given. */
+export function sourceEndpoints(text: string, previous: readonly Endpoint[]): Endpoint[] {
+  return [...previous, sourceEndpoint(text)];
 }
 
 /** A multiple of the stream a member may upload (`--max-member-upload`): 1 admits one external. */

@@ -1,10 +1,20 @@
-import type { SourceOptions } from '@p2psp/source/node';
+import { DEFAULT_SOURCE_PORT, type SourceOptions } from '@p2psp/source/node';
+import type { Endpoint } from '@p2psp/wire';
 import type { Command } from 'commander';
-import { bitrate, chunkSize, integerIn, ipAddress, uploadFactor } from './cli-errors.js';
+import {
+  bitrate,
+  chunkSize,
+  integerIn,
+  ipAddress,
+  sourceEndpoint,
+  sourceEndpoints,
+  uploadFactor,
+} from './cli-errors.js';
+import { badOption, type NodeFlags } from './node-flags.js';
 import { clusterOptions, type HealthFlags, registerHealthOptions } from './source-health.js';
 
 /** The flags only a source takes (`p2psp source`, `p2psp node`). */
-export interface SourceFlags extends HealthFlags {
+export interface SourceFlags extends HealthFlags, Pick<NodeFlags, 'port'> {
   input?: string;
   listenSource?: string;
   sourcePassword?: string;
@@ -29,6 +39,9 @@ export interface SourceFlags extends HealthFlags {
   statusAddress: string;
   alternateAddress?: string;
   alternatePort?: number;
+  /** Trees of clusters (docs/trees.md): child sources, and the parent this one reports to. */
+  child: Endpoint[];
+  parent?: Endpoint;
 }
 
 /** Adds the flags only a source takes: the input, the cluster's rules, the status port. */
@@ -118,6 +131,17 @@ export function addSourceFlags(command: Command): Command {
       100,
     )
     .option(
+      '--child <ip:port>',
+      'a child source (repeatable): when this cluster is full (--max-members), new joiners are redirected to the child with most room; children that report with --parent are learnt too (docs/trees.md)',
+      sourceEndpoints,
+      [],
+    )
+    .option(
+      '--parent <ip:port>',
+      "the source whose cluster feeds this one through a liberated peer on this host: told this source's load every second, so that it redirects joiners here when full",
+      sourceEndpoint,
+    )
+    .option(
       '--status-port <port>',
       'serve GET /status (members, roles, complaints, expulsions as JSON), GET /events (server-sent events) and GET /metrics (Prometheus) on this port',
       integerIn(0, 65_535),
@@ -140,6 +164,7 @@ export function sourceOptions(
       maxMembersPerAddress: flags.maxMembersPerAddress,
       maxJoinsPerAddress: flags.maxJoinsPerAddress,
       joinsPerSecond: flags.joinRate,
+      tree: treeOptions(flags),
     },
     sourcePassword: flags.sourcePassword,
     fallback: flags.fallback,
@@ -161,5 +186,19 @@ export function sourceOptions(
     },
     stunAlternateAddress: flags.alternateAddress,
     stunAlternatePort: flags.alternatePort,
+  };
+}
+
+/** `--child` and `--parent`: the parent is told the port this source takes joins on. */
+function treeOptions(flags: SourceFlags) {
+  const joinPort = flags.port ?? DEFAULT_SOURCE_PORT;
+  if (flags.parent !== undefined && joinPort === 0) {
+    throw badOption(
+      '--parent: the parent must be told the port this source takes joins on; give --port (not 0)',
+    );
+  }
+  return {
+    children: flags.child ?? [],
+    parent: flags.parent === undefined ? null : { endpoint: flags.parent, joinPort },
   };
 }

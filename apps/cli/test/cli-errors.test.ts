@@ -136,6 +136,23 @@ describe('p2psp source/peer: clear errors, non-zero exit', () => {
       ['source', '--input', demoSample, '--alternate-address', '192.0.2'],
       /--alternate-address <ip>' argument '192\.0\.2' is invalid.*P2PSP_ERR_BAD_OPTION/,
     ],
+    // Trees of clusters: other sources are IP:PORT (matched with where reports come from).
+    [
+      ['source', '--input', demoSample, '--child', 'child.example:4552'],
+      /--child <ip:port>' argument 'child\.example:4552' is invalid\. expected IP:PORT of a source.*P2PSP_ERR_BAD_OPTION/,
+    ],
+    [
+      ['source', '--input', demoSample, '--child', '192.0.2.7:4552', '--child', '192.0.2.8'],
+      /--child <ip:port>' argument '192\.0\.2\.8' is invalid.*P2PSP_ERR_BAD_OPTION/,
+    ],
+    [
+      ['source', '--input', demoSample, '--parent', '192.0.2.7:70000'],
+      /--parent <ip:port>' argument '192\.0\.2\.7:70000' is invalid.*P2PSP_ERR_BAD_OPTION/,
+    ],
+    [
+      ['source', '--input', demoSample, '--parent', '127.0.0.1:4552', '--port', '0'],
+      /--parent: the parent must be told the port this source takes joins on; give --port \(not 0\).*P2PSP_ERR_BAD_OPTION/,
+    ],
     [
       ['nat', 'serve', '--address', 'stun.example'],
       /'stun\.example' is invalid\. expected an IP address.*P2PSP_ERR_BAD_OPTION/,
