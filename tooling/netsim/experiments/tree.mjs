@@ -96,13 +96,13 @@ for (const run of runs) {
 }
 lines.push(
   '',
-  '| listeners | crashed | its listeners | playing again | gap p50 ms | gap p99 ms | gap max ms |',
-  '|---:|---|---:|---:|---:|---:|---:|',
+  '| listeners | crashed | its listeners | playing again | crash to playing again p50 ms | p99 ms | max ms | longest silence p50 ms | max ms |',
+  '|---:|---|---:|---:|---:|---:|---:|---:|---:|',
 );
 for (const run of runs) {
   const crash = run.crash;
   lines.push(
-    `| ${run.listeners.toLocaleString('en')} | ${crash.source} at ${(crash.atMs / 1000).toFixed(0)} s | ${crash.listeners} | ${crash.rejoined} | ${ms(crash.gapMs.p50)} | ${ms(crash.gapMs.p99)} | ${ms(crash.gapMs.max)} |`,
+    `| ${run.listeners.toLocaleString('en')} | ${crash.source} at ${(crash.atMs / 1000).toFixed(0)} s | ${crash.listeners} | ${crash.rejoined} | ${ms(crash.resumeMs.p50)} | ${ms(crash.resumeMs.p99)} | ${ms(crash.resumeMs.max)} | ${ms(crash.gapMs.p50)} | ${ms(crash.gapMs.max)} |`,
   );
 }
 console.log(lines.join('\n'));

@@ -54,6 +54,7 @@ export {
   planTree,
   runTreeScenario,
   TREE_DEFAULTS,
+  TREE_WARMUP_MS,
   type TreePlan,
   type TreeRun,
   type TreeScenarioOptions,

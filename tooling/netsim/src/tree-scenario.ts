@@ -28,7 +28,10 @@ export interface TreeScenarioOptions {
   readonly latencyMs: number;
   /** Loss of every path between two hosts (split over both access links). */
   readonly loss: number;
-  /** Listeners join evenly over this window from t = 0. */
+  /**
+   * Listeners join evenly over this window; those for the places at depth d start
+   * d x `TREE_WARMUP_MS` later.
+   */
   readonly joinWindowMs: number;
   /** Loss and delay count from here; null: 10 s after the last listener started. */
   readonly measureFromMs: number | null;
@@ -141,15 +144,26 @@ export interface CrashFigures {
   readonly source: string;
   /** Listeners of the crashed cluster (at the crash). */
   readonly listeners: number;
-  /** Those playing again by the end, and in which depth's clusters. */
+  /** Those playing again by the end, in a new membership. */
   readonly rejoined: number;
-  /** Each one's longest silence (last chunk played before, first after), ms. */
+  /** From the crash to each one's first chunk played in its new membership, ms. */
+  readonly resumeMs: Distribution;
+  /**
+   * Each one's longest silence between two chunks played, ms: shorter than `resumeMs` when
+   * a late chunk of the old membership plays in between.
+   */
   readonly gapMs: Distribution;
 }
 
 const SOURCE_PORT = 4552;
 /** Fed members a parent has before a child's liberated peer joins it (one could be lost). */
 const FEEDERS_BEFORE_LIBERATED = 2;
+/**
+ * Listeners for the places of depth d start d times this late: a child source takes no
+ * redirected joiner before its stream flows (`CHILD_READY_CHUNKS`), and a level's feeds
+ * start once the level above has members, so earlier joiners would find no room anywhere.
+ */
+export const TREE_WARMUP_MS = 4000;
 
 /** A listener's plays, counted by stream content: a chunk its cluster never got is lost too. */
 class Listener {
@@ -159,6 +173,9 @@ class Listener {
   lastPlayAt: number | null = null;
   longestGapMs = 0;
   played = 0;
+  /** The session it was in when its source crashed, and when a new one played. */
+  crashedSession: unknown = null;
+  resumedAt: number | null = null;
   firstIndex = -1;
   lastIndex = -1;
   constructor(readonly startedAt: number) {}
@@ -173,7 +190,9 @@ export function runTreeScenario(
   const bufferSize = options.bufferSize ?? 2 * clusterSize;
   const plan = planTree(options.listeners, clusterSize, options.childrenPerCluster);
   const durationMs = options.seconds * 1000;
-  const measureFromMs = options.measureFromMs ?? options.joinWindowMs + 10_000;
+  const measureFromMs =
+    options.measureFromMs ??
+    (plan.clustersPerDepth.length - 1) * TREE_WARMUP_MS + options.joinWindowMs + 10_000;
   const sim = new Simulator({ seed: options.seed });
   const accessLoss = 1 - Math.sqrt(1 - options.loss);
   const link = {
@@ -316,6 +335,14 @@ export function runTreeScenario(
       if (output.type !== 'play' || output.payload === null) return;
       const payload = output.payload;
       listener.firstPlayAt ??= now;
+      const core = node.core as RejoiningPeerCore;
+      if (
+        listener.crashedSession !== null &&
+        listener.resumedAt === null &&
+        core.session !== listener.crashedSession
+      ) {
+        listener.resumedAt = now;
+      }
       if (now >= measureFromMs) {
         if (listener.lastPlayAt !== null) {
           listener.longestGapMs = Math.max(listener.longestGapMs, now - listener.lastPlayAt);
@@ -325,15 +352,23 @@ export function runTreeScenario(
         if (listener.firstIndex < 0) listener.firstIndex = index;
         listener.lastIndex = Math.max(listener.lastIndex, index);
         listener.played += 1;
-        const core = node.core as RejoiningPeerCore;
         const depth = depthOf.get(formatEndpoint(core.session.config.source)) ?? 0;
         delayByDepth[depth]!.add(now - generator.ingestTimeOf(offset + payload.length - 1));
       }
       listener.lastPlayAt = now;
     };
 
+  // Listener places level by level: a listener past the places of levels 0..d-1 starts
+  // d warm-ups late, once level d's sources have their stream.
+  const placesBefore: number[] = [];
+  let places = 0;
+  for (const level of levels) {
+    placesBefore.push(places);
+    for (const planned of level) places += clusterSize - planned.children.length;
+  }
   for (let index = 0; index < options.listeners; index++) {
-    const at = (options.joinWindowMs * index) / options.listeners;
+    const level = placesBefore.findLastIndex((before) => index >= before);
+    const at = level * TREE_WARMUP_MS + (options.joinWindowMs * index) / options.listeners;
     sim.schedule(at, () => {
       const listener = new Listener(sim.now);
       listeners.push(listener);
@@ -386,6 +421,9 @@ export function runTreeScenario(
       );
       crashed.source = source;
       crashed.listeners = victims;
+      for (const victim of victims) {
+        victim.crashedSession = (victim.node.core as RejoiningPeerCore).session;
+      }
       const end = crash.leave === true ? sim.stop.bind(sim) : sim.crash.bind(sim);
       end(source);
       if (planned.liberated !== null) end(planned.liberated);
@@ -418,14 +456,13 @@ export function runTreeScenario(
   let crashFigures: CrashFigures | null = null;
   if (crashed.source !== null && crash !== null) {
     const victims = crashed.listeners;
-    const back = victims.filter(
-      (listener) => listener.lastPlayAt !== null && listener.lastPlayAt > crash.atMs + 1000,
-    );
+    const back = victims.filter((listener) => listener.resumedAt !== null);
     crashFigures = {
       atMs: crash.atMs,
       source: crashed.source.name,
       listeners: victims.length,
       rejoined: back.length,
+      resumeMs: distribution(back.map((listener) => listener.resumedAt! - crash.atMs)),
       gapMs: distribution(back.map((listener) => listener.longestGapMs)),
     };
   }

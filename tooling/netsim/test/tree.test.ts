@@ -18,10 +18,10 @@ describe('tree of clusters', () => {
       listeners: 60,
       clusterSize: 10,
       childrenPerCluster: 3,
-      seconds: 22,
+      seconds: 30,
       joinWindowMs: 2000,
       loss: 0.01,
-      crash: { atMs: 12_000, depth: 2 },
+      crash: { atMs: 20_000, depth: 2 },
       listenerSourceTimeoutMs: 3000,
     });
     expect(run.plan.clustersPerDepth).toEqual([1, 3, 4]);
@@ -50,10 +50,10 @@ describe('tree of clusters', () => {
       listeners: 40,
       clusterSize: 10,
       childrenPerCluster: 3,
-      seconds: 16,
+      seconds: 24,
       joinWindowMs: 2000,
       loss: 0,
-      crash: { atMs: 10_000, depth: -1, leave: true },
+      crash: { atMs: 18_000, depth: -1, leave: true },
     });
     const crash = run.crash!;
     expect(crash.listeners).toBeGreaterThan(0);

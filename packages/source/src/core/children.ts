@@ -17,6 +17,12 @@ export const CHILD_REPORT_MILLIS = 1000;
  * loss) or, far likelier, the child is gone, and joiners must not be sent to it.
  */
 export const CHILD_TIMEOUT_MILLIS = 3 * CHILD_REPORT_MILLIS;
+/**
+ * A child source reports no room until it has cut this many chunks: its accepts announce a
+ * chunk interval measured on the ingest, and before that a guess (20 ms) that a joiner's
+ * schedule is built on (a first joiner of a 64 ms stream lost a third of its chunks).
+ */
+export const CHILD_READY_CHUNKS = 32;
 
 /** A child source as its parent knows it. */
 interface Child {
@@ -56,7 +62,8 @@ export interface ChildView {
  *   until it reports again); its listeners rejoin at their entry source, which redirects
  *   them again (the peer's side).
  *
- * As a child (`tree.parent`), the source reports its own subtree every `CHILD_REPORT_MILLIS`.
+ * As a child (`tree.parent`), the source reports its own subtree every `CHILD_REPORT_MILLIS`,
+ * with no room until its stream flows (`CHILD_READY_CHUNKS`).
  */
 export class Children {
   readonly #context: SourceContext;
@@ -193,6 +200,7 @@ export class Children {
         members += child.members + child.sentSinceReport;
         capacity += child.capacity ?? this.#config.maxMembers;
       }
+      if (this.#context.stats.chunksCut < CHILD_READY_CHUNKS) capacity = 0;
       this.#context.stats.childReportsSent++;
       this.#context.sendMessage(parent.endpoint, {
         type: 'child-report',
