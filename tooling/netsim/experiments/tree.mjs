@@ -21,14 +21,16 @@ const CHILDREN_PER_CLUSTER = 10;
 const LOSS = 0.01;
 const SEED = 1;
 
-/** Joins over a window that grows with the listeners (the root takes them all first). */
+/** Joins over a window that grows with the listeners (plus the scenario's warm-ups). */
 const joinWindowMs = (listeners) => Math.max(5000, listeners * 2);
 
 if (args[0] === '--one') {
   const listeners = Number(args[1]);
-  const { runTreeScenario } = await import('../dist/index.js');
+  const { planTree, runTreeScenario, TREE_WARMUP_MS } = await import('../dist/index.js');
   const window = joinWindowMs(listeners);
-  const measureFromMs = window + 10_000;
+  // 10 s after the last listener started: the deepest places start depth x the warm-up late.
+  const depth = planTree(listeners, CLUSTER_SIZE, CHILDREN_PER_CLUSTER).clustersPerDepth.length - 1;
+  const measureFromMs = depth * TREE_WARMUP_MS + window + 10_000;
   const crashAtMs = measureFromMs + 10_000;
   const started = performance.now();
   const cpuStarted = process.cpuUsage();
