@@ -41,6 +41,7 @@ export {
   type ListenErrorWords,
   RuntimeShutdown,
 } from './runtime-lifecycle.js';
+export { sha256 } from './sha256.js';
 export {
   bindUdp,
   closeQuietly,

@@ -3,6 +3,7 @@ import {
   type NatReport,
   type Random,
   type RequestedRole,
+  type Sha256,
   UNKNOWN_NAT_REPORT,
   type Verifier,
 } from '@p2psp/wire';
@@ -23,6 +24,12 @@ export interface PeerConfig {
    * `@p2psp/host`'s `createVerifier()`. Default none: only listed members are neighbours.
    */
   readonly verifier?: Verifier;
+  /**
+   * SHA-256 for signed chunks: with `verifier`, every chunk is checked against the digests
+   * the source signs (docs/security.md) before it is stored, relayed or played. The Node
+   * runtime passes `@p2psp/host`'s `sha256`. Without both, chunks are taken unchecked.
+   */
+  readonly sha256?: Sha256;
   /**
    * `monitor` asks for the monitor role (rule 8); needs `credential` if the source set one.
    * `liberated` (seed 000): the source sends us no chunks, the members feed us as an external
@@ -111,6 +118,7 @@ export interface ResolvedPeerConfig {
   readonly source: Endpoint;
   readonly random: Random;
   readonly verifier: Verifier | null;
+  readonly sha256: Sha256 | null;
   readonly role: RequestedRole;
   readonly credential: Uint8Array;
   readonly privateEndpoint: Endpoint | null;
@@ -216,6 +224,7 @@ export function resolvePeerConfig(config: PeerConfig): ResolvedPeerConfig {
     source: { address: source.address, port: source.port },
     random: config.random,
     verifier: config.verifier ?? null,
+    sha256: config.sha256 ?? null,
     role,
     credential: config.credential ?? new Uint8Array(0),
     privateEndpoint: config.privateEndpoint ?? null,

@@ -27,6 +27,7 @@ import type { PeerEvent } from './peer-events.js';
 import type { NeighbourView, PeerState, PeerStats } from './peer-types.js';
 import { PlayOut } from './play-out.js';
 import { Relay } from './relay.js';
+import { type ChunkAction, SignedChunks, SOURCE_SENDER } from './signed-chunks.js';
 import { SilenceReports } from './silence-reports.js';
 import { StreamMetadata } from './stream-metadata.js';
 import { StreamTiming } from './stream-timing.js';
@@ -72,6 +73,7 @@ export class PeerCore implements SansIoCore<PeerEvent> {
   readonly #externals: ExternalNeighbours;
   readonly #metadata: StreamMetadata;
   readonly #silenceReports: SilenceReports;
+  readonly #signedChunks: SignedChunks;
   #stopReason: string | null = null;
 
   constructor(config: PeerConfig) {
@@ -103,12 +105,20 @@ export class PeerCore implements SansIoCore<PeerEvent> {
           this.#silenceReports.advanced(chunkTimes);
         },
         delayShortened: (delay) => this.#relay.retune(delay),
+        digestFor: (chunkNumber) => this.#signedChunks.digestFor(chunkNumber),
       },
     );
     this.#onboarding = new ExternalOnboarding(context, this.#neighbours, this.#relay, this.#timing);
     this.#externals = new ExternalNeighbours(context, this.#neighbours);
     this.#metadata = new StreamMetadata(context);
     this.#silenceReports = new SilenceReports(context, this.#neighbours);
+    this.#signedChunks = new SignedChunks(
+      context,
+      resolved.verifier !== null && resolved.sha256 !== null
+        ? { verifier: resolved.verifier, sha256: resolved.sha256 }
+        : null,
+      (chunks) => this.#playOut.signedRun(chunks),
+    );
     context.timers.register('report', (now) => this.#report(now));
     context.timers.register('drain', () => this.#endOfStream());
     context.timers.register('source-silence', () => this.#sourceSilent());
@@ -180,6 +190,7 @@ export class PeerCore implements SansIoCore<PeerEvent> {
       mediaType: this.#join.mediaType,
       stopReason: this.#stopReason,
       repair: this.#playOut.repairStats(),
+      verification: this.#signedChunks.stats(),
     };
   }
 
@@ -218,6 +229,7 @@ export class PeerCore implements SansIoCore<PeerEvent> {
     const context = this.#context;
     context.memberId = accept.memberId;
     const monitor = this.#complaints.start(accept);
+    this.#signedChunks.start(accept);
     this.#timing.start(accept.chunkIntervalMicros, accept.nextChunkNumber, now);
     const delay = this.#playOut.start(accept, now);
     this.#relay.start(delay);
@@ -272,8 +284,20 @@ export class PeerCore implements SansIoCore<PeerEvent> {
         if (!message.flags.recovered) this.#timing.anchorSchedule(message.chunkNumber, now);
         if (message.flags.nonExclusive) {
           // Seed 000: we are external; this chunk is ours to play and to relay once to all.
+          // The relay opens our NAT towards the members and goes at once, verified or not:
+          // they only learn us from it, and verify before storing.
           const index = this.#playOut.acceptableIndex(message, source, false, now);
-          if (index !== null) this.#storeChunk(message, index, null, null, now);
+          if (index !== null) {
+            this.#admit(
+              message,
+              source,
+              SOURCE_SENDER,
+              index,
+              false,
+              (stored, at) => this.#storeChunk(message, stored, null, null, at),
+              now,
+            );
+          }
           this.#onboarding.onboard(bytes, now);
           return;
         }
@@ -281,16 +305,36 @@ export class PeerCore implements SansIoCore<PeerEvent> {
           // LRS: every monitor lost it and the source resent it through us. Maybe too late
           // for our own play-out (monitors play early), but in time for the others: relay
           // it to everybody at once, not paced, and without disturbing the paced relays.
-          const late = this.#playOut.isLate(message.chunkNumber);
-          const index = late ? null : this.#playOut.acceptableIndex(message, source, false, now);
-          if (index !== null) this.#storeChunk(message, index, null, null, now);
-          this.#relay.relayToAllNow(bytes);
+          // Relayed only once it is valid, stored only if still in time for us.
+          this.#signedChunks.admit(
+            message,
+            source,
+            SOURCE_SENDER,
+            (at) => {
+              const late = this.#playOut.isLate(message.chunkNumber);
+              const index = late ? null : this.#playOut.acceptableIndex(message, source, false, at);
+              if (index !== null) this.#storeChunk(message, index, null, null, at);
+              this.#relay.relayToAllNow(bytes);
+            },
+            now,
+          );
           return;
         }
         const index = this.#playOut.acceptableIndex(message, source, true, now);
+        if (index === null) return;
         // An external the source feeds itself (no member reaches it) relays none of it.
         const relay = this.#onboarding.fedByMembers ? null : bytes;
-        if (index !== null) this.#storeChunk(message, index, null, relay, now);
+        // Rule 3's pacing measures the source's chunks as they arrive, verified or not yet.
+        if (relay !== null) this.#timing.sourceChunk(index, now);
+        this.#admit(
+          message,
+          source,
+          SOURCE_SENDER,
+          index,
+          true,
+          (stored, at) => this.#storeChunk(message, stored, null, relay, at),
+          now,
+        );
         return;
       }
       case 'hello-ack':
@@ -320,7 +364,24 @@ export class PeerCore implements SansIoCore<PeerEvent> {
     switch (message.type) {
       case 'chunk': {
         const index = this.#playOut.acceptableIndex(message, neighbour.endpoint, false, now);
-        if (index !== null) this.#storeChunk(message, index, neighbour, null, now);
+        if (index === null) return;
+        this.#admit(
+          message,
+          neighbour.endpoint,
+          neighbour.memberId,
+          index,
+          false,
+          (stored, at) =>
+            // A neighbour dropped while its chunk waited for its digest is credited nothing.
+            this.#storeChunk(
+              message,
+              stored,
+              this.#neighbours.get(neighbour.memberId) === neighbour ? neighbour : null,
+              null,
+              at,
+            ),
+          now,
+        );
         return;
       }
       case 'hello':
@@ -370,6 +431,32 @@ export class PeerCore implements SansIoCore<PeerEvent> {
   }
 
   /**
+   * Signed chunks: a chunk within the window (buffer `index` now) is stored once it is
+   * valid (`SignedChunks`): at once, or when its digest comes, the window checked again
+   * then (`store` gets the index). A copy of one already stored needs no check.
+   */
+  #admit(
+    chunk: Chunk,
+    from: Endpoint,
+    sender: number,
+    index: number,
+    fromSource: boolean,
+    store: (index: number, now: Instant) => void,
+    now: Instant,
+  ): void {
+    if (this.#playOut.has(index)) {
+      store(index, now);
+      return;
+    }
+    this.#playOut.arrived(index, now);
+    const action: ChunkAction = (at, held) => {
+      const current = held ? this.#playOut.acceptableIndex(chunk, from, fromSource, at) : index;
+      if (current !== null) store(current, at);
+    };
+    this.#signedChunks.admit(chunk, from, sender, action, now);
+  }
+
+  /**
    * An accepted chunk: stored (the first copy wins), credited to the neighbour it came from
    * when it was new (rule 7: an echo of what we already hold earns nothing), relayed when
    * the source sent it (`relay`: its datagram, rule 2), and then the window moves and what
@@ -385,7 +472,6 @@ export class PeerCore implements SansIoCore<PeerEvent> {
     const stats = this.#context.stats;
     if (neighbour === null) {
       stats.chunksFromSource++;
-      if (relay !== null) this.#timing.sourceChunk(index, now);
     } else {
       stats.chunksFromPeers++;
     }

@@ -1,5 +1,6 @@
 import type { Endpoint, MemberId } from '@p2psp/wire';
 import type { RepairStats } from './chunk-repair.js';
+import type { VerificationStats } from './chunk-verification.js';
 
 /** Why the peer dropped a datagram (each reason counted in `PeerStats`). */
 export type PeerDropReason =
@@ -22,7 +23,13 @@ export type PeerDropReason =
   /** A chunk numbered beyond the source's schedule: not cut yet by the source, so forged. */
   | 'ahead-of-schedule'
   /** A chunk or hello from an endpoint that is no member the source listed to us. */
-  | 'unlisted';
+  | 'unlisted'
+  /** A chunk whose hash is not the one the source signed (signed chunks): forged. */
+  | 'forged-chunk'
+  /** A chunk trailer that is no digest, or whose signature is not the source's. */
+  | 'bad-digest'
+  /** An unverified chunk with no room to wait for its digest (bounded per number and in all). */
+  | 'unverified-full';
 
 export const PEER_DROP_REASONS: readonly PeerDropReason[] = [
   'malformed',
@@ -35,6 +42,9 @@ export const PEER_DROP_REASONS: readonly PeerDropReason[] = [
   'unknown-external',
   'ahead-of-schedule',
   'unlisted',
+  'forged-chunk',
+  'bad-digest',
+  'unverified-full',
 ];
 
 /** The peer's life: connecting and joining over TCP, then streaming over UDP. */
@@ -143,4 +153,6 @@ export interface PeerStats extends Readonly<PeerCounters> {
   readonly stopReason: string | null;
   /** RMS-lite repair counters (all 0 when `repair` is off). */
   readonly repair: RepairStats;
+  /** Signed chunks: digests and chunks checked (all 0 when the source signs nothing). */
+  readonly verification: VerificationStats;
 }

@@ -36,6 +36,8 @@ export interface PlayOutHooks {
   advanced(chunkTimes: number): void;
   /** The delay was shortened before playing (the accept's interval was an estimate). */
   delayShortened(delay: PlayoutDelay): void;
+  /** Signed chunks: the source's digest covering a chunk, sent with repair answers. */
+  digestFor(chunkNumber: number): Uint8Array | null;
 }
 
 /**
@@ -69,9 +71,17 @@ export class PlayOut implements RepairBuffer {
   #playIndex = 0;
   #lowestIndex = 0;
   #highestIndex = 0;
-  /** First chunk stored after the join (time, index): measures the interval before play. */
-  #firstStoredAt: Instant | null = null;
-  #firstStoredIndex = 0;
+  /**
+   * First chunk that arrived after the join (time, index) and the newest since: they measure
+   * the interval before play. Arrivals, not stores: signed chunks are stored in bursts.
+   */
+  #firstArrivalAt: Instant | null = null;
+  #firstArrivalIndex = 0;
+  #newestArrivalIndex = 0;
+  /** Signed chunks: the longest run of chunks one digest covered (0: unsigned). */
+  #signedRunChunks = 0;
+  /** Chunk intervals the neighbours spread their relays over (repair waits for them). */
+  #neighbourSpreadChunks = 0;
   /** RMS-lite repair of lost chunks (chunk-repair.ts), or null when `repair` is off. */
   #repair: ChunkRepair | null = null;
 
@@ -160,6 +170,7 @@ export class PlayOut implements RepairBuffer {
       playoutDelayChunks: config.playoutDelayChunks,
     });
     this.#delay = delay.chunks;
+    this.#neighbourSpreadChunks = relaySpreadChunksFor(config.relaySpreadChunks, delay.peerChunks);
     if (delay.requestedChunks !== null) {
       this.#context.emit({
         name: 'config-adjust',
@@ -260,11 +271,31 @@ export class PlayOut implements RepairBuffer {
     }
     buffer.put(index, chunk.payload);
     this.#repair?.stored(index, chunk.origin);
-    if (this.#firstStoredAt === null) {
-      this.#firstStoredAt = now;
-      this.#firstStoredIndex = index;
-    }
     return true;
+  }
+
+  /**
+   * A chunk within the window arrived, new to us (verified or not yet): the pace of
+   * arrivals measures the chunk interval before play.
+   */
+  arrived(index: number, now: Instant): void {
+    if (this.#firstArrivalAt === null) {
+      this.#firstArrivalAt = now;
+      this.#firstArrivalIndex = index;
+    }
+    if (index > this.#newestArrivalIndex) this.#newestArrivalIndex = index;
+  }
+
+  /**
+   * Signed chunks: a digest covered a run of `chunks`. A chunk waits up to a run for its
+   * digest before it is stored and relayed, so before playing the delay grows by the
+   * longest run seen, and repair expects relays that much later.
+   */
+  signedRun(chunks: number): void {
+    if (this.#playing || chunks <= this.#signedRunChunks) return;
+    this.#delay = Math.min(this.#buffer.capacity - 1, this.#delay + chunks - this.#signedRunChunks);
+    this.#signedRunChunks = chunks;
+    this.#repair?.adjustDelay(this.#delay, this.#neighbourSpreadChunks + chunks);
   }
 
   /** After a chunk was stored: the window moves, what is due is played, repair looks again. */
@@ -300,10 +331,10 @@ export class PlayOut implements RepairBuffer {
    */
   #adjustDelayBeforePlay(now: Instant): void {
     const config = this.#config;
-    if (config.playoutDelayChunks !== null || this.#firstStoredAt === null) return;
-    const span = this.#highestIndex - this.#firstStoredIndex;
+    if (config.playoutDelayChunks !== null || this.#firstArrivalAt === null) return;
+    const span = this.#newestArrivalIndex - this.#firstArrivalIndex;
     if (span < MEASURE_CHUNKS) return;
-    const measured = (now - this.#firstStoredAt) / span;
+    const measured = (now - this.#firstArrivalAt) / span;
     const announced = this.#timing.chunkIntervalMillis;
     // Within 25% of the announced interval: the accept was right.
     if (!(measured > announced * 1.25)) return;
@@ -315,25 +346,24 @@ export class PlayOut implements RepairBuffer {
       playoutDelayMillis: config.playoutDelayMillis,
       playoutDelayChunks: null,
     });
-    if (delay.chunks >= this.#delay) return;
+    const chunks = delay.chunks + this.#signedRunChunks;
+    if (chunks >= this.#delay) return;
     this.#context.emit({
       name: 'config-adjust',
       level: 'info',
       fields: {
         option: 'playoutDelayMillis',
         requested: config.playoutDelayMillis,
-        used: delay.chunks,
+        used: chunks,
         previous: this.#delay,
         why: `chunks arrive every ${measured.toFixed(1)} ms, not the ${announced.toFixed(1)} ms the join accept announced`,
       },
     });
     this.#timing.remeasured(measured);
-    this.#delay = delay.chunks;
+    this.#delay = chunks;
     this.#hooks.delayShortened(delay);
-    this.#repair?.adjustDelay(
-      delay.chunks,
-      relaySpreadChunksFor(config.relaySpreadChunks, delay.peerChunks),
-    );
+    this.#neighbourSpreadChunks = relaySpreadChunksFor(config.relaySpreadChunks, delay.peerChunks);
+    this.#repair?.adjustDelay(chunks, this.#neighbourSpreadChunks + this.#signedRunChunks);
   }
 
   /**
@@ -461,7 +491,10 @@ export class PlayOut implements RepairBuffer {
     const index = buffer.anchored ? buffer.indexOf(request.chunkNumber) : null;
     const payload = index === null ? null : buffer.peek(index);
     const answer = repair.answer(neighbour.memberId, request.chunkNumber, index, payload, now);
-    if (answer !== null) context.sendBytes(neighbour.endpoint, encodeDatagram(answer));
+    if (answer === null) return;
+    // The digest goes along, so the answer is valid even where the digest was lost.
+    const signature = this.#hooks.digestFor(answer.chunkNumber) ?? answer.signature;
+    context.sendBytes(neighbour.endpoint, encodeDatagram({ ...answer, signature }));
   }
 
   /** Asks neighbours for the chunks that are overdue; a monitor complains about the rest. */

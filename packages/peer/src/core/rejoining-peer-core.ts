@@ -63,6 +63,7 @@ const SESSION_FIELDS: Record<Exclude<keyof PeerStats, keyof PeerCounters>, true>
   mediaType: true,
   stopReason: true,
   repair: true,
+  verification: true,
 };
 
 /**

@@ -10,6 +10,7 @@ import {
   type NodeHost,
   parseEndpoint,
   RuntimeShutdown,
+  sha256,
   startNodeHost,
 } from '@p2psp/host';
 import { detectNat } from '@p2psp/nat/node';
@@ -283,6 +284,7 @@ export async function startPeer(options: PeerOptions): Promise<PeerHandle> {
             source,
             players: () => fanOut.playerCount,
             verifier: createVerifier(),
+            sha256,
             random: createRandom(
               options.seed ?? Math.floor(performance.timeOrigin + performance.now()),
             ),

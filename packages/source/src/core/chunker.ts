@@ -1,5 +1,6 @@
 import { concatBytes } from '@p2psp/media';
 import { type Instant, nextChunkNumber } from '@p2psp/wire';
+import { ChunkSigning } from './chunk-signing.js';
 import { IngestRate } from './ingest-rate.js';
 import type { ResolvedSourceConfig, StreamHeaderSplitter } from './source-config.js';
 import type { SourceContext } from './source-context.js';
@@ -9,7 +10,8 @@ const EMPTY = new Uint8Array(0);
 
 /** What the chunker hands on: each chunk cut (rule 1), and the header once it is complete. */
 export interface ChunkerOutputs {
-  chunk(chunkNumber: number, payload: Uint8Array): void;
+  /** `trailer`: the signed digest this chunk carries (signed chunks), else empty. */
+  chunk(chunkNumber: number, payload: Uint8Array, trailer: Uint8Array): void;
   headerComplete(now: Instant): void;
 }
 
@@ -39,6 +41,8 @@ export class Chunker {
   /** Payloads of the last B chunks, for LRS resends (slot chunkNumber mod B). */
   readonly #recentPayloads: (Uint8Array | undefined)[];
   readonly #recentNumbers: Float64Array;
+  /** Signed chunks: the digests of runs of chunks, or null when the source signs nothing. */
+  readonly #signing: ChunkSigning | null;
 
   constructor(context: SourceContext, config: ResolvedSourceConfig, outputs: ChunkerOutputs) {
     this.#context = context;
@@ -48,6 +52,14 @@ export class Chunker {
     this.#chunk = new Uint8Array(config.chunkSize);
     this.#recentPayloads = new Array<Uint8Array | undefined>(config.bufferSize).fill(undefined);
     this.#recentNumbers = new Float64Array(config.bufferSize).fill(-1);
+    this.#signing =
+      config.signer === null || config.sha256 === null
+        ? null
+        : new ChunkSigning(
+            { signer: config.signer, sha256: config.sha256 },
+            config.digestChunks,
+            config.bufferSize,
+          );
     const header = config.header;
     if (header === null) {
       this.#splitter = null;
@@ -83,6 +95,11 @@ export class Chunker {
   recent(chunkNumber: number): Uint8Array | undefined {
     const slot = chunkNumber % this.#config.bufferSize;
     return this.#recentNumbers[slot] === chunkNumber ? this.#recentPayloads[slot] : undefined;
+  }
+
+  /** The signed digest that covers chunk `chunkNumber` (LRS resends carry it), or empty. */
+  trailerFor(chunkNumber: number): Uint8Array {
+    return this.#signing?.trailerFor(chunkNumber) ?? EMPTY;
   }
 
   /**
@@ -157,10 +174,11 @@ export class Chunker {
 
   /** The stream ended: the partial last chunk is part of it. */
   flush(): void {
-    if (this.#chunkFill > 0) this.#cut();
+    if (this.#chunkFill > 0) this.#cut(true);
   }
 
-  #cut(): void {
+  /** `last`: the stream ends, so the open run of signed chunks closes here. */
+  #cut(last = false): void {
     const payload = this.#chunk.subarray(0, this.#chunkFill);
     const chunkNumber = this.#nextChunkNumber;
     this.#nextChunkNumber = nextChunkNumber(chunkNumber);
@@ -170,6 +188,7 @@ export class Chunker {
     const slot = chunkNumber % this.#config.bufferSize;
     this.#recentPayloads[slot] = payload;
     this.#recentNumbers[slot] = chunkNumber;
-    this.#outputs.chunk(chunkNumber, payload);
+    const trailer = this.#signing?.cut(chunkNumber, payload, last) ?? EMPTY;
+    this.#outputs.chunk(chunkNumber, payload, trailer);
   }
 }

@@ -4,7 +4,6 @@ import { reachable, SYMMETRIC_NATS } from './introductions.js';
 import type { Membership } from './membership.js';
 import type { SourceContext } from './source-context.js';
 
-const NO_SIGNATURE = new Uint8Array(0);
 const NON_EXCLUSIVE_CHUNK = { nonExclusive: true, recovered: false } as const;
 const PLAIN_CHUNK = { nonExclusive: false, recovered: false } as const;
 
@@ -119,7 +118,7 @@ export class Externals {
    * A chunk was cut: its copy goes to each waiting external, flagged non-exclusive, and to
    * each external the source feeds itself (plain once its onboarding copies are sent).
    */
-  chunkCut(chunkNumber: number, payload: Uint8Array): void {
+  chunkCut(chunkNumber: number, payload: Uint8Array, trailer: Uint8Array): void {
     for (const [memberId, endpoint] of this.#fedBySource) {
       if (!this.#membership.isActive(memberId)) {
         this.#fedBySource.delete(memberId);
@@ -132,7 +131,7 @@ export class Externals {
         origin: memberId,
         flags: PLAIN_CHUNK,
         payload,
-        signature: NO_SIGNATURE,
+        signature: trailer,
       });
     }
     for (const [memberId, waiting] of this.#waiting) {
@@ -146,7 +145,7 @@ export class Externals {
         origin: memberId,
         flags: NON_EXCLUSIVE_CHUNK,
         payload,
-        signature: NO_SIGNATURE,
+        signature: trailer,
       });
       if (waiting.copies !== ONBOARDING_COPIES - 1) continue;
       this.#context.stats.externalsOnboarded++;

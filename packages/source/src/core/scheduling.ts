@@ -5,7 +5,6 @@ import type { Membership } from './membership.js';
 import type { ResolvedSourceConfig } from './source-config.js';
 import type { SourceContext } from './source-context.js';
 
-const NO_SIGNATURE = new Uint8Array(0);
 const PLAIN_CHUNK = { nonExclusive: false, recovered: false } as const;
 const RECOVERED_CHUNK = { nonExclusive: false, recovered: true } as const;
 
@@ -51,8 +50,11 @@ export class Scheduling {
     context.timers.register('keepalive', (now) => this.#keepalive(now));
   }
 
-  /** Rule 1: sends a chunk just cut to the next member, or drops it when nobody is fed. */
-  feed(chunkNumber: number, payload: Uint8Array): void {
+  /**
+   * Rule 1: sends a chunk just cut (with its `trailer`, the signed digest it carries) to the
+   * next member, or drops it when nobody is fed.
+   */
+  feed(chunkNumber: number, payload: Uint8Array, trailer: Uint8Array): void {
     const stats = this.#context.stats;
     const member = this.#cluster.nextDestination(chunkNumber);
     if (member === undefined) {
@@ -78,7 +80,7 @@ export class Scheduling {
       origin: member.memberId,
       flags: PLAIN_CHUNK,
       payload,
-      signature: NO_SIGNATURE,
+      signature: trailer,
     });
   }
 
@@ -166,7 +168,8 @@ export class Scheduling {
       origin: via,
       flags: RECOVERED_CHUNK,
       payload,
-      signature: NO_SIGNATURE,
+      // The digest that covers it: peers that lost the digest can check the resend too.
+      signature: this.#chunker.trailerFor(chunkNumber),
     });
   }
 

@@ -1,7 +1,14 @@
 import type { SourceClusterOptions } from '@p2psp/cluster';
 import type { MediaKind } from '@p2psp/media';
 import type { Endpoint } from '@p2psp/wire';
-import { MAX_CHUNK_PAYLOAD_FOR_MTU, type Random, type Signer } from '@p2psp/wire';
+import {
+  chunkDigestBytes,
+  MAX_CHUNK_PAYLOAD_FOR_MTU,
+  MAX_DIGEST_CHUNKS,
+  type Random,
+  type Sha256,
+  type Signer,
+} from '@p2psp/wire';
 import { SourceConfigError } from './errors.js';
 
 /** Below this a chunk's header overhead dominates; P2PSP's default is 1,024 bytes. */
@@ -33,6 +40,17 @@ export interface SourceConfig {
    * nothing, and peers take as neighbours only the members it lists (a trusted LAN).
    */
   readonly signer?: Signer;
+  /**
+   * SHA-256 for signed chunks: with `signer`, every `digestChunks` chunks the source signs
+   * a digest of their hashes, carried by the last of them (docs/security.md). The Node
+   * runtime passes `@p2psp/host`'s `sha256`. Without both, chunks go unsigned.
+   */
+  readonly sha256?: Sha256;
+  /**
+   * Chunks per signed digest (1 to 23). Default 8: at 1,024-byte chunks the digest (134
+   * bytes) costs 1.6% of the stream, and a chunk waits at most 7 chunk intervals for it.
+   */
+  readonly digestChunks?: number;
   /** Payload bytes per chunk. Default 1,024 (P2PSP); 64..MTU limit. */
   readonly chunkSize?: number;
   /** B: chunks a peer buffers, and how many chunk destinations the source remembers. Default 64. */
@@ -115,6 +133,8 @@ export interface SourceConfig {
 export interface ResolvedSourceConfig {
   readonly random: Random;
   readonly signer: Signer | null;
+  readonly sha256: Sha256 | null;
+  readonly digestChunks: number;
   readonly chunkSize: number;
   readonly bufferSize: number;
   readonly mediaType: string;
@@ -149,6 +169,7 @@ export const SOURCE_DEFAULTS = {
   initialChunkIntervalMillis: 20,
   rateWindowMillis: 5000,
   keepaliveMillis: 5000,
+  digestChunks: 8,
 } as const;
 
 /** The integer options whose refusal names their default as the fix. */
@@ -158,7 +179,8 @@ type IntegerOptionWithDefault =
   | 'maxJoinsPerAddress'
   | 'joinsPerSecond'
   | 'joinTimeoutMillis'
-  | 'maxFrameBytes';
+  | 'maxFrameBytes'
+  | 'digestChunks';
 
 function integerIn(option: string, value: number, min: number, max: number, fix: string): number {
   if (!Number.isInteger(value) || value < min || value > max) {
@@ -219,10 +241,23 @@ export function resolveSourceConfig(config: SourceConfig): ResolvedSourceConfig 
     'B must be at least the cluster size (rule 5); use the default 64',
   );
   const maxMembers = withDefault('maxMembers', 1, 1_000_000);
+  const digestChunks = withDefault('digestChunks', 1, MAX_DIGEST_CHUNKS);
+  const signing = config.signer !== undefined && config.sha256 !== undefined;
+  if (signing && chunkSize + chunkDigestBytes(digestChunks) > MAX_CHUNK_PAYLOAD_FOR_MTU) {
+    throw new SourceConfigError(
+      'P2PSP_ERR_CHUNK_SIZE',
+      'chunkSize',
+      `chunkSize ${chunkSize} and its signed digest (${chunkDigestBytes(digestChunks)} bytes ` +
+        `for digestChunks ${digestChunks}) exceed the ${MAX_CHUNK_PAYLOAD_FOR_MTU} bytes of ` +
+        `one 1,500-byte MTU datagram; use the default ${SOURCE_DEFAULTS.chunkSize}`,
+    );
+  }
   const cluster = config.cluster ?? {};
   return {
     random: config.random,
     signer: config.signer ?? null,
+    sha256: config.sha256 ?? null,
+    digestChunks,
     chunkSize,
     bufferSize,
     mediaType: config.mediaType ?? SOURCE_DEFAULTS.mediaType,

@@ -69,9 +69,9 @@ export class SourceCore implements SansIoCore<SourceEvent> {
     const cluster = this.cluster;
     // Wiring: one line per component. Timers fire in the order they are registered here.
     this.#chunker = new Chunker(context, this.config, {
-      chunk: (chunkNumber, payload) => {
-        this.#scheduling.feed(chunkNumber, payload);
-        this.#externals.chunkCut(chunkNumber, payload);
+      chunk: (chunkNumber, payload, trailer) => {
+        this.#scheduling.feed(chunkNumber, payload, trailer);
+        this.#externals.chunkCut(chunkNumber, payload, trailer);
       },
       headerComplete: (now) => this.#joins.answerWaiting(now),
     });

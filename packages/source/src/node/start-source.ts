@@ -8,6 +8,7 @@ import {
   type HostLogger,
   type NodeHost,
   RuntimeShutdown,
+  sha256,
   startNodeHost,
 } from '@p2psp/host';
 import {
@@ -273,6 +274,7 @@ export async function startSource(options: SourceOptions): Promise<SourceHandle>
         new SourceCore({
           ...options.core,
           signer: options.core?.signer ?? generateSigner(),
+          sha256: options.core?.sha256 ?? sha256,
           random: createRandom(
             options.seed ?? Math.floor(performance.timeOrigin + performance.now()),
           ),
