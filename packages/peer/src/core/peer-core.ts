@@ -229,9 +229,10 @@ export class PeerCore implements SansIoCore<PeerEvent> {
     const context = this.#context;
     context.memberId = accept.memberId;
     const monitor = this.#complaints.start(accept);
-    this.#signedChunks.start(accept);
+    const verifying = this.#signedChunks.start(accept);
     this.#timing.start(accept.chunkIntervalMicros, accept.nextChunkNumber, now);
     const delay = this.#playOut.start(accept, now);
+    if (verifying) this.#playOut.verifying();
     this.#relay.start(delay);
     context.state = 'streaming';
     this.#join.joined(accept, {

@@ -80,6 +80,8 @@ export class PlayOut implements RepairBuffer {
   #newestArrivalIndex = 0;
   /** Signed chunks: the longest run of chunks one digest covered (0: unsigned). */
   #signedRunChunks = 0;
+  /** Signed chunks are checked: arrivals come in runs (see `verifying`). */
+  #verified = false;
   /** Chunk intervals the neighbours spread their relays over (repair waits for them). */
   #neighbourSpreadChunks = 0;
   /** RMS-lite repair of lost chunks (chunk-repair.ts), or null when `repair` is off. */
@@ -287,6 +289,15 @@ export class PlayOut implements RepairBuffer {
   }
 
   /**
+   * Signed chunks are checked (the source signs, we verify): a chunk waits for its digest
+   * before it is stored and relayed, so chunks reach us in bursts, a run at a time, and
+   * their pace before play says nothing of the interval: the delay is not shortened.
+   */
+  verifying(): void {
+    this.#verified = true;
+  }
+
+  /**
    * Signed chunks: a digest covered a run of `chunks`. A chunk waits up to a run for its
    * digest before it is stored and relayed, so before playing the delay grows by the
    * longest run seen, and repair expects relays that much later.
@@ -331,7 +342,9 @@ export class PlayOut implements RepairBuffer {
    */
   #adjustDelayBeforePlay(now: Instant): void {
     const config = this.#config;
-    if (config.playoutDelayChunks !== null || this.#firstArrivalAt === null) return;
+    if (config.playoutDelayChunks !== null || this.#firstArrivalAt === null || this.#verified) {
+      return;
+    }
     const span = this.#newestArrivalIndex - this.#firstArrivalIndex;
     if (span < MEASURE_CHUNKS) return;
     const measured = (now - this.#firstArrivalAt) / span;

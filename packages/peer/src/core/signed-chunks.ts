@@ -59,18 +59,17 @@ export class SignedChunks {
     this.#runVerified = runVerified;
   }
 
-  /** Rule 4: the accept carries the source's key, or none when it signs nothing. */
-  start(accept: JoinAccept): void {
-    if (accept.sourceKey.length === 0 || this.#crypto === null) return;
+  /**
+   * Rule 4: the accept carries the source's key, or none when it signs nothing. True when
+   * chunks will be verified.
+   */
+  start(accept: JoinAccept): boolean {
+    if (accept.sourceKey.length === 0 || this.#crypto === null) return false;
     this.#verification = new ChunkVerification(this.#crypto, accept.sourceKey, {
       horizonChunks: accept.bufferSize,
       maxPending: PENDING_PER_BUFFER_SLOT * accept.bufferSize,
     });
-  }
-
-  /** False when the source signs and this runtime cannot check signatures. */
-  canVerify(accept: JoinAccept): boolean {
-    return accept.sourceKey.length === 0 || this.#crypto !== null;
+    return true;
   }
 
   stats(): VerificationStats {
