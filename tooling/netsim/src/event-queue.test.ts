@@ -28,6 +28,39 @@ describe('EventQueue', () => {
     expect(queue.peekTime()).toBe(Number.POSITIVE_INFINITY);
   });
 
+  it('pops exactly the order of (time, push order) when pushes and pops interleave', () => {
+    const queue = new EventQueue();
+    const random = createRandom(13);
+    // Reference: the events pushed and not yet popped, kept sorted by (time, label).
+    const pending: { time: number; label: number }[] = [];
+    const expected: number[] = [];
+    const popped: number[] = [];
+    let now = 0;
+    let label = 0;
+    for (let step = 0; step < 20_000; step += 1) {
+      if (random.next() < 0.55 || pending.length === 0) {
+        const event = queue.allocate();
+        // Few distinct offsets: same-instant ties across growth and sifts.
+        event.time = now + Math.floor(random.next() * 8) * 5;
+        event.number = label;
+        queue.push(event);
+        // Labels grow, so the new one goes after every pending event of its time or earlier.
+        let at = pending.length;
+        while (at > 0 && pending[at - 1]!.time > event.time) at -= 1;
+        pending.splice(at, 0, { time: event.time, label });
+        label += 1;
+      } else {
+        expected.push(pending.shift()!.label);
+        const event = queue.pop()!;
+        popped.push(event.number);
+        now = event.time;
+        queue.release(event);
+      }
+    }
+    expect(popped).toEqual(expected);
+    expect(queue.size).toBe(pending.length);
+  });
+
   it('keeps order when pushes and pops interleave', () => {
     const queue = new EventQueue();
     const random = createRandom(11);
