@@ -1,3 +1,4 @@
+export { ChunkSigning, type ChunkSigningCrypto } from './core/chunk-signing.js';
 export {
   SOURCE_ERROR_CODES,
   SourceConfigError,
