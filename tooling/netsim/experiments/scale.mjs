@@ -1,8 +1,11 @@
 #!/usr/bin/env node
-// Scale experiment: 100, 300 and 1,000 peers streaming 60 simulated seconds of a
-// 128 kbit/s stream, each size in its own child process so peak memory is its own.
-// Prints a Markdown table and writes docs/simulation-scale.json and docs/simulation-scale.svg.
-// Run after building: pnpm --filter @p2psp/netsim build && node tooling/netsim/experiments/scale.mjs
+// Scale experiment: N peers in one full-mesh cluster streaming 128 kbit/s (default N = 100,
+// 300, 1,000, 3,000 and 20 simulated seconds), each size in its own child process so peak
+// memory and CPU are its own. Cost is CPU seconds of that process (the machine is shared),
+// per listener-second, for the whole run and for what follows the joins.
+// Prints a Markdown table and the fitted exponents, writes docs/simulation-scale.json and
+// docs/simulation-scale.svg.
+// Run after building: pnpm turbo run build --filter @p2psp/netsim... && node tooling/netsim/experiments/scale.mjs
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -13,6 +16,8 @@ import { linePlot } from './svg-plot.mjs';
 const here = dirname(fileURLToPath(import.meta.url));
 const docs = join(here, '../../../docs');
 const args = process.argv.slice(2);
+/** Simulated seconds counted as the join phase (all joins fall in the first one). */
+const JOIN_PHASE_SECONDS = 5;
 
 if (args[0] === '--one') {
   const peers = Number(args[1]);
@@ -20,10 +25,16 @@ if (args[0] === '--one') {
   const { runClusterScenario } = await import('../dist/index.js');
   const started = performance.now();
   const cpuStarted = process.cpuUsage();
+  const cpuNow = () => {
+    const cpu = process.cpuUsage(cpuStarted);
+    return (cpu.user + cpu.system) / 1e6;
+  };
+  // CPU seconds spent up to each simulated second (the scenario traces the cluster size
+  // every second): the join phase's share of the cost, read off the same run.
+  const cpuAtSecond = [];
   const run = runClusterScenario({
     peers,
-    // B = N: the smallest buffer rule 5 allows; the play-out delay (B/2 chunks) is then
-    // N x 32 ms, which must fit in the 60 s run for N = 1,000.
+    // B = N: the smallest buffer rule 5 allows.
     bufferSize: peers,
     seconds,
     bitrate: 128_000,
@@ -31,29 +42,47 @@ if (args[0] === '--one') {
     jitterMs: 5,
     loss: 0.001,
     seed: 1,
-    // The figures in docs/simulation.md section 3 are plain DBS (RMS-lite repair off).
-    peerOptions: { repair: false },
+    // The peer core's own time-based play-out delay, so start-up does not grow with B = N.
+    peerOptions: { playoutDelayMillis: 500 },
+    // Every joiner admitted at once: the join flood is what is measured, not the source's
+    // join-rate limit (100 per second by default).
+    sourceOptions: { joinsPerSecond: 1_000_000 },
+    onTrace: (record) => {
+      if (record.type === 'cluster-size') cpuAtSecond.push(cpuNow());
+    },
   });
   const wallSeconds = (performance.now() - started) / 1000;
-  const cpu = process.cpuUsage(cpuStarted);
   // CPU seconds of this process: the fair figure when other jobs share the 2 cores.
-  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  const cpuSeconds = cpuNow();
   const summary = run.summary;
+  // Listener-seconds: simulated seconds each peer was present (the work a run buys).
+  const listenerSeconds = run.peers.reduce(
+    (sum, peer) => sum + ((peer.leftAt ?? seconds * 1000) - peer.joinedAt) / 1000,
+    0,
+  );
+  // Joins are over 1 s; by 5 s every hello round has settled (peers retry every 200 ms).
+  const joinCpuSeconds = cpuAtSecond[JOIN_PHASE_SECONDS - 1] ?? cpuSeconds;
   process.stdout.write(
     `${JSON.stringify({
       peers,
       seconds,
       wallSeconds,
       cpuSeconds,
+      joinCpuSeconds,
+      cpuMicrosPerListenerSecond: (cpuSeconds * 1e6) / listenerSeconds,
+      steadyCpuMicrosPerListenerSecond:
+        ((cpuSeconds - joinCpuSeconds) * 1e6) / (peers * (seconds - JOIN_PHASE_SECONDS)),
       loadAverage: loadavg()[0],
       peakRssMiB: process.resourceUsage().maxRSS / 1024,
       datagramsDelivered: summary.datagramsDelivered,
       eventsProcessed: summary.eventsProcessed,
       datagramsPerWallSecond: summary.datagramsDelivered / wallSeconds,
       datagramsPerCpuSecond: summary.datagramsDelivered / cpuSeconds,
+      peersPlayed: summary.startupDelayMs.count,
       clrMean: summary.chunkLossRatio.mean,
       clrMax: summary.chunkLossRatio.max,
       startupMeanMs: summary.startupDelayMs.mean,
+      startupP99Ms: summary.startupDelayMs.p99,
       sourceUploadRatio: summary.sourceUploadRatio,
       sourceChunkRatio: summary.sourceChunkRatio,
       traceHash: summary.traceHash,
@@ -62,49 +91,84 @@ if (args[0] === '--one') {
   process.exit(0);
 }
 
-const sizes = args.length > 0 ? args.map(Number) : [100, 300, 1000];
+// `[--seconds S] N ...`: simulated seconds per run (default 20: 5 s of joins, 15 of streaming).
+const secondsFlag = args.indexOf('--seconds');
+const seconds = secondsFlag < 0 ? 20 : Number(args[secondsFlag + 1]);
+const sizeArgs =
+  secondsFlag < 0 ? args : args.filter((_, at) => at !== secondsFlag && at !== secondsFlag + 1);
+const sizes = sizeArgs.length > 0 ? sizeArgs.map(Number) : [100, 300, 1000, 3000];
 const results = [];
 for (const peers of sizes) {
   const output = execFileSync(
     process.execPath,
-    ['--max-old-space-size=4096', fileURLToPath(import.meta.url), '--one', String(peers)],
-    {
-      encoding: 'utf8',
-      maxBuffer: 1 << 20,
-    },
+    [
+      '--max-old-space-size=16384',
+      fileURLToPath(import.meta.url),
+      '--one',
+      String(peers),
+      String(seconds),
+    ],
+    { encoding: 'utf8', maxBuffer: 1 << 20 },
   );
   const result = JSON.parse(output.trim().split('\n').at(-1));
   results.push(result);
-  process.stderr.write(`N = ${peers}: ${result.wallSeconds.toFixed(1)} s wall\n`);
+  process.stderr.write(`${JSON.stringify(result)}\n`);
 }
+
+/** Least-squares slope of log(y) against log(x): the exponent of y ~ x^k. */
+function exponent(points) {
+  const xs = points.map(([x]) => Math.log(x));
+  const ys = points.map(([, y]) => Math.log(y));
+  const meanX = xs.reduce((sum, x) => sum + x, 0) / xs.length;
+  const meanY = ys.reduce((sum, y) => sum + y, 0) / ys.length;
+  let covariance = 0;
+  let variance = 0;
+  for (let at = 0; at < xs.length; at += 1) {
+    covariance += (xs[at] - meanX) * (ys[at] - meanY);
+    variance += (xs[at] - meanX) ** 2;
+  }
+  return covariance / variance;
+}
+
+const number = (value) => Math.round(value).toLocaleString('en-US');
 const rows = results.map(
   (result) =>
-    `| ${result.peers} | ${result.wallSeconds.toFixed(1)} | ${result.cpuSeconds.toFixed(1)} | ${result.loadAverage.toFixed(1)} | ${result.peakRssMiB.toFixed(0)} | ${result.datagramsDelivered.toLocaleString('en-US')} | ${Math.round(result.datagramsPerWallSecond).toLocaleString('en-US')} | ${Math.round(result.datagramsPerCpuSecond).toLocaleString('en-US')} | ${(result.cpuSeconds / results[0].cpuSeconds).toFixed(1)} | ${(result.datagramsDelivered / results[0].datagramsDelivered).toFixed(1)} | ${(result.clrMean * 100).toFixed(3)}% | ${(result.startupMeanMs / 1000).toFixed(1)} | ${result.sourceUploadRatio.toFixed(3)} | ${result.sourceChunkRatio.toFixed(3)} |`,
+    `| ${number(result.peers)} | ${result.wallSeconds.toFixed(1)} | ${result.cpuSeconds.toFixed(1)} | ${result.joinCpuSeconds.toFixed(1)} | ${result.loadAverage.toFixed(1)} | ${number(result.peakRssMiB)} | ${number(result.datagramsDelivered)} | ${number(result.datagramsPerCpuSecond)} | ${number(result.cpuMicrosPerListenerSecond)} | ${number(result.steadyCpuMicrosPerListenerSecond)} | ${result.peersPlayed} | ${(result.startupP99Ms / 1000).toFixed(2)} | ${(result.clrMean * 100).toFixed(3)}% | ${result.sourceUploadRatio.toFixed(2)} |`,
 );
+const fit = (key) => exponent(results.map((result) => [result.peers, result[key]])).toFixed(2);
 const table = [
-  '| peers N | wall s | CPU s | load avg | peak RSS MiB | datagrams delivered | datagrams / wall s | datagrams / CPU s | CPU vs N=100 | datagrams vs N=100 | CLR mean | startup s | source upload ratio | source chunk ratio |',
+  `| peers N | wall s | CPU s | CPU s of joins (first ${JOIN_PHASE_SECONDS} s) | load avg | peak RSS MiB | datagrams | datagrams / CPU s | CPU µs / listener-s | CPU µs / listener-s after the joins | peers played | start-up p99 s | CLR mean | source upload ÷ stream |`,
   '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ...rows,
 ].join('\n');
-process.stdout.write(`${table}\n`);
+process.stdout.write(
+  `${table}\n\nExponents over N = ${sizes.join(', ')} (least squares on log-log): CPU s ${fit('cpuSeconds')}, CPU s of joins ${fit('joinCpuSeconds')}, CPU after the joins ${exponent(results.map((result) => [result.peers, result.cpuSeconds - result.joinCpuSeconds])).toFixed(2)}, datagrams ${fit('datagramsDelivered')}, peak RSS ${fit('peakRssMiB')}\n`,
+);
 writeFileSync(join(docs, 'simulation-scale.json'), `${JSON.stringify(results, null, 2)}\n`);
 writeFileSync(
   join(docs, 'simulation-scale.svg'),
   linePlot(
     [
-      { name: 'wall seconds', points: results.map((result) => [result.peers, result.wallSeconds]) },
-      { name: 'CPU seconds', points: results.map((result) => [result.peers, result.cpuSeconds]) },
       {
-        name: 'datagrams / 100k',
-        points: results.map((result) => [result.peers, result.datagramsDelivered / 1e5]),
+        name: 'CPU µs per listener-second',
+        points: results.map((result) => [result.peers, result.cpuMicrosPerListenerSecond]),
+      },
+      {
+        name: 'CPU µs per listener-second after the joins',
+        points: results.map((result) => [result.peers, result.steadyCpuMicrosPerListenerSecond]),
+      },
+      {
+        name: 'peak RSS MiB',
+        points: results.map((result) => [result.peers, result.peakRssMiB]),
         dashed: true,
       },
     ],
     {
-      title: 'Cost of 60 simulated seconds (128 kbit/s) against cluster size',
+      title: `Simulator cost per listener-second, one full-mesh cluster, ${seconds} s of 128 kbit/s`,
       xLabel: 'peers N',
-      yLabel: 'wall seconds; datagrams / 100,000',
-      xMin: 0,
+      yLabel: 'CPU µs per listener-second; MiB',
+      yLog: true,
+      yFloor: 10,
     },
   ),
 );
