@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { decodeDatagram, encodeDatagram, peerListReplies } from './datagram-codec.js';
+import {
+  decodeDatagram,
+  encodeDatagram,
+  isControlDatagram,
+  peerListReplies,
+} from './datagram-codec.js';
 import type { DecodeErrorCode } from './decode-result.js';
 import {
   CHUNK_HEADER_BYTES,
@@ -167,6 +172,18 @@ describe('encodeDatagram', () => {
     expect(ipv4.length + 20 + 8).toBe(1500);
     const ipv6 = encodeDatagram(chunk({ payload: new Uint8Array(MAX_CHUNK_PAYLOAD_FOR_MTU_IPV6) }));
     expect(ipv6.length + 40 + 8).toBe(1500);
+  });
+});
+
+describe('isControlDatagram', () => {
+  it('tells control from chunks by the header bytes; bytes of another version are neither', () => {
+    expect(isControlDatagram(encodeDatagram(chunk()))).toBe(false);
+    expect(isControlDatagram(encodeDatagram(streamMetadata()))).toBe(true);
+    const lostChunk = encodeDatagram({ type: 'lost-chunk', memberId: 3, chunkNumber: 7 });
+    expect(isControlDatagram(lostChunk)).toBe(true);
+    lostChunk[0] = (lostChunk[0] ?? 0) + 1;
+    expect(isControlDatagram(lostChunk)).toBe(false);
+    expect(isControlDatagram(new Uint8Array(1))).toBe(false);
   });
 });
 

@@ -217,6 +217,16 @@ function encodeChunk(chunk: Chunk): Uint8Array {
 }
 
 /**
+ * True for a datagram of this protocol other than a chunk: control (stats reports, hellos,
+ * acks, goodbyes, lost-chunk...), told from the stream by its header bytes alone. A host
+ * sends control first when its upload backs up: a member's reports must reach the source
+ * within its member timeout (rule 6).
+ */
+export function isControlDatagram(bytes: Uint8Array): boolean {
+  return bytes.length >= 2 && bytes[0] === PROTOCOL_VERSION && bytes[1] !== CHUNK_TYPE;
+}
+
+/**
  * Decodes one UDP datagram. Never throws. A chunk's `payload` and `signature` are views
  * into `bytes` (zero-copy): copy them if `bytes` will be reused.
  */

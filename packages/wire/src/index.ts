@@ -16,7 +16,12 @@ export {
   type CoreContextOptions,
   type DatagramDropEvent,
 } from './core-context.js';
-export { decodeDatagram, encodeDatagram, peerListReplies } from './datagram-codec.js';
+export {
+  decodeDatagram,
+  encodeDatagram,
+  isControlDatagram,
+  peerListReplies,
+} from './datagram-codec.js';
 export {
   DECODE_ERROR_CODES,
   type DecodeError,
