@@ -12,6 +12,7 @@ import type {
 } from '@p2psp/wire';
 import { formatEndpoint, unmapIpv4 } from '@p2psp/wire';
 import { CoreDriver } from './core-driver.js';
+import { DatagramSender } from './datagram-sender.js';
 import { bindUdp, closeQuietly, errorCode, listenTcp } from './sockets.js';
 
 /** The subset of a pino logger the host uses (so this package does not depend on pino). */
@@ -77,6 +78,8 @@ export interface HostCounters {
   datagramsSent: number;
   datagramBytesSent: number;
   datagramSendErrors: number;
+  /** Chunks dropped unsent: the upload fell so far behind that their turn had passed. */
+  chunksShed: number;
   connectionsAccepted: number;
   connectionsOpened: number;
   connectionErrors: number;
@@ -163,6 +166,7 @@ export async function startNodeHost<Core extends SansIoCore>(
     datagramsSent: 0,
     datagramBytesSent: 0,
     datagramSendErrors: 0,
+    chunksShed: 0,
     connectionsAccepted: 0,
     connectionsOpened: 0,
     connectionErrors: 0,
@@ -203,6 +207,30 @@ export async function startNodeHost<Core extends SansIoCore>(
     stoppedResolve = resolve;
   });
 
+  // A bad address from the core (or a closed socket): count, never crash.
+  const sendFailed = (error: unknown, to: Endpoint): void => {
+    counters.datagramSendErrors += 1;
+    logger.warn({ to: formatEndpoint(to), code: errorCode(error) }, 'datagram-send-fail');
+  };
+  const sender = new DatagramSender(udp, {
+    onSent: (bytes) => {
+      inFlightDatagrams += 1;
+      counters.datagramsSent += 1;
+      counters.datagramBytesSent += bytes.byteLength;
+    },
+    onDone: (error, to) => {
+      inFlightDatagrams -= 1;
+      if (error) {
+        counters.datagramSendErrors += 1;
+        logger.debug({ to: formatEndpoint(to), code: errorCode(error) }, 'datagram-send-fail');
+      }
+    },
+    onFail: sendFailed,
+    onShed: () => {
+      counters.chunksShed += 1;
+    },
+  });
+
   const perform = (output: CoreOutput): void => {
     switch (output.type) {
       case 'send-datagram': {
@@ -211,23 +239,9 @@ export async function startNodeHost<Core extends SansIoCore>(
         try {
           // A dual-stack udp6 socket reaches IPv4 peers at their IPv4-mapped address.
           const address = udpIsIpv6 && isIPv4(to.address) ? `::ffff:${to.address}` : to.address;
-          udp.send(bytes, to.port, address, (error) => {
-            inFlightDatagrams -= 1;
-            if (error) {
-              counters.datagramSendErrors += 1;
-              logger.debug(
-                { to: formatEndpoint(to), code: errorCode(error) },
-                'datagram-send-fail',
-              );
-            }
-          });
-          inFlightDatagrams += 1;
-          counters.datagramsSent += 1;
-          counters.datagramBytesSent += bytes.byteLength;
+          sender.send(to, address, bytes);
         } catch (error) {
-          // A bad address from the core (or a closed socket): count, never crash.
-          counters.datagramSendErrors += 1;
-          logger.warn({ to: formatEndpoint(to), code: errorCode(error) }, 'datagram-send-fail');
+          sendFailed(error, to);
         }
         return;
       }
