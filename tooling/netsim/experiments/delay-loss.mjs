@@ -25,12 +25,21 @@ const lossModels = [
 /** Each setting: a name and the scenario options it changes. */
 const settings = [
   {
-    name: 'B/2 (the simulator before)',
+    name: "B/2 (the simulator's default before)",
     options: { peerOptions: { playoutDelayMillis: 3_600_000 } },
   },
+  { name: 'repair, 500 ms', options: { peerOptions: { playoutDelayMillis: 500 } } },
   {
-    name: 'repair, 500 ms (the runtime before)',
-    options: { peerOptions: { playoutDelayMillis: 500 } },
+    name: 'repair + from source, 500 ms',
+    options: { peerOptions: { playoutDelayMillis: 500, repairFromSource: true } },
+  },
+  {
+    name: 'repair + from source, 600 ms',
+    options: { peerOptions: { playoutDelayMillis: 600, repairFromSource: true } },
+  },
+  {
+    name: 'repair + from source, 700 ms',
+    options: { peerOptions: { playoutDelayMillis: 700, repairFromSource: true } },
   },
 ];
 

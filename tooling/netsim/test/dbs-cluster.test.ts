@@ -304,6 +304,24 @@ describe('a source and peers on the simulator (DBS rules 1-6)', () => {
     expect(charged.map((member) => member.endpoint)).toEqual([lost.to]);
   });
 
+  it('with repairFromSource, the chunk the source hop lost is asked of the source by its destination: nobody loses it', () => {
+    const lost = loseOneSourceChunk();
+    const { sim, sourceCore, peers } = createCluster({
+      peers: 4,
+      seconds: 10,
+      // Plain DBS at the source: only the destination's request brings the chunk back.
+      source: { cluster: { lostChunkRecovery: false } },
+      loseFromSource: lost.lose,
+      peerConfig: () => ({ repairFromSource: true }),
+    });
+    sim.runUntil(15_000);
+    expect(lost.chunkNumber).not.toBeNull();
+    for (const { core } of peers) expect(core.stats().chunksLost).toBe(0);
+    // Sent back once, to the member it was sent to, which relayed it to the others.
+    expect(sourceCore.stats().chunksRecovered).toBe(1);
+    expect(sourceCore.stats().complaintsReceived).toBe(0);
+  });
+
   it('drops a member that says goodbye, at the source and at every peer (rule 6)', () => {
     const { sim, sourceCore, peers } = createCluster({ peers: 4, seconds: 10 });
     sim.runUntil(3_000);

@@ -11,6 +11,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import {
   ANSWER_BURST_PER_REQUESTER,
+  EXPECTED_SLACK_MIN_MILLIS,
   GRACE_CHUNKS,
   MAX_ATTEMPTS,
   REQUEST_BURST,
@@ -163,6 +164,56 @@ describe('RMS-lite repair: asking for a lost chunk', () => {
     core.handleTimeout(start + INTERVAL);
     const next = requestsIn(drainOutputs(core));
     expect(next.map((request) => request.chunkNumber)).toEqual([REQUEST_BURST + 1]);
+  });
+
+  it("asks as soon as the origin's own pace says the chunk is late, before it is overdue", () => {
+    const core = joinedPeer(B);
+    // Origin 4 sent chunks 3 and 7 at 30 and 70 ms: chunk 11 is due at 110 ms, asked for
+    // EXPECTED_SLACK_MIN_MILLIS (20 ms > one 10 ms interval) later; it is lost.
+    for (let number = 0; number <= 12; number++) if (number !== 11) relay(core, number);
+    const due = 110 + EXPECTED_SLACK_MIN_MILLIS;
+    expect(core.pollTimeout()).toBeLessThanOrEqual(due);
+    let now = core.pollTimeout()!;
+    while (now < due) {
+      core.handleTimeout(now);
+      expect(requestsIn(drainOutputs(core))).toEqual([]);
+      now = core.pollTimeout()!;
+    }
+    core.handleTimeout(due);
+    expect(requestsIn(drainOutputs(core))).toEqual([
+      { to: endpointOf(4), type: 'chunk-request', memberId: ME, chunkNumber: 11 },
+    ]);
+    // The rule without a pace would have waited for chunk 11 + OVERDUE.
+    expect(due).toBeLessThan((11 + OVERDUE) * INTERVAL);
+  });
+
+  it('asks the source for its own chunk lost on the source hop, with repairFromSource', () => {
+    // Five members in the round robin, chunk k from 1 + (k mod 5); 5 is us (not a monitor),
+    // fed by the source directly. Chunk 9, ours, is lost on the source's hop to us.
+    const members = [member(ME), member(1, true), member(2), member(3), member(4)];
+    const asked = (config: Partial<PeerConfig>) => {
+      const core = joinPeer(config, { bufferSize: B, header: new Uint8Array(0), members }).core;
+      const outputs: CoreOutput[] = [];
+      for (let number = 0; number <= 9 + 15; number++) {
+        if (number === 9) continue;
+        const origin = 1 + (number % 5);
+        const from = origin === ME ? SOURCE : endpointOf(origin);
+        core.handle({ type: 'datagram', from, bytes: chunk(number, origin) }, number * INTERVAL);
+        outputs.push(...drainOutputs(core));
+      }
+      return requestsIn(outputs);
+    };
+    // No answer (nobody plays the source here): asked again, MAX_ATTEMPTS in all.
+    expect(asked({ repairFromSource: true })).toEqual(
+      Array.from({ length: MAX_ATTEMPTS }, () => ({
+        to: SOURCE,
+        type: 'chunk-request',
+        memberId: ME,
+        chunkNumber: 9,
+      })),
+    );
+    // Without it nobody is asked: no neighbour ever had the chunk.
+    expect(asked({})).toEqual([]);
   });
 
   it('sends nothing with repair off', () => {

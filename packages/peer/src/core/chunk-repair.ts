@@ -31,12 +31,24 @@ import type { Chunk, Instant, MemberId, Random } from '@p2psp/wire';
  */
 
 /**
+ * A chunk whose likely origin is known is expected when that origin's previous chunk came
+ * plus the chunks between them (the source's round robin paces each origin's chunks, rule 1,
+ * and an origin relays to its neighbours in the same order each time, rule 3), and asked for
+ * this long after: one chunk interval, at least EXPECTED_SLACK_MIN_MILLIS (path jitter).
+ */
+export const EXPECTED_SLACK_CHUNKS = 1;
+export const EXPECTED_SLACK_MIN_MILLIS = 20;
+/**
  * Grace for latency and jitter, in chunk intervals: a missing chunk is asked for once chunks
  * this far past the neighbours' relay spread arrived, and no sooner than this long (in time)
  * after a later chunk first arrived, so a burst of chunks in one instant asks for nothing.
  */
 export const GRACE_CHUNKS = 2;
-/** Chunk intervals to wait for an answer before asking another neighbour. */
+/**
+ * Chunk intervals to wait for an answer before asking another neighbour, until answers
+ * measured the round trip; then the round trip's mean plus four deviations (RFC 6298's RTO,
+ * without its 1 s floor: a repair has the play-out delay, not a connection's patience).
+ */
 export const RETRY_CHUNKS = 3;
 /**
  * Neighbours asked for one chunk at most: the likely origin, then one other. The origin
@@ -129,17 +141,36 @@ export interface RepairSettings {
   readonly playoutDelayChunks: number;
   /** Chunk intervals over which the neighbours spread the relays of one chunk (rule 3). */
   readonly neighbourSpreadChunks: number;
+  /**
+   * A chunk the source's hop to us lost is asked of the source. False for a monitor: its
+   * complaint (rule 8) makes the source resend the chunk through a monitor (LRS), which
+   * is the same answer.
+   */
+  readonly askSource: boolean;
 }
 
 export interface RepairRequest {
-  readonly memberId: MemberId;
+  /**
+   * The neighbour to ask, or null: the source. We were the chunk's origin and the source's
+   * hop to us lost it, so no neighbour has it; the source answers its origin (and only it)
+   * with the chunk flagged recovered, which we then relay to everybody at once.
+   */
+  readonly memberId: MemberId | null;
   readonly chunkNumber: number;
 }
+
+/** `Missing.asked` entry for the source. */
+const SOURCE = -1;
 
 interface Missing {
   attempts: number;
   readonly asked: MemberId[];
+  /** When to ask (again); infinite while waiting for the relay spread (no expected time). */
   nextAt: Instant;
+  /** When a later chunk first arrived (the gap was seen then). */
+  readonly seenAt: Instant;
+  /** When the last request went out (round-trip samples). */
+  sentAt: Instant;
   /** Handed to `takeUnrepairable` already. */
   reported: boolean;
 }
@@ -204,6 +235,10 @@ export class ChunkRepair {
   /** Origin of the chunks stored, by slot (index mod B), to predict who has a missing one. */
   readonly #origins: Float64Array;
   readonly #originIndexes: Float64Array;
+  /** When the chunk stored in each slot arrived (its origin's pace, see `#expectedAt`). */
+  readonly #arrivedAt: Float64Array;
+  /** Round trip of answered requests: smoothed mean and deviation, ms (RFC 6298). */
+  #roundTrip: { mean: number; deviation: number } | null = null;
   /** When a later chunk first arrived, by slot: the gap was seen then (time grace). */
   readonly #seenAt: Float64Array;
   readonly #seenIndexes: Float64Array;
@@ -239,6 +274,7 @@ export class ChunkRepair {
     this.#answers = new TokenBucket(ANSWERS_PER_INTERVAL, ANSWER_BURST, now);
     this.#origins = new Float64Array(settings.bufferSize).fill(Number.NaN);
     this.#originIndexes = new Float64Array(settings.bufferSize).fill(Number.NaN);
+    this.#arrivedAt = new Float64Array(settings.bufferSize).fill(Number.NaN);
     this.#seenAt = new Float64Array(settings.bufferSize).fill(Number.NaN);
     this.#reportedIndexes = new Float64Array(settings.bufferSize).fill(Number.NaN);
     this.#seenIndexes = new Float64Array(settings.bufferSize).fill(Number.NaN);
@@ -264,18 +300,27 @@ export class ChunkRepair {
     this.#settings = { ...this.#settings, playoutDelayChunks, neighbourSpreadChunks };
   }
 
-  /** A chunk was stored (its first copy). Counts it repaired if we had asked for it. */
-  stored(index: number, origin: MemberId): void {
+  /**
+   * A chunk was stored (its first copy) at `now`. Counts it repaired if we had asked for it,
+   * and times the round trip when it came from the one asked last.
+   */
+  stored(index: number, origin: MemberId, now: Instant): void {
     const missing = this.#missing.get(index);
     if (missing !== undefined) {
       this.#missing.delete(index);
-      if (missing.attempts > 0) this.#chunksRepaired++;
+      if (missing.attempts > 0) {
+        this.#chunksRepaired++;
+        this.#sampleRoundTrip(now - missing.sentAt);
+      }
     }
     const slot = this.#slot(index);
     this.#origins[slot] = origin;
     this.#originIndexes[slot] = index;
+    this.#arrivedAt[slot] = now;
     const last = this.#lastIndexByOrigin.get(origin);
-    if (last !== undefined && index > last) this.#period = index - last;
+    // An origin's chunk lost on the way doubles one gap: not the period (a multiple of it).
+    const gap = last === undefined ? 0 : index - last;
+    if (gap > 0 && (this.#period <= 0 || gap % this.#period !== 0)) this.#period = gap;
     if (last === undefined || index > last) {
       if (this.#lastIndexByOrigin.size >= MAX_REQUESTERS) this.#lastIndexByOrigin.clear();
       this.#lastIndexByOrigin.set(origin, index);
@@ -290,6 +335,7 @@ export class ChunkRepair {
     const requests: RepairRequest[] = [];
     // Chunk k is played when k + delay arrives: below this index no answer can make it.
     const lastUseful = buffer.highestIndex - this.#settings.playoutDelayChunks + MIN_LEAD_CHUNKS;
+    const overdueFrom = buffer.highestIndex - this.overdueChunks(this.#neighbours.size);
     for (const [index, missing] of this.#missing) {
       if (buffer.has(index)) {
         // Arrived by a path that did not go through `stored` (defensive; cheap).
@@ -304,6 +350,11 @@ export class ChunkRepair {
         this.#missing.delete(index);
         this.#failed++;
         continue;
+      }
+      if (!Number.isFinite(missing.nextAt)) {
+        // No expected time: missing once the relays of chunks this far after it came.
+        if (index > overdueFrom) continue;
+        missing.nextAt = missing.seenAt + GRACE_CHUNKS * this.#intervalMillis;
       }
       if (missing.nextAt > now) continue;
       // The likely origin did not answer: most likely nobody but the source ever had it.
@@ -328,9 +379,13 @@ export class ChunkRepair {
       }
       missing.asked.push(target);
       missing.attempts++;
-      missing.nextAt = now + RETRY_CHUNKS * this.#intervalMillis;
+      missing.sentAt = now;
+      missing.nextAt = now + this.#retryMillis();
       this.#requestsSent++;
-      requests.push({ memberId: target, chunkNumber: buffer.numberOf(index) });
+      requests.push({
+        memberId: target === SOURCE ? null : target,
+        chunkNumber: buffer.numberOf(index),
+      });
     }
     return requests;
   }
@@ -358,6 +413,25 @@ export class ChunkRepair {
   /** The chunk at `index` was handed to `takeUnrepairable` (a monitor complained already). */
   reported(index: number): boolean {
     return this.#reportedIndexes[this.#slot(index)] === index;
+  }
+
+  /** How long to wait for an answer before asking again (see RETRY_CHUNKS). */
+  #retryMillis(): number {
+    const roundTrip = this.#roundTrip;
+    return roundTrip === null
+      ? RETRY_CHUNKS * this.#intervalMillis
+      : roundTrip.mean + 4 * roundTrip.deviation;
+  }
+
+  /** RFC 6298 section 2: the first sample sets the mean, later ones move it by 1/8. */
+  #sampleRoundTrip(sample: number): void {
+    const roundTrip = this.#roundTrip;
+    if (roundTrip === null) {
+      this.#roundTrip = { mean: sample, deviation: sample / 2 };
+      return;
+    }
+    roundTrip.deviation += (Math.abs(roundTrip.mean - sample) - roundTrip.deviation) / 4;
+    roundTrip.mean += (sample - roundTrip.mean) / 8;
   }
 
   /** When `poll` has something to do without new input (a retry, a deferred request). */
@@ -447,17 +521,20 @@ export class ChunkRepair {
       this.#seenIndexes[slot] = seen;
     }
     this.#seenUpTo = seen;
-    const grace = GRACE_CHUNKS * this.#intervalMillis;
-    const limit = buffer.highestIndex - this.overdueChunks(this.#neighbours.size);
+    const slack = Math.max(EXPECTED_SLACK_CHUNKS * this.#intervalMillis, EXPECTED_SLACK_MIN_MILLIS);
     let index = Math.max(this.#scanFrom, buffer.playIndex, buffer.highestIndex - bufferSize + 1);
-    for (; index <= limit; index++) {
+    // Every index a later chunk passed is a candidate; `poll` asks when its time comes.
+    for (; index < buffer.highestIndex; index++) {
       if (!buffer.has(index) && !this.#missing.has(index)) {
         const slot = this.#slot(index);
         const seenAt = this.#seenIndexes[slot] === index ? this.#seenAt[slot]! : now;
+        const expectedAt = this.#expectedAt(index);
         this.#missing.set(index, {
           attempts: 0,
           asked: [],
-          nextAt: seenAt + grace,
+          nextAt: expectedAt === null ? Number.POSITIVE_INFINITY : expectedAt + slack,
+          seenAt,
+          sentAt: now,
           reported: false,
         });
       }
@@ -466,15 +543,41 @@ export class ChunkRepair {
   }
 
   /**
+   * When the chunk at `index` should have come: its likely origin's chunks a period and two
+   * periods before came at a steady pace (the source's round robin, rule 1; the origin's
+   * relays in the same order, rule 3), so one more step of that pace. Measured from the
+   * arrivals, not from the chunk interval: an interval estimate 20% off, times |T| chunks,
+   * would ask seconds early or late. Null when the period or those chunks are not known.
+   */
+  #expectedAt(index: number): Instant | null {
+    const period = this.#period;
+    if (period <= 0) return null;
+    const last = this.#slot(index - period);
+    const before = this.#slot(index - 2 * period);
+    if (
+      this.#originIndexes[last] !== index - period ||
+      this.#originIndexes[before] !== index - 2 * period ||
+      this.#origins[last] !== this.#origins[before]
+    ) {
+      return null;
+    }
+    const arrived = this.#arrivedAt[last]!;
+    return arrived + (arrived - this.#arrivedAt[before]!);
+  }
+
+  /**
    * Whom to ask: the chunk's likely origin first (the source's round robin repeats every
    * |T| chunks, rule 1, so the origin of index +- period is the likely one; it had the chunk
    * first), else a verified neighbour chosen with the seeded random. Never one asked before.
-   * Null when nobody is left, or when the likely origin is us: then the chunk was lost on
-   * the source's hop to us, nobody else ever had it (LRS's case).
+   * When the likely origin is us, its hop to us lost the chunk and nobody else ever had it:
+   * the source (SOURCE), or null for a monitor (it complains instead, LRS). Null as well
+   * when nobody is left to ask.
    */
   #chooseTarget(index: number, asked: readonly MemberId[]): MemberId | null {
     const predicted = this.#predictOrigin(index);
-    if (asked.length === 0 && predicted === this.#settings.memberId) return null;
+    if (predicted === this.#settings.memberId) {
+      return this.#settings.askSource && asked.length < MAX_ATTEMPTS ? SOURCE : null;
+    }
     const neighbours = this.#neighbours;
     if (predicted !== null && !asked.includes(predicted) && neighbours.isVerified(predicted)) {
       return predicted;

@@ -107,6 +107,13 @@ export interface PeerConfig {
    */
   readonly repair?: boolean;
   /**
+   * With `repair`: a chunk the source's hop to us lost (we were its destination, rule 1, so
+   * no neighbour has it) is asked of the source, which answers a chunk's destination only;
+   * we relay the answer to everybody at once, as an LRS resend. Monitors complain instead
+   * (LRS). Default false.
+   */
+  readonly repairFromSource?: boolean;
+  /**
    * The players the driver serves now, read for each stats report (the source lists them as
    * the mount's listeners). A read-only view of the driver, like a clock the simulator
    * leaves out. Default: none (reports 0).
@@ -137,6 +144,7 @@ export interface ResolvedPeerConfig {
   readonly reportIntervalMillis: number;
   readonly sourceTimeoutMillis: number;
   readonly repair: boolean;
+  readonly repairFromSource: boolean;
   readonly players: (() => number) | null;
 }
 
@@ -152,10 +160,14 @@ export const PEER_DEFAULTS = {
   reportIntervalMillis: 2000,
   sourceTimeoutMillis: 30_000,
   repair: true,
+  repairFromSource: false,
 } as const;
 
 /** The options that are integers with a default in PEER_DEFAULTS. */
-type IntegerOptionWithDefault = Exclude<keyof typeof PEER_DEFAULTS, 'role' | 'repair'>;
+type IntegerOptionWithDefault = Exclude<
+  keyof typeof PEER_DEFAULTS,
+  'role' | 'repair' | 'repairFromSource'
+>;
 
 function integerIn(option: string, value: number, min: number, max: number): number {
   if (!Number.isInteger(value) || value < min || value > max) {
@@ -201,8 +213,14 @@ export function resolvePeerConfig(config: PeerConfig): ResolvedPeerConfig {
   const withDefault = (option: IntegerOptionWithDefault, min: number, max: number) =>
     integerIn(option, config[option] ?? PEER_DEFAULTS[option], min, max);
   const repair = config.repair ?? PEER_DEFAULTS.repair;
-  if (typeof repair !== 'boolean') {
-    throw new PeerConfigError('repair', `repair must be true or false, got ${String(repair)}`);
+  const repairFromSource = config.repairFromSource ?? PEER_DEFAULTS.repairFromSource;
+  for (const [option, value] of [
+    ['repair', repair],
+    ['repairFromSource', repairFromSource],
+  ] as const) {
+    if (typeof value !== 'boolean') {
+      throw new PeerConfigError(option, `${option} must be true or false, got ${String(value)}`);
+    }
   }
   if (config.playoutDelayMillis !== undefined && config.playoutDelayChunks !== undefined) {
     throw new PeerConfigError(
@@ -243,6 +261,7 @@ export function resolvePeerConfig(config: PeerConfig): ResolvedPeerConfig {
     reportIntervalMillis: withDefault('reportIntervalMillis', 0, 3_600_000),
     sourceTimeoutMillis: withDefault('sourceTimeoutMillis', 0, 24 * 3_600_000),
     repair,
+    repairFromSource,
     players: typeof config.players === 'function' ? config.players : null,
   };
 }

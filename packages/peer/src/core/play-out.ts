@@ -195,6 +195,7 @@ export class PlayOut implements RepairBuffer {
             bufferSize: accept.bufferSize,
             playoutDelayChunks: delay.chunks,
             neighbourSpreadChunks: relaySpreadChunksFor(config.relaySpreadChunks, delay.peerChunks),
+            askSource: config.repairFromSource && !this.#complaints.monitor,
           },
           now,
           this,
@@ -272,7 +273,7 @@ export class PlayOut implements RepairBuffer {
       return false;
     }
     buffer.put(index, chunk.payload);
-    this.#repair?.stored(index, chunk.origin);
+    this.#repair?.stored(index, chunk.origin, now);
     return true;
   }
 
@@ -516,9 +517,12 @@ export class PlayOut implements RepairBuffer {
     const context = this.#context;
     if (repair === null || context.state !== 'streaming' || !this.#buffer.anchored) return;
     for (const request of repair.poll(now)) {
-      const neighbour = this.#neighbours.get(request.memberId);
-      if (neighbour === undefined) continue;
-      context.sendMessage(neighbour.endpoint, {
+      const to =
+        request.memberId === null
+          ? context.source
+          : this.#neighbours.get(request.memberId)?.endpoint;
+      if (to === undefined) continue;
+      context.sendMessage(to, {
         type: 'chunk-request',
         memberId: context.memberId,
         chunkNumber: request.chunkNumber,

@@ -1,5 +1,5 @@
 import type { Member, SourceCluster } from '@p2psp/cluster';
-import type { Endpoint, Instant, MemberId, MemberSilent } from '@p2psp/wire';
+import type { ChunkRequest, Endpoint, Instant, MemberId, MemberSilent } from '@p2psp/wire';
 import type { Chunker } from './chunker.js';
 import type { Membership } from './membership.js';
 import type { ResolvedSourceConfig } from './source-config.js';
@@ -7,6 +7,12 @@ import type { SourceContext } from './source-context.js';
 
 const PLAIN_CHUNK = { nonExclusive: false, recovered: false } as const;
 const RECOVERED_CHUNK = { nonExclusive: false, recovered: true } as const;
+/**
+ * Answers to an origin's chunk-requests per chunk: the first request, and one more in case
+ * the answer was lost. A member can take back at most twice its own share of the stream.
+ */
+const ANSWERS_PER_CHUNK = 2;
+
 
 /**
  * Who gets what from the source, and who stays:
@@ -33,6 +39,10 @@ export class Scheduling {
   readonly #chunker: Chunker;
   /** Members sent something since the last keepalive round. */
   readonly #sentSinceKeepalive = new Set<MemberId>();
+  /** Answers given per chunk (by chunk number mod B; the number checks the slot). */
+  readonly #answeredNumbers: Float64Array;
+  readonly #answeredCounts: Uint8Array;
+
 
   constructor(
     context: SourceContext,
@@ -46,6 +56,8 @@ export class Scheduling {
     this.#cluster = cluster;
     this.#membership = membership;
     this.#chunker = chunker;
+    this.#answeredNumbers = new Float64Array(config.bufferSize).fill(-1);
+    this.#answeredCounts = new Uint8Array(config.bufferSize);
     context.timers.register('member-liveness', (now) => this.#expireSilent(now));
     context.timers.register('keepalive', (now) => this.#keepalive(now));
   }
@@ -154,6 +166,35 @@ export class Scheduling {
     const deadline = this.#cluster.nextDeadline();
     if (deadline === undefined) this.#context.timers.stop('member-liveness');
     else this.#context.timers.set('member-liveness', deadline);
+  }
+
+  /**
+   * A member's chunk-request: it was the chunk's destination (rule 1) and our hop to it lost
+   * the chunk, so none of its neighbours has it (the peer's repair asks us only then). The
+   * chunk goes back to it flagged recovered, as an LRS resend (and counted with them), and
+   * it relays it to everybody at once. Only a chunk sent to that member, still held, at
+   * most ANSWERS_PER_CHUNK times: anything else is dropped, so a member cannot pull the
+   * stream from the source.
+   */
+  chunkRequest(member: Member, request: ChunkRequest, from: Endpoint): void {
+    const chunkNumber = request.chunkNumber;
+    const payload = this.#chunker.recent(chunkNumber);
+    const slot = chunkNumber % this.#answeredCounts.length;
+    if (this.#answeredNumbers[slot] !== chunkNumber) {
+      this.#answeredNumbers[slot] = chunkNumber;
+      this.#answeredCounts[slot] = 0;
+    }
+    if (
+      request.memberId !== member.memberId ||
+      payload === undefined ||
+      this.#cluster.destinations.destinationOf(chunkNumber) !== member.memberId ||
+      this.#answeredCounts[slot]! >= ANSWERS_PER_CHUNK
+    ) {
+      this.#context.drop('unexpected', from, 'chunk-request');
+      return;
+    }
+    this.#answeredCounts[slot]! += 1;
+    this.#resend(chunkNumber, member.memberId);
   }
 
   /** LRS: resends a chunk every monitor lost through the monitor `via`, flagged recovered. */

@@ -284,6 +284,9 @@ export class SourceCore implements SansIoCore<SourceEvent> {
       case 'lost-chunk':
         this.#scheduling.complaint(member, from, message.chunkNumber, now);
         return;
+      case 'chunk-request':
+        this.#scheduling.chunkRequest(member, message, from);
+        return;
       case 'peer-list-request':
         this.#externals.listRequest(member, from, now);
         return;

@@ -77,7 +77,10 @@ export interface SourceCounters {
   membersSkipped: number;
   /** Members removed on those reports and its own silence, before the member timeout. */
   membersRemovedOnReports: number;
-  /** Chunks resent through a monitor after every monitor lost them (LRS). */
+  /**
+   * Chunks resent flagged recovered: through a monitor after every monitor lost them (LRS),
+   * or to their destination, which asked because our hop to it lost them.
+   */
   chunksRecovered: number;
   /** Externals no fed member could reach, fed by the source itself (seed 000). */
   externalsFedBySource: number;
