@@ -5,6 +5,7 @@ import {
   type CoreOutput,
   createRandom,
   type Endpoint,
+  isControlDatagram,
   type Random,
   type SansIoCore,
 } from '@p2psp/wire';
@@ -144,6 +145,8 @@ export class SimulatedNode {
   stoppedAt: number | null = null;
   core!: SansIoCore;
   /** @internal */ busyUntil = 0;
+  /** @internal When the control datagrams queued ahead of the rest have left. */
+  urgentUntil = 0;
   /** @internal */ timerAt: number | undefined = undefined;
   /** @internal */ timerGeneration = 0;
   /** @internal */ readonly connections = new Map<ConnectionId, Connection>();
@@ -451,11 +454,27 @@ export class Simulator {
     }
   }
 
-  /** Upload queue: FIFO at the node's capacity; returns the instant the last bit leaves, or -1. */
-  private transmit(node: SimulatedNode, wireBytes: number, droppable: boolean): number {
+  /**
+   * Upload queue: FIFO at the node's capacity; returns the instant the last bit leaves, or -1.
+   * `urgent` datagrams (control: all but chunks) go ahead of the others waiting, as the host
+   * sends control before the relays it holds back (@p2psp/host): they leave one after the
+   * other at once, and the datagrams queued after them wait that much longer.
+   */
+  private transmit(
+    node: SimulatedNode,
+    wireBytes: number,
+    droppable: boolean,
+    urgent = false,
+  ): number {
     const now = this.now;
     const start = Math.max(node.busyUntil, now);
     if (node.secondsPerByte === 0) return now;
+    if (urgent) {
+      const duration = wireBytes * node.secondsPerByte * 1000;
+      node.busyUntil = start + duration;
+      node.urgentUntil = Math.max(node.urgentUntil, now) + duration;
+      return node.urgentUntil;
+    }
     const queuedBytes = (start - now) / 1000 / node.secondsPerByte;
     const limit = node.options.uploadQueueBytes ?? Number.POSITIVE_INFINITY;
     if (droppable && queuedBytes + wireBytes > limit) return -1;
@@ -504,7 +523,12 @@ export class Simulator {
       this.drop(sender, receiver === undefined ? 'no-route' : 'node-gone', to, bytes.length);
       return;
     }
-    const departure = this.transmit(sender, bytes.length + UDP_IP_OVERHEAD_BYTES, true);
+    const departure = this.transmit(
+      sender,
+      bytes.length + UDP_IP_OVERHEAD_BYTES,
+      true,
+      isControlDatagram(bytes),
+    );
     if (departure < 0) {
       this.drop(sender, 'upload-queue-full', to, bytes.length);
       return;

@@ -12,7 +12,8 @@ import { type ClusterScenarioOptions, runClusterScenario } from '../src/cluster-
 
 const BITRATE = 2_000_000;
 /** A third of what a member uploads: the stream plus chunk and IP/UDP headers (1,068 / 1,024). */
-const SLOW_UPLOAD_KBPS = Math.round((BITRATE * (1068 / 1024)) / 1000 / 3);
+const slowUploadKbps = (bitrate: number) => Math.round((bitrate * (1068 / 1024)) / 1000 / 3);
+const SLOW_UPLOAD_KBPS = slowUploadKbps(BITRATE);
 
 function overloaded(options: Partial<ClusterScenarioOptions> = {}) {
   const drops = { debt: 0, silent: 0 };
@@ -71,5 +72,25 @@ describe('graceful overload (simulator, real cores)', () => {
     expect(after.summary.clusterSize.final).toBe(20);
     // From 10 s (ACS has settled): every peer, slow or not, loses <= 1%.
     expect(after.summary.chunkLossRatio.max).toBeLessThanOrEqual(0.01);
+  });
+
+  it('a third of the upload at 128 kbit/s: control goes before the relays queued, so the source hears the slow peers', () => {
+    // Their relays fill a 64 KiB upload queue, 11.6 s at 45 kbit/s: stats reports queued
+    // behind them reached the source after its member timeout (6 s here), which removed
+    // every slow peer as silent. ACS then lowers their share, as at 2 Mbit/s.
+    const run = overloaded({
+      bitrate: 128_000,
+      bufferSize: 64,
+      slowUploadKbps: slowUploadKbps(128_000),
+      seconds: 30,
+    });
+    const health = run.summary.health;
+    console.log(
+      `128 kbit/s: removed as silent ${health.silentDrops.length}, honest expelled ${health.honestExpelled.length}, CLR ${(run.summary.chunkLossRatio.mean * 100).toFixed(2)}% (max ${(run.summary.chunkLossRatio.max * 100).toFixed(2)}%), members ${run.summary.clusterSize.final}`,
+    );
+    expect(health.silentDrops).toEqual([]);
+    expect(health.honestExpelled).toEqual([]);
+    expect(run.summary.clusterSize.final).toBe(20);
+    expect(run.summary.chunkLossRatio.max).toBeLessThanOrEqual(0.01);
   });
 });
