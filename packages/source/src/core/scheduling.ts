@@ -13,7 +13,6 @@ const RECOVERED_CHUNK = { nonExclusive: false, recovered: true } as const;
  */
 const ANSWERS_PER_CHUNK = 2;
 
-
 /**
  * Who gets what from the source, and who stays:
  * - rule 1: chunk n goes to the next member of the round robin (or ACS's weighted round
@@ -42,7 +41,6 @@ export class Scheduling {
   /** Answers given per chunk (by chunk number mod B; the number checks the slot). */
   readonly #answeredNumbers: Float64Array;
   readonly #answeredCounts: Uint8Array;
-
 
   constructor(
     context: SourceContext,
