@@ -4,10 +4,10 @@
 // memory and CPU are its own. Cost is CPU seconds of that process (the machine is shared),
 // per listener-second, for the whole run and for what follows the joins.
 // Prints a Markdown table and the fitted exponents, writes docs/simulation-scale.json and
-// docs/simulation-scale.svg.
+// docs/simulation-scale.svg. `--report FILE`: the same from `--one` runs saved one per line.
 // Run after building: pnpm turbo run build --filter @p2psp/netsim... && node tooling/netsim/experiments/scale.mjs
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -98,21 +98,29 @@ const sizeArgs =
   secondsFlag < 0 ? args : args.filter((_, at) => at !== secondsFlag && at !== secondsFlag + 1);
 const sizes = sizeArgs.length > 0 ? sizeArgs.map(Number) : [100, 300, 1000, 3000];
 const results = [];
-for (const peers of sizes) {
-  const output = execFileSync(
-    process.execPath,
-    [
-      '--max-old-space-size=16384',
-      fileURLToPath(import.meta.url),
-      '--one',
-      String(peers),
-      String(seconds),
-    ],
-    { encoding: 'utf8', maxBuffer: 1 << 20 },
-  );
-  const result = JSON.parse(output.trim().split('\n').at(-1));
-  results.push(result);
-  process.stderr.write(`${JSON.stringify(result)}\n`);
+if (args[0] === '--report') {
+  // Table and plot again from runs saved one per line (each `--one` run prints one).
+  for (const line of readFileSync(args[1], 'utf8').split('\n')) {
+    if (line.trim() !== '') results.push(JSON.parse(line));
+  }
+  results.sort((a, b) => a.peers - b.peers);
+} else {
+  for (const peers of sizes) {
+    const output = execFileSync(
+      process.execPath,
+      [
+        '--max-old-space-size=16384',
+        fileURLToPath(import.meta.url),
+        '--one',
+        String(peers),
+        String(seconds),
+      ],
+      { encoding: 'utf8', maxBuffer: 1 << 20 },
+    );
+    const result = JSON.parse(output.trim().split('\n').at(-1));
+    results.push(result);
+    process.stderr.write(`${JSON.stringify(result)}\n`);
+  }
 }
 
 /** Least-squares slope of log(y) against log(x): the exponent of y ~ x^k. */
@@ -142,7 +150,7 @@ const table = [
   ...rows,
 ].join('\n');
 process.stdout.write(
-  `${table}\n\nExponents over N = ${sizes.join(', ')} (least squares on log-log): CPU s ${fit('cpuSeconds')}, CPU s of joins ${fit('joinCpuSeconds')}, CPU after the joins ${exponent(results.map((result) => [result.peers, result.cpuSeconds - result.joinCpuSeconds])).toFixed(2)}, datagrams ${fit('datagramsDelivered')}, peak RSS ${fit('peakRssMiB')}\n`,
+  `${table}\n\nExponents over N = ${results.map((result) => result.peers).join(', ')} (least squares on log-log): CPU s ${fit('cpuSeconds')}, CPU s of joins ${fit('joinCpuSeconds')}, CPU after the joins ${exponent(results.map((result) => [result.peers, result.cpuSeconds - result.joinCpuSeconds])).toFixed(2)}, datagrams ${fit('datagramsDelivered')}, peak RSS ${fit('peakRssMiB')}\n`,
 );
 writeFileSync(join(docs, 'simulation-scale.json'), `${JSON.stringify(results, null, 2)}\n`);
 writeFileSync(
@@ -164,7 +172,7 @@ writeFileSync(
       },
     ],
     {
-      title: `Simulator cost per listener-second, one full-mesh cluster, ${seconds} s of 128 kbit/s`,
+      title: `Simulator cost per listener-second, one full-mesh cluster, ${results[0].seconds} s of 128 kbit/s`,
       xLabel: 'peers N',
       yLabel: 'CPU µs per listener-second; MiB',
       yLog: true,
