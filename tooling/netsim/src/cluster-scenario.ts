@@ -10,6 +10,7 @@ import {
 import { type SourceConfig, SourceCore, type SourceEvent } from '@p2psp/source';
 import { type CoreOutput, decodeDatagram, type Endpoint, sameEndpoint } from '@p2psp/wire';
 import { burstLinkModel } from './link-model.js';
+import { simulatedSigner, simulatedVerifier } from './simulated-signing.js';
 import { type SimulatedNode, Simulator, type TraceRecord } from './simulator.js';
 import { type Distribution, distribution, MillisecondHistogram } from './statistics.js';
 import { streamOffsetOf } from './stream-content.js';
@@ -130,6 +131,13 @@ export interface ClusterScenarioOptions {
    */
   readonly sourceOptions: Partial<Omit<SourceConfig, 'random'>>;
   readonly peerOptions: Partial<Omit<PeerConfig, 'random' | 'source'>>;
+  /**
+   * The source holds a key (the simulator's stand-in for Ed25519, `simulatedSigner`) and
+   * the peers check it: membership credentials, as every Node source and peer runs. false:
+   * a source that signs nothing (a trusted LAN), which introduces every joiner to every
+   * member. Default true.
+   */
+  readonly credentials: boolean;
   /** Also trace the cores' debug events (large). */
   readonly traceDebug: boolean;
   readonly onTrace: ((record: TraceRecord) => void) | null;
@@ -171,6 +179,7 @@ export const CLUSTER_DEFAULTS: Omit<ClusterScenarioOptions, 'peers' | 'bufferSiz
   relaySpreadChunks: null,
   sourceOptions: {},
   peerOptions: {},
+  credentials: true,
   traceDebug: false,
   onTrace: null,
 };
@@ -669,6 +678,7 @@ export function runClusterScenario(
     createCore: ({ random: coreRandom }) =>
       new SourceCore({
         maxMembers: Math.max(256, options.peers * 2),
+        ...(options.credentials ? { signer: simulatedSigner(options.seed) } : {}),
         ...options.sourceOptions,
         // Issue 5's rule switches; explicit `sourceOptions.cluster` settings win.
         cluster: {
@@ -858,6 +868,7 @@ export function runClusterScenario(
           options.peerOptions.playoutDelayMillis === undefined
             ? { playoutDelayMillis: HALF_BUFFER_DELAY_MILLIS }
             : {}),
+          ...(options.credentials ? { verifier: simulatedVerifier } : {}),
           ...options.peerOptions,
           source: sourceEndpoint,
           random: coreRandom,

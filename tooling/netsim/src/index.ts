@@ -32,6 +32,7 @@ export {
   linkModel,
   PERFECT_LINK,
 } from './link-model.js';
+export { simulatedSigner, simulatedVerifier } from './simulated-signing.js';
 export {
   type DropReason,
   deriveSeed,

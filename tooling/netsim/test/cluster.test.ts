@@ -91,8 +91,9 @@ describe('cluster on the simulated network (real cores)', () => {
     for (const rider of riders) {
       // It still plays what the others relay to it...
       expect(rider.chunkLossRatio).not.toBeNull();
-      // ...but sends no chunk to anyone (hellos only).
-      expect(rider.bytesSent).toBeLessThan(2000);
+      // ...but sends no chunk to anyone: hellos (each with its ~90-byte membership
+      // credential) and stats reports only, less than three chunk datagrams.
+      expect(rider.bytesSent).toBeLessThan(3000);
     }
     // Without LRS and until the riders are expelled, the chunks the source gave
     // them are lost to everyone else: about 2 of every 20.
@@ -145,6 +146,9 @@ describe('cluster on the simulated network (real cores)', () => {
       natType: 'restricted-cone',
       measureFromMs: 6000,
       seed: 7,
+      // A source without a key: with credentials a joiner's hellos wait for its own, by
+      // which time the source's introduction had the member write first, so none is filtered.
+      credentials: false,
     });
     expect(summary.datagramsDropped['nat-filtered']).toBeGreaterThan(0);
     expect(peers.filter((peer) => peer.behindNat)).toHaveLength(5);

@@ -1,4 +1,5 @@
-import { encodeDatagram } from '@p2psp/wire';
+import { generateSigner } from '@p2psp/host';
+import { encodeDatagram, signCredential } from '@p2psp/wire';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sleep } from '../helpers.js';
 import { type Cluster, type CountingSocket, countingSocket, startCluster } from './adversary.js';
@@ -6,7 +7,8 @@ import { type Cluster, type CountingSocket, countingSocket, startCluster } from 
 // Ten sockets that never joined say hello to every peer and to the source, under made-up
 // member ids and under the ids of real members, and answer every hello they get with a
 // hello-ack echoing its nonce (what made a stranger a verified neighbour, fed the stream).
-// 20 rounds a second for 4 s.
+// Every third hello carries a membership credential naming the stranger where it is, signed
+// with a key of its own, not the source's. 20 rounds a second for 4 s.
 
 const STRANGERS = 10;
 const ATTACK_MILLIS = 4000;
@@ -39,13 +41,28 @@ describe('adversary: stranger hellos and nonce echoes', () => {
     }
     const targets = [...peers.map((peer) => peer.udp), source.endpoint];
     const listedIds = peers.map((peer) => peer.core.memberId);
+    const forger = generateSigner();
+    const forged = strangers.map((stranger, index) =>
+      signCredential(
+        forger,
+        {
+          memberId: 9000 + index,
+          endpoint: stranger.endpoint,
+          privateEndpoint: null,
+          flags: { monitor: false, external: false, liberated: false },
+        },
+        0xffff_fff0,
+      ),
+    );
     let round = 0;
     const started = performance.now();
     while (performance.now() - started < ATTACK_MILLIS) {
       for (const [index, stranger] of strangers.entries()) {
         for (const to of targets) {
           const memberId = round % 2 === 0 ? 9000 + index : listedIds[round % listedIds.length]!;
-          stranger.send(to, encodeDatagram({ type: 'hello', memberId, nonce: round + 1 }));
+          const hello =
+            round % 3 === 0 ? { memberId: 9000 + index, credential: forged[index] } : { memberId };
+          stranger.send(to, encodeDatagram({ type: 'hello', nonce: round + 1, ...hello }));
         }
       }
       round++;

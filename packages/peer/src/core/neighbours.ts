@@ -15,6 +15,7 @@ import {
   NO_MEMBER,
   unmapIpv4,
 } from '@p2psp/wire';
+import type { Credentials } from './credentials.js';
 import type { PeerErrorCode } from './errors.js';
 import { debtThresholdFor, type ResolvedPeerConfig } from './peer-config.js';
 import type { PeerContext } from './peer-context.js';
@@ -95,11 +96,13 @@ export interface NeighboursHooks {
 /**
  * The other members of the cluster as this peer knows them (rules 4, 6 and 7, NTS).
  *
- * - Rule 4: neighbours come only from the source: the accept's list and its peer-list
- *   replies (its introductions of later joiners), verified since the source vouches for
- *   the endpoint, and the externals its notices name. A hello or chunk from anybody else is
- *   dropped (`unlisted`) and teaches nothing: a stranger gets no chunk, no reply, no
- *   retries. A listed member's hello from another endpoint (a NAT that does not keep
+ * - Rule 4: neighbours come only from the source's word: the accept's list and its
+ *   peer-list replies (its introductions), verified since the source vouches for the
+ *   endpoint; a member's hello carrying the membership credential the source signed for it
+ *   (`Credentials`: how later joiners reach us without an introduction each); and the
+ *   externals its notices name. A hello or chunk from anybody else is dropped (`unlisted`)
+ *   and teaches nothing: a stranger gets no chunk, no reply, no retries. A listed or
+ *   credentialed member's hello from another port of its address (a NAT that does not keep
  *   ports) moves it there, to be verified by our hello's nonce.
  * - Hello rounds (timer `hello-round`): our hello to the source until its hello-ack
  *   (bounded: P2PSP_ERR_HELLO_TIMEOUT), and to every neighbour until it answers (this also
@@ -115,6 +118,7 @@ export class Neighbours {
   readonly #context: PeerContext;
   readonly #config: ResolvedPeerConfig;
   readonly #hooks: NeighboursHooks;
+  readonly #credentials: Credentials;
   readonly #byId = new Map<MemberId, Entry>();
   readonly #byKey = new Map<string, Entry>();
   /** Neighbours not verified yet (see `MAX_UNVERIFIED`). */
@@ -145,10 +149,16 @@ export class Neighbours {
   /** Our address as the source sees it (the accept's `observedEndpoint`), for EMS. */
   #publicAddress: string | null = null;
 
-  constructor(context: PeerContext, config: ResolvedPeerConfig, hooks: NeighboursHooks) {
+  constructor(
+    context: PeerContext,
+    config: ResolvedPeerConfig,
+    hooks: NeighboursHooks,
+    credentials: Credentials,
+  ) {
     this.#context = context;
     this.#config = config;
     this.#hooks = hooks;
+    this.#credentials = credentials;
     this.#accounting = new NeighbourAccounting<MemberId>();
     context.timers.register('hello-round', (now) => this.#helloRound(now));
   }
@@ -208,6 +218,7 @@ export class Neighbours {
     });
     this.#livenessCheckAt = livenessTimeout;
     this.#publicAddress = unmapIpv4(accept.observedEndpoint.address);
+    this.#credentials.start(accept);
     this.#sourceHelloNonce = this.#nonce();
     this.#sourceHellosLeft = this.#config.helloAttempts - 1;
     this.#sendHelloToSource();
@@ -226,12 +237,21 @@ export class Neighbours {
     this.#sourceAcknowledged = true;
   }
 
-  /** The source's answer to our hello, or a keepalive (nonce 0): either way it has us. */
-  sourceHelloAck(message: HelloAck): void {
+  /**
+   * The source's answer to our hello, or a keepalive (nonce 0): either way it has us. An
+   * answer carries our credential: the first one sends our hellos again at once, now with
+   * it, to the members that do not know us yet.
+   */
+  sourceHelloAck(message: HelloAck, now: Instant): void {
     const context = this.#context;
     if (message.memberId !== context.memberId) {
       context.drop('unexpected', context.source, 'hello-ack for another member id');
       return;
+    }
+    if (this.#credentials.fromSource(message.credential, now)) {
+      for (const neighbour of this.#byId.values()) {
+        if (!neighbour.reachable || !neighbour.verified) this.#sendHello(neighbour);
+      }
     }
     if (this.#sourceAcknowledged) return;
     this.#sourceAcknowledged = true;
@@ -239,11 +259,14 @@ export class Neighbours {
   }
 
   /**
-   * A hello from an endpoint we do not know. A member the source did not list to us (a
-   * joiner whose introduction is on its way, or a stranger) gets nothing and is not learnt:
-   * a joiner retries its hellos, and one arriving after the introduction is answered. A
-   * listed one that never answered at its listed endpoint moves here and is challenged
-   * with our hello (one datagram); its hello-ack with our nonce verifies it.
+   * A hello from an endpoint we do not know. A member the source did not list to us is
+   * taken on the credential its hello carries (`Credentials.vouch`): at the endpoint the
+   * credential names, a neighbour at once, answered with a hello-ack; from another port of
+   * that address, challenged with our hello (one datagram). Without a valid credential (a
+   * stranger, or a joiner whose credential is on its way) it gets nothing and is not
+   * learnt: a joiner retries its hellos. A listed one that never answered at its listed
+   * endpoint moves here and is challenged with our hello; its hello-ack with our nonce
+   * verifies it.
    */
   strangerHello(from: Endpoint, message: Hello, now: Instant): void {
     const context = this.#context;
@@ -252,7 +275,7 @@ export class Neighbours {
       return;
     }
     if (!this.#byId.has(message.memberId)) {
-      context.drop('unlisted', from, 'hello');
+      this.#vouchedHello(from, message, now);
       return;
     }
     const moved = this.#add(message.memberId, from, 'hello', false);
@@ -352,6 +375,36 @@ export class Neighbours {
     this.#context.timers.stop('hello-round');
   }
 
+  #vouchedHello(from: Endpoint, message: Hello, now: Instant): void {
+    const vouched = this.#credentials.vouch(
+      from,
+      message.memberId,
+      message.credential,
+      this.#publicAddress,
+      now,
+    );
+    if (vouched === null) return;
+    const neighbour = this.#add(message.memberId, from, 'credential', vouched.atEndpoint);
+    if (neighbour === null) {
+      this.#context.drop('bad-origin', from, 'hello');
+      return;
+    }
+    this.#context.stats.neighboursCredentialed++;
+    neighbour.reachable = true;
+    this.#noteRole(vouched.member);
+    if (vouched.atEndpoint) {
+      this.hello(neighbour, message);
+      return;
+    }
+    this.#sendHello(neighbour);
+    this.#scheduleHelloRound(now);
+  }
+
+  /** External and liberated peers (seed 000) are sent the stream and never expected to relay. */
+  #noteRole(member: MemberInfo): void {
+    if (member.flags.external || member.flags.liberated) this.markExternal(member.memberId);
+  }
+
   #learnFromList(member: MemberInfo): void {
     if (member.memberId === this.#context.memberId || member.memberId === NO_MEMBER) return;
     if (this.#byId.has(member.memberId)) return;
@@ -372,36 +425,42 @@ export class Neighbours {
     ) {
       neighbour.privateEndpoint = member.privateEndpoint;
     }
-    // External peers (seed 000) are sent the stream and never expected to relay.
-    // Liberated ones (seed 000) are fed by the peers and give nothing back either.
-    if (member.flags.external || member.flags.liberated) {
-      this.#externals.add(member.memberId);
-      this.#accounting.markExternal(member.memberId);
-    }
+    this.#noteRole(member);
     this.#sendHello(neighbour);
   }
 
   /** Hello retries, one round every `helloRetryMillis` while any hello is unanswered. */
   #helloRound(now: Instant): void {
     let pending = false;
-    if (!this.#sourceAcknowledged && this.#context.state === 'streaming') {
-      if (this.#sourceHellosLeft <= 0) {
+    // Until the source's answer: it carries our credential, so the source's chunks (which
+    // also say it has us) do not end the retries while the credential is missing.
+    const unanswered = !this.#sourceAcknowledged || this.#credentials.awaited;
+    if (unanswered && this.#context.state === 'streaming') {
+      if (this.#sourceHellosLeft > 0) {
+        this.#sourceHellosLeft--;
+        this.#sendHelloToSource();
+        pending = true;
+      } else if (!this.#sourceAcknowledged) {
         this.#hooks.fail(
           'P2PSP_ERR_HELLO_TIMEOUT',
           `the source ${this.#context.sourceKey} never answered our UDP hello (${this.#config.helloAttempts} attempts): UDP to it is blocked or lost (firewall, NAT)`,
         );
         return;
       }
-      this.#sourceHellosLeft--;
-      this.#sendHelloToSource();
-      pending = true;
     }
+    let renew = this.#credentials.renewalDue(now);
     for (const neighbour of this.#byId.values()) {
       if (neighbour.reachable && neighbour.verified) continue;
       if (neighbour.hellosLeft <= 0) {
         // Never proved it is at that address: forget it (it may come back with a hello).
         if (!neighbour.verified) this.#forgetUnverified(neighbour);
         continue;
+      }
+      // Our credential is shown only while it is good: the source's answer renews it.
+      if (renew) {
+        renew = false;
+        this.#context.stats.credentialRenewals++;
+        this.#sendHelloToSource();
       }
       this.#sendHello(neighbour);
       pending = true;
@@ -427,12 +486,17 @@ export class Neighbours {
   }
 
   #sendHello(neighbour: Entry): void {
+    // Before the source's answer nobody but the source knows us: a hello without the
+    // credential that answer brings would be dropped by every member it reaches.
+    if (this.#credentials.awaited && this.#sourceHellosLeft > 0) return;
     const context = this.#context;
     neighbour.hellosLeft--;
+    const credential = this.#credentials.own;
     const hello = encodeDatagram({
       type: 'hello',
       memberId: context.memberId,
       nonce: neighbour.nonce,
+      ...(credential === undefined ? {} : { credential }),
     });
     context.sendBytes(neighbour.endpoint, hello);
     if (neighbour.reachable) return;

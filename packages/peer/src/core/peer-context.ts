@@ -81,6 +81,8 @@ export class PeerContext extends CoreContext<
         externalsOnboarded: 0,
         privateHellosSent: 0,
         neighboursPrivate: 0,
+        neighboursCredentialed: 0,
+        credentialRenewals: 0,
       },
       dropReasons: PEER_DROP_REASONS,
     });

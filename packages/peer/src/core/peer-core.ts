@@ -16,6 +16,7 @@ import {
   sameEndpoint,
 } from '@p2psp/wire';
 import { Complaints } from './complaints.js';
+import { Credentials } from './credentials.js';
 import type { PeerErrorCode } from './errors.js';
 import { ExternalNeighbours } from './external-neighbours.js';
 import { ExternalOnboarding } from './external-onboarding.js';
@@ -87,10 +88,15 @@ export class PeerCore implements SansIoCore<PeerEvent> {
       fail: (code, message) => this.#fail(code, message),
       finish: (reason) => this.#finish(reason),
     });
-    this.#neighbours = new Neighbours(context, resolved, {
-      verified: (neighbour) => this.#relay.join(neighbour, this.#playOut.playIndex),
-      fail: (code, message) => this.#fail(code, message),
-    });
+    this.#neighbours = new Neighbours(
+      context,
+      resolved,
+      {
+        verified: (neighbour) => this.#relay.join(neighbour, this.#playOut.playIndex),
+        fail: (code, message) => this.#fail(code, message),
+      },
+      new Credentials(context, resolved.verifier, this.#timing),
+    );
     this.#relay = new Relay(context, resolved, this.#neighbours, this.#timing);
     this.#complaints = new Complaints(context, resolved.role);
     this.#playOut = new PlayOut(
@@ -339,7 +345,7 @@ export class PeerCore implements SansIoCore<PeerEvent> {
         return;
       }
       case 'hello-ack':
-        this.#neighbours.sourceHelloAck(message);
+        this.#neighbours.sourceHelloAck(message, now);
         return;
       case 'goodbye':
         this.#onSourceGoodbye(message.memberId, message.reason, now);

@@ -91,7 +91,7 @@ export type PlayStartEvent = CoreEvent<
 export type ChunkLostEvent = CoreEvent<'chunk-lost', { chunkNumber: number; lost: number }>;
 
 /** How a neighbour was learnt (rule 4): the accept's list, its hello, its chunk, a punched ack. */
-export type NeighbourVia = 'list' | 'hello' | 'chunk' | 'hello-ack';
+export type NeighbourVia = 'list' | 'hello' | 'chunk' | 'hello-ack' | 'credential';
 
 export type NeighbourAddEvent = CoreEvent<
   'neighbour-add',

@@ -123,6 +123,10 @@ export interface PeerCounters {
   privateHellosSent: number;
   /** Neighbours reached on their private endpoint, behind our own NAT (EMS). */
   neighboursPrivate: number;
+  /** Members the source did not list to us, taken on the credential in their hello. */
+  neighboursCredentialed: number;
+  /** Hellos to the source to renew our credential before showing it expired. */
+  credentialRenewals: number;
 }
 
 /**

@@ -1,14 +1,16 @@
 import { isFedBySource, type Member, toMemberInfo } from '@p2psp/cluster';
 import { answerStunDatagram, punchFeasibility } from '@p2psp/nat';
 import { type Endpoint, type NatType, peerListReplies, unmapIpv4 } from '@p2psp/wire';
+import type { Credentials } from './credentials.js';
 import type { SourceContext } from './source-context.js';
 
 /**
  * Copies of each introduction to a member behind a filtering NAT: a lost one leaves it
  * apart from the new member for good (its NAT drops the joiner's hellos, and nothing else
  * would tell it); the new member's own hellos are retried, this single datagram is not.
- * Peers ignore the repeats. A member that takes any hello gets one copy: if it is lost,
- * the joiner's relays, dropped as unlisted, make it ask for the peer list.
+ * Peers ignore the repeats. A member that takes any hello gets one copy (none when the
+ * source signs credentials): if it is lost, the joiner's relays, dropped as unlisted, make
+ * it ask for the peer list.
  */
 const INTRODUCTION_COPIES = 3;
 
@@ -19,9 +21,11 @@ const INTRODUCTION_COPIES = 3;
  */
 export class Introductions {
   readonly #context: SourceContext;
+  readonly #credentials: Credentials;
 
-  constructor(context: SourceContext) {
+  constructor(context: SourceContext, credentials: Credentials) {
     this.#context = context;
+    this.#credentials = credentials;
   }
 
   /** A STUN Binding request: answered with the endpoint we see (XOR-MAPPED-ADDRESS). */
@@ -72,16 +76,23 @@ export class Introductions {
    * members, `listed` those its join accept listed.
    *
    * Members activated since its accept (joins that overlapped) are not in its list, and it
-   * is not in theirs: they are sent to it now, else neither would ever hello the other.
-   * Every other member it exchanges chunks with is told about it: peers take neighbours
-   * from the source only (a stranger's hello or chunk teaches them nothing), so this is
-   * how they learn a joiner. Behind a filtering NAT this is also the NTS rendezvous, listed
-   * or not: the member hellos the joiner while the joiner's hellos to it are still retried:
+   * is not in theirs: they are sent to it now (one peer list to the joiner), else neither
+   * would ever hello the other.
+   *
+   * Which other members are told about it: peers take as neighbours only the members the
+   * source vouches for, listed or in a credential. With credentials (the source has a
+   * key), the joiner's own hellos carry the source's word, so only the members that would
+   * never see those hellos are told: those behind a NAT or firewall that filters a sender
+   * it never wrote to (`filtersStrangers`). For them this is the NTS rendezvous, listed or
+   * not: the member hellos the joiner while the joiner's hellos to it are still retried, and
    * each side's hellos open its own NAT towards the other, so restricted and port-restricted
-   * cones let the next round through. Without this a member behind a filtering NAT dropped
-   * every later joiner's hellos and never learnt of it (docs/simulation.md, NAT finding);
-   * a joiner whose hello was lost is activated after later joiners, which then filter it
-   * for good unless they are told too (one member in 20 lost that joiner's share, 6.4%).
+   * cones let the next round through. Without it a member behind a filtering NAT dropped
+   * every later joiner's hellos and never learnt of it (docs/simulation.md, NAT finding); a
+   * joiner whose hello was lost is activated after later joiners, which then filter it for
+   * good unless they are told too (one member in 20 lost that joiner's share, 6.4%). An
+   * open or full-cone member takes the credentialed hello itself: telling it too cost the
+   * source a datagram per member per join (source upload 1.31x the stream over a run of
+   * 100 joins, docs/nat.md). Without credentials every member is told.
    */
   introduce(
     joined: Member,
@@ -104,12 +115,15 @@ export class Introductions {
     const sameAddress = peerListReplies([info]);
     const elsewhere = peerListReplies([{ ...info, privateEndpoint: null }]);
     const address = unmapIpv4(joined.endpoint.address);
+    const credentials = this.#credentials.issued;
     for (const other of others) {
       if (!exchangesChunks(joined, other)) continue;
       if (!punchPossible(joined, other).possible) continue;
+      const filters = filtersStrangers(other);
+      if (credentials && !filters) continue;
       this.#context.stats.membersIntroduced++;
       const introduction = unmapIpv4(other.endpoint.address) === address ? sameAddress : elsewhere;
-      const copies = filtersStrangers(other) ? INTRODUCTION_COPIES : 1;
+      const copies = filters ? INTRODUCTION_COPIES : 1;
       for (let copy = 0; copy < copies; copy++) {
         for (const page of introduction) this.#context.sendMessage(other.endpoint, page);
       }

@@ -17,6 +17,7 @@ import {
   peerListReplies,
   type StatsReport,
 } from '@p2psp/wire';
+import type { Credentials } from './credentials.js';
 import { type Introductions, portsRemapped, reachable, SYMMETRIC_NATS } from './introductions.js';
 import type { SourceContext } from './source-context.js';
 
@@ -30,13 +31,20 @@ export class Membership {
   readonly #context: SourceContext;
   readonly #cluster: SourceCluster;
   readonly #introductions: Introductions;
+  readonly #credentials: Credentials;
   /** Members whose hello arrived. */
   readonly #active = new Set<MemberId>();
 
-  constructor(context: SourceContext, cluster: SourceCluster, introductions: Introductions) {
+  constructor(
+    context: SourceContext,
+    cluster: SourceCluster,
+    introductions: Introductions,
+    credentials: Credentials,
+  ) {
     this.#context = context;
     this.#cluster = cluster;
     this.#introductions = introductions;
+    this.#credentials = credentials;
   }
 
   isActive(memberId: MemberId): boolean {
@@ -77,7 +85,7 @@ export class Membership {
     const others = this.activeMembers().filter((other) => other.memberId !== memberId);
     const joined = this.#apartFromAny(activated.member, others);
     this.#active.add(memberId);
-    this.#context.sendMessage(from, { type: 'hello-ack', memberId, nonce });
+    this.#acknowledge(joined, from, nonce);
     this.#introductions.introduce(joined, from, listed, others);
     this.#context.emit({
       name: 'peer-join',
@@ -134,14 +142,28 @@ export class Membership {
     return members.get(member.memberId);
   }
 
-  /** A hello from a member: a retry (the ack was lost), or a keepalive. Answered again. */
+  /**
+   * A hello from a member: a retry (the ack was lost), a keepalive, or a renewal of its
+   * credential. Answered again, with a fresh credential.
+   */
   hello(member: Member, from: Endpoint, memberId: MemberId, nonce: number, now: Instant): void {
     if (member.memberId !== memberId) {
       this.#context.drop('member-mismatch', from, 'hello');
       return;
     }
     this.#cluster.heard(from, now);
-    this.#context.sendMessage(from, { type: 'hello-ack', memberId, nonce });
+    this.#acknowledge(member, from, nonce);
+  }
+
+  /** The ack of a member's hello carries its credential, fresh (`Credentials`). */
+  #acknowledge(member: Member, from: Endpoint, nonce: number): void {
+    const credential = this.#credentials.issue(member);
+    this.#context.sendMessage(from, {
+      type: 'hello-ack',
+      memberId: member.memberId,
+      nonce,
+      ...(credential === undefined ? {} : { credential }),
+    });
   }
 
   /** Rule 6: a member's goodbye, from its own endpoint with its own id, removes it. */

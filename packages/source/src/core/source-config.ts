@@ -41,6 +41,12 @@ export interface SourceConfig {
    */
   readonly signer?: Signer;
   /**
+   * How long a member's credential stays valid, in stream time (converted to chunks when
+   * signed): it bounds how long a removed member can still win neighbours that never
+   * heard of its removal; members renew theirs when they need it. Default 60,000 ms.
+   */
+  readonly credentialLifetimeMillis?: number;
+  /**
    * SHA-256 for signed chunks: with `signer`, every `digestChunks` chunks the source signs
    * a digest of their hashes, carried by the last of them (docs/security.md). The Node
    * runtime passes `@p2psp/host`'s `sha256`. Without both, chunks go unsigned.
@@ -133,6 +139,7 @@ export interface SourceConfig {
 export interface ResolvedSourceConfig {
   readonly random: Random;
   readonly signer: Signer | null;
+  readonly credentialLifetimeMillis: number;
   readonly sha256: Sha256 | null;
   readonly digestChunks: number;
   readonly chunkSize: number;
@@ -165,6 +172,7 @@ export const SOURCE_DEFAULTS = {
   maxJoinsPerAddress: 16,
   joinsPerSecond: 100,
   joinTimeoutMillis: 5000,
+  credentialLifetimeMillis: 60_000,
   maxFrameBytes: 4096,
   initialChunkIntervalMillis: 20,
   rateWindowMillis: 5000,
@@ -179,6 +187,7 @@ type IntegerOptionWithDefault =
   | 'maxJoinsPerAddress'
   | 'joinsPerSecond'
   | 'joinTimeoutMillis'
+  | 'credentialLifetimeMillis'
   | 'maxFrameBytes'
   | 'digestChunks';
 
@@ -256,6 +265,7 @@ export function resolveSourceConfig(config: SourceConfig): ResolvedSourceConfig 
   return {
     random: config.random,
     signer: config.signer ?? null,
+    credentialLifetimeMillis: withDefault('credentialLifetimeMillis', 1000, 86_400_000),
     sha256: config.sha256 ?? null,
     digestChunks,
     chunkSize,

@@ -66,6 +66,7 @@ export class SourceContext extends CoreContext<
         stunRequestsAnswered: 0,
         natPairsImpossible: 0,
         membersIntroduced: 0,
+        credentialsIssued: 0,
         symmetricNatsInferred: 0,
         externalsOnboarded: 0,
         externalNoticesSent: 0,

@@ -12,6 +12,7 @@ import {
 } from '@p2psp/wire';
 import { Children, type ChildView } from './children.js';
 import { Chunker } from './chunker.js';
+import { Credentials } from './credentials.js';
 import { Externals } from './externals.js';
 import { Introductions } from './introductions.js';
 import { Joins } from './joins.js';
@@ -75,8 +76,9 @@ export class SourceCore implements SansIoCore<SourceEvent> {
       },
       headerComplete: (now) => this.#joins.answerWaiting(now),
     });
-    this.#introductions = new Introductions(context);
-    this.#membership = new Membership(context, cluster, this.#introductions);
+    const credentials = new Credentials(context, this.config, this.#chunker);
+    this.#introductions = new Introductions(context, credentials);
+    this.#membership = new Membership(context, cluster, this.#introductions, credentials);
     this.#children = new Children(context, this.config, cluster);
     this.#joins = new Joins(
       context,

@@ -94,8 +94,14 @@ export interface SourceCounters {
    * port-restricted). They get no relays from each other.
    */
   natPairsImpossible: number;
-  /** Peer-list pages sent to members about a new member, so both sides punch. */
+  /**
+   * Peer-list pages sent to members about a new member, so both sides punch: only to
+   * members behind a NAT that filters the joiner's hellos when the source signs
+   * credentials (the others take the joiner on its credential).
+   */
   membersIntroduced: number;
+  /** Membership credentials signed (each member's, at its join and at each renewal). */
+  credentialsIssued: number;
   /** Members that reported `unknown` taken as symmetric: their NAT remapped their port. */
   symmetricNatsInferred: number;
   /** Non-exclusive chunks sent to external peers to onboard them (seed 000). */
