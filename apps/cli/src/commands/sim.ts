@@ -31,6 +31,7 @@ interface SimFlags {
   natType: string;
   lrs?: boolean;
   repair: boolean;
+  repairFromSource?: boolean;
   acs?: boolean;
   complaintsBy: string;
   memberTimeout?: number;
@@ -149,7 +150,11 @@ function healthLines(summary: ClusterSummary): string[] {
     health.memberTimeoutMs === null
       ? 'no member timeout'
       : `member timeout ${milliseconds(health.memberTimeoutMs)}`,
-    parameters.peerOptions.repair === false ? 'no repair' : 'repair (RMS-lite)',
+    parameters.peerOptions.repair === false
+      ? 'no repair'
+      : parameters.peerOptions.repairFromSource === true
+        ? 'repair (RMS-lite, from the source too)'
+        : 'repair (RMS-lite)',
   ].filter((rule) => rule !== null);
   const lines = [`  rules              ${rules.join(', ')}`];
   if (summary.freeRiders.length > 0) {
@@ -288,6 +293,10 @@ export function registerSimCommand(program: Command): void {
       '--no-repair',
       'plain DBS peers: no RMS-lite repair (asking a neighbour for a chunk lost on the last hop; on by default)',
     )
+    .option(
+      '--repair-from-source',
+      "peers ask the source for their own chunks its hop lost (repair's last resort; off by default)",
+    )
     .option('--acs', 'adaptive chunk scheduling: members get source chunks by measured reliability')
     .option(
       '--complaints-by <key>',
@@ -410,7 +419,7 @@ export function registerSimCommand(program: Command): void {
         natType: flags.natType as ClusterScenarioOptions['natType'],
         // LRS is on by default; with no monitor it has nothing to act on, so it is off.
         lrs: flags.lrs !== false && flags.monitors > 0,
-        peerOptions: { repair: flags.repair },
+        peerOptions: { repair: flags.repair, repairFromSource: flags.repairFromSource === true },
         acs: flags.acs === true,
         complaintsBy: flags.complaintsBy as ClusterScenarioOptions['complaintsBy'],
         memberTimeoutChunks:
