@@ -10,9 +10,19 @@
 // 3. What joining as an external costs: join to first chunk played (a player's first byte),
 //    members against externals, in the settings of tables 1 and 2.
 // Run after building: pnpm turbo run build --filter=@p2psp/netsim && node tooling/netsim/experiments/external-peers.mjs
+// `--no-credentials`: a source without a key (it introduces every joiner to every member),
+// the figures before membership credentials.
 import { runClusterScenario } from '../dist/index.js';
 
-const base = { peers: 100, bufferSize: 128, seconds: 60, loss: 0.01, measureFromMs: 10_000 };
+const credentials = !process.argv.includes('--no-credentials');
+const base = {
+  peers: 100,
+  bufferSize: 128,
+  seconds: 60,
+  loss: 0.01,
+  measureFromMs: 10_000,
+  credentials,
+};
 const percent = (ratio) => `${(100 * ratio).toFixed(2)}%`;
 const worst = (peers) => Math.max(...peers.map((peer) => peer.chunkLossRatio ?? 1));
 

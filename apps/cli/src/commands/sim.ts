@@ -46,6 +46,7 @@ interface SimFlags {
   joinWindow: number;
   measureFrom: number;
   seed: number;
+  credentials: boolean;
   json?: boolean;
   trace?: string;
   traceDebug?: boolean;
@@ -363,6 +364,10 @@ export function registerSimCommand(program: Command): void {
       integerIn(0, 0xffffffff),
       1,
     )
+    .option(
+      '--no-credentials',
+      'a source without a key: no membership credentials, every joiner introduced to every member',
+    )
     .option('--json', 'print the summary as one JSON object on stdout instead')
     .option(
       '--trace <file>',
@@ -444,6 +449,7 @@ export function registerSimCommand(program: Command): void {
         joinWindowMs: flags.joinWindow,
         measureFromMs: flags.measureFrom * 1000,
         seed: flags.seed,
+        credentials: flags.credentials,
         traceDebug: flags.traceDebug === true,
         onTrace: trace === null ? null : trace.write,
       };
