@@ -24,7 +24,7 @@ export {
 } from './cluster-scenario.js';
 export { addRecordedNode, CoreRecorder, type RecordedNodeOptions } from './core-recorder.js';
 export { EventQueue } from './event-queue.js';
-export { type ForwardingLoadOptions, runForwardingLoad } from './forwarding-load.js';
+export { type ForwardingLoadOptions, forwardingLoad } from './forwarding-load.js';
 export {
   burstLinkModel,
   type GilbertElliottModel,
