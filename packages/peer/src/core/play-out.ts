@@ -301,13 +301,14 @@ export class PlayOut implements RepairBuffer {
   /**
    * Signed chunks: a digest covered a run of `chunks`. A chunk waits up to a run for its
    * digest before it is stored and relayed, so before playing the delay grows by the
-   * longest run seen, and repair expects relays that much later.
+   * longest run seen. Repair's wait is unchanged: it counts from the newest verified chunk,
+   * which lags by the same run (adding the run there left no time to ask before play).
    */
   signedRun(chunks: number): void {
     if (this.#playing || chunks <= this.#signedRunChunks) return;
     this.#delay = Math.min(this.#buffer.capacity - 1, this.#delay + chunks - this.#signedRunChunks);
     this.#signedRunChunks = chunks;
-    this.#repair?.adjustDelay(this.#delay, this.#neighbourSpreadChunks + chunks);
+    this.#repair?.adjustDelay(this.#delay, this.#neighbourSpreadChunks);
   }
 
   /** After a chunk was stored: the window moves, what is due is played, repair looks again. */
@@ -377,7 +378,7 @@ export class PlayOut implements RepairBuffer {
     this.#delay = chunks;
     this.#hooks.delayShortened(delay);
     this.#neighbourSpreadChunks = relaySpreadChunksFor(config.relaySpreadChunks, delay.peerChunks);
-    this.#repair?.adjustDelay(chunks, this.#neighbourSpreadChunks + this.#signedRunChunks);
+    this.#repair?.adjustDelay(chunks, this.#neighbourSpreadChunks);
   }
 
   /**
