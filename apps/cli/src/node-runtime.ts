@@ -1,3 +1,6 @@
+import { createSocket } from 'node:dgram';
+import { createServer, isIPv6 } from 'node:net';
+import { bindUdp, listenTcp } from '@p2psp/host';
 import { type PeerHandle, type PeerStatus, startPeer } from '@p2psp/peer/node';
 import {
   createInProcessIngest,
@@ -52,6 +55,27 @@ export interface NodeStatus {
 
 function refused(message: string): Error {
   return Object.assign(new Error(message), { code: ROLE_CHANGE_REFUSED });
+}
+
+/**
+ * Refuses a private source's port in use before the node rejoins as liberated, so that the
+ * refusal changes nothing (TCP and UDP share the port; 0 always binds).
+ */
+async function checkPortFree(address: string, port: number): Promise<void> {
+  if (port === 0) return;
+  const server = createServer();
+  const socket = createSocket(isIPv6(address) ? 'udp6' : 'udp4');
+  try {
+    await listenTcp(server, { address, port });
+    await bindUdp(socket, { address, port });
+  } catch (error) {
+    throw refused(
+      `the private source cannot listen on ${formatEndpoint({ address, port })} (${(error as { code?: string }).code ?? (error as Error).message}): pick another port (0 picks a free one)`,
+    );
+  } finally {
+    server.close();
+    socket.close();
+  }
 }
 
 /** A private cluster run by this node: its source fed in-process by the node's players' stream. */
@@ -211,6 +235,7 @@ export class P2pspNode {
         'this node has no stream yet (it is joining its cluster): it cannot be the source of a private cluster until it plays; ask again in a moment',
       );
     }
+    await checkPortFree(request.address ?? '0.0.0.0', request.port ?? DEFAULT_SOURCE_PORT);
     if (from !== 'liberated') {
       const rejoins = peer.status().rejoin.rejoins;
       peer.changeRole('liberated');

@@ -33,7 +33,12 @@ afterAll(() => processes.killAll());
 
 interface NodeStatus {
   role: string;
-  peer: { role: string; state: string; chunksPlayed: number } | null;
+  peer: {
+    role: string;
+    state: string;
+    chunksPlayed: number;
+    rejoin: { rejoins: number };
+  } | null;
   source: { endpoint: string; members: number; chunksSent: number; private: boolean } | null;
 }
 
@@ -128,7 +133,15 @@ describe('p2psp node: a peer transmutes into a liberated peer plus a private sou
     const toSource = ctl(node.ctl, '--token', TOKEN, 'role', 'source');
     expect(toSource.status).toBe(1);
     expect(toSource.stderr).toContain('[P2PSP_ERR_ROLE_CHANGE]');
-    expect((await nodeStatus()).role).toBe('peer');
+    // A private source on a port in use (the public source's): refused before the rejoin.
+    const portInUse = ctl(
+      ...[node.ctl, '--token', TOKEN, 'role', 'liberated+source'],
+      ...['--port', source.port, '--address', '127.0.0.1'],
+    );
+    expect(portInUse.stderr).toMatch(
+      /cannot listen on 127\.0\.0\.1:\d+ \(EADDRINUSE\).*\[P2PSP_ERR_ROLE_CHANGE\]/,
+    );
+    expect(await nodeStatus()).toMatchObject({ role: 'peer', peer: { rejoin: { rejoins: 0 } } });
 
     // Transmutation: liberated peer of the public cluster + source of a private one.
     const changedAt = performance.now();
