@@ -1,35 +1,16 @@
-import { createHash, generateKeyPairSync, sign, verify } from 'node:crypto';
-import {
-  chunkDigestSignedBytes,
-  chunkHash,
-  encodeChunkDigest,
-  type Sha256,
-  type Verifier,
-} from '@p2psp/wire';
+import { createVerifier, generateSigner, sha256 } from '@p2psp/host';
+import { chunkDigestSignedBytes, chunkHash, encodeChunkDigest, type Verifier } from '@p2psp/wire';
 import { describe, expect, it } from 'vitest';
 import { type ChunkCrypto, ChunkVerification } from './chunk-verification.js';
 
-const sha256: Sha256 = (parts) => {
-  const hash = createHash('sha256');
-  for (const part of parts) hash.update(part);
-  return hash.digest();
-};
-const keys = generateKeyPairSync('ed25519');
-const publicKey = new Uint8Array(keys.publicKey.export({ format: 'der', type: 'spki' }));
+const signer = generateSigner();
+const publicKey = signer.publicKey;
+const hostVerifier = createVerifier();
 let verifications = 0;
 const verifier: Verifier = {
   verify(key, message, signature) {
     verifications++;
-    try {
-      return verify(
-        null,
-        message,
-        { key: Buffer.from(key), format: 'der', type: 'spki' },
-        signature,
-      );
-    } catch {
-      return false;
-    }
+    return hostVerifier.verify(key, message, signature);
   },
 };
 const crypto: ChunkCrypto = { sha256, verifier };
@@ -43,7 +24,7 @@ function digestOf(first: number, count: number): Uint8Array {
   for (let offset = 0; offset < count; offset++) {
     hashes.set(chunkHash(sha256, first + offset, payload(first + offset)), offset * 8);
   }
-  const signature = sign(null, chunkDigestSignedBytes(first, hashes), keys.privateKey);
+  const signature = signer.sign(chunkDigestSignedBytes(first, hashes));
   return encodeChunkDigest({ firstChunkNumber: first, hashes, signature });
 }
 
@@ -87,12 +68,12 @@ describe('ChunkVerification (signed chunks)', () => {
     forged[forged.length - 1]! ^= 1;
     expect(checks.digest(forged).check).toBe('forged');
     // A digest of forged hashes signed by another key is no better.
-    const other = generateKeyPairSync('ed25519');
+    const other = generateSigner();
     const hashes = new Uint8Array(16).fill(1);
     const foreign = encodeChunkDigest({
       firstChunkNumber: 30,
       hashes,
-      signature: sign(null, chunkDigestSignedBytes(30, hashes), other.privateKey),
+      signature: other.sign(chunkDigestSignedBytes(30, hashes)),
     });
     expect(checks.digest(foreign).check).toBe('forged');
     expect(checks.digest(Uint8Array.of(1, 2, 3)).check).toBe('malformed');
