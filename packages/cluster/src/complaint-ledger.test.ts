@@ -13,7 +13,12 @@ import { chooseExpulsions } from './expulsion.js';
 import { type MemberRole, MembershipTable } from './membership.js';
 
 const at = (address: string, port: number): Endpoint => ({ address, port });
-const position = (latestChunkNumber: number, now = 0) => ({ now, latestChunkNumber });
+/** 64 ms: 1,024-byte chunks at 128 kbit/s, where P2PSP's counts hold. */
+const position = (latestChunkNumber: number, now = 0, chunkIntervalMillis = 64) => ({
+  now,
+  latestChunkNumber,
+  chunkIntervalMillis,
+});
 
 function smallCluster(options: ConstructorParameters<typeof ComplaintLedger>[0] = {}) {
   const members = new MembershipTable();
@@ -142,7 +147,9 @@ describe('ComplaintLedger.complain', () => {
     );
     expect(
       () => new ComplaintLedger({ window: { kind: 'blocks' } as unknown as ComplaintWindow }),
-    ).toThrow("window.kind must be 'chunk-numbers', 'time' or 'unbounded', got blocks");
+    ).toThrow(
+      "window.kind must be 'chunk-numbers', 'stream-time', 'time' or 'unbounded', got blocks",
+    );
   });
 });
 

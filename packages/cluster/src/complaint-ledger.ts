@@ -21,31 +21,58 @@ export type ComplaintKeying = 'endpoint' | 'ip';
 
 /**
  * Which complaints count towards the threshold: those about the last `size` chunk numbers
- * (before the newest chunk the source sent), those of the last `milliseconds`, or all of them
- * (P2PSP's original counters). A window lets an honest peer's occasional losses expire; it
- * must hold enough chunks for a free rider to reach the threshold: see
- * `recommendedChunkWindow`.
+ * (before the newest chunk the source sent), about the chunks of the last `milliseconds` of
+ * stream (`stream-time`: chunk numbers at the position's chunk interval, see
+ * `ComplaintLedger.chunksOf`), those charged in the last `milliseconds` of the clock
+ * (`time`), or all of them (P2PSP's original counters). A window lets an honest peer's
+ * occasional losses expire; it must hold enough chunks for a free rider to reach the
+ * threshold: see `recommendedChunkWindow`.
  */
 export type ComplaintWindow =
   | { readonly kind: 'chunk-numbers'; readonly size: number }
+  | { readonly kind: 'stream-time'; readonly milliseconds: number }
   | { readonly kind: 'time'; readonly milliseconds: number }
   | { readonly kind: 'unbounded' };
 
-/** Where the source stands: the clock and the newest chunk number it has sent. */
+/**
+ * Where the source stands: the clock, the newest chunk number it has sent, and the stream's
+ * time between chunks (its estimate from the ingest rate), which turns stream time into chunks.
+ */
 export interface LedgerPosition {
   readonly now: Instant;
   readonly latestChunkNumber: number;
+  readonly chunkIntervalMillis: number;
 }
 
-/** P2PSP's maximum chunk loss before expulsion (its code's MAX_CHUNK_LOSS). */
+/**
+ * P2PSP's maximum chunk loss before expulsion (its code's MAX_CHUNK_LOSS): the fewest chunks
+ * the threshold in stream time gives.
+ */
 export const DEFAULT_COMPLAINT_THRESHOLD = 32;
 
-export const DEFAULT_COMPLAINT_WINDOW: ComplaintWindow = { kind: 'chunk-numbers', size: 4096 };
+/**
+ * Rule 8 in stream time: 2,048 ms is P2PSP's 32 chunks at 128 kbit/s with 1,024-byte chunks
+ * (64 ms each). A fixed 32 is 131 ms at 2 Mbit/s, less than a monitor loses of a new member's
+ * relays until it knows it, so honest joiners were expelled.
+ */
+export const DEFAULT_COMPLAINT_THRESHOLD_MILLIS = 2048;
+
+/** 128 thresholds of stream (P2PSP's 4,096 chunk numbers at 128 kbit/s), at every bitrate. */
+export const DEFAULT_COMPLAINT_WINDOW: ComplaintWindow = {
+  kind: 'stream-time',
+  milliseconds: 128 * DEFAULT_COMPLAINT_THRESHOLD_MILLIS,
+};
 
 export interface ComplaintLedgerOptions {
   readonly keying?: ComplaintKeying;
   readonly window?: ComplaintWindow;
-  /** A key with MORE than this many complaints in the window is expelled. Default 32. */
+  /**
+   * A key with MORE complaints in the window than this much stream is expelled, in chunks at
+   * the position's chunk interval (rounded up), never below DEFAULT_COMPLAINT_THRESHOLD.
+   * Default 2,048 ms.
+   */
+  readonly thresholdMillis?: number;
+  /** The threshold as an exact number of complaints, instead of `thresholdMillis`. */
   readonly threshold?: number;
   /**
    * Roles never charged nor expelled. Default monitor, external and liberated: monitors are
@@ -129,7 +156,9 @@ interface Entry {
 export class ComplaintLedger {
   readonly keying: ComplaintKeying;
   readonly window: ComplaintWindow;
-  readonly threshold: number;
+  /** The exact threshold in complaints, or null when it is set in stream time. */
+  readonly threshold: number | null;
+  readonly thresholdMillis: number;
   readonly exemptRoles: readonly MemberRole[];
   readonly #entries = new Map<string, Entry[]>();
   readonly #ignored = new Map<ComplaintIgnoredReason, number>(
@@ -140,7 +169,20 @@ export class ComplaintLedger {
   constructor(options: ComplaintLedgerOptions = {}) {
     this.keying = checkChoice('keying', options.keying ?? 'endpoint', ['endpoint', 'ip']);
     this.window = checkWindow(options.window ?? DEFAULT_COMPLAINT_WINDOW);
-    this.threshold = checkInteger('threshold', options.threshold ?? DEFAULT_COMPLAINT_THRESHOLD, 0);
+    if (options.threshold !== undefined && options.thresholdMillis !== undefined) {
+      throw new ClusterError(
+        'P2PSP_ERR_INVALID_OPTION',
+        'thresholdMillis and threshold both given: set one of them (the threshold in time, or in complaints)',
+      );
+    }
+    this.threshold =
+      options.threshold === undefined ? null : checkInteger('threshold', options.threshold, 0);
+    this.thresholdMillis = checkInteger(
+      'thresholdMillis',
+      options.thresholdMillis ?? DEFAULT_COMPLAINT_THRESHOLD_MILLIS,
+      1,
+      3_600_000,
+    );
     this.exemptRoles = [...(options.exemptRoles ?? DEFAULT_EXEMPT_ROLES)];
     for (const role of this.exemptRoles) {
       if (!MEMBER_ROLES.includes(role)) {
@@ -194,7 +236,7 @@ export class ComplaintLedger {
       memberId: destination.memberId,
       key,
       count,
-      overThreshold: count > this.threshold,
+      overThreshold: count > this.thresholdAt(context.position),
     };
   }
 
@@ -225,7 +267,28 @@ export class ComplaintLedger {
 
   /** Whether `key` is past the threshold within the window. */
   isOverThreshold(key: string, position: LedgerPosition): boolean {
-    return this.count(key, position) > this.threshold;
+    return this.count(key, position) > this.thresholdAt(position);
+  }
+
+  /** The threshold in complaints at `position`: `threshold`, or `thresholdMillis` in chunks. */
+  thresholdAt(position: LedgerPosition): number {
+    return this.threshold ?? this.chunksOf(this.thresholdMillis, position);
+  }
+
+  /**
+   * `milliseconds` of stream in chunks at the position's chunk interval, to the nearest chunk
+   * (the interval is the source's estimate and wobbles). With the threshold in time the
+   * interval is capped at `thresholdMillis / 32`, so the threshold never falls below
+   * DEFAULT_COMPLAINT_THRESHOLD chunks and a `stream-time` window holds as many thresholds
+   * at a low bitrate as at any other (a free rider must still be able to reach it).
+   */
+  chunksOf(milliseconds: number, position: LedgerPosition): number {
+    const cap =
+      this.threshold === null
+        ? this.thresholdMillis / DEFAULT_COMPLAINT_THRESHOLD
+        : Number.POSITIVE_INFINITY;
+    const interval = Math.max(0.01, Math.min(position.chunkIntervalMillis, cap));
+    return Math.max(1, Math.round(milliseconds / interval));
   }
 
   /** Drops every complaint against `key` (e.g. an operator pardons an address). */
@@ -259,12 +322,17 @@ export class ComplaintLedger {
         return true;
       case 'time':
         return position.now - entry.at < this.window.milliseconds;
-      case 'chunk-numbers': {
+      case 'chunk-numbers':
+      case 'stream-time': {
+        const size =
+          this.window.kind === 'chunk-numbers'
+            ? this.window.size
+            : this.chunksOf(this.window.milliseconds, position);
         // Serial distance from the complaint's chunk to the newest one (RFC 1982). Negative:
         // the complaint is "after" the newest chunk, the caller's position lags; keep it
         // rather than drop a real complaint.
         const distance = chunkNumberDistance(position.latestChunkNumber, entry.chunkNumber);
-        return distance < this.window.size;
+        return distance < size;
       }
     }
   }
@@ -287,10 +355,11 @@ export function recommendedChunkWindow(
 }
 
 function checkWindow(window: ComplaintWindow): ComplaintWindow {
-  checkChoice('window.kind', window.kind, ['chunk-numbers', 'time', 'unbounded']);
+  checkChoice('window.kind', window.kind, ['chunk-numbers', 'stream-time', 'time', 'unbounded']);
   switch (window.kind) {
     case 'unbounded':
       return window;
+    case 'stream-time':
     case 'time':
       checkInteger('window.milliseconds', window.milliseconds, 1);
       return window;

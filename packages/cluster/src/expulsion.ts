@@ -27,6 +27,7 @@ export function chooseExpulsions(
 ): readonly Expulsion[] {
   const expulsions: Expulsion[] = [];
   const counts = new Map<string, number>();
+  const threshold = ledger.thresholdAt(position);
   for (const member of members) {
     if (ledger.isExempt(member.role)) continue;
     const key = ledger.keyOf(member);
@@ -35,7 +36,7 @@ export function chooseExpulsions(
       complaints = ledger.count(key, position);
       counts.set(key, complaints);
     }
-    if (complaints > ledger.threshold) {
+    if (complaints > threshold) {
       expulsions.push({ memberId: member.memberId, key, complaints, reason: 'expelled' });
     }
   }

@@ -26,6 +26,7 @@ export {
   type ComplaintOutcome,
   type ComplaintWindow,
   DEFAULT_COMPLAINT_THRESHOLD,
+  DEFAULT_COMPLAINT_THRESHOLD_MILLIS,
   DEFAULT_COMPLAINT_WINDOW,
   DEFAULT_EXEMPT_ROLES,
   type LedgerPosition,

@@ -2,6 +2,8 @@ import type { Endpoint, NatType } from '@p2psp/wire';
 import { describe, expect, it } from 'vitest';
 import { SourceCluster, type SourceJoinRequest } from './source-cluster.js';
 
+/** 1,024-byte chunks at 128 kbit/s. */
+const CHUNK_MILLIS = 64;
 const at = (address: string, port = 4000): Endpoint => ({ address, port });
 const join = (endpoint: Endpoint, nat: NatType = 'full-cone'): SourceJoinRequest => ({
   endpoint,
@@ -38,7 +40,7 @@ describe('SourceCluster', () => {
     const outcomes = [1, 3, 5].map((chunkNumber) => {
       cluster.nextDestination(chunkNumber - 1);
       cluster.nextDestination(chunkNumber);
-      return cluster.lostChunk(monitor, chunkNumber, chunkNumber);
+      return cluster.lostChunk(monitor, chunkNumber, chunkNumber, CHUNK_MILLIS);
     });
     expect(outcomes.map((outcome) => outcome.expulsions.length)).toEqual([0, 0, 1]);
     expect(outcomes[2]?.expulsions[0]).toMatchObject({
@@ -124,11 +126,11 @@ describe('SourceCluster', () => {
     cluster.join(join(at('10.0.0.1')), 0);
     cluster.join(join(at('10.0.0.2')), 0);
     cluster.nextDestination(0);
-    expect(cluster.lostChunk(at('10.0.0.2'), 0, 1).complaint).toMatchObject({
+    expect(cluster.lostChunk(at('10.0.0.2'), 0, 1, CHUNK_MILLIS).complaint).toMatchObject({
       kind: 'ignored',
       reason: 'not-monitor',
     });
-    expect(cluster.lostChunk(at('192.0.2.9'), 0, 1).complaint).toMatchObject({
+    expect(cluster.lostChunk(at('192.0.2.9'), 0, 1, CHUNK_MILLIS).complaint).toMatchObject({
       kind: 'ignored',
       reason: 'unknown-complainer',
     });
@@ -145,12 +147,14 @@ describe('SourceCluster', () => {
     cluster.join({ ...join(at('10.0.0.2')), role: 'monitor', credential }, 0);
     cluster.join(join(at('10.0.0.3')), 0);
     for (let chunkNumber = 0; chunkNumber < 3; chunkNumber++) cluster.nextDestination(chunkNumber);
-    expect(cluster.lostChunk(at('10.0.0.1'), 2, 5).recovery).toMatchObject({ kind: 'wait' });
-    expect(cluster.lostChunk(at('10.0.0.2'), 2, 5)).toMatchObject({
+    expect(cluster.lostChunk(at('10.0.0.1'), 2, 5, CHUNK_MILLIS).recovery).toMatchObject({
+      kind: 'wait',
+    });
+    expect(cluster.lostChunk(at('10.0.0.2'), 2, 5, CHUNK_MILLIS)).toMatchObject({
       complaint: { kind: 'ignored', reason: 'duplicate' },
       recovery: { kind: 'resend', chunkNumber: 2, via: 1 },
     });
-    expect(cluster.lostChunk(at('10.0.0.3'), 2, 5).recovery).toBeNull();
+    expect(cluster.lostChunk(at('10.0.0.3'), 2, 5, CHUNK_MILLIS).recovery).toBeNull();
   });
 
   it('has LRS on by default, and off with lostChunkRecovery: false', () => {
@@ -171,7 +175,7 @@ describe('SourceCluster', () => {
     if (first.kind !== 'admitted') throw new Error('expected an admission');
     cluster.activate(first.member.memberId, at('10.0.0.1'), 1);
     cluster.nextDestination(0);
-    expect(cluster.lostChunk(at('10.0.0.1'), 0, 5).recovery).toEqual({
+    expect(cluster.lostChunk(at('10.0.0.1'), 0, 5, CHUNK_MILLIS).recovery).toEqual({
       kind: 'resend',
       chunkNumber: 0,
       via: first.member.memberId,

@@ -254,9 +254,17 @@ export class SourceCluster {
     return { kind: 'noted', reporters: verdict.reporters };
   }
 
-  /** A [lost chunk x] from `from` (rule 8, LRS, ACS). Never throws on network input. */
-  lostChunk(from: Endpoint, chunkNumber: number, now: Instant): LostChunkOutcome {
-    const position = this.position(now);
+  /**
+   * A [lost chunk x] from `from` (rule 8, LRS, ACS), with the stream's current time between
+   * chunks (thresholds and windows in stream time). Never throws on network input.
+   */
+  lostChunk(
+    from: Endpoint,
+    chunkNumber: number,
+    now: Instant,
+    chunkIntervalMillis: number,
+  ): LostChunkOutcome {
+    const position = this.position(now, chunkIntervalMillis);
     const complaint = this.ledger.complain(
       { from, chunkNumber },
       { members: this.members, destinations: this.destinations, position },
@@ -330,8 +338,8 @@ export class SourceCluster {
     return this.members.monitorIds().filter((memberId) => this.scheduler.has(memberId));
   }
 
-  /** The ledger position: `now` and the newest chunk number handed out. */
-  position(now: Instant): LedgerPosition {
-    return { now, latestChunkNumber: this.#latestChunkNumber ?? 0 };
+  /** The ledger position: `now`, the newest chunk number handed out, the chunk interval. */
+  position(now: Instant, chunkIntervalMillis: number): LedgerPosition {
+    return { now, latestChunkNumber: this.#latestChunkNumber ?? 0, chunkIntervalMillis };
   }
 }

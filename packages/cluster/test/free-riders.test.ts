@@ -6,7 +6,8 @@ import { recommendedChunkWindow, SourceCluster } from '../src/index.js';
  * Issue 5's free-rider scenario at the level of this package (the simulator repeats it with
  * the real cores): 50 peers, 5 of which receive but never relay, 1% loss on every link. One
  * monitor (the first joiner) complains about every chunk it misses at its play time, B/2
- * chunk times after the source sent it. The source uses the default threshold (32) and the
+ * chunk times after the source sent it. The source uses the default threshold (32 chunks at
+ * 128 kbit/s) and the
  * recommended chunk window for 50 members.
  */
 function runFreeRiders(seed: number) {
@@ -50,7 +51,12 @@ function runFreeRiders(seed: number) {
   for (let chunkNumber = 0; chunkNumber < chunks; chunkNumber++) {
     while (complaints[0] !== undefined && complaints[0].due <= chunkNumber) {
       const complaint = complaints.shift() as { chunkNumber: number };
-      const outcome = cluster.lostChunk(monitor.endpoint, complaint.chunkNumber, chunkNumber);
+      const outcome = cluster.lostChunk(
+        monitor.endpoint,
+        complaint.chunkNumber,
+        chunkNumber,
+        64, // 128 kbit/s with 1,024-byte chunks
+      );
       for (const removal of outcome.expulsions) {
         expelledAtRound.set(removal.member.memberId, chunkNumber / peers);
         chunksGiven.push(removal.member.chunksSent);

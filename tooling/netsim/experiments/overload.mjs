@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // Graceful overload: a quarter of the peers have a third of the upload a DBS peer needs
 // (its share of the stream, about the bitrate, plus IP/UDP and chunk headers). Compares
-// rule 7's fixed 32-chunk debt threshold (before) with the threshold in stream time (after,
-// the default), with and without ACS, at 128 kbit/s (B = 64, 4 s) and 2 Mbit/s (B = 256,
-// 1 s). Loss counts from 10 s (ACS has settled). Prints a Markdown table
-// (docs/simulation.md, "Graceful overload").
+// P2PSP's fixed 32-chunk thresholds (rule 7's debt and rule 8's complaints), rule 7 in stream
+// time with rule 8 still fixed, and both in stream time (the default), with and without ACS,
+// at 128 kbit/s (B = 64, 4 s) and 2 Mbit/s (B = 256, 1 s). Loss counts from 10 s (ACS has
+// settled). Prints a Markdown table (docs/simulation.md, "Graceful overload";
+// docs/cluster-health.md, rule 8).
 // Run after building: pnpm --filter @p2psp/netsim build && node tooling/netsim/experiments/overload.mjs [seeds]
 import { runClusterScenario } from '../dist/index.js';
 
@@ -27,6 +28,7 @@ function run({ bitrate, threshold, acs, seed }) {
     acs,
     seed,
     peerOptions: threshold === 'fixed' ? { debtThreshold: 32 } : {},
+    sourceOptions: threshold === 'time' ? {} : { cluster: { complaints: { threshold: 32 } } },
     onTrace: (record) => {
       if (record.type !== 'core-event' || record.name !== 'neighbour-drop') return;
       if (record.reason === 'debt') drops.debt++;
@@ -45,13 +47,18 @@ function run({ bitrate, threshold, acs, seed }) {
   };
 }
 
+const LABELS = {
+  fixed: '32, 32 chunks',
+  debt: '2,048 ms, 32 chunks',
+  time: '2,048 ms, 2,048 ms',
+};
 const percent = (value) => `${(value * 100).toFixed(2)}%`;
 console.log(
-  '| stream | threshold | ACS | CLR mean | CLR max | honest expelled | removed by the source as silent | neighbour drops: debt | silent | members at the end |',
+  '| stream | thresholds (debt, complaints) | ACS | CLR mean | CLR max | honest expelled | removed by the source as silent | neighbour drops: debt | silent | members at the end |',
 );
 console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const bitrate of [128_000, 2_000_000]) {
-  for (const threshold of ['fixed', 'time']) {
+  for (const threshold of ['fixed', 'debt', 'time']) {
     for (const acs of [false, true]) {
       const runs = Array.from({ length: seeds }, (_, index) =>
         run({ bitrate, threshold, acs, seed: index + 1 }),
@@ -60,7 +67,7 @@ for (const bitrate of [128_000, 2_000_000]) {
       const max = (key) => Math.max(...runs.map((one) => one[key]));
       const sum = (key) => runs.reduce((total, one) => total + one[key], 0);
       console.log(
-        `| ${bitrate / 1000} kbit/s | ${threshold === 'fixed' ? '32 chunks' : '2,048 ms'} | ${acs ? 'on' : 'off'} | ${percent(mean('clr'))} | ${percent(max('clrMax'))} | ${sum('honestExpelled')} | ${sum('removedSilent')} | ${sum('debtDrops')} | ${sum('silentDrops')} | ${runs.map((one) => one.finalSize).join(', ')} |`,
+        `| ${bitrate / 1000} kbit/s | ${LABELS[threshold]} | ${acs ? 'on' : 'off'} | ${percent(mean('clr'))} | ${percent(max('clrMax'))} | ${sum('honestExpelled')} | ${sum('removedSilent')} | ${sum('debtDrops')} | ${sum('silentDrops')} | ${runs.map((one) => one.finalSize).join(', ')} |`,
       );
     }
   }

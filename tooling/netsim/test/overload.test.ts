@@ -4,9 +4,10 @@ import { type ClusterScenarioOptions, runClusterScenario } from '../src/cluster-
 /**
  * Graceful overload on the simulated network (virtual clock, real cores): a quarter of
  * the peers have a third of the upload a member needs, at 2 Mbit/s, with ACS. Rule 7's
- * debt threshold and rule 6's silence, set in stream time (2,048 ms and at least 4 s), must
- * not read their lag, nor the joins, as free riding or as vanishing; the fixed 32 chunks
- * (131 ms) did, and the drops turned into expulsions of honest peers.
+ * debt threshold, rule 8's complaint threshold and rule 6's silence, set in stream time
+ * (2,048 ms, 2,048 ms and at least 4 s), must not read their lag, nor the joins, as free
+ * riding or as vanishing; P2PSP's fixed 32 chunks (131 ms) did, and the drops turned into
+ * expulsions of honest peers.
  * docs/simulation.md, "Graceful overload", quotes the figures and what is left.
  */
 
@@ -53,10 +54,13 @@ function overloaded(options: Partial<ClusterScenarioOptions> = {}) {
 describe('graceful overload (simulator, real cores)', () => {
   it('a third of the upload at 2 Mbit/s: no neighbour dropped, no honest expulsion, loss <= 1%', () => {
     const after = overloaded();
-    const before = overloaded({ peerOptions: { debtThreshold: 32 } });
+    const before = overloaded({
+      peerOptions: { debtThreshold: 32 },
+      sourceOptions: { cluster: { complaints: { threshold: 32 } } },
+    });
     for (const [name, run] of [
-      ['debt threshold 32 chunks', before],
-      ['debt threshold 2,048 ms', after],
+      ['debt and complaint thresholds 32 chunks', before],
+      ['debt and complaint thresholds 2,048 ms', after],
     ] as const) {
       const health = run.summary.health;
       console.log(

@@ -20,8 +20,8 @@ const ANSWERS_PER_CHUNK = 2;
  * - keepalives: a member sent nothing for `keepaliveMillis` gets a hello-ack (timer
  *   `keepalive`), so peers tell a stalled ingest from a dead source;
  * - rule 8 and LRS: complaints from monitors are charged to the chunk's destination; past
- *   the threshold the member is expelled and everybody is told; a chunk every monitor lost
- *   is resent through a monitor;
+ *   the threshold (stream time, in chunks at the current interval) the member is expelled
+ *   and everybody is told; a chunk every monitor lost is resent through a monitor;
  * - rule 6: members silent past the liveness timeout are removed (timer `member-liveness`);
  *   sooner when members report them silent and the source does not hear them either
  *   (`member-silent`: skipped, its recent chunks resent through a monitor as LRS does,
@@ -105,7 +105,8 @@ export class Scheduling {
 
   /** Rule 8 and LRS: a [lost chunk] from `member`, turned into datagrams and events. */
   complaint(member: Member, from: Endpoint, chunkNumber: number, now: Instant): void {
-    const outcome = this.#cluster.lostChunk(from, chunkNumber, now);
+    const interval = this.#chunker.chunkIntervalMillis();
+    const outcome = this.#cluster.lostChunk(from, chunkNumber, now, interval);
     this.#context.stats.complaintsReceived++;
     const complaint = outcome.complaint;
     this.#context.emit({
