@@ -10,7 +10,8 @@ import type { SourceContext } from './source-context.js';
  * would tell it); the new member's own hellos are retried, this single datagram is not.
  * Peers ignore the repeats. A member that takes any hello gets one copy (none when the
  * source signs credentials): if it is lost, the joiner's relays, dropped as unlisted, make
- * it ask for the peer list.
+ * it ask for the peer list. The members a joiner missed (joins that overlapped) go to it in
+ * as many copies.
  */
 const INTRODUCTION_COPIES = 3;
 
@@ -76,8 +77,11 @@ export class Introductions {
    * members, `listed` those its join accept listed.
    *
    * Members activated since its accept (joins that overlapped) are not in its list, and it
-   * is not in theirs: they are sent to it now (one peer list to the joiner), else neither
-   * would ever hello the other.
+   * is not in theirs: they are sent to it now, else neither would ever hello the other. In
+   * `INTRODUCTION_COPIES` copies: with credentials nobody else tells either side, and one
+   * lost page left a joiner apart from every member on it (100 peers on 20-50 ms links, 1%
+   * loss, 500 ms delay, seeds 1-5: worst peer 0.88-5.95% -> 0.43-1.29%, source upload
+   * 1.05-1.06x -> 1.07-1.09x the stream).
    *
    * Which other members are told about it: peers take as neighbours only the members the
    * source vouches for, listed or in a credential. With credentials (the source has a
@@ -105,8 +109,9 @@ export class Introductions {
       others.filter((other) => !listed.has(other.memberId)),
     );
     if (missed.length > 0) {
-      for (const page of peerListReplies(missed.map(toMemberInfo))) {
-        this.#context.sendMessage(from, page);
+      const pages = peerListReplies(missed.map(toMemberInfo));
+      for (let copy = 0; copy < INTRODUCTION_COPIES; copy++) {
+        for (const page of pages) this.#context.sendMessage(from, page);
       }
     }
     // Its private endpoint serves only members behind the same public address (EMS): the
