@@ -10,6 +10,7 @@ export interface HealthFlags {
   acs?: boolean;
   complaintsBy: string;
   complaintThreshold?: number;
+  complaintThresholdMs?: number;
   memberTimeout: number;
 }
 
@@ -39,6 +40,36 @@ function threshold(text: string): number {
   return value;
 }
 
+/** `--complaint-threshold-ms`: whole milliseconds of stream, as the cluster takes them. */
+export function thresholdMillis(text: string): number {
+  const value = /^\d+$/.test(text.trim()) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(value) || value < 1 || value > 3_600_000) {
+    throw new InvalidArgumentError(
+      'expected milliseconds of stream from 1 to 3600000 (default 2048: 32 chunks at 128 kbit/s).',
+    );
+  }
+  return value;
+}
+
+/** Rule 8's threshold from the flags: a count as given, else stream time; not both. */
+export function complaintThresholdOptions(
+  flags: Pick<HealthFlags, 'complaintThreshold' | 'complaintThresholdMs'>,
+): { threshold?: number; thresholdMillis?: number } {
+  if (flags.complaintThreshold !== undefined && flags.complaintThresholdMs !== undefined) {
+    throw Object.assign(
+      new Error(
+        '--complaint-threshold and --complaint-threshold-ms both given: use one of them (a count of complaints, or stream time)',
+      ),
+      { code: 'P2PSP_ERR_BAD_OPTION' },
+    );
+  }
+  if (flags.complaintThreshold !== undefined) return { threshold: flags.complaintThreshold };
+  if (flags.complaintThresholdMs !== undefined) {
+    return { thresholdMillis: flags.complaintThresholdMs };
+  }
+  return {};
+}
+
 /** Adds the monitor, complaint, LRS, ACS and liveness flags to `p2psp source`. */
 export function registerHealthOptions(command: Command): Command {
   return command
@@ -57,8 +88,13 @@ export function registerHealthOptions(command: Command): Command {
       'endpoint',
     )
     .option(
+      '--complaint-threshold-ms <ms>',
+      "expel a member past this much stream of complaints, in chunks at the stream's rate and at least 32 (rule 8; default 2048: P2PSP's 32 chunks at 128 kbit/s, 500 at 2 Mbit/s)",
+      thresholdMillis,
+    )
+    .option(
       '--complaint-threshold <count>',
-      'expel a member past this many complaints (rule 8; default 32 as P2PSP)',
+      'expel a member past this many complaints at any bitrate, instead of --complaint-threshold-ms (P2PSP used 32)',
       threshold,
     )
     .option(
@@ -125,7 +161,7 @@ export function clusterOptions(flags: HealthFlags): Partial<Omit<SourceConfig, '
       scheduling: { policy: flags.acs === true ? 'adaptive' : 'round-robin' },
       complaints: {
         keying: flags.complaintsBy as 'endpoint' | 'ip',
-        ...(flags.complaintThreshold === undefined ? {} : { threshold: flags.complaintThreshold }),
+        ...complaintThresholdOptions(flags),
       },
       ...(flags.memberTimeout > 0 ? { livenessTimeoutMillis: flags.memberTimeout * 1000 } : {}),
     },

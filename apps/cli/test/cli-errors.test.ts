@@ -215,6 +215,22 @@ describe('p2psp source/peer: clear errors, non-zero exit', () => {
       /'0' is invalid.*P2PSP_ERR_BAD_OPTION/,
     ],
     [
+      ['source', '--input', demoSample, '--complaint-threshold-ms', '2s'],
+      /'2s' is invalid\. expected milliseconds of stream.*P2PSP_ERR_BAD_OPTION/,
+    ],
+    [
+      [
+        'source',
+        '--input',
+        demoSample,
+        '--complaint-threshold',
+        '32',
+        '--complaint-threshold-ms',
+        '2048',
+      ],
+      /--complaint-threshold and --complaint-threshold-ms both given.*P2PSP_ERR_BAD_OPTION/,
+    ],
+    [
       ['monitor', '--source', '127.0.0.1:9', '--address', 'dashboard.example'],
       /'dashboard\.example' is invalid\. expected an IP address.*P2PSP_ERR_BAD_OPTION/,
     ],

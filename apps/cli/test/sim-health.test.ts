@@ -77,6 +77,10 @@ describe('p2psp sim: cluster health from the outside', () => {
     ],
     [['sim', '--free-rider-rejoin', '20'], /--free-rider-rejoin: needs --free-riders 1 or more/],
     [['sim', '--slow-peers', '2'], /--slow-upload-kbps: slow peers need an upload capacity/],
+    [
+      ['sim', '--complaint-threshold', '32', '--complaint-threshold-ms', '2048'],
+      /--complaint-threshold and --complaint-threshold-ms both given.*P2PSP_ERR_BAD_OPTION/,
+    ],
   ])('p2psp %j explains the invalid combination', (args, message) => {
     const result = cli(...args);
     expect(result.status).toBe(2);

@@ -8,7 +8,8 @@ import {
   type TraceRecord,
 } from '@p2psp/netsim';
 import { type Command, InvalidArgumentError } from 'commander';
-import { bitrate, integerIn } from '../cli-errors.js';
+import { BAD_OPTION, bitrate, integerIn } from '../cli-errors.js';
+import { complaintThresholdOptions, thresholdMillis } from '../source-health.js';
 
 interface SimFlags {
   peers: number;
@@ -36,6 +37,7 @@ interface SimFlags {
   complaintsBy: string;
   memberTimeout?: number;
   complaintThreshold?: number;
+  complaintThresholdMs?: number;
   sourceLoss: number;
   slowPeers: number;
   slowUploadKbps?: number;
@@ -310,8 +312,13 @@ export function registerSimCommand(program: Command): void {
       integerIn(0, 1_000_000),
     )
     .option(
+      '--complaint-threshold-ms <ms>',
+      "expel a member past this much stream of complaints, in chunks at --bitrate and at least 32 (rule 8; default 2048: P2PSP's 32 chunks at 128 kbit/s)",
+      thresholdMillis,
+    )
+    .option(
       '--complaint-threshold <count>',
-      'expel a member past this many complaints (rule 8; default 32 as P2PSP)',
+      'expel a member past this many complaints at any bitrate, instead of --complaint-threshold-ms (P2PSP used 32)',
       integerIn(1, 1_000_000_000),
     )
     .option(
@@ -400,6 +407,15 @@ export function registerSimCommand(program: Command): void {
           },
         );
       }
+      let complaints: ReturnType<typeof complaintThresholdOptions> = {};
+      try {
+        complaints = complaintThresholdOptions(flags);
+      } catch (error) {
+        command.error(`error: ${(error as Error).message} [${BAD_OPTION}]`, {
+          exitCode: 2,
+          code: BAD_OPTION,
+        });
+      }
       const trace = flags.trace === undefined ? null : traceWriter(flags.trace);
       const options: Partial<ClusterScenarioOptions> &
         Pick<ClusterScenarioOptions, 'peers' | 'bufferSize'> = {
@@ -434,11 +450,9 @@ export function registerSimCommand(program: Command): void {
               ? null
               : flags.memberTimeout,
         sourceLinkLoss: flags.sourceLoss,
-        ...(flags.complaintThreshold === undefined
+        ...(Object.keys(complaints).length === 0
           ? {}
-          : {
-              sourceOptions: { cluster: { complaints: { threshold: flags.complaintThreshold } } },
-            }),
+          : { sourceOptions: { cluster: { complaints } } }),
         slowPeers: flags.slowPeers,
         slowUploadKbps: flags.slowUploadKbps ?? null,
         freeRiderNat: (flags.freeRiderNat ?? null) as ClusterScenarioOptions['freeRiderNat'],
