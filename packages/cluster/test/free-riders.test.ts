@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { recommendedChunkWindow, SourceCluster } from '../src/index.js';
 
 /**
- * Issue 5's free-rider scenario at the level of this package (the simulator repeats it with
+ * The free-rider scenario at the level of this package (the simulator repeats it with
  * the real cores): 50 peers, 5 of which receive but never relay, 1% loss on every link. One
  * monitor (the first joiner) complains about every chunk it misses at its play time, B/2
  * chunk times after the source sent it. The source uses the default threshold (32 chunks at

@@ -142,7 +142,7 @@ export function formatSimSummary(summary: ClusterSummary, wallMilliseconds: numb
   return `${lines.join('\n')}\n`;
 }
 
-/** Issue 5's figures: rules in force, free riders caught, crashes detected, LRS, ACS. */
+/** The cluster-health figures: rules in force, free riders caught, crashes detected, LRS, ACS. */
 function healthLines(summary: ClusterSummary): string[] {
   const parameters = summary.parameters;
   const health = summary.health;
