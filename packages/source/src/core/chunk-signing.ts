@@ -70,6 +70,11 @@ export class ChunkSigning {
     return trailer;
   }
 
+  /** Chunks were cut since the last digest: the stream's end must close their run. */
+  get runOpen(): boolean {
+    return this.#runCount > 0;
+  }
+
   /** The trailer of the digest covering `chunkNumber` (empty until its run is closed). */
   trailerFor(chunkNumber: number): Uint8Array {
     const slot = chunkNumber % this.#trailers.length;

@@ -172,9 +172,13 @@ export class Chunker {
     this.#taggedHeader = [];
   }
 
-  /** The stream ended: the partial last chunk is part of it. */
+  /**
+   * The stream ended: the partial last chunk is part of it. A stream that ends on a chunk
+   * boundary with a run of signed chunks open gets an empty last chunk, whose trailer signs
+   * that run: else peers could never verify, relay or play its chunks.
+   */
   flush(): void {
-    if (this.#chunkFill > 0) this.#cut(true);
+    if (this.#chunkFill > 0 || this.#signing?.runOpen === true) this.#cut(true);
   }
 
   /** `last`: the stream ends, so the open run of signed chunks closes here. */

@@ -1,5 +1,13 @@
+import { generateSigner, sha256 } from '@p2psp/host';
 import { concat, dataPacket, oggPage, opusHead, opusTags } from '@p2psp/media/testing';
-import { createRandom, drainOutputs, encodeDatagram, MAX_CHUNK_PAYLOAD_FOR_MTU } from '@p2psp/wire';
+import {
+  chunkDigestCount,
+  createRandom,
+  decodeChunkDigest,
+  drainOutputs,
+  encodeDatagram,
+  MAX_CHUNK_PAYLOAD_FOR_MTU,
+} from '@p2psp/wire';
 import { describe, expect, it } from 'vitest';
 import { SourceConfigError } from './errors.js';
 import type { StreamHeaderSplitter } from './source-config.js';
@@ -450,6 +458,36 @@ describe('SourceCore chunks (rules 1, 6)', () => {
     );
     expect(drainOutputs(core)).toHaveLength(1); // the first 'stopped' drop report
     expect(core.stats().datagramsDropped.stopped).toBe(1);
+  });
+
+  it('signs the open run with an empty last chunk when the stream ends on a chunk boundary', () => {
+    const core = createSource({ signer: generateSigner(), sha256, digestChunks: 4 });
+    join(core, 1, { address: '10.0.0.1', port: 5000 }, 0);
+    // Five whole chunks: a run of four, signed on its last, then one chunk left unsigned.
+    core.handle({ type: 'ingest-data', bytes: new Uint8Array(5 * 64) }, 1);
+    core.handle({ type: 'ingest-end', reason: 'end of file' }, 2);
+    const chunks = datagramsSent(drainOutputs(core)).flatMap(({ message }) =>
+      message.type === 'chunk' ? [message] : [],
+    );
+    expect(chunks.map((chunk) => [chunk.chunkNumber, chunk.payload.length])).toEqual([
+      [0, 64],
+      [1, 64],
+      [2, 64],
+      [3, 64],
+      [4, 64],
+      [5, 0],
+    ]);
+    expect(chunks.map((chunk) => chunk.signature.length > 0)).toEqual([
+      false,
+      false,
+      false,
+      true,
+      false,
+      true,
+    ]);
+    const digest = decodeChunkDigest(chunks[5]!.signature);
+    if (!digest.ok) throw new Error(digest.error.detail);
+    expect([digest.message.firstChunkNumber, chunkDigestCount(digest.message)]).toEqual([4, 2]);
   });
 
   it('says goodbye (leaving) on stop and closes joins in progress', () => {
