@@ -5,6 +5,7 @@
 // Prints one Markdown table per loss model (docs/simulation.md, "Delay and loss").
 // Run after building: pnpm --filter @p2psp/netsim build && node tooling/netsim/experiments/delay-loss.mjs [setting...]
 import { argv, env } from 'node:process';
+import { printDelayTable } from './delay-table.mjs';
 
 const { runClusterScenario } = await import(env.NETSIM ?? '../dist/index.js');
 
@@ -44,29 +45,14 @@ const settings = [
 ];
 
 const chosen = argv.slice(2);
-const pct = (ratio) => `${(ratio * 100).toFixed(2)} %`;
-const ms = (value) => `${Math.round(value).toLocaleString('en-US')}`;
 
 for (const model of lossModels) {
   console.log(`\n**${model.name}**\n`);
-  console.log(
-    '| setting | delay p50 ms | delay p99 ms | start-up p99 ms | CLR mean | worst peer (seeds 1-5) | source upload | peer upload |',
+  printDelayTable(
+    settings,
+    seeds,
+    chosen,
+    (options, seed) =>
+      runClusterScenario({ ...base, ...options, burstLength: model.burstLength, seed }).summary,
   );
-  console.log('|---|---:|---:|---:|---:|---|---:|---:|');
-  for (const setting of settings) {
-    if (chosen.length > 0 && !chosen.some((name) => setting.name.includes(name))) continue;
-    const runs = seeds.map(
-      (seed) =>
-        runClusterScenario({ ...base, ...setting.options, burstLength: model.burstLength, seed })
-          .summary,
-    );
-    const mean = (pick) => runs.reduce((sum, run) => sum + pick(run), 0) / runs.length;
-    const worst = (pick) => Math.max(...runs.map(pick));
-    console.log(
-      `| ${setting.name} | ${ms(mean((run) => run.chunkDelayMs.p50))} | ${ms(worst((run) => run.chunkDelayMs.p99))} | ` +
-        `${ms(worst((run) => run.startupDelayMs.p99))} | ${pct(mean((run) => run.chunkLossRatio.mean))} | ` +
-        `${runs.map((run) => (run.chunkLossRatio.max * 100).toFixed(2)).join(', ')} % | ` +
-        `${mean((run) => run.sourceUploadRatio).toFixed(3)} x | ${mean((run) => run.peerUploadRatio).toFixed(3)} x |`,
-    );
-  }
 }

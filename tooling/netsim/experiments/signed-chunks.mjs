@@ -7,6 +7,7 @@
 // Run after building: pnpm turbo run build --filter=@p2psp/netsim... --filter=@p2psp/host &&
 //   node tooling/netsim/experiments/signed-chunks.mjs [setting...]
 import { argv, env } from 'node:process';
+import { printDelayTable } from './delay-table.mjs';
 
 const { runClusterScenario } = await import(env.NETSIM ?? '../dist/index.js');
 const { createVerifier, generateSigner, sha256 } = await import(
@@ -36,27 +37,13 @@ const settings = [
 const bitrates = [128_000, 2_000_000];
 
 const chosen = argv.slice(2);
-const pct = (ratio) => `${(ratio * 100).toFixed(2)} %`;
-const ms = (value) => `${Math.round(value).toLocaleString('en-US')}`;
 
 for (const bitrate of bitrates) {
   console.log(`\n**${bitrate / 1000} kbit/s**\n`);
-  console.log(
-    '| setting | delay p50 ms | delay p99 ms | start-up p99 ms | CLR mean | worst peer (seeds 1-5) | source upload | peer upload |',
+  printDelayTable(
+    settings,
+    seeds,
+    chosen,
+    (options, seed) => runClusterScenario({ ...base, ...options, bitrate, seed }).summary,
   );
-  console.log('|---|---:|---:|---:|---:|---|---:|---:|');
-  for (const setting of settings) {
-    if (chosen.length > 0 && !chosen.some((name) => setting.name.includes(name))) continue;
-    const runs = seeds.map(
-      (seed) => runClusterScenario({ ...base, ...setting.options, bitrate, seed }).summary,
-    );
-    const mean = (pick) => runs.reduce((sum, run) => sum + pick(run), 0) / runs.length;
-    const worst = (pick) => Math.max(...runs.map(pick));
-    console.log(
-      `| ${setting.name} | ${ms(mean((run) => run.chunkDelayMs.p50))} | ${ms(worst((run) => run.chunkDelayMs.p99))} | ` +
-        `${ms(worst((run) => run.startupDelayMs.p99))} | ${pct(mean((run) => run.chunkLossRatio.mean))} | ` +
-        `${runs.map((run) => (run.chunkLossRatio.max * 100).toFixed(2)).join(', ')} % | ` +
-        `${mean((run) => run.sourceUploadRatio).toFixed(3)} x | ${mean((run) => run.peerUploadRatio).toFixed(3)} x |`,
-    );
-  }
 }
