@@ -31,6 +31,15 @@ import { sleep, until } from '../test/loopback.mjs';
 const CHUNK_BYTES = 1024;
 /** A chunk datagram on the wire: the 14-byte header and the payload. */
 const DATAGRAM_BYTES = CHUNK_BYTES + 14;
+/**
+ * B for the run: 4 s of stream, as the default 64 chunks are at 128 kbit/s (64 chunks are
+ * 256 ms at 2 Mbit/s: the play-out delay, capped at B/2, is then 128 ms and every event-loop
+ * stall of a busy machine loses chunks), and at least twice the cluster.
+ */
+function bufferFor(peerCount, bitsPerSecond) {
+  const chunkMillis = (CHUNK_BYTES * 8 * 1000) / bitsPerSecond;
+  return Math.max(64, 2 * peerCount, Math.ceil(4096 / chunkMillis));
+}
 /** Frames per second of the generated video; the raw source sends a frame's worth at once. */
 const FPS = 25;
 /** The raw relays number datagrams up to this many (a bitmap; 28 min at 10 Mbit/s). */
@@ -224,7 +233,7 @@ async function main() {
     try {
       const source = cli(bundle, [
         ...['source', '--input', video, '--loop', '--address', '127.0.0.1', '--port', '0'],
-        ...['--status-port', '0', '--buffer', String(Math.max(64, 2 * peerCount))],
+        ...['--status-port', '0', '--buffer', String(bufferFor(peerCount, bitsPerSecond))],
       ]);
       started.push(source);
       await until(() => source.log('status-listen'), 30_000, 'the source');
