@@ -43,6 +43,7 @@ export {
   MAX_STREAM_TITLE_BYTES,
   NAT_TYPES,
   PEER_LIST_PAGE_SIZE,
+  TYPE_NAMES,
 } from './format.js';
 export { decodeFrame, encodeFrame, FrameDecoder, type FrameOptions } from './frame-codec.js';
 export {

@@ -8,7 +8,13 @@ import {
   playoutDelayFor,
 } from '@p2psp/peer';
 import { type SourceConfig, SourceCore, type SourceEvent } from '@p2psp/source';
-import { type CoreOutput, decodeDatagram, type Endpoint, sameEndpoint } from '@p2psp/wire';
+import {
+  type CoreOutput,
+  decodeDatagram,
+  type Endpoint,
+  sameEndpoint,
+  TYPE_NAMES,
+} from '@p2psp/wire';
 import { burstLinkModel } from './link-model.js';
 import { simulatedSigner, simulatedVerifier } from './simulated-signing.js';
 import { type SimulatedNode, Simulator, type TraceRecord } from './simulator.js';
@@ -521,6 +527,8 @@ export interface ClusterSummary {
    * introductions, external notices), what the source spends in a running cluster.
    */
   readonly sourceUploadRatioMeasured: number;
+  /** `sourceUploadRatio` by message type (the whole run; types the source never sent left out). */
+  readonly sourceUploadByType: Readonly<Record<string, number>>;
   /** Chunk payload bytes the source sent / stream bytes ingested (rule 1: about 1). */
   readonly sourceChunkRatio: number;
   /** Mean over relaying peers of UDP payload bytes sent / stream bytes produced while present. */
@@ -1073,6 +1081,7 @@ export function runClusterScenario(
     ),
     chunkDelayMs: chunkDelays.distribution(),
     sourceUploadRatio: ingested === 0 ? 0 : sourceNode.statistics.bytesSent / ingested,
+    sourceUploadByType: uploadByType(sourceNode.statistics.bytesSentByType, ingested),
     sourceUploadRatioMeasured:
       ingested === atMeasureStart.ingested
         ? 0
@@ -1249,4 +1258,12 @@ function clusterHealth(run: {
       crashes,
     },
   };
+}
+
+function uploadByType(bytesByType: Float64Array, ingested: number): Record<string, number> {
+  const byType: Record<string, number> = {};
+  bytesByType.forEach((bytes, code) => {
+    if (bytes > 0) byType[TYPE_NAMES.get(code) ?? `0x${code.toString(16)}`] = bytes / ingested;
+  });
+  return byType;
 }

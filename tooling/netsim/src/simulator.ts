@@ -31,6 +31,8 @@ export interface NodeStatistics {
   datagramsReceived: number;
   /** UDP payload bytes (headers excluded). */
   bytesSent: number;
+  /** `bytesSent` by the datagram's type byte (its second byte, `@p2psp/wire`'s type codes). */
+  readonly bytesSentByType: Float64Array;
   bytesReceived: number;
   tcpBytesSent: number;
   tcpBytesReceived: number;
@@ -134,6 +136,7 @@ export class SimulatedNode {
     datagramsSent: 0,
     datagramsReceived: 0,
     bytesSent: 0,
+    bytesSentByType: new Float64Array(256),
     bytesReceived: 0,
     tcpBytesSent: 0,
     tcpBytesReceived: 0,
@@ -535,6 +538,7 @@ export class Simulator {
     }
     sender.statistics.datagramsSent += 1;
     sender.statistics.bytesSent += bytes.length;
+    if (bytes.length > 1) sender.statistics.bytesSentByType[bytes[1]!]! += bytes.length;
     const random = this.random;
     let delay: number;
     const path =
