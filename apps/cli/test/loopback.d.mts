@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { PeerHandle } from '@p2psp/peer/node';
+import type { PeerHandle, PeerOptions } from '@p2psp/peer/node';
 import type { SourceHandle } from '@p2psp/source/node';
 
 export function sleep(ms: number): Promise<void>;
@@ -19,15 +19,12 @@ export function loopbackSourceOptions(feed: { stream: Readable }): {
 export function loopbackPeerOptions(
   source: Pick<SourceHandle, 'endpoint'>,
   seed: number,
-): {
-  source: { address: string; port: number };
-  address: '127.0.0.1';
-  playerPort: 0;
-  seed: number;
-};
+  extra?: Partial<PeerOptions>,
+): PeerOptions;
 export function startLoopbackPeers(
   source: Pick<SourceHandle, 'endpoint'>,
   count: number,
   firstSeed: number,
   peers?: PeerHandle[],
+  extra?: Partial<PeerOptions>,
 ): Promise<PeerHandle[]>;

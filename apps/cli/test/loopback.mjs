@@ -66,23 +66,24 @@ export function loopbackSourceOptions(feed) {
 }
 
 /** `startPeer` options for a peer on loopback joining `source`, players on a free port. */
-export function loopbackPeerOptions(source, seed) {
+export function loopbackPeerOptions(source, seed, extra = {}) {
   return {
     source: { address: '127.0.0.1', port: source.endpoint.port },
     address: '127.0.0.1',
     playerPort: 0,
     seed,
+    ...extra,
   };
 }
 
 /**
  * Starts `count` loopback peers one after the other (seeds `firstSeed`, `firstSeed + 1`...),
  * pushing each into `peers` as soon as it runs, so a caller's cleanup stops them even when
- * a later one fails to start.
+ * a later one fails to start. `extra`: more `startPeer` options for each.
  */
-export async function startLoopbackPeers(source, count, firstSeed, peers = []) {
+export async function startLoopbackPeers(source, count, firstSeed, peers = [], extra = {}) {
   for (let index = 0; index < count; index += 1) {
-    peers.push(await startPeer(loopbackPeerOptions(source, firstSeed + index)));
+    peers.push(await startPeer(loopbackPeerOptions(source, firstSeed + index, extra)));
   }
   return peers;
 }

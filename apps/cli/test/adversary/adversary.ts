@@ -48,6 +48,8 @@ export async function startCluster(options: {
   peers: number;
   seconds: number;
   core?: Parameters<typeof startSource>[0]['core'];
+  /** Signed chunks: the source signs, the peers verify. */
+  signed?: boolean;
 }): Promise<Cluster> {
   const feed = startRandomFeed({ bytesPerSecond: 32_000, maxSeconds: options.seconds });
   const ingested: Buffer[] = [];
@@ -58,6 +60,8 @@ export async function startCluster(options: {
     chunkSize: CHUNK_SIZE,
     bufferSize: BUFFER_SIZE,
     seed: 1,
+    credentials: true,
+    signChunks: options.signed === true,
     ...(options.core !== undefined ? { core: options.core } : {}),
     onIngest: (bytes) => ingested.push(Buffer.from(bytes)),
   });
@@ -68,7 +72,9 @@ export async function startCluster(options: {
     await source.stop();
   };
   try {
-    await startLoopbackPeers(source, options.peers, 300, peers);
+    await startLoopbackPeers(source, options.peers, 300, peers, {
+      verifyChunks: options.signed === true,
+    });
     players.push(...peers.map((peer) => openPlayer(peer.playerUrl)));
     await until(() => source.status().members === options.peers, 10_000, 'peers to join');
     await until(
@@ -104,6 +110,29 @@ export function playedChunks(played: Buffer, ingest: Buffer): { honest: number; 
 }
 
 /** Chunk loss of a peer's play-out: chunks played as missing over all chunks due. */
+/** Runs `round` every `roundMillis` for `millis`: an attack, bounded in time. */
+export async function attack(millis: number, roundMillis: number, round: () => void) {
+  const started = performance.now();
+  while (performance.now() - started < millis) {
+    round();
+    await sleep(roundMillis);
+  }
+}
+
+/** Once every player's stream ended: what each played (against the ingest) and each peer's loss. */
+export async function playedOut(cluster: Cluster) {
+  await until(
+    () => cluster.players.every((player) => player.state.ended),
+    30_000,
+    'streams to end',
+  );
+  const ingest = cluster.ingested();
+  return {
+    results: cluster.players.map((player) => playedChunks(player.bytes(), ingest)),
+    losses: cluster.peers.map(lossRatio),
+  };
+}
+
 export function lossRatio(peer: PeerHandle): number {
   const { chunksLost, chunksPlayed } = peer.status();
   return chunksLost / Math.max(1, chunksLost + chunksPlayed);

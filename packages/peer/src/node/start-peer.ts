@@ -63,6 +63,12 @@ export interface PeerOptions {
   readonly credential?: Uint8Array;
   /** Seed of the core's randomness (hello nonces); default from the clock. */
   readonly seed?: number;
+  /**
+   * Check signed chunks (a source started with `signChunks`): store, relay and play only
+   * chunks whose digest the source signed. Only with such a source: against one that does
+   * not sign, nothing would ever be verified.
+   */
+  readonly verifyChunks?: boolean;
   /** Extra core options (debt threshold, play-out delay...). */
   readonly core?: Partial<Omit<PeerConfig, 'source' | 'random'>>;
   /**
@@ -284,7 +290,7 @@ export async function startPeer(options: PeerOptions): Promise<PeerHandle> {
             source,
             players: () => fanOut.playerCount,
             verifier: createVerifier(),
-            sha256,
+            ...(options.verifyChunks === true ? { sha256 } : {}),
             random: createRandom(
               options.seed ?? Math.floor(performance.timeOrigin + performance.now()),
             ),
